@@ -1,0 +1,3 @@
+export * from './cluster-id.js';
+export * from './schemas.js';
+export * from './subjects.js';

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { ClusterId } from './cluster-id.js';
+
+/** Largest value PostgreSQL accepts for max_wal_size (MB): INT_MAX. */
+export const MAX_WAL_SIZE_LIMIT_MB = 2147483647;
+/** Smallest value PostgreSQL accepts for max_wal_size (MB). */
+export const MIN_WAL_SIZE_LIMIT_MB = 2;
+
+const IsoTime = z.iso.datetime({ offset: true });
+const SizeMb = z.number().int().min(0).max(MAX_WAL_SIZE_LIMIT_MB);
+const Count = z.number().int().min(0);
+
+/**
+ * Schemas are strict: an unknown field means a producer speaks another
+ * version of the contract, which is a reason to dead-letter, not to guess.
+ */
+export const SampleV1 = z.strictObject({
+  v: z.literal(1),
+  cluster: ClusterId,
+  collected_at: IsoTime,
+  server_version_num: z.number().int().positive(),
+  in_recovery: z.boolean(),
+  checkpoints_requested: Count,
+  checkpoints_timed: Count,
+  stats_reset: IsoTime.nullable(),
+  wal_lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, 'wal_lsn must look like 16/B374D848'),
+  wal_bytes: z.number().min(0),
+  max_wal_size_mb: SizeMb,
+  checkpoint_timeout_s: z.number().int().min(1),
+  checkpoint_completion_target: z.number().min(0).max(1),
+  settings: z.record(z.string().regex(/^walrus\.[a-z_]+$/), z.string()),
+});
+export type Sample = z.infer<typeof SampleV1>;
+
+export const DECISION_ACTIONS = ['increase', 'decrease', 'capped', 'dry_run', 'skipped'] as const;
+export type DecisionAction = (typeof DECISION_ACTIONS)[number];
+/** The actions an applier carries out; the others are informational. */
+export const EXECUTABLE_ACTIONS: readonly DecisionAction[] = ['increase', 'decrease', 'capped'];
+
+export const DecisionV1 = z.strictObject({
+  v: z.literal(1),
+  id: z.uuid(),
+  cluster: ClusterId,
+  decided_at: IsoTime,
+  sample_at: IsoTime,
+  action: z.enum(DECISION_ACTIONS),
+  old_size_mb: SizeMb,
+  new_size_mb: SizeMb,
+  forced_checkpoints: Count,
+  checkpoint_timeout_sec: z.number().int().min(1),
+  algorithm: z.string().min(1).max(64),
+  reason: z.string(),
+  metadata: z.record(z.string(), z.unknown()),
+});
+export type Decision = z.infer<typeof DecisionV1>;
+
+export const APPLY_STATUSES = ['applied', 'stale', 'rejected', 'failed'] as const;
+export type ApplyStatus = (typeof APPLY_STATUSES)[number];
+
+export const ApplyResultV1 = z.strictObject({
+  v: z.literal(1),
+  decision_id: z.uuid(),
+  cluster: ClusterId,
+  status: z.enum(APPLY_STATUSES),
+  applied_at: IsoTime,
+  max_wal_size_mb: SizeMb.nullable(),
+  error: z.string().nullable(),
+});
+export type ApplyResult = z.infer<typeof ApplyResultV1>;
+
+export function isExecutable(action: DecisionAction): boolean {
+  return EXECUTABLE_ACTIONS.includes(action);
+}

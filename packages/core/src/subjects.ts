@@ -1,0 +1,17 @@
+/** Subject and stream names fixed by ARCHITECTURE §2. */
+export const STREAM_SAMPLES = 'WALRUS_SAMPLES';
+export const STREAM_DECISIONS = 'WALRUS_DECISIONS';
+export const STREAM_DLQ = 'WALRUS_DLQ';
+export const KV_STATE_BUCKET = 'walrus_state';
+
+export const sampleSubject = (cluster: string): string => `walrus.sample.${cluster}`;
+export const decisionSubject = (cluster: string): string => `walrus.decision.${cluster}`;
+export const appliedSubject = (cluster: string): string => `walrus.applied.${cluster}`;
+export const dlqSubject = (service: string): string => `walrus.dlq.${service}`;
+
+/** Message ids make a retried JetStream publish land once (Nats-Msg-Id). */
+export const sampleMsgId = (cluster: string, collectedAt: string): string =>
+  `${cluster}:${Date.parse(collectedAt)}`;
+export const decisionMsgId = (decisionId: string): string => `decision:${decisionId}`;
+export const applyResultMsgId = (decisionId: string, status: string): string =>
+  `applied:${decisionId}:${status}`;
