@@ -1,0 +1,23 @@
+# One image for every walrus service: `docker run walrus <collector|decider|applier|historian|all>`.
+FROM node:20-bookworm-slim
+ENV PNPM_VERSION=10.34.9 \
+    NODE_ENV=production
+RUN npm install -g "pnpm@${PNPM_VERSION}"
+WORKDIR /app
+# Manifests first, so that dependency layers are reused when only code changes.
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
+COPY packages/core/package.json packages/core/
+COPY packages/runtime/package.json packages/runtime/
+COPY packages/cli/package.json packages/cli/
+COPY services/collector/package.json services/collector/
+COPY services/decider/package.json services/decider/
+COPY services/applier/package.json services/applier/
+COPY services/historian/package.json services/historian/
+COPY test/package.json test/
+# The services need only their own packages, not the test servers.
+RUN pnpm install --frozen-lockfile --prod --filter "@walrus/cli..."
+COPY packages packages
+COPY services services
+USER node
+ENTRYPOINT ["node", "packages/cli/bin/walrus.mjs"]
+CMD ["all"]

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { envBool, envInt, envPort } from './env.js';
+import { LOG_LEVELS } from './logger.js';
+
+/** Environment shared by every walrus process (ARCHITECTURE §6). */
+export const commonEnvSchema = z.object({
+  /** One or more NATS server URLs, comma-separated (a JetStream cluster lists each node). */
+  NATS_URL: z
+    .string()
+    .default('nats://127.0.0.1:4222')
+    .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^(nats|tls|wss?):\/\/[^\s]+$/, 'must be nats://host:port URLs')).min(1, 'must list at least one URL'))
+    .describe('comma-separated nats://host:port URLs'),
+  NATS_USER: z.string().optional().describe('a NATS user name'),
+  NATS_PASSWORD: z.string().optional().describe('the NATS user password'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: 'is not a log level' }).default('info').describe(LOG_LEVELS.join(', ')),
+  /** Port of /metrics, /healthz, /readyz; each service has its own default so several run on one host. */
+  METRICS_PORT: envPort().optional(),
+  METRICS_HOST: z.string().default('0.0.0.0').describe('an address to listen on'),
+  /** Replicas of the streams and KV bucket this process creates (3 on a three-node JetStream cluster). */
+  WALRUS_JS_REPLICAS: envInt(1, 5).default(1),
+  /** Create streams, consumers and KV buckets at start-up; turn off where an administrator provisions them. */
+  WALRUS_PROVISION: envBool().default(true),
+  /** Seconds a graceful shutdown may take before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_SEC: envInt(1, 600).default(15),
+});
+export type CommonConfig = z.infer<typeof commonEnvSchema>;
+
+/**
+ * `NAME_FILE` variables (Docker and Kubernetes secrets) fill `NAME` from a
+ * file, trailing newline removed. Returns a copy; problems are listed.
+ */
+export function resolveFileVariables(
+  env: Record<string, string | undefined>,
+  names: readonly string[],
+): { env: Record<string, string | undefined>; problems: string[] } {
+  const out = { ...env };
+  const problems: string[] = [];
+  for (const name of names) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      problems.push(`${name}_FILE: set together with ${name} (got both, allowed one of them)`);
+      continue;
+    }
+    try {
+      out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      problems.push(`${name}_FILE: cannot read ${JSON.stringify(file)} (${(err as Error).message})`);
+    }
+  }
+  return { env: out, problems };
+}

@@ -1,0 +1,247 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { dlqSubject } from '@walrus/core';
+import { Counter, type Registry } from 'prom-client';
+import { errorMessage } from './errors.js';
+import type { Logger } from './logger.js';
+import { isNotFound } from './nats.js';
+
+/** What a handler decided about one message (STYLE.md, habit 5). */
+export type Outcome =
+  | { kind: 'ack' }
+  /** Transient failure: redeliver after the delay. */
+  | { kind: 'retry'; delayMs: number; reason: string }
+  /** The message can never be processed: dead-letter it and terminate it. */
+  | { kind: 'reject'; reason: string };
+
+export const ack: Outcome = { kind: 'ack' };
+
+export interface ConsumerMetrics {
+  deadLetters: Counter<'service' | 'reason'>;
+  retries: Counter<'service'>;
+  redeliveries: Counter<'service'>;
+}
+
+export function consumerMetrics(registry: Registry): ConsumerMetrics {
+  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+  return {
+    deadLetters: get(
+      'walrus_dead_letters_total',
+      () =>
+        new Counter({
+          name: 'walrus_dead_letters_total',
+          help: 'Messages that failed validation, were terminated and republished to walrus.dlq.<service>.',
+          labelNames: ['service', 'reason'],
+          registers: [registry],
+        }),
+    ),
+    retries: get(
+      'walrus_message_retries_total',
+      () =>
+        new Counter({
+          name: 'walrus_message_retries_total',
+          help: 'Messages handed back to JetStream for a later redelivery after a transient failure.',
+          labelNames: ['service'],
+          registers: [registry],
+        }),
+    ),
+    redeliveries: get(
+      'walrus_message_redeliveries_total',
+      () =>
+        new Counter({
+          name: 'walrus_message_redeliveries_total',
+          help: 'Messages received that JetStream had delivered before (after a crash, a timeout or a retry).',
+          labelNames: ['service'],
+          registers: [registry],
+        }),
+    ),
+  };
+}
+
+/** Creates the durable consumer when missing; an existing one is used as it is. */
+export async function ensureConsumer(
+  nc: NatsConnection,
+  stream: string,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+  provision: boolean,
+  log: Logger,
+): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.consumers.info(stream, config.durable_name);
+  } catch (err) {
+    if (!isNotFound(err) || !provision) throw err;
+    await jsm.consumers.add(stream, {
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ...config,
+    });
+    log.info({ stream, consumer: config.durable_name }, 'created consumer');
+  }
+}
+
+/**
+ * Republishes a message that can never be processed, unchanged, to
+ * `walrus.dlq.<service>` with headers naming the error, then terminates it so
+ * that it is never redelivered.
+ */
+export async function deadLetter(
+  nc: NatsConnection,
+  service: string,
+  msg: JsMsg,
+  reason: string,
+  log: Logger,
+  metrics: ConsumerMetrics,
+): Promise<void> {
+  const h = natsHeaders();
+  h.set('Walrus-Error', reason.slice(0, 1024).replace(/[\r\n]+/g, ' '));
+  h.set('Walrus-Original-Subject', msg.subject);
+  h.set('Walrus-Original-Sequence', String(msg.seq));
+  try {
+    await jetstream(nc).publish(dlqSubject(service), msg.data, {
+      headers: h,
+      msgID: `dlq:${service}:${msg.info.stream}:${msg.seq}`,
+    });
+  } catch (err) {
+    // Without the copy in the DLQ the message would be lost: let it come back.
+    log.error({ err, subject: msg.subject, seq: msg.seq }, 'dead-letter publish failed; message will be redelivered');
+    msg.nak(5000);
+    return;
+  }
+  msg.term();
+  metrics.deadLetters.inc({ service, reason: reasonLabel(reason) });
+  log.warn({ subject: msg.subject, seq: msg.seq, reason }, 'message dead-lettered');
+}
+
+/** Keeps the label's cardinality small: the first words of the reason. */
+function reasonLabel(reason: string): string {
+  return reason.split(/[:(]/)[0]!.trim().slice(0, 40) || 'invalid';
+}
+
+export interface RunningConsumer {
+  stop(): Promise<void>;
+  /** True while the pull loop runs. */
+  running(): boolean;
+}
+
+/**
+ * Pulls from a durable consumer and hands each message to `handle`, one at a
+ * time, in stream order: walrus's per-cluster rules depend on order, so a
+ * handler that must wait retries inside (extending the ack deadline) rather
+ * than letting later messages overtake it.
+ */
+export async function runConsumer(opts: {
+  nc: NatsConnection;
+  stream: string;
+  durable: string;
+  service: string;
+  log: Logger;
+  metrics: ConsumerMetrics;
+  handle: (msg: JsMsg) => Promise<Outcome>;
+  maxMessages?: number;
+}): Promise<RunningConsumer> {
+  const { nc, log, metrics, service } = opts;
+  const js = jetstream(nc);
+  const consumer = await js.consumers.get(opts.stream, opts.durable);
+  let messages: ConsumerMessages | null = null;
+  let stopped = false;
+  let current: Promise<void> = Promise.resolve();
+
+  const loop = async () => {
+    while (!stopped) {
+      try {
+        messages = await consumer.consume({ max_messages: opts.maxMessages ?? 64 });
+        for await (const msg of messages) {
+          const one = handleOne(msg);
+          current = one;
+          await one;
+          if (stopped) break;
+        }
+      } catch (err) {
+        if (stopped) break;
+        log.error({ err, consumer: opts.durable }, 'consumer loop failed; restarting in 1 s');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  };
+
+  const handleOne = async (msg: JsMsg) => {
+    if (msg.redelivered) metrics.redeliveries.inc({ service });
+    let outcome: Outcome;
+    try {
+      outcome = await opts.handle(msg);
+    } catch (err) {
+      outcome = { kind: 'retry', delayMs: 2000, reason: errorMessage(err) };
+    }
+    switch (outcome.kind) {
+      case 'ack':
+        msg.ack();
+        break;
+      case 'retry':
+        metrics.retries.inc({ service });
+        log.warn(
+          { subject: msg.subject, seq: msg.seq, deliveries: msg.info.deliveryCount, reason: outcome.reason },
+          'message will be redelivered',
+        );
+        msg.nak(outcome.delayMs);
+        break;
+      case 'reject':
+        await deadLetter(nc, service, msg, outcome.reason, log, metrics);
+        break;
+    }
+  };
+
+  const done = loop();
+  return {
+    running: () => !stopped,
+    stop: async () => {
+      stopped = true;
+      // Let the message in hand finish (and be acknowledged) before closing.
+      await current.catch(() => undefined);
+      await messages?.close().catch(() => undefined);
+      await done;
+    },
+  };
+}
+
+/** Parses JSON and a zod schema, returning a reason instead of throwing (for `reject`). */
+export function decodeJson(data: Uint8Array, maxBytes = 64 * 1024): { ok: true; value: unknown } | { ok: false; reason: string } {
+  if (data.length > maxBytes) return { ok: false, reason: `oversized payload: ${data.length} bytes (allowed ${maxBytes})` };
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    return { ok: false, reason: 'payload is not UTF-8 text' };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    return { ok: false, reason: `bad JSON: ${errorMessage(err)}` };
+  }
+}
+
+/** Decodes and validates a message against a zod schema; the reason names each bad field. */
+export function decodeMessage<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } } },
+  data: Uint8Array,
+  maxBytes?: number,
+): { ok: true; value: T } | { ok: false; reason: string } {
+  const json = decodeJson(data, maxBytes);
+  if (!json.ok) return json;
+  const parsed = schema.safeParse(json.value);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const details = parsed.error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(message)'}: ${i.message}`)
+    .join('; ');
+  return { ok: false, reason: `schema violation: ${details}` };
+}

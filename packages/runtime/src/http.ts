@@ -1,0 +1,69 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Logger } from './logger.js';
+
+export interface HealthSource {
+  /** Liveness details: the process works (it may still be waiting for a dependency). */
+  health(): Record<string, unknown>;
+  /** Readiness: connected and consuming. */
+  ready(): boolean;
+}
+
+export interface HttpServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serves /metrics, /healthz and /readyz for one process. */
+export async function startHttpServer(opts: {
+  port: number;
+  host: string;
+  registry: Registry;
+  sources: HealthSource[];
+  log: Logger;
+}): Promise<HttpServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, type: string, body: string) => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n');
+    if (path === '/metrics') {
+      opts.registry.metrics().then(
+        (text) => send(200, opts.registry.contentType, text),
+        (err: unknown) => {
+          opts.log.error({ err }, 'metrics collection failed');
+          send(500, 'text/plain', 'metrics collection failed\n');
+        },
+      );
+      return;
+    }
+    if (path === '/healthz') {
+      const details = opts.sources.map((s) => s.health());
+      return send(200, 'application/json', JSON.stringify({ status: 'ok', services: details }) + '\n');
+    }
+    if (path === '/readyz') {
+      const ready = opts.sources.every((s) => s.ready());
+      return send(ready ? 200 : 503, 'application/json', JSON.stringify({ ready }) + '\n');
+    }
+    send(404, 'text/plain', 'not found: try /metrics, /healthz or /readyz\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

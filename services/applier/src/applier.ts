@@ -1,0 +1,214 @@
+import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
+import {
+  appliedSubject,
+  applyResultMsgId,
+  DecisionV1,
+  decisionSubject,
+  isExecutable,
+  MAX_WAL_SIZE_LIMIT_MB,
+  MIN_WAL_SIZE_LIMIT_MB,
+  STREAM_DECISIONS,
+  type ApplyResult,
+  type Decision,
+} from '@walrus/core';
+import {
+  ack,
+  consumerMetrics,
+  decodeMessage,
+  ensureConsumer,
+  redactUrl,
+  runConsumer,
+  type ClusterEntry,
+  type Outcome,
+  type RunningConsumer,
+  type ServiceDeps,
+  type ServiceHandle,
+} from '@walrus/runtime';
+import pg from 'pg';
+import { Counter, Histogram } from 'prom-client';
+import { attemptApply, toApplyResult, type Attempt } from './apply-decision.js';
+
+export interface ApplierConfig {
+  clusters: ClusterEntry[];
+  /** The applier's own ceiling, whatever a decision asks (WALRUS_APPLIER_MAX_MB). */
+  maxMb: number | null;
+  /** Fixed expiry of a decision; null = twice the decision's checkpoint_timeout. */
+  expirySec: number | null;
+  verifyTimeoutSec: number;
+  connectTimeoutSec: number;
+}
+
+export const applierConsumerName = (cluster: string): string => `walrus-applier-${cluster}`;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<ServiceHandle> {
+  const { config, nc, log, registry, now } = deps;
+  const js = jetstream(nc);
+  const metrics = consumerMetrics(registry);
+  const applyTotal = new Counter({
+    name: 'walrus_apply_total',
+    help: 'Decisions the applier finished, by cluster and outcome (applied, stale, rejected, failed).',
+    labelNames: ['cluster', 'status'],
+    registers: [registry],
+  });
+  const applySeconds = new Histogram({
+    name: 'walrus_apply_duration_seconds',
+    help: 'Time from receiving an executable decision to publishing its outcome, retries included.',
+    labelNames: ['cluster'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600],
+    registers: [registry],
+  });
+  const attemptsFailed = new Counter({
+    name: 'walrus_apply_retries_total',
+    help: 'Apply attempts that failed transiently (server unreachable) and were retried.',
+    labelNames: ['cluster'],
+    registers: [registry],
+  });
+
+  const owned = new Map(config.clusters.map((c) => [c.id, c]));
+  const pools = new Map<string, pg.Pool>();
+  const poolFor = (c: ClusterEntry): pg.Pool => {
+    let pool = pools.get(c.id);
+    if (!pool) {
+      pool = new pg.Pool({
+        connectionString: c.url,
+        max: 1,
+        connectionTimeoutMillis: config.connectTimeoutSec * 1000,
+        application_name: 'walrus-applier',
+        idleTimeoutMillis: 60_000,
+      });
+      pool.on('error', (err) => log.warn({ err, cluster: c.id }, 'idle connection to cluster lost'));
+      pools.set(c.id, pool);
+    }
+    return pool;
+  };
+
+  let stopping = false;
+
+  const publishResult = async (d: Decision, result: ApplyResult, startedMs: number) => {
+    await js.publish(appliedSubject(d.cluster), JSON.stringify(result), {
+      msgID: applyResultMsgId(d.id, result.status),
+    });
+    applyTotal.inc({ cluster: d.cluster, status: result.status });
+    applySeconds.observe({ cluster: d.cluster }, (performance.now() - startedMs) / 1000);
+    const entry = {
+      cluster: d.cluster,
+      decisionId: d.id,
+      action: d.action,
+      oldSizeMb: d.old_size_mb,
+      newSizeMb: d.new_size_mb,
+      status: result.status,
+      maxWalSizeMb: result.max_wal_size_mb,
+      error: result.error,
+    };
+    if (result.status === 'applied') log.info(entry, 'max_wal_size changed');
+    else log.warn(entry, `decision not applied: ${result.status}`);
+  };
+
+  const handle = (cluster: ClusterEntry) => async (msg: JsMsg): Promise<Outcome> => {
+    const decoded = decodeMessage(DecisionV1, msg.data);
+    if (!decoded.ok) return { kind: 'reject', reason: decoded.reason };
+    const d = decoded.value;
+    if (!isExecutable(d.action)) return ack;
+    const startedMs = performance.now();
+    const finish = async (a: Extract<Attempt, { kind: 'done' }>): Promise<Outcome> => {
+      await publishResult(d, toApplyResult(d, a, now()), startedMs);
+      return ack;
+    };
+    // Defense in depth: whatever NATS lets through, act only on our own
+    // cluster and within bounds.
+    if (d.cluster !== cluster.id || !owned.has(d.cluster)) {
+      return finish({ kind: 'done', status: 'rejected', maxWalSizeMb: null, error: `cluster ${d.cluster} is not served by this applier` });
+    }
+    const ceiling = Math.min(MAX_WAL_SIZE_LIMIT_MB, config.maxMb ?? MAX_WAL_SIZE_LIMIT_MB);
+    if (!Number.isSafeInteger(d.new_size_mb) || d.new_size_mb < MIN_WAL_SIZE_LIMIT_MB || d.new_size_mb > ceiling) {
+      return finish({
+        kind: 'done',
+        status: 'rejected',
+        maxWalSizeMb: null,
+        error: `size ${d.new_size_mb} MB is outside the applier's bounds ${MIN_WAL_SIZE_LIMIT_MB}..${ceiling} MB${config.maxMb ? ' (WALRUS_APPLIER_MAX_MB)' : ''}`,
+      });
+    }
+    const expiresAt = Date.parse(d.decided_at) + (config.expirySec ?? 2 * d.checkpoint_timeout_sec) * 1000;
+    let delay = 500;
+    let lastError = '';
+    for (;;) {
+      if (now().getTime() >= expiresAt) {
+        return finish({
+          kind: 'done',
+          status: 'failed',
+          maxWalSizeMb: null,
+          error: `expired at ${new Date(expiresAt).toISOString()} before it could be applied${lastError ? `; last error: ${lastError}` : ''}`,
+        });
+      }
+      const attempt = await attemptOnCluster(cluster, d);
+      if (attempt.kind === 'done') return finish(attempt);
+      lastError = attempt.error;
+      attemptsFailed.inc({ cluster: cluster.id });
+      log.warn({ cluster: cluster.id, decisionId: d.id, err: attempt.error, retryInMs: delay }, 'cluster unreachable; will retry until the decision expires');
+      if (stopping) return { kind: 'retry', delayMs: 1000, reason: 'stopping' };
+      msg.working();
+      await sleep(Math.min(delay, Math.max(0, expiresAt - now().getTime())));
+      delay = Math.min(delay * 2, 15_000);
+    }
+  };
+
+  const attemptOnCluster = async (cluster: ClusterEntry, d: Decision): Promise<Attempt> => {
+    let client: pg.PoolClient;
+    try {
+      client = await poolFor(cluster).connect();
+    } catch (err) {
+      return { kind: 'transient', error: (err as Error).message };
+    }
+    let broken = false;
+    try {
+      const a = await attemptApply({
+        client,
+        decision: d,
+        verifyTimeoutMs: config.verifyTimeoutSec * 1000,
+        sleep,
+        monotonicMs: () => performance.now(),
+      });
+      broken = a.kind === 'transient';
+      return a;
+    } finally {
+      client.release(broken);
+    }
+  };
+
+  const consumers: RunningConsumer[] = [];
+  for (const cluster of config.clusters) {
+    const durable = applierConsumerName(cluster.id);
+    await ensureConsumer(
+      nc,
+      STREAM_DECISIONS,
+      {
+        durable_name: durable,
+        filter_subject: decisionSubject(cluster.id),
+        // A new applier considers only the latest decision of its cluster,
+        // not a month of history; afterwards the durable keeps its place.
+        deliver_policy: DeliverPolicy.LastPerSubject,
+        ack_wait: 30_000_000_000,
+        max_ack_pending: 1,
+      },
+      deps.provision,
+      log,
+    );
+    consumers.push(
+      await runConsumer({ nc, stream: STREAM_DECISIONS, durable, service: 'applier', log, metrics, handle: handle(cluster), maxMessages: 8 }),
+    );
+    log.debug({ cluster: cluster.id, url: redactUrl(cluster.url) }, 'applying decisions for cluster');
+  }
+
+  return {
+    name: 'applier',
+    health: () => ({ service: 'applier', clusters: config.clusters.length }),
+    ready: () => consumers.every((c) => c.running()),
+    stop: async () => {
+      stopping = true;
+      await Promise.all(consumers.map((c) => c.stop()));
+      await Promise.all([...pools.values()].map((p) => p.end()));
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import type { ApplyResult, ApplyStatus, Decision } from '@walrus/core';
+import type { ClientBase } from 'pg';
+import { errorMessage } from '@walrus/runtime';
+import { isTransient, sqlState } from './pg-errors.js';
+import { alterMaxWalSize, readMaxWalSize } from './sql/max-wal-size.js';
+import { missingGrants, readPrivileges } from './sql/privileges.js';
+
+export type Attempt =
+  | { kind: 'done'; status: ApplyStatus; maxWalSizeMb: number | null; error: string | null }
+  | { kind: 'transient'; error: string };
+
+export interface AttemptOptions {
+  client: ClientBase;
+  decision: Decision;
+  /** How long to wait for the reloaded value to show. */
+  verifyTimeoutMs: number;
+  sleep: (ms: number) => Promise<void>;
+  monotonicMs: () => number;
+}
+
+const done = (status: ApplyStatus, maxWalSizeMb: number | null, error: string | null): Attempt => ({
+  kind: 'done',
+  status,
+  maxWalSizeMb,
+  error,
+});
+
+/**
+ * One attempt at carrying out a decision on its cluster: check the grants,
+ * refuse when someone else changed max_wal_size, ALTER SYSTEM + reload, then
+ * read the value back until it shows.
+ */
+export async function attemptApply(o: AttemptOptions): Promise<Attempt> {
+  const d = o.decision;
+  try {
+    const missing = missingGrants(await readPrivileges(o.client));
+    if (missing.length > 0) {
+      return done('failed', null, `missing grant: ${missing.join('; ')}`);
+    }
+    const before = await readMaxWalSize(o.client);
+    if (before.mb === d.new_size_mb) {
+      // Already in force: a redelivery after our own earlier attempt (or a DBA
+      // who chose the same size). Either way the decision's size holds.
+      return done('applied', before.mb, null);
+    }
+    if (before.mb !== d.old_size_mb) {
+      return done(
+        'stale',
+        before.mb,
+        `max_wal_size is ${before.mb} MB on the server but the decision was computed from ${d.old_size_mb} MB (changed by someone else): nothing done`,
+      );
+    }
+    try {
+      await alterMaxWalSize(o.client, d.new_size_mb);
+    } catch (err) {
+      return classifyAlterError(err);
+    }
+    const deadline = o.monotonicMs() + o.verifyTimeoutMs;
+    let live = await readMaxWalSize(o.client);
+    while (live.mb !== d.new_size_mb && o.monotonicMs() < deadline) {
+      await o.sleep(50);
+      live = await readMaxWalSize(o.client);
+    }
+    if (live.mb === d.new_size_mb) return done('applied', live.mb, null);
+    if (live.source === 'command line') {
+      return done(
+        'failed',
+        live.mb,
+        `max_wal_size is set on the server's command line (source: command line), which overrides ALTER SYSTEM: the reload changed nothing; set it where the server is started`,
+      );
+    }
+    return done(
+      'failed',
+      live.mb,
+      `after ALTER SYSTEM and pg_reload_conf() max_wal_size still shows ${live.mb} MB (source: ${live.source}) after ${o.verifyTimeoutMs} ms`,
+    );
+  } catch (err) {
+    if (isTransient(err)) return { kind: 'transient', error: errorMessage(err) };
+    return done('failed', null, `unexpected error: ${errorMessage(err)}`);
+  }
+}
+
+function classifyAlterError(err: unknown): Attempt {
+  if (isTransient(err)) return { kind: 'transient', error: errorMessage(err) };
+  const state = sqlState(err);
+  const message = errorMessage(err);
+  if (state === '0A000') {
+    return done(
+      'failed',
+      null,
+      `ALTER SYSTEM is disabled on this server (${message}; allow_alter_system = off): set max_wal_size through the cluster's manager instead (CloudNativePG: spec.postgresql.parameters; Patroni: PATCH /config)`,
+    );
+  }
+  if (state === '42501') {
+    return done(
+      'failed',
+      null,
+      `permission denied (${message}): GRANT ALTER SYSTEM ON PARAMETER max_wal_size and GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() to the applier's role`,
+    );
+  }
+  if (/postgresql\.auto\.conf/.test(message)) {
+    return done(
+      'failed',
+      null,
+      `cannot write postgresql.auto.conf (${message}): the data directory is read-only for ALTER SYSTEM, as under CloudNativePG; set max_wal_size through the cluster's manager`,
+    );
+  }
+  return done('failed', null, `ALTER SYSTEM failed: ${message}${state ? ` (SQLSTATE ${state})` : ''}`);
+}
+
+export function toApplyResult(d: Decision, a: Extract<Attempt, { kind: 'done' }>, at: Date): ApplyResult {
+  return {
+    v: 1,
+    decision_id: d.id,
+    cluster: d.cluster,
+    status: a.status,
+    applied_at: at.toISOString(),
+    max_wal_size_mb: a.maxWalSizeMb,
+    error: a.error,
+  };
+}

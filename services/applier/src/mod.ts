@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { MAX_WAL_SIZE_LIMIT_MB } from '@walrus/core';
+import { envInt, loadClusters, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
+import { startApplier, type ApplierConfig } from './applier.js';
+
+export { startApplier, applierConsumerName, type ApplierConfig } from './applier.js';
+export { attemptApply } from './apply-decision.js';
+
+const envSchema = z.object({
+  /** The applier's own ceiling: a decision above it is rejected, whatever the decider says. */
+  WALRUS_APPLIER_MAX_MB: envInt(2, MAX_WAL_SIZE_LIMIT_MB).optional(),
+  /** Seconds after decided_at when a decision is no longer applied; default twice its checkpoint_timeout. */
+  WALRUS_APPLY_EXPIRY_SEC: envInt(1, 7 * 86400).optional(),
+  /** How long to wait for a reloaded max_wal_size to show. */
+  WALRUS_APPLY_VERIFY_TIMEOUT_SEC: envInt(1, 300).default(10),
+  WALRUS_CONNECT_TIMEOUT_SEC: envInt(1, 300).default(10),
+});
+
+export const applier: ServiceDefinition<ApplierConfig> = {
+  name: 'applier',
+  defaultMetricsPort: 9103,
+  loadConfig(env) {
+    const own = loadEnvConfig(envSchema, env);
+    const clusters = loadClusters(env);
+    const problems = [...own.problems, ...clusters.problems];
+    if (!own.config || problems.length > 0) return { config: null, problems };
+    return {
+      config: {
+        clusters: clusters.clusters,
+        maxMb: own.config.WALRUS_APPLIER_MAX_MB ?? null,
+        expirySec: own.config.WALRUS_APPLY_EXPIRY_SEC ?? null,
+        verifyTimeoutSec: own.config.WALRUS_APPLY_VERIFY_TIMEOUT_SEC,
+        connectTimeoutSec: own.config.WALRUS_CONNECT_TIMEOUT_SEC,
+      },
+      problems: [],
+    };
+  },
+  start: startApplier,
+};

@@ -1,0 +1,50 @@
+import type { ClusterEntry, ServiceDeps, ServiceHandle } from '@walrus/runtime';
+import { collectorMetrics } from './metrics.js';
+import { ClusterSampler } from './sampler.js';
+
+export interface CollectorConfig {
+  clusters: ClusterEntry[];
+  /** WALRUS_SAMPLE_INTERVAL; null = each cluster's checkpoint_timeout. */
+  intervalSec: number | null;
+  poolSize: number;
+  connectTimeoutSec: number;
+  queryTimeoutMs: number;
+}
+
+export async function startCollector(deps: ServiceDeps<CollectorConfig>): Promise<ServiceHandle> {
+  const { config, nc, log, registry, now } = deps;
+  const metrics = collectorMetrics(registry);
+  // Spread the first samples over a second per hundred clusters (at most
+  // ten), so that a large fleet does not hit NATS all at once.
+  const spreadMs = Math.min(10_000, 10 * config.clusters.length);
+  const samplers = config.clusters.map(
+    (cluster, i) =>
+      new ClusterSampler({
+        cluster,
+        nc,
+        log,
+        metrics,
+        now,
+        intervalSec: config.intervalSec,
+        poolSize: config.poolSize,
+        connectTimeoutSec: config.connectTimeoutSec,
+        queryTimeoutMs: config.queryTimeoutMs,
+        firstDelayMs: config.clusters.length > 1 ? Math.floor((spreadMs * i) / config.clusters.length) : 0,
+      }),
+  );
+  for (const s of samplers) s.start();
+  return {
+    name: 'collector',
+    health: () => ({
+      service: 'collector',
+      clusters: samplers.length,
+      up: samplers.filter((s) => s.isUp === true).length,
+      down: samplers.filter((s) => s.isUp === false).length,
+    }),
+    // Ready once running: a cluster that is down is reported, not a reason to restart us.
+    ready: () => true,
+    stop: async () => {
+      await Promise.all(samplers.map((s) => s.stop()));
+    },
+  };
+}

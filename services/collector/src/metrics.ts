@@ -1,0 +1,33 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export type CollectorMetrics = ReturnType<typeof collectorMetrics>;
+
+export function collectorMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    up: new Gauge({
+      name: 'walrus_cluster_up',
+      help: '1 when the last attempt to sample the cluster succeeded, 0 when the cluster could not be reached or read.',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    published: new Counter({
+      name: 'walrus_samples_published_total',
+      help: 'Samples read from the cluster and stored in the WALRUS_SAMPLES stream.',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    errors: new Counter({
+      name: 'walrus_sample_errors_total',
+      help: 'Failed sampling attempts, by cluster and stage (connect, query, publish).',
+      labelNames: ['cluster', 'stage'],
+      registers,
+    }),
+    queryDuration: new Histogram({
+      name: 'walrus_collector_query_duration_seconds',
+      help: 'Database time to read one sample (the statistics query round trip).',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2],
+      registers,
+    }),
+  };
+}

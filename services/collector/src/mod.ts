@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { envInt, loadClusters, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
+import { startCollector, type CollectorConfig } from './collector.js';
+
+export { startCollector, type CollectorConfig } from './collector.js';
+export { readSample, readServerVersion } from './sql/read-sample.js';
+
+const envSchema = z.object({
+  /** Seconds between samples; default each cluster's own checkpoint_timeout. */
+  WALRUS_SAMPLE_INTERVAL: envInt(1, 86400).optional(),
+  /** Connections per cluster; one suffices, a second lets a slow query not hold up the next. */
+  WALRUS_COLLECTOR_POOL_SIZE: envInt(1, 10).default(1),
+  WALRUS_CONNECT_TIMEOUT_SEC: envInt(1, 300).default(10),
+  WALRUS_QUERY_TIMEOUT_MS: envInt(100, 600_000).default(10_000),
+});
+
+export const collector: ServiceDefinition<CollectorConfig> = {
+  name: 'collector',
+  defaultMetricsPort: 9101,
+  loadConfig(env) {
+    const own = loadEnvConfig(envSchema, env);
+    const clusters = loadClusters(env);
+    const problems = [...own.problems, ...clusters.problems];
+    if (!own.config || problems.length > 0) return { config: null, problems };
+    return {
+      config: {
+        clusters: clusters.clusters,
+        intervalSec: own.config.WALRUS_SAMPLE_INTERVAL ?? null,
+        poolSize: own.config.WALRUS_COLLECTOR_POOL_SIZE,
+        connectTimeoutSec: own.config.WALRUS_CONNECT_TIMEOUT_SEC,
+        queryTimeoutMs: own.config.WALRUS_QUERY_TIMEOUT_MS,
+      },
+      problems: [],
+    };
+  },
+  start: startCollector,
+};

@@ -1,0 +1,63 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export type DeciderMetrics = ReturnType<typeof deciderMetrics>;
+
+/** Per-cluster series: names carry units, help says what the number means. */
+export function deciderMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    decisions: new Counter({
+      name: 'walrus_decisions_total',
+      help: 'Decisions published, by cluster and action (increase, decrease, capped, dry_run, skipped).',
+      labelNames: ['cluster', 'action'],
+      registers,
+    }),
+    evaluations: new Counter({
+      name: 'walrus_samples_evaluated_total',
+      help: 'Samples evaluated by the decider, by what came of them (decision, no_change, baseline, ignored_old_sample, ...).',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    forcedCheckpoints: new Counter({
+      name: 'walrus_forced_checkpoints_total',
+      help: 'Requested (forced) checkpoints counted between consecutive samples, per cluster.',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    maxWalSize: new Gauge({
+      name: 'walrus_max_wal_size_bytes',
+      help: 'max_wal_size of the cluster in its latest sample.',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    maxAllowed: new Gauge({
+      name: 'walrus_max_allowed_bytes',
+      help: 'The ceiling walrus.max in force for the cluster (service default or the cluster’s own override).',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    sampleTime: new Gauge({
+      name: 'walrus_last_sample_timestamp_seconds',
+      help: 'collected_at of the latest sample evaluated for the cluster (Unix time); now minus this is the sample age.',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    invalidOverrides: new Gauge({
+      name: 'walrus_invalid_overrides',
+      help: 'walrus.* settings on the cluster that were invalid or unknown and were ignored (see the warning log).',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    evaluationSeconds: new Histogram({
+      name: 'walrus_decider_sample_duration_seconds',
+      help: 'Time to handle one sample: state read, evaluation, decision publish and state write.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2],
+      registers,
+    }),
+    stateConflicts: new Counter({
+      name: 'walrus_state_conflicts_total',
+      help: 'State writes refused because another decider had moved the cluster on; the sample was re-evaluated.',
+      registers,
+    }),
+  };
+}

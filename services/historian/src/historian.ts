@@ -1,0 +1,212 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import { ApplyResultV1, DecisionV1, STREAM_DECISIONS, type ApplyResult, type Decision } from '@walrus/core';
+import {
+  ack,
+  consumerMetrics,
+  decodeMessage,
+  ensureConsumer,
+  errorMessage,
+  redactUrl,
+  runConsumer,
+  type Outcome,
+  type ServiceDeps,
+  type ServiceHandle,
+} from '@walrus/runtime';
+import pg from 'pg';
+import { Counter, Gauge } from 'prom-client';
+import { migrate } from './migrate.js';
+import { lockDecision } from './sql/lock.js';
+import { notifyEvent } from './sql/notify.js';
+import { cleanupHistory, saveSettings } from './sql/settings.js';
+import { storeDecision } from './sql/store-decision.js';
+import { storeOutcome } from './sql/store-outcome.js';
+
+export interface HistorianConfig {
+  databaseUrl: string;
+  retentionDays: number;
+  /** Empty: no NOTIFY. */
+  notifyChannel: string;
+  cleanupIntervalSec: number;
+}
+
+export const HISTORIAN_CONSUMER = 'walrus-historian';
+
+export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promise<ServiceHandle> {
+  const { config, nc, log, registry } = deps;
+  const pool = new pg.Pool({
+    connectionString: config.databaseUrl,
+    max: 4,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'walrus-historian',
+  });
+  // An idle connection that breaks (server restart) must not crash the process.
+  pool.on('error', (err) => log.warn({ err }, 'history database connection lost'));
+
+  const rows = new Counter({
+    name: 'walrus_history_events_total',
+    help: 'Decisions and apply outcomes received by the historian, by what became of them (stored, duplicate, pending).',
+    labelNames: ['kind', 'result'],
+    registers: [registry],
+  });
+  const dbUp = new Gauge({
+    name: 'walrus_history_database_up',
+    help: '1 when the last write to the history database succeeded, 0 when it failed.',
+    registers: [registry],
+  });
+  const cleaned = new Counter({
+    name: 'walrus_history_rows_deleted_total',
+    help: 'History rows deleted by retention (walrus.cleanup_history).',
+    registers: [registry],
+  });
+  const metrics = consumerMetrics(registry);
+
+  log.info({ database: redactUrl(config.databaseUrl) }, 'migrating history schema');
+  await retryUntilReady(() => migrate(pool, log), log, 'history database');
+  await saveSettings(pool, {
+    history_retention_days: String(config.retentionDays),
+    notify_channel: config.notifyChannel,
+  });
+  dbUp.set(1);
+
+  let dbHealthy = true;
+  const markDb = (ok: boolean, err?: unknown) => {
+    dbUp.set(ok ? 1 : 0);
+    if (ok !== dbHealthy) {
+      if (ok) log.info('history database reachable again');
+      else log.error({ err }, 'history database unreachable; messages wait in JetStream');
+      dbHealthy = ok;
+    }
+  };
+
+  const inTransaction = async <T>(decisionId: string, work: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await lockDecision(client, decisionId);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+
+  const onDecision = async (d: Decision): Promise<void> => {
+    const stored = await inTransaction(d.id, async (c) => {
+      const row = await storeDecision(c, d);
+      if (row && config.notifyChannel) {
+        await notifyEvent(c, config.notifyChannel, {
+          event: 'decision',
+          cluster: d.cluster,
+          decision_id: d.id,
+          action: d.action,
+          old_size_mb: d.old_size_mb,
+          new_size_mb: d.new_size_mb,
+          forced_checkpoints: d.forced_checkpoints,
+          apply_status: row.apply_status,
+          max_wal_size_mb: null,
+          error: null,
+          time: d.decided_at,
+        });
+      }
+      return row;
+    });
+    rows.inc({ kind: 'decision', result: stored ? 'stored' : 'duplicate' });
+    if (stored) log.debug({ cluster: d.cluster, decisionId: d.id, action: d.action }, 'decision stored');
+  };
+
+  const onOutcome = async (r: ApplyResult): Promise<void> => {
+    const res = await inTransaction(r.decision_id, async (c) => {
+      const out = await storeOutcome(c, r);
+      if (out.where === 'history' && config.notifyChannel) {
+        await notifyEvent(c, config.notifyChannel, {
+          event: 'outcome',
+          cluster: r.cluster,
+          decision_id: r.decision_id,
+          action: out.action,
+          old_size_mb: null,
+          new_size_mb: null,
+          forced_checkpoints: null,
+          apply_status: r.status,
+          max_wal_size_mb: r.max_wal_size_mb,
+          error: r.error,
+          time: r.applied_at,
+        });
+      }
+      return out;
+    });
+    rows.inc({ kind: 'outcome', result: res.where === 'history' ? 'stored' : 'pending' });
+  };
+
+  const handle = async (msg: JsMsg): Promise<Outcome> => {
+    const isDecision = msg.subject.startsWith('walrus.decision.');
+    const decoded = isDecision ? decodeMessage(DecisionV1, msg.data) : decodeMessage(ApplyResultV1, msg.data);
+    if (!decoded.ok) return { kind: 'reject', reason: decoded.reason };
+    const subjectCluster = msg.subject.split('.')[2];
+    if (decoded.value.cluster !== subjectCluster) {
+      return { kind: 'reject', reason: `cluster mismatch: subject names ${subjectCluster}, payload ${decoded.value.cluster}` };
+    }
+    try {
+      if (isDecision) await onDecision(decoded.value as Decision);
+      else await onOutcome(decoded.value as ApplyResult);
+      markDb(true);
+      return ack;
+    } catch (err) {
+      markDb(false, err);
+      return { kind: 'retry', delayMs: 2000, reason: errorMessage(err) };
+    }
+  };
+
+  await ensureConsumer(nc, STREAM_DECISIONS, { durable_name: HISTORIAN_CONSUMER, ack_wait: 30_000_000_000 }, deps.provision, log);
+  const consumer = await runConsumer({
+    nc,
+    stream: STREAM_DECISIONS,
+    durable: HISTORIAN_CONSUMER,
+    service: 'historian',
+    log,
+    metrics,
+    handle,
+  });
+
+  const runCleanup = async () => {
+    try {
+      const n = await cleanupHistory(pool);
+      cleaned.inc(n);
+      if (n > 0) log.info({ deleted: n, retentionDays: config.retentionDays }, 'history retention applied');
+    } catch (err) {
+      log.warn({ err }, 'history retention failed; will retry at the next interval');
+    }
+  };
+  await runCleanup();
+  const cleanupTimer = setInterval(() => void runCleanup(), config.cleanupIntervalSec * 1000);
+  cleanupTimer.unref();
+
+  return {
+    name: 'historian',
+    health: () => ({ service: 'historian', database: dbHealthy ? 'up' : 'down' }),
+    ready: () => consumer.running() && dbHealthy,
+    stop: async () => {
+      clearInterval(cleanupTimer);
+      await consumer.stop();
+      await pool.end();
+    },
+  };
+}
+
+/** Start-up waits for a database that is not there yet (any start order works), reporting each failure. */
+async function retryUntilReady<T>(fn: () => Promise<T>, log: ServiceDeps<unknown>['log'], what: string): Promise<T> {
+  let delay = 500;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof Error && /migration .* failed/.test(err.message)) throw err;
+      log.warn({ err, retryInMs: delay }, `${what} not reachable yet`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+}

@@ -1,0 +1,25 @@
+import type { PoolClient } from 'pg';
+
+export interface HistoryEvent {
+  event: 'decision' | 'outcome';
+  cluster: string;
+  decision_id: string;
+  action: string | null;
+  old_size_mb: number | null;
+  new_size_mb: number | null;
+  forced_checkpoints: number | null;
+  apply_status: string | null;
+  max_wal_size_mb: number | null;
+  error: string | null;
+  time: string;
+}
+
+/**
+ * NOTIFY inside the storing transaction: listeners hear of a row only once
+ * it is committed, and never of a rolled-back one.
+ */
+export async function notifyEvent(client: PoolClient, channel: string, event: HistoryEvent): Promise<void> {
+  // PostgreSQL limits a payload to 8000 bytes; an error text is the only long part.
+  const payload = JSON.stringify({ ...event, error: event.error?.slice(0, 2000) ?? null });
+  await client.query('SELECT pg_notify($1, $2)', [channel, payload]);
+}

@@ -1,0 +1,48 @@
+import type { Decision } from '@walrus/core';
+import type { PoolClient } from 'pg';
+
+export interface StoredRow {
+  id: string;
+  apply_status: string | null;
+}
+
+/**
+ * Inserts a decision once (decision_id is unique) and merges an outcome that
+ * arrived before it. Returns null when the decision was already stored.
+ * Must run inside a transaction holding lockDecision().
+ */
+export async function storeDecision(client: PoolClient, d: Decision): Promise<StoredRow | null> {
+  const inserted = await client.query<StoredRow>(
+    `INSERT INTO walrus.history
+       (timestamp, cluster, decision_id, action, old_size_mb, new_size_mb, forced_checkpoints,
+        checkpoint_timeout_sec, reason, metadata)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     ON CONFLICT (decision_id) DO NOTHING
+     RETURNING id, apply_status`,
+    [
+      d.decided_at,
+      d.cluster,
+      d.id,
+      d.action,
+      d.old_size_mb,
+      d.new_size_mb,
+      d.forced_checkpoints,
+      d.checkpoint_timeout_sec,
+      d.reason,
+      { ...d.metadata, algorithm: d.algorithm, sample_at: d.sample_at },
+    ],
+  );
+  const row = inserted.rows[0];
+  if (!row) return null;
+  const merged = await client.query<StoredRow>(
+    `WITH p AS (DELETE FROM walrus.pending_outcomes WHERE decision_id = $1 RETURNING *)
+     UPDATE walrus.history h
+        SET apply_status = p.apply_status, applied_at = p.applied_at,
+            applied_size_mb = p.applied_size_mb, apply_error = p.apply_error
+       FROM p
+      WHERE h.decision_id = p.decision_id
+     RETURNING h.id, h.apply_status`,
+    [d.id],
+  );
+  return merged.rows[0] ?? row;
+}

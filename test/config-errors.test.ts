@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { startWalrus } from './harness/walrus-process.js';
+
+// Configuration is validated before anything is connected, so these need no
+// servers: each case names a setting, the value given and what is allowed.
+async function failsWith(args: string[], env: Record<string, string>): Promise<string> {
+  const p = startWalrus(args, { NATS_URL: 'nats://127.0.0.1:1', ...env });
+  const code = await p.exited;
+  expect(code).toBe(2);
+  return p.stderr();
+}
+
+describe('configuration - invalid values stop a service with a clear message', () => {
+  it('decider lists every invalid walrus default at once', async () => {
+    const err = await failsWith(['decider'], { WALRUS_MAX: 'lots', WALRUS_THRESHOLD: '0', WALRUS_SHRINK_ENABLE: 'maybe' });
+    expect(err).toMatch(/WALRUS_MAX: .*"lots"/);
+    expect(err).toMatch(/WALRUS_MAX: .*MB/);
+    expect(err).toMatch(/WALRUS_THRESHOLD: .*"0".*1 \.\. 1000/);
+    expect(err).toMatch(/WALRUS_SHRINK_ENABLE: .*"maybe".*on\/off/);
+  });
+
+  it('collector needs clusters and a sane interval', async () => {
+    const err = await failsWith(['collector'], { WALRUS_SAMPLE_INTERVAL: '0' });
+    expect(err).toMatch(/WALRUS_CLUSTERS: not set/);
+    expect(err).toMatch(/WALRUS_SAMPLE_INTERVAL: must be at least 1 \(got "0", allowed 1 \.\. 86400\)/);
+  });
+
+  it('collector refuses a cluster id that is not a subject token', async () => {
+    const err = await failsWith(['collector'], { WALRUS_CLUSTERS: 'prod.eu=postgres://127.0.0.1/db' });
+    expect(err).toMatch(/WALRUS_CLUSTERS: cluster id "prod\.eu" is invalid/);
+  });
+
+  it('applier refuses a guard below the smallest max_wal_size', async () => {
+    const err = await failsWith(['applier'], { WALRUS_CLUSTERS: 'a=postgres://127.0.0.1/db', WALRUS_APPLIER_MAX_MB: '1' });
+    expect(err).toMatch(/WALRUS_APPLIER_MAX_MB: must be at least 2 \(got "1", allowed 2 \.\. 2147483647\)/);
+  });
+
+  it('historian needs its database URL and a valid retention', async () => {
+    const err = await failsWith(['historian'], { WALRUS_HISTORY_RETENTION_DAYS: '-1' });
+    expect(err).toMatch(/HISTORY_DATABASE_URL: .*got nothing/);
+    expect(err).toMatch(/WALRUS_HISTORY_RETENTION_DAYS: .*"-1"/);
+  });
+
+  it('common settings are checked for every service, and passwords are not echoed', async () => {
+    const err = await failsWith(['all'], {
+      METRICS_PORT: '70000',
+      LOG_LEVEL: 'loud',
+      NATS_URL: 'http://nope',
+      WALRUS_CLUSTERS: 'a=postgres://walrus:hunter2@127.0.0.1/db',
+      HISTORY_DATABASE_URL: 'mysql://walrus:hunter2@127.0.0.1/history',
+      WALRUS_THRESHOLD: '5000',
+    });
+    expect(err).toMatch(/METRICS_PORT: must be at most 65535 \(got "70000", allowed 0 \.\. 65535/);
+    expect(err).toMatch(/LOG_LEVEL: .*"loud"/);
+    expect(err).toMatch(/NATS_URL: .*"http:\/\/nope"/);
+    expect(err).toMatch(/WALRUS_THRESHOLD: .*"5000"/);
+    expect(err).toMatch(/HISTORY_DATABASE_URL: must be a postgres:\/\/ URL \(got "mysql:\/\/walrus:\*\*\*@127\.0\.0\.1\/history"/);
+    expect(err).not.toContain('hunter2');
+  });
+
+  it('an unknown command exits with usage', async () => {
+    const p = startWalrus(['frobnicate'], {});
+    expect(await p.exited).toBe(64);
+    expect(p.stderr()).toContain('unknown command "frobnicate"');
+  });
+});

@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../packages/cli/bin/walrus.mjs', import.meta.url));
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** A `walrus <command>` process with its JSON log lines collected. */
+export interface WalrusProcess {
+  proc: ChildProcess;
+  lines: LogLine[];
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first log line that matches, or throws after the timeout naming what it waited for. */
+  waitForLog(match: (l: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>;
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string>;
+  signal(sig: NodeJS.Signals): void;
+  /** SIGTERM and wait; SIGKILL after the timeout. */
+  stop(timeoutMs?: number): Promise<number | string>;
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
+export function startWalrus(args: string[], env: Record<string, string>): WalrusProcess {
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'debug', METRICS_HOST: '127.0.0.1', METRICS_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(proc);
+  let out = '';
+  let err = '';
+  let partial = '';
+  const lines: LogLine[] = [];
+  const waiters = new Set<() => void>();
+  proc.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    partial += chunk.toString();
+    const parts = partial.split('\n');
+    partial = parts.pop() ?? '';
+    for (const p of parts) {
+      if (!p.trim()) continue;
+      try {
+        lines.push(JSON.parse(p) as LogLine);
+      } catch {
+        lines.push({ level: 0, msg: p });
+      }
+    }
+    for (const w of waiters) w();
+  });
+  proc.stderr!.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  const exited = new Promise<number | string>((resolve) => {
+    proc.once('exit', (code, sig) => {
+      running.delete(proc);
+      for (const w of waiters) w();
+      resolve(code ?? sig ?? 'unknown');
+    });
+  });
+  const self: WalrusProcess = {
+    proc,
+    lines,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    signal: (sig) => proc.kill(sig),
+    waitForLog: (match, what, timeoutMs = 30_000) =>
+      new Promise<LogLine>((resolve, reject) => {
+        const check = () => {
+          const found = lines.find(match);
+          if (found) {
+            cleanup();
+            resolve(found);
+          } else if (proc.exitCode !== null || proc.signalCode !== null) {
+            cleanup();
+            reject(new Error(`walrus ${args.join(' ')} exited before logging ${what}\nstderr: ${err}\nstdout: ${out.slice(-4000)}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}\nstderr: ${err}\nstdout: ${out.slice(-4000)}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      }),
+    stop: async (timeoutMs = 20_000) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+  return self;
+}
