@@ -1,0 +1,276 @@
+import type { Policy } from '../config/params.js';
+import { type Decision, type DecisionAction, MAX_WAL_SIZE_LIMIT_MB, type Sample } from '../schemas.js';
+import { getAlgorithm } from './algorithms/registry.js';
+import type { GrowProposal, PreviousSample } from './algorithms/types.js';
+import { decisionId } from './decision-id.js';
+import { checkRateLimit, recordChange } from './rate-limit.js';
+import { shrinkTarget } from './shrink.js';
+import type { ClusterState } from './state.js';
+import { toIso, toMs } from './time.js';
+
+export type OutcomeKind =
+  | 'ignored_old_sample'
+  | 'baseline'
+  | 'rebaseline'
+  | 'standby'
+  | 'disabled'
+  | 'no_change'
+  | 'decision';
+
+/** Why nothing happened, or why the decision: for logs, metrics and status. */
+export interface Outcome {
+  kind: OutcomeKind;
+  reason: string;
+}
+
+export interface EvaluateInput {
+  state: ClusterState;
+  /** A sample already validated with SampleV1. */
+  sample: Sample;
+  /** The cluster's effective policy (resolvePolicy of the service defaults and sample.settings). */
+  policy: Policy;
+  /** Wall-clock time, used for decided_at only; every rule uses sample.collected_at. */
+  now: string;
+  /**
+   * A manual change (analyze with apply) bypasses the rate limits, as in
+   * pg_walrus. It still counts as a change: it starts a cooldown and counts
+   * in the hour window. Dry run still applies.
+   */
+  bypassRateLimits?: boolean;
+}
+
+export interface EvaluateResult {
+  /** The state to store; the input state itself when the sample was ignored. */
+  state: ClusterState;
+  decision: Decision | null;
+  outcome: Outcome;
+}
+
+/** A change the rules want before rate limits and dry run have their say. */
+interface Change {
+  action: 'increase' | 'capped' | 'decrease';
+  targetMb: number;
+  reason: string;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * ARCHITECTURE §4, one sample at a time. Pure: the same state and sample give
+ * the same result (decided_at aside), which is what makes redelivery and
+ * replay safe.
+ */
+export function evaluate(input: EvaluateInput): EvaluateResult {
+  const { state, sample, policy } = input;
+  const atMs = toMs(sample.collected_at);
+
+  // 1. Redelivered or reordered samples must not count checkpoints twice.
+  if (state.lastSampleAt !== null && atMs <= toMs(state.lastSampleAt)) {
+    return {
+      state,
+      decision: null,
+      outcome: {
+        kind: 'ignored_old_sample',
+        reason: `sample collected at ${sample.collected_at} is not newer than the last evaluated one (${state.lastSampleAt})`,
+      },
+    };
+  }
+
+  const requested = sample.checkpoints_requested;
+  // Every sample that gets this far moves the baseline on, whatever follows.
+  const seen: ClusterState = {
+    ...state,
+    prevRequested: requested,
+    lastSampleAt: toIso(atMs),
+    prevWalBytes: sample.wal_bytes,
+  };
+  const nothing = (kind: OutcomeKind, reason: string): EvaluateResult => ({
+    state: seen,
+    decision: null,
+    outcome: { kind, reason },
+  });
+
+  // 2. Without a previous count there is no interval to judge.
+  if (state.prevRequested === null) {
+    return nothing('baseline', `baseline of ${requested} requested checkpoints; nothing to compare yet`);
+  }
+
+  // 3. Counters only go backwards after a statistics reset or a crash; the
+  //    interval is unknown, so start over rather than guess.
+  const delta = requested - state.prevRequested;
+  if (delta < 0) {
+    return nothing(
+      'rebaseline',
+      `requested checkpoints went back from ${state.prevRequested} to ${requested} (statistics reset or crash); new baseline`,
+    );
+  }
+
+  // 4. The baseline above has already moved on, so re-enabling (or a
+  //    promotion) never acts on checkpoints counted meanwhile.
+  if (sample.in_recovery) {
+    return nothing('standby', `standby (in recovery): max_wal_size is not managed; ${delta} forced checkpoints not acted on`);
+  }
+  if (!policy.enable) {
+    return nothing('disabled', `walrus.enable is off; ${delta} forced checkpoints not acted on`);
+  }
+
+  const algorithm = getAlgorithm(policy.algorithm);
+  const previous: PreviousSample | null =
+    state.lastSampleAt !== null && state.prevWalBytes !== null
+      ? { collectedAt: state.lastSampleAt, walBytes: state.prevWalBytes }
+      : null;
+  const grown = algorithm.proposeGrowth({
+    currentMb: sample.max_wal_size_mb,
+    delta,
+    threshold: policy.threshold,
+    sample,
+    previous,
+    policy,
+    state: state.algo[algorithm.name],
+  });
+  const algo = { ...state.algo };
+  if (grown.state === undefined) delete algo[algorithm.name];
+  else algo[algorithm.name] = grown.state;
+
+  // 5. / 6. A busy interval ends any run of quiet ones; a quiet one extends it.
+  const next: ClusterState = {
+    ...seen,
+    algo,
+    quietIntervals: grown.proposal ? 0 : state.quietIntervals + 1,
+  };
+  const wanted = grown.proposal
+    ? growChange(grown.proposal, sample.max_wal_size_mb, policy)
+    : shrinkChange(next.quietIntervals, delta, sample.max_wal_size_mb, policy);
+  if ('none' in wanted) {
+    return { state: next, decision: null, outcome: { kind: 'no_change', reason: wanted.none } };
+  }
+  return emit(input, next, wanted, delta, atMs);
+}
+
+function growChange(proposal: GrowProposal, currentMb: number, policy: Policy): Change | { none: string } {
+  const calculatedMb = Math.min(Math.ceil(proposal.calculatedMb), MAX_WAL_SIZE_LIMIT_MB);
+  const capped = calculatedMb > policy.maxMb;
+  const targetMb = capped ? policy.maxMb : calculatedMb;
+  if (currentMb >= targetMb) {
+    return {
+      none: `${proposal.reason}; max_wal_size is already ${currentMb} MB, at or above the target ${targetMb} MB${capped ? ' (walrus.max)' : ''}`,
+    };
+  }
+  return {
+    action: capped ? 'capped' : 'increase',
+    targetMb,
+    reason: capped ? `${proposal.reason}, capped at walrus.max ${policy.maxMb} MB` : proposal.reason,
+    metadata: {
+      ...proposal.metadata,
+      calculated_size_mb: calculatedMb,
+      ...(capped ? { walrus_max_mb: policy.maxMb } : {}),
+    },
+  };
+}
+
+function shrinkChange(
+  quietIntervals: number,
+  delta: number,
+  currentMb: number,
+  policy: Policy,
+): Change | { none: string } {
+  const quietText = `quiet interval ${quietIntervals} (${delta} forced checkpoints, threshold ${policy.threshold})`;
+  if (!policy.shrinkEnable) return { none: `${quietText}; walrus.shrink_enable is off` };
+  if (quietIntervals < policy.shrinkIntervals) {
+    return { none: `${quietText}; a shrink needs ${policy.shrinkIntervals}` };
+  }
+  if (currentMb <= policy.minSizeMb) {
+    return { none: `${quietText}; max_wal_size ${currentMb} MB is already at or below walrus.min_size ${policy.minSizeMb} MB` };
+  }
+  const { calculatedMb, targetMb } = shrinkTarget(currentMb, policy.shrinkFactor, policy.minSizeMb);
+  if (targetMb >= currentMb) {
+    return { none: `${quietText}; ${currentMb} MB x ${policy.shrinkFactor} rounds up to ${calculatedMb} MB, no smaller` };
+  }
+  const floored = targetMb > calculatedMb;
+  return {
+    action: 'decrease',
+    targetMb,
+    reason:
+      `${quietIntervals} quiet intervals (a shrink needs ${policy.shrinkIntervals}): ${currentMb} MB x ${policy.shrinkFactor} = ${calculatedMb} MB` +
+      (floored ? `, raised to walrus.min_size ${policy.minSizeMb} MB` : ''),
+    metadata: {
+      delta,
+      threshold: policy.threshold,
+      quiet_intervals: quietIntervals,
+      shrink_intervals: policy.shrinkIntervals,
+      shrink_factor: policy.shrinkFactor,
+      calculated_size_mb: calculatedMb,
+      min_size_mb: policy.minSizeMb,
+    },
+  };
+}
+
+const VERB: Record<Change['action'], string> = {
+  increase: 'increase',
+  capped: 'capped increase',
+  decrease: 'decrease',
+};
+
+/** 7. rate limits, 8. dry run, 9. a change to carry out. */
+function emit(input: EvaluateInput, next: ClusterState, change: Change, delta: number, atMs: number): EvaluateResult {
+  const { sample, policy } = input;
+  const decision = (action: DecisionAction, reason: string, metadata: Record<string, unknown>): Decision => ({
+    v: 1,
+    id: decisionId(sample.cluster, sample.collected_at),
+    cluster: sample.cluster,
+    decided_at: input.now,
+    sample_at: sample.collected_at,
+    action,
+    old_size_mb: sample.max_wal_size_mb,
+    new_size_mb: change.targetMb,
+    forced_checkpoints: delta,
+    checkpoint_timeout_sec: sample.checkpoint_timeout_s,
+    algorithm: policy.algorithm,
+    reason,
+    metadata,
+  });
+  const result = (state: ClusterState, d: Decision): EvaluateResult => ({
+    state,
+    decision: d,
+    outcome: { kind: 'decision', reason: d.reason },
+  });
+  const extra = input.bypassRateLimits ? { rate_limits_bypassed: true } : {};
+
+  const block = input.bypassRateLimits ? null : checkRateLimit(next, policy, atMs);
+  if (block) {
+    // Not a change: the state stays as the rules left it (a skipped shrink
+    // keeps its quiet intervals and is tried again next interval).
+    return result(
+      next,
+      decision('skipped', `${VERB[change.action]} to ${change.targetMb} MB blocked: ${block.reason}`, {
+        ...change.metadata,
+        ...block.metadata,
+        would_apply: change.action,
+        blocked_by: block.blockedBy,
+        blocked_until: block.until,
+        ...(policy.dryRun ? { dry_run: true } : {}),
+      }),
+    );
+  }
+
+  // A dry-run change counts like a real one, so the decisions recorded in dry
+  // run are the ones that would really have been made.
+  const counted = recordChange(next, atMs);
+  const afterShrink = change.action === 'decrease' ? { quietIntervals: 0 } : {};
+
+  if (policy.dryRun) {
+    return result(
+      { ...counted, ...afterShrink },
+      decision('dry_run', `dry run, would ${VERB[change.action]} to ${change.targetMb} MB: ${change.reason}`, {
+        ...change.metadata,
+        ...extra,
+        would_apply: change.action,
+        dry_run: true,
+      }),
+    );
+  }
+
+  return result(
+    { ...counted, ...afterShrink, totalAdjustments: counted.totalAdjustments + 1 },
+    decision(change.action, change.reason, { ...change.metadata, ...extra }),
+  );
+}

@@ -1,0 +1,84 @@
+/*
+ * Builders for the engine's unit tests: a sample or a state in one line, with
+ * time as seconds after T0, so a test reads as the scenario it checks.
+ * Not exported from mod.ts.
+ */
+import { DEFAULT_POLICY, type Policy } from '../config/params.js';
+import { evaluate, type EvaluateResult } from '../engine/evaluate.js';
+import { type ClusterState, initialState } from '../engine/state.js';
+import type { Sample } from '../schemas.js';
+
+export const T0 = Date.parse('2025-01-01T00:00:00.000Z');
+export const NOW = '2025-06-01T12:00:00.000Z';
+
+/** The ISO time `sec` seconds after T0. */
+export const at = (sec: number): string => new Date(T0 + sec * 1000).toISOString();
+
+export interface SampleSpec {
+  /** cumulative requested checkpoints */
+  requested?: number;
+  /** seconds after T0 */
+  at?: number;
+  /** max_wal_size in MB */
+  size?: number;
+  recovery?: boolean;
+  cluster?: string;
+  walBytes?: number;
+  timeout?: number;
+  settings?: Record<string, string>;
+}
+
+export function sample(spec: SampleSpec = {}): Sample {
+  return {
+    v: 1,
+    cluster: spec.cluster ?? 'pg-test',
+    collected_at: at(spec.at ?? 0),
+    server_version_num: 170000,
+    in_recovery: spec.recovery ?? false,
+    checkpoints_requested: spec.requested ?? 0,
+    checkpoints_timed: 0,
+    stats_reset: null,
+    wal_lsn: '0/16B3748',
+    wal_bytes: spec.walBytes ?? 23803720,
+    max_wal_size_mb: spec.size ?? 1024,
+    checkpoint_timeout_s: spec.timeout ?? 300,
+    checkpoint_completion_target: 0.9,
+    settings: spec.settings ?? {},
+  };
+}
+
+export function policy(overrides: Partial<Policy> = {}): Policy {
+  return { ...DEFAULT_POLICY, ...overrides };
+}
+
+/** A state right after a baseline sample (requested = 0 at T0), plus overrides. */
+export function baselined(overrides: Partial<ClusterState> = {}): ClusterState {
+  return { ...initialState(), prevRequested: 0, lastSampleAt: at(0), prevWalBytes: 0, ...overrides };
+}
+
+/** Evaluates one sample against a state. */
+export function step(
+  state: ClusterState,
+  s: Sample,
+  p: Policy = policy(),
+  extra: { bypassRateLimits?: boolean; now?: string } = {},
+): EvaluateResult {
+  return evaluate({ state, sample: s, policy: p, now: extra.now ?? NOW, bypassRateLimits: extra.bypassRateLimits });
+}
+
+/** Evaluates samples in order from `state`, returning every result and the final state. */
+export function run(
+  samples: Sample[],
+  p: Policy = policy(),
+  state: ClusterState = initialState(),
+  now: string = NOW,
+): { results: EvaluateResult[]; state: ClusterState } {
+  const results: EvaluateResult[] = [];
+  let current = state;
+  for (const s of samples) {
+    const r = evaluate({ state: current, sample: s, policy: p, now });
+    results.push(r);
+    current = r.state;
+  }
+  return { results, state: current };
+}
