@@ -36,6 +36,8 @@ export interface ApplierConfig {
   expirySec: number | null;
   verifyTimeoutSec: number;
   connectTimeoutSec: number;
+  /** How far back a newly created applier consumer starts reading decisions. */
+  lookbackSec: number;
 }
 
 export const applierConsumerName = (cluster: string): string => `walrus-applier-${cluster}`;
@@ -186,9 +188,11 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
       {
         durable_name: durable,
         filter_subject: decisionSubject(cluster.id),
-        // A new applier considers only the latest decision of its cluster,
-        // not a month of history; afterwards the durable keeps its place.
-        deliver_policy: DeliverPolicy.LastPerSubject,
+        // A new applier looks back a bounded time, not over a month of
+        // history: decisions made before it first started still get an
+        // outcome (most will have expired); afterwards the durable keeps its place.
+        deliver_policy: DeliverPolicy.StartTime,
+        opt_start_time: new Date(now().getTime() - config.lookbackSec * 1000).toISOString(),
         ack_wait: 30_000_000_000,
         max_ack_pending: 1,
       },

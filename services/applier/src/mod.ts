@@ -14,6 +14,8 @@ const envSchema = z.object({
   /** How long to wait for a reloaded max_wal_size to show. */
   WALRUS_APPLY_VERIFY_TIMEOUT_SEC: envInt(1, 300).default(10),
   WALRUS_CONNECT_TIMEOUT_SEC: envInt(1, 300).default(10),
+  /** How far back (seconds) an applier starting for the first time reads its clusters' decisions. */
+  WALRUS_APPLIER_LOOKBACK_SEC: envInt(0, 30 * 86400).default(3600),
 });
 
 export const applier: ServiceDefinition<ApplierConfig> = {
@@ -31,6 +33,7 @@ export const applier: ServiceDefinition<ApplierConfig> = {
         expirySec: own.config.WALRUS_APPLY_EXPIRY_SEC ?? null,
         verifyTimeoutSec: own.config.WALRUS_APPLY_VERIFY_TIMEOUT_SEC,
         connectTimeoutSec: own.config.WALRUS_CONNECT_TIMEOUT_SEC,
+        lookbackSec: own.config.WALRUS_APPLIER_LOOKBACK_SEC,
       },
       problems: [],
     };

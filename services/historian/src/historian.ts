@@ -121,7 +121,7 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
   const onOutcome = async (r: ApplyResult): Promise<void> => {
     const res = await inTransaction(r.decision_id, async (c) => {
       const out = await storeOutcome(c, r);
-      if (out.where === 'history' && config.notifyChannel) {
+      if (out.where === 'history' && out.changed && config.notifyChannel) {
         await notifyEvent(c, config.notifyChannel, {
           event: 'outcome',
           cluster: r.cluster,
@@ -138,7 +138,7 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
       }
       return out;
     });
-    rows.inc({ kind: 'outcome', result: res.where === 'history' ? 'stored' : 'pending' });
+    rows.inc({ kind: 'outcome', result: res.where === 'pending' ? 'pending' : res.changed ? 'stored' : 'duplicate' });
   };
 
   const handle = async (msg: JsMsg): Promise<Outcome> => {

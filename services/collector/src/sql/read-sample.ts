@@ -1,0 +1,131 @@
+import type { ClientBase } from 'pg';
+import type { Sample } from '@walrus/core';
+import { MIN_SERVER_VERSION_NUM, SERVER_VERSION_SQL, sampleSqlFor, type SampleRow } from './sample-query.js';
+import { settingToMb, settingToSeconds } from './units.js';
+
+/** The server answered, but not with something a Sample can be made of. */
+export class SampleReadError extends Error {
+  override name = 'SampleReadError';
+  constructor(
+    message: string,
+    readonly cluster: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cluster ${cluster}: ${message}`, options);
+  }
+}
+
+/** The server is older than walrus supports (15). */
+export class UnsupportedServerError extends Error {
+  override name = 'UnsupportedServerError';
+  constructor(
+    readonly cluster: string,
+    readonly serverVersionNum: number,
+  ) {
+    super(`cluster ${cluster}: PostgreSQL server_version_num ${serverVersionNum} is not supported (15 or later is required)`);
+  }
+}
+
+const WALRUS_PARAM = /^walrus\.[a-z_]+$/;
+
+// One lookup per connection: a session's server cannot change version.
+const serverVersions = new WeakMap<ClientBase, number>();
+
+/** `server_version_num` of the client's server, queried once per client and cached. */
+export async function readServerVersion(client: ClientBase): Promise<number> {
+  const cached = serverVersions.get(client);
+  if (cached !== undefined) return cached;
+  const { rows } = await client.query<{ server_version_num: string }>(SERVER_VERSION_SQL);
+  const text = rows[0]?.server_version_num;
+  const version = Number(text);
+  if (!Number.isSafeInteger(version) || version <= 0) {
+    throw new Error(`server_version_num is not a positive integer: ${JSON.stringify(text)}`);
+  }
+  serverVersions.set(client, version);
+  return version;
+}
+
+/**
+ * Reads one Sample v1 (ARCHITECTURE §2): the version lookup once per
+ * connection, then one statement per sample.
+ *
+ * `collected_at` is `now()` — the collector's (injected) clock — read as soon
+ * as the statement's result arrives, not the server's clock_timestamp():
+ * decided_at, applied_at and the deciders' and appliers' expiry checks all
+ * run on service clocks, so sample_at must be on the same kind of clock to be
+ * comparable with them; a monitored server whose clock is off (or a fleet of
+ * clusters with different clocks) must not make decisions look stale or
+ * fresh. The statistics are at most one round trip older than this instant.
+ *
+ * Run it outside an explicit transaction: with the default
+ * stats_fetch_consistency = cache, a transaction would keep seeing the
+ * statistics snapshot of its first read.
+ */
+export async function readSample(
+  client: ClientBase,
+  cluster: string,
+  walrusParamNames: readonly string[],
+  now: () => Date,
+): Promise<Sample> {
+  const invalid = walrusParamNames.filter((name) => !WALRUS_PARAM.test(name));
+  if (invalid.length > 0) {
+    throw new TypeError(`walrus parameter names must match ${String(WALRUS_PARAM)}: ${invalid.map((n) => JSON.stringify(n)).join(', ')}`);
+  }
+  const version = await readServerVersion(client);
+  if (version < MIN_SERVER_VERSION_NUM) throw new UnsupportedServerError(cluster, version);
+
+  const { rows } = await client.query<SampleRow>(sampleSqlFor(version), [[...new Set(walrusParamNames)]]);
+  const collectedAt = now();
+  const row = rows[0];
+  if (!row) throw new SampleReadError('the sample statement returned no row', cluster);
+  try {
+    return toSample(row, cluster, collectedAt);
+  } catch (err) {
+    if (err instanceof SampleReadError) throw err;
+    throw new SampleReadError(err instanceof Error ? err.message : String(err), cluster, { cause: err });
+  }
+}
+
+function count(text: string, field: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${field} is not a non-negative integer: ${JSON.stringify(text)}`);
+  return value;
+}
+
+function parseSettings(text: string): Record<string, string> {
+  const parsed: unknown = JSON.parse(text);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new TypeError('settings is not a JSON object');
+  const settings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (typeof value !== 'string') throw new TypeError(`setting ${name} is not text`);
+    settings[name] = value;
+  }
+  return settings;
+}
+
+function toSample(row: SampleRow, cluster: string, collectedAt: Date): Sample {
+  if (row.wal_lsn === null || row.wal_bytes === null) {
+    // pg_last_wal_replay_lsn() is NULL on a standby that has not replayed anything yet.
+    throw new SampleReadError('no WAL position yet (standby before its first replayed record)', cluster);
+  }
+  const completionTarget = Number(row.checkpoint_completion_target);
+  if (!Number.isFinite(completionTarget)) throw new RangeError(`checkpoint_completion_target is not a number: ${row.checkpoint_completion_target}`);
+  const walBytes = Number(row.wal_bytes);
+  if (!Number.isFinite(walBytes) || walBytes < 0) throw new RangeError(`wal_bytes is not a byte position: ${row.wal_bytes}`);
+  return {
+    v: 1,
+    cluster,
+    collected_at: collectedAt.toISOString(),
+    server_version_num: count(row.server_version_num, 'server_version_num'),
+    in_recovery: row.in_recovery === 'true',
+    checkpoints_requested: count(row.checkpoints_requested, 'checkpoints_requested'),
+    checkpoints_timed: count(row.checkpoints_timed, 'checkpoints_timed'),
+    stats_reset: row.stats_reset,
+    wal_lsn: row.wal_lsn,
+    wal_bytes: walBytes,
+    max_wal_size_mb: settingToMb(row.max_wal_size, row.max_wal_size_unit, 'max_wal_size'),
+    checkpoint_timeout_s: settingToSeconds(row.checkpoint_timeout, row.checkpoint_timeout_unit, 'checkpoint_timeout'),
+    checkpoint_completion_target: completionTarget,
+    settings: parseSettings(row.settings),
+  };
+}

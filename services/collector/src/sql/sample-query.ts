@@ -1,0 +1,84 @@
+/**
+ * SQL text of the collector's two statements. The text is fixed (parameters
+ * only), so that the server can keep a plan per connection and nothing is
+ * built by concatenation at run time.
+ */
+
+/** Lowest supported server: pg_stat_bgwriter / pg_stat_checkpointer layouts and GRANT ... ON PARAMETER are 15+. */
+export const MIN_SERVER_VERSION_NUM = 150000;
+/** From 17, checkpoint counters moved from pg_stat_bgwriter to pg_stat_checkpointer. */
+export const CHECKPOINTER_VIEW_SINCE = 170000;
+
+export const SERVER_VERSION_SQL = "SELECT current_setting('server_version_num') AS server_version_num";
+
+/**
+ * Everything a sample needs, in one statement (one snapshot of the
+ * cumulative statistics). Every column is text: parsing is ours, whatever
+ * type parsers the caller's pg client has.
+ *
+ * - `pg_is_in_recovery()` is read once in a subquery the planner cannot
+ *   flatten (it is volatile), and the CASE only evaluates
+ *   `pg_current_wal_lsn()` on a primary: on a standby it raises
+ *   "recovery is in progress".
+ * - max_wal_size / checkpoint_timeout come from pg_settings with their unit
+ *   (MB and s on 15-18), converted in TypeScript so that a different unit
+ *   fails loudly instead of being misread.
+ * - walrus.* placeholders are invisible in pg_settings: `current_setting(name,
+ *   true)` for each name in $1. An empty value is left out like NULL: once a
+ *   session has seen a placeholder (e.g. ALTER SYSTEM + reload), removing the
+ *   setting leaves it as '' in that session, not NULL (proved by a test), so
+ *   '' means "not set" for a long-lived collector connection.
+ */
+function sampleSql(view: string, requested: string, timed: string): string {
+  return `
+SELECT
+  current_setting('server_version_num') AS server_version_num,
+  s.in_recovery::text AS in_recovery,
+  c.${requested}::text AS checkpoints_requested,
+  c.${timed}::text AS checkpoints_timed,
+  to_char(c.stats_reset AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS stats_reset,
+  s.lsn::text AS wal_lsn,
+  (s.lsn - '0/0'::pg_lsn)::text AS wal_bytes,
+  mws.setting AS max_wal_size,
+  mws.unit AS max_wal_size_unit,
+  ct.setting AS checkpoint_timeout,
+  ct.unit AS checkpoint_timeout_unit,
+  current_setting('checkpoint_completion_target') AS checkpoint_completion_target,
+  (SELECT coalesce(json_object_agg(p.name, p.value), '{}')::text
+     FROM (SELECT n AS name, current_setting(n, true) AS value FROM unnest($1::text[]) AS n) AS p
+    WHERE p.value <> '') AS settings
+FROM ${view} AS c
+CROSS JOIN (
+  SELECT r.in_recovery,
+         CASE WHEN r.in_recovery THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS lsn
+    FROM (SELECT pg_is_in_recovery() AS in_recovery) AS r
+) AS s
+CROSS JOIN (SELECT setting, unit FROM pg_settings WHERE name = 'max_wal_size') AS mws
+CROSS JOIN (SELECT setting, unit FROM pg_settings WHERE name = 'checkpoint_timeout') AS ct`;
+}
+
+/** PostgreSQL 15 and 16: pg_stat_bgwriter.checkpoints_req / checkpoints_timed. */
+export const SAMPLE_SQL_BGWRITER = sampleSql('pg_stat_bgwriter', 'checkpoints_req', 'checkpoints_timed');
+/** PostgreSQL 17 and later: pg_stat_checkpointer.num_requested / num_timed. */
+export const SAMPLE_SQL_CHECKPOINTER = sampleSql('pg_stat_checkpointer', 'num_requested', 'num_timed');
+
+export function sampleSqlFor(serverVersionNum: number): string {
+  return serverVersionNum >= CHECKPOINTER_VIEW_SINCE ? SAMPLE_SQL_CHECKPOINTER : SAMPLE_SQL_BGWRITER;
+}
+
+/** The row of the sample statement, all text (NULL only where the server has no value). */
+export interface SampleRow {
+  server_version_num: string;
+  in_recovery: string;
+  checkpoints_requested: string;
+  checkpoints_timed: string;
+  stats_reset: string | null;
+  wal_lsn: string | null;
+  wal_bytes: string | null;
+  max_wal_size: string;
+  max_wal_size_unit: string | null;
+  checkpoint_timeout: string;
+  checkpoint_timeout_unit: string | null;
+  checkpoint_completion_target: string;
+  settings: string;
+}
