@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { applier } from '@walrus/applier';
+import type { Decision } from '@walrus/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { maxWalSizeMb } from './harness/load.js';
+import { cleanupAll, startNats, startPostgres, type NatsServer, type PostgresCluster } from './harness/mod.js';
+import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
+import { SubjectWatch } from './harness/watch.js';
+
+let nats: NatsServer;
+let pg: PostgresCluster;
+let watch: SubjectWatch;
+const services: InProcessService[] = [];
+
+beforeAll(async () => {
+  [nats, pg] = await Promise.all([startNats(), startPostgres({ version: 18, config: { max_wal_size: '64MB' } })]);
+  watch = await SubjectWatch.open(nats.url, ['walrus.applied.>']);
+});
+afterEach(async () => {
+  await Promise.all(services.splice(0).map((s) => s.stop()));
+});
+afterAll(async () => {
+  await watch?.close();
+  await cleanupAll();
+});
+
+async function startApplier(cluster: string, url: string, env: Record<string, string> = {}) {
+  const s = await startInProcess(applier, { WALRUS_CLUSTERS: `${cluster}=${url}`, ...env }, nats.url);
+  services.push(s);
+  return s;
+}
+
+function decision(cluster: string, over: Partial<Decision> = {}): Decision {
+  return {
+    v: 1,
+    id: randomUUID(),
+    cluster,
+    decided_at: new Date().toISOString(),
+    sample_at: new Date().toISOString(),
+    action: 'increase',
+    old_size_mb: 64,
+    new_size_mb: 128,
+    forced_checkpoints: 1,
+    checkpoint_timeout_sec: 300,
+    algorithm: 'multiplicative',
+    reason: 'test',
+    metadata: {},
+    ...over,
+  };
+}
+
+const resultFor = (d: Decision) =>
+  watch.next(`walrus.applied.${d.cluster}`, (r) => r.decision_id === d.id, `the outcome of ${d.action} ${d.new_size_mb} MB`);
+
+describe('applier - refuses what it must not do, and says why', () => {
+  it('rejects a size above its own guard, whatever the decider says', async () => {
+    const s = await startApplier('guard', pg.url, { WALRUS_APPLIER_MAX_MB: '1000' });
+    const d = decision('guard', { new_size_mb: 4096 });
+    await publishJs(s.nc, 'walrus.decision.guard', d);
+    expect(await resultFor(d)).toMatchObject({ status: 'rejected', error: expect.stringMatching(/outside the applier's bounds 2\.\.1000 MB/) });
+    expect(await maxWalSizeMb(pg)).toBe(64);
+  });
+
+  it('rejects a size below PostgreSQL’s minimum', async () => {
+    const s = await startApplier('tiny', pg.url);
+    const d = decision('tiny', { action: 'decrease', new_size_mb: 1 });
+    await publishJs(s.nc, 'walrus.decision.tiny', d);
+    expect(await resultFor(d)).toMatchObject({ status: 'rejected' });
+    expect(await maxWalSizeMb(pg)).toBe(64);
+  });
+
+  it('does not apply an expired decision', async () => {
+    const s = await startApplier('old', pg.url);
+    const d = decision('old', { decided_at: new Date(Date.now() - 3600_000).toISOString(), checkpoint_timeout_sec: 60 });
+    await publishJs(s.nc, 'walrus.decision.old', d);
+    expect(await resultFor(d)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^expired at/) });
+    expect(await maxWalSizeMb(pg)).toBe(64);
+  });
+
+  it('ignores informational actions (no outcome for skipped and dry_run)', async () => {
+    const s = await startApplier('info', pg.url);
+    const skipped = decision('info', { action: 'skipped' });
+    const real = decision('info', { new_size_mb: 96 });
+    await publishJs(s.nc, 'walrus.decision.info', skipped);
+    await publishJs(s.nc, 'walrus.decision.info', real);
+    expect(await resultFor(real)).toMatchObject({ status: 'applied', max_wal_size_mb: 96 });
+    expect(watch.on('walrus.applied.info').map((r) => r.decision_id)).toEqual([real.id]);
+    await pg.query("ALTER SYSTEM SET max_wal_size = '64MB'");
+    await pg.query('SELECT pg_reload_conf()');
+  });
+
+  it('retries an unreachable cluster until the decision expires, then reports failed with the last error', async () => {
+    const down = await startPostgres({ version: 18 });
+    const url = down.url;
+    await down.stop();
+    const s = await startApplier('down', url, { WALRUS_APPLY_EXPIRY_SEC: '4', WALRUS_CONNECT_TIMEOUT_SEC: '1' });
+    const d = decision('down', { old_size_mb: 1024, new_size_mb: 2048 });
+    await publishJs(s.nc, 'walrus.decision.down', d);
+    const r = await resultFor(d);
+    expect(r).toMatchObject({ status: 'failed' });
+    expect(r.error).toMatch(/^expired at .*; last error: .*ECONNREFUSED/);
+    expect(await s.registry.metrics()).toMatch(/walrus_apply_retries_total\{cluster="down",service="applier"\} [1-9]/);
+  });
+
+  it('reports a command-line max_wal_size as a failure, never as applied', async () => {
+    const pinned = await startPostgres({ version: 18, args: ['-c', 'max_wal_size=64MB'] });
+    const s = await startApplier('pinned', pinned.url, { WALRUS_APPLY_VERIFY_TIMEOUT_SEC: '1' });
+    const d = decision('pinned');
+    await publishJs(s.nc, 'walrus.decision.pinned', d);
+    const r = await resultFor(d);
+    expect(r).toMatchObject({ status: 'failed', max_wal_size_mb: 64 });
+    expect(r.error).toMatch(/command line/);
+  });
+
+  it('fails once, with what to do, where ALTER SYSTEM is disabled (allow_alter_system = off)', async () => {
+    const managed = await startPostgres({ version: 18, config: { allow_alter_system: 'off', max_wal_size: '64MB' } });
+    const s = await startApplier('managed', managed.url);
+    const d = decision('managed');
+    await publishJs(s.nc, 'walrus.decision.managed', d);
+    const r = await resultFor(d);
+    expect(r).toMatchObject({ status: 'failed' });
+    expect(r.error).toMatch(/ALTER SYSTEM is disabled.*allow_alter_system = off.*CloudNativePG/);
+    expect(watch.on('walrus.applied.managed')).toHaveLength(1);
+  });
+});
