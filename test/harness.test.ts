@@ -1,0 +1,105 @@
+import { existsSync } from 'node:fs';
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupAll, freePort, startNats, startPostgres, waitFor, WaitTimeoutError } from './harness/mod.js';
+import { processGone } from './harness/process.js';
+
+afterAll(cleanupAll);
+
+describe('harness - postgres', () => {
+  it('harness - kill() then restart() recovers a crashed cluster with its data', async () => {
+    const pg = await startPostgres({ version: 17, config: { max_wal_size: '32MB' } });
+    await pg.query('CREATE TABLE kept (id int PRIMARY KEY)');
+    await pg.query('INSERT INTO kept SELECT generate_series(1, 100)');
+    const [before] = await pg.query<{ stats_reset: Date }>('SELECT stats_reset FROM pg_stat_checkpointer');
+    const client = await pg.connect();
+    const postmaster = pg.pid;
+    expect(postmaster).toBeTypeOf('number');
+
+    await pg.kill();
+    expect(pg.running).toBe(false);
+    expect(processGone(postmaster ?? -1)).toBe(true);
+    // The held session is gone with the server, without crashing the test process.
+    await expect(client.query('SELECT 1')).rejects.toThrow();
+    expect(existsSync(`${pg.dataDir}/postmaster.pid`)).toBe(true);
+
+    await pg.restart();
+    const [row] = await pg.query<{ n: string }>('SELECT count(*) AS n FROM kept');
+    expect(row?.n).toBe('100');
+    expect(await pg.log()).toMatch(/database system was interrupted|was not properly shut down/);
+    // Crash recovery resets the cumulative statistics (POSTGRES-NOTES "Counters by version").
+    const [after] = await pg.query<{ stats_reset: Date }>('SELECT stats_reset FROM pg_stat_checkpointer');
+    expect(after?.stats_reset.getTime()).toBeGreaterThan(before?.stats_reset.getTime() ?? Infinity);
+
+    const port = pg.port;
+    await pg.restart(); // from running: fast shutdown, then start
+    expect(pg.port).toBe(port);
+    expect((await pg.query<{ n: string }>('SELECT count(*) AS n FROM kept'))[0]?.n).toBe('100');
+
+    const { baseDir } = pg;
+    const pid = pg.pid ?? -1;
+    await pg.cleanup();
+    expect(processGone(pid)).toBe(true);
+    expect(existsSync(baseDir)).toBe(false);
+    await pg.cleanup(); // idempotent
+  });
+});
+
+describe('harness - nats', () => {
+  it('harness - kill() then restart() keeps a JetStream stream and its messages', async () => {
+    const nats = await startNats();
+    expect(nats.url).toBe(`nats://127.0.0.1:${nats.port}`);
+    expect((await fetch(`${nats.monitorUrl}/healthz`)).ok).toBe(true);
+
+    let nc = await connect({ servers: nats.url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'HARNESS', subjects: ['harness.>'] });
+    const js = jetstream(nc);
+    for (let i = 0; i < 5; i++) await js.publish('harness.x', `m${i}`);
+    await nc.close();
+
+    const port = nats.port;
+    await nats.kill();
+    expect(nats.running).toBe(false);
+    await nats.restart();
+    expect(nats.port).toBe(port);
+
+    nc = await connect({ servers: nats.url });
+    try {
+      const info = await (await jetstreamManager(nc)).streams.info('HARNESS');
+      expect(info.state.messages).toBe(5);
+    } finally {
+      await nc.close();
+    }
+
+    const { dir } = nats;
+    await nats.cleanup();
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('harness - extra config text is applied (authorization)', async () => {
+    const nats = await startNats({ config: 'authorization { user: walrus, password: s3cret }\n' });
+    await expect(connect({ servers: nats.url, reconnect: false })).rejects.toThrow(/Authorization/i);
+    const nc = await connect({ servers: nats.url, user: 'walrus', pass: 's3cret' });
+    await nc.close();
+    await nats.cleanup();
+  });
+});
+
+describe('harness - helpers', () => {
+  it('harness - waitFor names what it waited for on timeout', async () => {
+    await expect(waitFor(() => false, { what: 'the impossible', timeoutMs: 150, intervalMs: 20 })).rejects.toThrow(
+      /timed out after 150 ms waiting for the impossible/,
+    );
+    await expect(waitFor(() => false, { what: 'x', timeoutMs: 50 })).rejects.toBeInstanceOf(WaitTimeoutError);
+    let n = 0;
+    expect(await waitFor(() => (++n >= 3 ? n : 0), { what: 'three polls', intervalMs: 1 })).toBe(3);
+  });
+
+  it('harness - freePort never hands out the same port twice', async () => {
+    const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+    expect(new Set(ports).size).toBe(20);
+    for (const p of ports) expect(p).not.toBe(5432);
+  });
+});

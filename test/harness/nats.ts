@@ -1,0 +1,212 @@
+import { rmSync } from 'node:fs';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { registerCleanup } from './cleanup.js';
+import { describeExit, killTree, killTreeSync, logTail, makeTempDir, processGone, spawnLogged, waitExitOrKill, type Spawned } from './process.js';
+import { waitFor } from './wait.js';
+
+export const NATS_SERVER_BIN = '/usr/sbin/nats-server';
+
+export interface NatsOptions {
+  /**
+   * Extra nats-server configuration file text (authorization, accounts,
+   * cluster routes, ...). Client port, monitor port, host, JetStream and its
+   * store directory are given on the command line and win over the file.
+   * Cluster tests should put fixed route ports (from `freePort()`) in
+   * `cluster { listen: 127.0.0.1:<port>, routes: [...] }` so that a
+   * restarted node is found again.
+   */
+  config?: string;
+  /** Extra command-line arguments. */
+  args?: readonly string[];
+  /** `server_name` (required for clustered JetStream). */
+  name?: string;
+  /** Default true: `-js -sd <dir>/js`. */
+  jetstream?: boolean;
+  /** Fixed client port; default: one the server picks (`-p -1`), kept for restarts. */
+  port?: number;
+  /** Fixed HTTP monitor port; default: one the server picks, kept for restarts. */
+  monitorPort?: number;
+  /**
+   * When start() / restart() resolve: `healthz` (default) once the monitor's
+   * /healthz answers 200 (for JetStream: JetStream is up; in a cluster: a meta
+   * leader exists, so start cluster nodes with `listening` and wait yourself);
+   * `listening` once the client port is bound.
+   */
+  ready?: 'healthz' | 'listening';
+  /** Start timeout, default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface NatsServer {
+  /** nats://127.0.0.1:PORT */
+  readonly url: string;
+  readonly port: number;
+  readonly monitorPort: number;
+  /** http://127.0.0.1:MONITOR_PORT */
+  readonly monitorUrl: string;
+  /** Cluster / leafnode ports etc. as the server reported them at its last start. */
+  readonly reportedPorts: Readonly<Record<string, readonly string[]>>;
+  /** The server's own directory (config, log, ports file, JetStream store). */
+  readonly dir: string;
+  /** The JetStream store directory (`-sd`), kept across restarts. */
+  readonly storeDir: string;
+  readonly logFile: string;
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  /** Graceful stop (SIGTERM); resolves when the process has exited. */
+  stop(): Promise<void>;
+  /** SIGKILL: no shutdown work at all; resolves when the process is gone. */
+  kill(): Promise<void>;
+  /** Starts again (stopping first if running): same ports, same store directory. */
+  restart(): Promise<void>;
+  /** Stops (SIGKILL) and removes its directory. Idempotent. */
+  cleanup(): Promise<void>;
+  /** The server log so far. */
+  log(): Promise<string>;
+}
+
+interface PortsFile {
+  nats?: string[];
+  monitoring?: string[];
+  [kind: string]: string[] | undefined;
+}
+
+function portOf(urls: readonly string[] | undefined, what: string): number {
+  const first = urls?.[0];
+  const port = first ? Number(new URL(first).port) : NaN;
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`nats-server ports file has no ${what} port (${JSON.stringify(urls)})`);
+  return port;
+}
+
+export async function startNats(options: NatsOptions = {}): Promise<NatsServer> {
+  const dir = makeTempDir('nats-');
+  const storeDir = join(dir, 'js');
+  const logFile = join(dir, 'nats.log');
+  const configFile = join(dir, 'nats.conf');
+  if (options.config !== undefined) await writeFile(configFile, options.config);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+
+  let port = options.port;
+  let monitorPort = options.monitorPort;
+  let reportedPorts: Record<string, readonly string[]> = {};
+  let proc: Spawned | undefined;
+  let removed = false;
+
+  const argsFor = (): string[] => [
+    '-a', '127.0.0.1',
+    '-p', String(port ?? -1),
+    '-m', String(monitorPort ?? -1),
+    '--ports_file_dir', dir,
+    '-l', logFile,
+    ...(options.name !== undefined ? ['-n', options.name] : []),
+    ...(options.jetstream === false ? [] : ['-js', '-sd', storeDir]),
+    ...(options.config !== undefined ? ['-c', configFile] : []),
+    ...(options.args ?? []),
+  ];
+
+  const launch = async (): Promise<void> => {
+    for (const name of await readdir(dir)) {
+      if (name.endsWith('.ports')) await rm(join(dir, name), { force: true });
+    }
+    const spawned = spawnLogged(NATS_SERVER_BIN, argsFor(), { logFile });
+    proc = spawned;
+    const died = new AbortController();
+    void spawned.exited.then((exit) => died.abort(new Error(`nats-server ${describeExit(exit)}`)));
+    try {
+      // nats-server writes nats-server_<pid>.ports once its listeners are bound:
+      // the reliable way to learn ports chosen with -1.
+      const portsFile = join(dir, `nats-server_${spawned.pid}.ports`);
+      const ports = await waitFor(
+        async () => JSON.parse(await readFile(portsFile, 'utf8')) as PortsFile,
+        { what: `nats-server ports file ${portsFile}`, timeoutMs, intervalMs: 25, signal: died.signal },
+      );
+      reportedPorts = Object.fromEntries(Object.entries(ports).filter((e): e is [string, string[]] => Array.isArray(e[1])));
+      port = portOf(ports.nats, 'client');
+      monitorPort = portOf(ports.monitoring, 'monitoring');
+      if (options.ready !== 'listening') {
+        const healthz = `http://127.0.0.1:${monitorPort}/healthz`;
+        await waitFor(async () => (await fetch(healthz)).ok, { what: `nats-server ${healthz}`, timeoutMs, intervalMs: 50, signal: died.signal });
+      }
+    } catch (err) {
+      await killTree(spawned.pid).catch(() => undefined);
+      throw new Error(`nats-server did not start: ${err instanceof Error ? err.message : String(err)}\n${await logTail(logFile)}`, { cause: err });
+    }
+  };
+
+  const running = (): boolean => proc !== undefined && proc.exit === undefined;
+
+  const stop = async (): Promise<void> => {
+    const current = proc;
+    if (!current || current.exit) return;
+    current.child.kill('SIGTERM');
+    await waitExitOrKill(current, 30_000);
+  };
+
+  const kill = async (): Promise<void> => {
+    const current = proc;
+    if (!current || current.exit) return;
+    await killTree(current.pid);
+    await current.exited;
+  };
+
+  const unregister = registerCleanup(() => cleanup(), {
+    name: `nats-server in ${dir}`,
+    sync: () => {
+      if (proc && !proc.exit && !processGone(proc.pid)) killTreeSync(proc.pid);
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    },
+  });
+
+  const cleanup = async (): Promise<void> => {
+    unregister();
+    if (removed) return;
+    removed = true;
+    await kill();
+    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  };
+
+  try {
+    await launch();
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+
+  const handle: NatsServer = {
+    get url() {
+      return `nats://127.0.0.1:${port}`;
+    },
+    get port() {
+      return port ?? -1;
+    },
+    get monitorPort() {
+      return monitorPort ?? -1;
+    },
+    get monitorUrl() {
+      return `http://127.0.0.1:${monitorPort}`;
+    },
+    get reportedPorts() {
+      return reportedPorts;
+    },
+    dir,
+    storeDir,
+    logFile,
+    get pid() {
+      return running() ? proc?.pid : undefined;
+    },
+    get running() {
+      return running();
+    },
+    stop,
+    kill,
+    restart: async () => {
+      if (removed) throw new Error('nats-server: restart() after cleanup()');
+      await stop();
+      await launch();
+    },
+    cleanup,
+    log: () => readFile(logFile, 'utf8'),
+  };
+  return handle;
+}
