@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 // checked by construction: every walrus service's environment passes the
 // same validation the service runs at start-up, and every file they name exists.
 const root = fileURLToPath(new URL('..', import.meta.url));
-const compose = parse(readFileSync(`${root}/docker-compose.yml`, 'utf8')) as {
+const compose = parse(readFileSync(`${root}/docker-compose.yml`, 'utf8'), { merge: true }) as {
   services: Record<string, { command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown>; volumes?: string[]; healthcheck?: { test: string[] }; build?: string }>;
 };
 const definitions: Record<string, ServiceDefinition<unknown>> = { collector, decider, applier, historian };
