@@ -1,0 +1,58 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { collector } from '@walrus/collector';
+import { SampleV1 } from '@walrus/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
+import { startInProcess, type InProcessService } from './harness/in-process.js';
+import { SubjectWatch } from './harness/watch.js';
+
+let nats: NatsServer;
+let pg: PostgresCluster;
+let svc: InProcessService;
+let watch: SubjectWatch;
+
+beforeAll(async () => {
+  [nats, pg] = await Promise.all([startNats(), startPostgres({ version: 15, config: { checkpoint_timeout: '45s' } })]);
+  watch = await SubjectWatch.open(nats.url, ['walrus.sample.>']);
+  svc = await startInProcess(collector, { WALRUS_CLUSTERS: `up=${pg.url}`, WALRUS_SAMPLE_INTERVAL: '1', WALRUS_CONNECT_TIMEOUT_SEC: '1' }, nats.url);
+});
+afterAll(async () => {
+  await svc?.stop();
+  await watch?.close();
+  await cleanupAll();
+});
+
+const upGauge = async () => /walrus_cluster_up\{cluster="up",service="collector"\} (\d)/.exec(await svc.registry.metrics())?.[1];
+
+describe('collector - samples on time, survives a cluster that goes away', () => {
+  it('publishes valid samples with deterministic message ids', async () => {
+    await watch.next('walrus.sample.up', () => true, 'a sample');
+    const sample = SampleV1.parse(watch.on('walrus.sample.up')[0]);
+    expect(sample).toMatchObject({ cluster: 'up', server_version_num: expect.any(Number), in_recovery: false, checkpoint_timeout_s: 45 });
+    expect(Math.floor(sample.server_version_num / 10000)).toBe(15);
+    const jsm = await jetstreamManager(svc.nc);
+    const stored = await jsm.streams.getMessage('WALRUS_SAMPLES', { last_by_subj: 'walrus.sample.up' });
+    const last = stored!.json<{ collected_at: string }>();
+    expect(stored!.header.get('Nats-Msg-Id')).toBe(`up:${Date.parse(last.collected_at)}`);
+  });
+
+  it('reports a cluster down once, keeps retrying, and resumes by itself', async () => {
+    expect(await upGauge()).toBe('1');
+    await pg.stop();
+    await waitFor(async () => (await upGauge()) === '0', { what: 'walrus_cluster_up 0', timeoutMs: 20_000 });
+    const downAt = watch.on('walrus.sample.up').length;
+    // Several retries happen while it is down; each is not a new report.
+    await waitFor(async () => /walrus_sample_errors_total\{cluster="up",stage="connect",service="collector"\} ([3-9]|\d\d)/.test(await svc.registry.metrics()), {
+      what: 'three failed attempts',
+      timeoutMs: 30_000,
+    });
+    expect(svc.lines.filter((l) => l.msg === 'cluster unreachable; retrying with backoff')).toHaveLength(1);
+    await pg.restart();
+    await waitFor(async () => (await upGauge()) === '1', { what: 'walrus_cluster_up 1 again', timeoutMs: 40_000 });
+    await waitFor(() => watch.on('walrus.sample.up').length > downAt, { what: 'sampling resumed', timeoutMs: 20_000 });
+    expect(svc.lines.filter((l) => l.msg === 'cluster reachable')).toHaveLength(2);
+    // The error text names the problem without any password.
+    const report = svc.lines.find((l) => l.msg === 'cluster unreachable; retrying with backoff')!;
+    expect(String(report.error)).toMatch(/ECONNREFUSED|connect|terminat/i);
+  });
+});
