@@ -1,5 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupAll, registerCleanup } from './harness/mod.js';
 import { startWalrus } from './harness/walrus-process.js';
+
+afterAll(cleanupAll);
 
 // Configuration is validated before anything is connected, so these need no
 // servers: each case names a setting, the value given and what is allowed.
@@ -28,6 +34,16 @@ describe('configuration - invalid values stop a service with a clear message', (
   it('collector refuses a cluster id that is not a subject token', async () => {
     const err = await failsWith(['collector'], { WALRUS_CLUSTERS: 'prod.eu=postgres://127.0.0.1/db' });
     expect(err).toMatch(/WALRUS_CLUSTERS: cluster id "prod\.eu" is invalid/);
+  });
+
+  it('a clusters file is read line by line, and a bad line is named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'walrus-clusters-'));
+    registerCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'c.txt'), '# fleet\nok=postgres://127.0.0.1/db\nbroken line\n');
+    const err = await failsWith(['applier'], { WALRUS_CLUSTERS_FILE: join(dir, 'c.txt') });
+    expect(err).toMatch(/WALRUS_CLUSTERS_FILE: entry "broken line" is not <cluster>=<postgres URL>/);
+    const missing = await failsWith(['collector'], { WALRUS_CLUSTERS_FILE: join(dir, 'nope.txt') });
+    expect(missing).toMatch(/WALRUS_CLUSTERS_FILE: cannot read ".*nope\.txt"/);
   });
 
   it('applier refuses a guard below the smallest max_wal_size', async () => {

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupAll, startNats, startPostgres, type NatsServer, type PostgresCluster } from './harness/mod.js';
+import { cleanupAll, registerCleanup, startNats, startPostgres, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
 
 // Each service subcommand: validated configuration, connections, /healthz,
@@ -13,13 +16,21 @@ beforeAll(async () => {
 });
 afterAll(cleanupAll);
 
+function clustersFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'walrus-clusters-'));
+  registerCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'clusters.txt');
+  writeFileSync(file, text);
+  return file;
+}
+
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
   return { status: res.status, body: await res.text() };
 }
 
 const envFor = (): Record<string, Record<string, string>> => ({
-  collector: { WALRUS_CLUSTERS: `c1=${pg.url}`, WALRUS_SAMPLE_INTERVAL: '60' },
+  collector: { WALRUS_CLUSTERS_FILE: clustersFile(`# the fleet\nc1=${pg.url}\n`), WALRUS_SAMPLE_INTERVAL: '60' },
   decider: {},
   applier: { WALRUS_CLUSTERS: `c1=${pg.url}` },
   historian: { HISTORY_DATABASE_URL: pg.urlFor('history') },
@@ -37,6 +48,7 @@ describe('services - start, serve health and metrics, stop on a signal', () => {
       const started = await p.waitForLog((l) => l.msg === 'started', `${service} "started" line`);
       expect(started.services).toEqual([service]);
       const port = started.metricsPort as number;
+      if (service === 'collector') await p.waitForLog((l) => l.msg === 'cluster reachable' && l.cluster === 'c1', 'c1 from the clusters file');
       const health = await get(port, '/healthz');
       expect(health.status).toBe(200);
       expect(JSON.parse(health.body)).toMatchObject({ status: 'ok', services: [{ service }] });

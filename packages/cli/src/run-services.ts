@@ -15,7 +15,8 @@ import {
 } from '@walrus/runtime';
 
 /** Variables that may come from files (`NAME_FILE`), for secrets. */
-const FILE_VARIABLES = ['NATS_PASSWORD', 'HISTORY_DATABASE_URL', 'WALRUS_CLUSTERS'] as const;
+// WALRUS_CLUSTERS_FILE is not one of them: it names a file of cluster lines (loadClusters).
+const FILE_VARIABLES = ['NATS_PASSWORD', 'HISTORY_DATABASE_URL'] as const;
 
 /**
  * Runs one or more services in this process, in the shape every walrus main

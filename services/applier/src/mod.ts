@@ -6,7 +6,7 @@ import { startApplier, type ApplierConfig } from './applier.js';
 export { startApplier, applierConsumerName, type ApplierConfig } from './applier.js';
 export { attemptApply } from './apply-decision.js';
 
-const envSchema = z.object({
+export const applierEnvSchema = z.object({
   /** The applier's own ceiling: a decision above it is rejected, whatever the decider says. */
   WALRUS_APPLIER_MAX_MB: envInt(2, MAX_WAL_SIZE_LIMIT_MB).optional(),
   /** Seconds after decided_at when a decision is no longer applied; default twice its checkpoint_timeout. */
@@ -22,7 +22,7 @@ export const applier: ServiceDefinition<ApplierConfig> = {
   name: 'applier',
   defaultMetricsPort: 9103,
   loadConfig(env) {
-    const own = loadEnvConfig(envSchema, env);
+    const own = loadEnvConfig(applierEnvSchema, env);
     const clusters = loadClusters(env);
     const problems = [...own.problems, ...clusters.problems];
     if (!own.config || problems.length > 0) return { config: null, problems };

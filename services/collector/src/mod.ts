@@ -5,7 +5,7 @@ import { startCollector, type CollectorConfig } from './collector.js';
 export { startCollector, type CollectorConfig } from './collector.js';
 export { readSample, readServerVersion } from './sql/read-sample.js';
 
-const envSchema = z.object({
+export const collectorEnvSchema = z.object({
   /** Seconds between samples; default each cluster's own checkpoint_timeout. */
   WALRUS_SAMPLE_INTERVAL: envInt(1, 86400).optional(),
   /** Connections per cluster; one suffices, a second lets a slow query not hold up the next. */
@@ -18,7 +18,7 @@ export const collector: ServiceDefinition<CollectorConfig> = {
   name: 'collector',
   defaultMetricsPort: 9101,
   loadConfig(env) {
-    const own = loadEnvConfig(envSchema, env);
+    const own = loadEnvConfig(collectorEnvSchema, env);
     const clusters = loadClusters(env);
     const problems = [...own.problems, ...clusters.problems];
     if (!own.config || problems.length > 0) return { config: null, problems };

@@ -6,7 +6,7 @@ import { startDecider, type DeciderConfig } from './decider.js';
 export { startDecider, type DeciderConfig } from './decider.js';
 export { StateStore } from './state-store.js';
 
-const envSchema = z.object({
+export const deciderEnvSchema = z.object({
   /** Durable consumer shared by all decider processes of one deployment. */
   WALRUS_DECIDER_CONSUMER: z
     .string()
@@ -19,7 +19,7 @@ export const decider: ServiceDefinition<DeciderConfig> = {
   name: 'decider',
   defaultMetricsPort: 9102,
   loadConfig(env) {
-    const own = loadEnvConfig(envSchema, env);
+    const own = loadEnvConfig(deciderEnvSchema, env);
     const policy = policyFromEnv(env);
     const problems = [...own.problems, ...(policy.ok ? [] : policy.errors)];
     if (!own.config || !policy.ok || problems.length > 0) return { config: null, problems };

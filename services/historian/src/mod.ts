@@ -6,7 +6,7 @@ import { startHistorian, type HistorianConfig } from './historian.js';
 export { migrate, loadMigrations } from './migrate.js';
 export { startHistorian, type HistorianConfig } from './historian.js';
 
-const envSchema = z.object({
+export const historianEnvSchema = z.object({
   HISTORY_DATABASE_URL: z
     .string({ error: 'not set' })
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
@@ -19,7 +19,7 @@ export const historian: ServiceDefinition<HistorianConfig> = {
   name: 'historian',
   defaultMetricsPort: 9104,
   loadConfig(env) {
-    const own = loadEnvConfig(envSchema, env);
+    const own = loadEnvConfig(historianEnvSchema, env);
     const policy = policyFromEnv(env);
     const problems = [...own.problems, ...(policy.ok ? [] : policy.errors)];
     if (!own.config || !policy.ok || problems.length > 0) return { config: null, problems };
