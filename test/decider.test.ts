@@ -1,0 +1,107 @@
+import { Kvm } from '@nats-io/kv';
+import { decider } from '@walrus/decider';
+import { ClusterStateV1, decisionId, type Sample } from '@walrus/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupAll, startNats, type NatsServer } from './harness/mod.js';
+import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
+import { SubjectWatch } from './harness/watch.js';
+
+let nats: NatsServer;
+let watch: SubjectWatch;
+const services: InProcessService[] = [];
+
+beforeAll(async () => {
+  nats = await startNats();
+  watch = await SubjectWatch.open(nats.url, ['walrus.decision.>']);
+});
+afterEach(async () => {
+  await Promise.all(services.splice(0).map((s) => s.stop()));
+});
+afterAll(async () => {
+  await watch?.close();
+  await cleanupAll();
+});
+
+async function startDecider(env: Record<string, string> = {}) {
+  const s = await startInProcess(decider, env, nats.url);
+  services.push(s);
+  return s;
+}
+
+const T0 = Date.parse('2026-11-25T10:00:00Z');
+function sample(cluster: string, minute: number, requested: number, over: Partial<Sample> = {}): Sample {
+  return {
+    v: 1,
+    cluster,
+    collected_at: new Date(T0 + minute * 60_000).toISOString(),
+    server_version_num: 170000,
+    in_recovery: false,
+    checkpoints_requested: requested,
+    checkpoints_timed: minute,
+    stats_reset: null,
+    wal_lsn: '0/1000000',
+    wal_bytes: 16777216,
+    max_wal_size_mb: 1024,
+    checkpoint_timeout_s: 300,
+    checkpoint_completion_target: 0.9,
+    settings: {},
+    ...over,
+  };
+}
+
+const send = (s: InProcessService, x: Sample) => publishJs(s.nc, `walrus.sample.${x.cluster}`, x, `${x.cluster}:${Date.parse(x.collected_at)}`);
+
+describe('decider - state in walrus_state survives restarts; decisions are deterministic', () => {
+  it('carries the baseline over a restart and decides from it', async () => {
+    const first = await startDecider();
+    await send(first, sample('keep', 0, 10));
+    const kv = await new Kvm(first.nc).open('walrus_state');
+    await expect.poll(async () => (await kv.get('keep'))?.json<{ prevRequested: number }>()?.prevRequested, { timeout: 10_000 }).toBe(10);
+    await first.stop();
+    services.splice(services.indexOf(first), 1);
+
+    const second = await startDecider();
+    await send(second, sample('keep', 5, 13));
+    const d = await watch.next('walrus.decision.keep', () => true, 'a decision after the restart');
+    expect(d).toMatchObject({ action: 'increase', old_size_mb: 1024, new_size_mb: 4096, forced_checkpoints: 3 });
+    expect(d.id).toBe(decisionId('keep', sample('keep', 5, 13).collected_at));
+    // State is saved after the decision is published: wait for it.
+    const kv2 = await new Kvm(second.nc).open('walrus_state');
+    await expect
+      .poll(async () => ClusterStateV1.parse((await kv2.get('keep'))!.json()), { timeout: 10_000 })
+      .toMatchObject({ prevRequested: 13, totalAdjustments: 1, changesThisHour: 1 });
+  });
+
+  it('ignores a redelivered (older) sample and publishes nothing twice', async () => {
+    const s = await startDecider();
+    await send(s, sample('dup', 0, 0));
+    await send(s, sample('dup', 5, 4));
+    await watch.next('walrus.decision.dup', () => true, 'the increase');
+    // The same sample again under another message id, as after a crash.
+    await publishJs(s.nc, 'walrus.sample.dup', sample('dup', 5, 4), 'replayed');
+    await send(s, sample('dup', 10, 4));
+    await expect.poll(async () => /walrus_samples_evaluated_total\{outcome="ignored_old_sample",service="decider"\} 1/.test(await s.registry.metrics()), { timeout: 10_000 }).toBe(true);
+    expect(watch.on('walrus.decision.dup')).toHaveLength(1);
+  });
+
+  it('applies the service defaults and the cluster’s own overrides', async () => {
+    const s = await startDecider({ WALRUS_THRESHOLD: '5', WALRUS_MAX: '2GB' });
+    await send(s, sample('ovr', 0, 0));
+    await send(s, sample('ovr', 5, 3)); // below the default threshold 5: nothing
+    await send(s, sample('ovr', 10, 6, { settings: { 'walrus.threshold': '3' } })); // the cluster's own threshold 3
+    const d = await watch.next('walrus.decision.ovr', () => true, 'the capped increase');
+    expect(d).toMatchObject({ action: 'capped', new_size_mb: 2048, forced_checkpoints: 3 });
+    expect(d.metadata).toMatchObject({ walrus_max_mb: 2048, calculated_size_mb: 4096, threshold: 3 });
+  });
+
+  it('dead-letters a sample that fails validation and goes on', async () => {
+    const s = await startDecider();
+    await publishJs(s.nc, 'walrus.sample.bad', { ...sample('bad', 0, 0), v: 2 });
+    await publishJs(s.nc, 'walrus.sample.bad', new Uint8Array([0xff, 0xfe, 0x00]));
+    await send(s, sample('bad', 1, 0));
+    await send(s, sample('bad', 6, 2));
+    await watch.next('walrus.decision.bad', () => true, 'a decision after the poison');
+    expect(await s.registry.metrics()).toMatch(/walrus_dead_letters_total\{service="decider",reason="schema violation"\} 1/);
+    expect(await s.registry.metrics()).toMatch(/walrus_dead_letters_total\{service="decider",reason="payload is not UTF-8 text"\} 1/);
+  });
+});
