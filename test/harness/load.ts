@@ -1,4 +1,4 @@
-import type { PostgresCluster } from './postgres.js';
+import type { PostgresCluster } from './mod.js';
 
 /**
  * Writes WAL quickly with plain SQL: each round inserts and then deletes

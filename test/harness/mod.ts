@@ -6,11 +6,25 @@
  *   import { afterAll } from 'vitest';
  *   import { cleanupAll, startNats, startPostgres } from './harness/mod.js';
  *   afterAll(cleanupAll);
+ *
+ * The servers themselves are managed by `@walrus/servers` (shared with
+ * `walrus demo`); this module chooses the tests' settings: directories named
+ * walrus-test-* (under $WALRUS_TEST_TMPDIR when set), everything killed at
+ * once on SIGINT/SIGTERM/SIGHUP, servers in the tests' process group.
  */
-export { cleanupAll, cleanupAllSync, pendingCleanups, registerCleanup, type CleanupFn, type CleanupOptions } from './cleanup.js';
-export { freePort } from './ports.js';
-export { waitFor, WaitTimeoutError, type WaitOptions } from './wait.js';
-export { startNats, NATS_SERVER_BIN, type NatsOptions, type NatsServer } from './nats.js';
+import { configureServers } from '@walrus/servers';
+
+configureServers({
+  tempPrefix: 'walrus-test-',
+  tempBase: process.env['WALRUS_TEST_TMPDIR'] || undefined,
+  cleanupOnSignals: true,
+  ownProcessGroup: false,
+});
+
+export { cleanupAll, cleanupAllSync, pendingCleanups, registerCleanup, type CleanupFn, type CleanupOptions } from '@walrus/servers';
+export { freePort } from '@walrus/servers';
+export { waitFor, WaitTimeoutError, type WaitOptions } from '@walrus/servers';
+export { startNats, NATS_SERVER_BIN, type NatsOptions, type NatsServer } from '@walrus/servers';
 export {
   createStandby,
   PG_VERSIONS,
@@ -22,5 +36,5 @@ export {
   type QueryOptions,
   type SettingValue,
   type Standby,
-} from './postgres.js';
-export { postgresRunAs, tempBase, tempRoot } from './process.js';
+} from '@walrus/servers';
+export { postgresRunAs, tempBase, tempRoot } from '@walrus/servers';

@@ -1,5 +1,5 @@
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { waitFor } from './wait.js';
+import { waitFor } from './mod.js';
 
 export interface Received<T = Record<string, unknown>> {
   subject: string;

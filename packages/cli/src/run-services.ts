@@ -10,25 +10,41 @@ import {
   runUntilSignal,
   startHttpServer,
   stopAll,
+  type Logger,
   type ServiceDefinition,
   type ServiceHandle,
 } from '@walrus/runtime';
 
 /** Variables that may come from files (`NAME_FILE`), for secrets. */
 // WALRUS_CLUSTERS_FILE is not one of them: it names a file of cluster lines (loadClusters).
-const FILE_VARIABLES = ['NATS_PASSWORD', 'HISTORY_DATABASE_URL'] as const;
+const FILE_VARIABLES = ['NATS_PASSWORD', 'NATS_TOKEN', 'NATS_NKEY_SEED', 'HISTORY_DATABASE_URL'] as const;
+
+/** Services configured and ready to start: `start` resolves with the function that stops them. */
+export interface PreparedServices {
+  log: Logger;
+  /** SHUTDOWN_TIMEOUT_SEC */
+  timeoutSec: number;
+  start(): Promise<() => Promise<void>>;
+}
+
+export interface PrepareOptions {
+  /** Where the JSON log lines go; default stdout. */
+  logDestination?: NonNullable<Parameters<typeof createLogger>[0]['destination']>;
+}
 
 /**
- * Runs one or more services in this process, in the shape every walrus main
- * has: configuration → connections → consumers → HTTP → one "started" line;
- * stopped in reverse order on SIGTERM/SIGINT.
+ * Validates the configuration of one or more services for this process
+ * (every problem at once) and returns how to start them, in the shape every
+ * walrus main has: configuration → connections → consumers → HTTP → one
+ * "started" line; the returned stop function goes in reverse order.
  */
-export async function runServices(
+export function prepareServices(
   processName: string,
   defs: ServiceDefinition<unknown>[],
   defaultMetricsPort: number,
   rawEnv: Record<string, string | undefined>,
-): Promise<void> {
+  options: PrepareOptions = {},
+): { ok: true; services: PreparedServices } | { ok: false; problems: string[] } {
   const files = resolveFileVariables(rawEnv, FILE_VARIABLES);
   const env = files.env;
   const problems = [...files.problems];
@@ -39,65 +55,87 @@ export async function runServices(
     problems.push(...r.problems);
     return r.config;
   });
-  if (problems.length > 0 || !common.config) {
-    process.stderr.write(`walrus ${processName}: invalid configuration\n${[...new Set(problems)].map((p) => `  ${p}\n`).join('')}`);
+  if (problems.length > 0 || !common.config) return { ok: false, problems: [...new Set(problems)] };
+  const cfg = common.config;
+  const log = createLogger({
+    level: cfg.LOG_LEVEL,
+    name: `walrus-${processName}`,
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  });
+  const registry = createRegistry(processName);
+
+  const start = async (): Promise<() => Promise<void>> => {
+    const nc = await connectNats(
+      {
+        servers: cfg.NATS_URL,
+        name: `walrus-${processName}`,
+        ...(cfg.NATS_USER ? { user: cfg.NATS_USER } : {}),
+        ...(cfg.NATS_PASSWORD ? { pass: cfg.NATS_PASSWORD } : {}),
+        ...(cfg.NATS_TOKEN ? { token: cfg.NATS_TOKEN } : {}),
+        ...(cfg.NATS_NKEY_SEED ? { nkeySeed: cfg.NATS_NKEY_SEED } : {}),
+        ...(cfg.NATS_CREDS_FILE ? { credsFile: cfg.NATS_CREDS_FILE } : {}),
+        tls: { caFile: cfg.NATS_TLS_CA, certFile: cfg.NATS_TLS_CERT, keyFile: cfg.NATS_TLS_KEY },
+        ...(cfg.NATS_INBOX_PREFIX ? { inboxPrefix: cfg.NATS_INBOX_PREFIX } : {}),
+      },
+      log,
+    );
+    if (cfg.WALRUS_PROVISION) {
+      await ensureStreams(nc, { ...DEFAULT_STREAM_OPTIONS, replicas: cfg.WALRUS_JS_REPLICAS }, log);
+    }
+    const handles: ServiceHandle[] = [];
+    try {
+      for (const [i, def] of defs.entries()) {
+        handles.push(
+          await def.start({
+            config: configs[i],
+            nc,
+            log: log.child({ module: def.name }),
+            registry,
+            now: () => new Date(),
+            provision: cfg.WALRUS_PROVISION,
+            replicas: cfg.WALRUS_JS_REPLICAS,
+          }),
+        );
+      }
+    } catch (err) {
+      await stopAll(log, [...handles].reverse().map((h) => [h.name, () => h.stop()] as [string, () => Promise<void>]));
+      await nc.close();
+      throw err;
+    }
+    const http = await startHttpServer({
+      port: cfg.METRICS_PORT ?? defaultMetricsPort,
+      host: cfg.METRICS_HOST,
+      registry,
+      sources: handles,
+      log,
+    });
+    log.info({ services: defs.map((d) => d.name), metricsPort: http.port }, 'started');
+    return () =>
+      stopAll(log, [
+        ...[...handles].reverse().map((h) => [`stop ${h.name}`, () => h.stop()] as [string, () => Promise<void>]),
+        ['drain NATS', () => nc.drain()],
+        ['close HTTP', () => http.close()],
+      ]);
+  };
+  return { ok: true, services: { log, timeoutSec: cfg.SHUTDOWN_TIMEOUT_SEC, start } };
+}
+
+/**
+ * Runs one or more services in this process until SIGTERM/SIGINT, then stops
+ * them in reverse order (a second signal or the timeout forces the exit).
+ */
+export async function runServices(
+  processName: string,
+  defs: ServiceDefinition<unknown>[],
+  defaultMetricsPort: number,
+  rawEnv: Record<string, string | undefined>,
+): Promise<void> {
+  const prepared = prepareServices(processName, defs, defaultMetricsPort, rawEnv);
+  if (!prepared.ok) {
+    process.stderr.write(`walrus ${processName}: invalid configuration\n${prepared.problems.map((p) => `  ${p}\n`).join('')}`);
     process.exitCode = 2;
     return;
   }
-  const cfg = common.config;
-  const log = createLogger({ level: cfg.LOG_LEVEL, name: `walrus-${processName}` });
-  const registry = createRegistry(processName);
-
-  await runUntilSignal({
-    log,
-    timeoutSec: cfg.SHUTDOWN_TIMEOUT_SEC,
-    start: async () => {
-      const nc = await connectNats(
-        {
-          servers: cfg.NATS_URL,
-          name: `walrus-${processName}`,
-          ...(cfg.NATS_USER ? { user: cfg.NATS_USER } : {}),
-          ...(cfg.NATS_PASSWORD ? { pass: cfg.NATS_PASSWORD } : {}),
-        },
-        log,
-      );
-      if (cfg.WALRUS_PROVISION) {
-        await ensureStreams(nc, { ...DEFAULT_STREAM_OPTIONS, replicas: cfg.WALRUS_JS_REPLICAS }, log);
-      }
-      const handles: ServiceHandle[] = [];
-      try {
-        for (const [i, def] of defs.entries()) {
-          handles.push(
-            await def.start({
-              config: configs[i],
-              nc,
-              log: log.child({ module: def.name }),
-              registry,
-              now: () => new Date(),
-              provision: cfg.WALRUS_PROVISION,
-              replicas: cfg.WALRUS_JS_REPLICAS,
-            }),
-          );
-        }
-      } catch (err) {
-        await stopAll(log, [...handles].reverse().map((h) => [h.name, () => h.stop()] as [string, () => Promise<void>]));
-        await nc.close();
-        throw err;
-      }
-      const http = await startHttpServer({
-        port: cfg.METRICS_PORT ?? defaultMetricsPort,
-        host: cfg.METRICS_HOST,
-        registry,
-        sources: handles,
-        log,
-      });
-      log.info({ services: defs.map((d) => d.name), metricsPort: http.port }, 'started');
-      return () =>
-        stopAll(log, [
-          ...[...handles].reverse().map((h) => [`stop ${h.name}`, () => h.stop()] as [string, () => Promise<void>]),
-          ['drain NATS', () => nc.drain()],
-          ['close HTTP', () => http.close()],
-        ]);
-    },
-  });
+  const { log, timeoutSec, start } = prepared.services;
+  await runUntilSignal({ log, timeoutSec, start });
 }

@@ -6,7 +6,7 @@ const handedOut = new Set<number>();
  * A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice for
  * port 0, so never a well-known port such as 5432 or 4222). Another process
  * can still take it before the caller binds it: servers started by this
- * harness retry with a new port when that happens. Never hands out the same
+ * package retry with a new port when that happens. Never hands out the same
  * port twice within one process.
  */
 export async function freePort(): Promise<number> {

@@ -1,20 +1,22 @@
+import { onServersOptions, serversOptions } from './options.js';
+
 /**
- * One registry of everything the harness (or a test) started, torn down in
- * reverse order of registration. Three ways in:
+ * One registry of everything this process started, torn down in reverse
+ * order of registration. Three ways in:
  *
- * - `cleanupAll()` from a test file's `afterAll` (the normal path: graceful,
- *   async, errors reported);
- * - process `exit` (a test file that forgot, or vitest ending the worker):
- *   only synchronous work can run there, so each entry may carry a `sync`
- *   variant (SIGKILL + rmSync);
- * - SIGINT / SIGTERM / SIGHUP: the synchronous variants at once (a second
- *   signal or vitest itself may end the process any moment), then the signal
- *   is re-raised when nobody else listens for it, so the process still dies
- *   the way it was asked to.
+ * - `cleanupAll()` (the normal path: a test file's `afterAll`, the demo's
+ *   shutdown; graceful, async, errors reported);
+ * - process `exit` (a test file that forgot, vitest ending the worker, a
+ *   forced exit): only synchronous work can run there, so each entry may
+ *   carry a `sync` variant (SIGKILL + rmSync);
+ * - SIGINT / SIGTERM / SIGHUP, unless `cleanupOnSignals` is off: the
+ *   synchronous variants at once (a second signal or vitest itself may end
+ *   the process any moment), then the signal is re-raised when nobody else
+ *   listens for it, so the process still dies the way it was asked to.
  *
- * A SIGKILLed test process cannot clean up: its servers are then orphans
- * whose directories are named walrus-test-* under /dev/shm or /tmp
- * (`pgrep -af walrus-test-` finds them).
+ * A SIGKILLed process cannot clean up: its servers are then orphans whose
+ * directories are named <tempPrefix>* (walrus-test-*, walrus-demo-*) under
+ * /dev/shm or /tmp (`pgrep -af walrus-test-` finds them).
  */
 
 export type CleanupFn = () => void | Promise<void>;
@@ -36,6 +38,8 @@ interface Entry {
 const entries = new Map<number, Entry>();
 let nextId = 1;
 let hooksInstalled = false;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const signalHooks = new Map<NodeJS.Signals, () => void>();
 
 /** Registers a cleanup step; returns a function that unregisters it (call it when the step ran on its own). */
 export function registerCleanup(run: CleanupFn, options: CleanupOptions = {}): () => void {
@@ -90,14 +94,27 @@ function installProcessHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   process.once('exit', cleanupAllSync);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  setSignalHooks(serversOptions().cleanupOnSignals);
+  onServersOptions((options) => setSignalHooks(options.cleanupOnSignals));
+}
+
+function setSignalHooks(enabled: boolean): void {
+  if (!enabled) {
+    for (const [signal, hook] of signalHooks) process.removeListener(signal, hook);
+    signalHooks.clear();
+    return;
+  }
+  for (const signal of SIGNALS) {
+    if (signalHooks.has(signal)) continue;
     const onSignal = (): void => {
       cleanupAllSync();
       process.removeListener(signal, onSignal);
+      signalHooks.delete(signal);
       // Our listener suppressed the default action; restore it unless someone
       // else (vitest) has taken charge of this signal.
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     };
+    signalHooks.set(signal, onSignal);
     process.on(signal, onSignal);
   }
 }

@@ -66,7 +66,7 @@ export interface PostgresCluster {
   query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<R[]>;
   /**
    * A connected client, ended by stop()/kill()/cleanup(). It has an 'error'
-   * listener already: a server that goes away does not crash the test
+   * listener already: a server that goes away does not crash this
    * process; the client's next query fails instead.
    */
   connect(options?: QueryOptions): Promise<pg.Client>;
@@ -180,10 +180,10 @@ async function prepareDataDir(inst: Instance, settings: Readonly<Record<string, 
 
 async function writeConf(inst: Instance, settings: Readonly<Record<string, SettingValue>>): Promise<void> {
   // Later lines win in postgresql.conf, so appending is enough.
-  await appendFile(join(inst.dataDir, 'postgresql.conf'), `\n# walrus test harness\n${confLines(settings)}\n`);
+  await appendFile(join(inst.dataDir, 'postgresql.conf'), `\n# @walrus/servers\n${confLines(settings)}\n`);
 }
 
-function harnessSettings(inst: Instance): Record<string, SettingValue> {
+function baseSettings(inst: Instance): Record<string, SettingValue> {
   return {
     listen_addresses: '127.0.0.1',
     port: inst.port,
@@ -382,7 +382,7 @@ async function newInstance(version: PgVersion, prefix: string, args: readonly st
 /** initdb (from a per-version template) and start a cluster on a free 127.0.0.1 port. */
 export async function startPostgres(options: PostgresOptions): Promise<PostgresCluster> {
   const inst = await newInstance(options.version, `pg${options.version}-`, options.args, options.timeoutMs);
-  await prepareDataDir(inst, { ...harnessSettings(inst), ...options.config });
+  await prepareDataDir(inst, { ...baseSettings(inst), ...options.config });
   const cluster = new ClusterImpl(inst);
   try {
     for (let attempt = 1; ; attempt++) {
@@ -463,7 +463,7 @@ export async function createStandby(primary: PostgresCluster, options: Omit<Post
   await mkdir(join(inst.dataDir, 'pg_wal', 'archive_status'), { recursive: true });
   await writeFile(join(inst.dataDir, 'standby.signal'), '');
   await writeConf(inst, {
-    ...harnessSettings(inst),
+    ...baseSettings(inst),
     ...options.config,
     hot_standby: 'on',
     primary_conninfo: `host=127.0.0.1 port=${primary.port} user=postgres application_name=${slotName}`,
