@@ -29,6 +29,15 @@ export const SampleV1 = z.strictObject({
   checkpoint_timeout_s: z.number().int().min(1),
   checkpoint_completion_target: z.number().min(0).max(1),
   settings: z.record(z.string().regex(/^walrus\.[a-z_]+$/), z.string()),
+  /*
+   * Optional additions (older collectors leave them out): the redo point of
+   * the last checkpoint (`pg_control_checkpoint().redo_lsn` as a byte
+   * position) and `wal_segment_size`. The redo distance between two samples
+   * bounds how many requested checkpoints WAL volume can have caused, which
+   * tells a storm of manual CHECKPOINTs from real WAL pressure.
+   */
+  checkpoint_redo_bytes: z.number().min(0).optional(),
+  wal_segment_size_bytes: z.number().int().positive().optional(),
 });
 export type Sample = z.infer<typeof SampleV1>;
 

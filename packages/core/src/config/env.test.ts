@@ -28,7 +28,7 @@ describe('env - policyFromEnv', () => {
       WALRUS_MAX: '3000000GB',
       WALRUS_ENABLE: 'sometimes',
       WALRUS_THRESHOLD: '0',
-      WALRUS_ALGORITHM: 'adaptive',
+      WALRUS_ALGORITHM: 'fibonacci',
       WALRUS_MIN_SIZE: '2GB',
     });
     expect(r.ok).toBe(false);
@@ -37,7 +37,7 @@ describe('env - policyFromEnv', () => {
       'WALRUS_ENABLE: not a boolean (got "sometimes", allowed on/off, true/false, yes/no, 1/0 (case-insensitive; unique prefixes such as t, f, y, n))',
       'WALRUS_MAX: 3072000000MB exceeds the integer range (got "3000000GB", allowed 2MB .. 2147483647MB; units B, kB, MB, GB, TB; bare number = MB)',
       'WALRUS_THRESHOLD: 0 is outside the valid range 1 .. 1000 (got "0", allowed integer 1 .. 1000 forced checkpoints per interval)',
-      'WALRUS_ALGORITHM: algorithm "adaptive" is not implemented yet (got "adaptive", allowed multiplicative (not implemented yet: additive, adaptive, percentile))',
+      'WALRUS_ALGORITHM: unknown algorithm (got "fibonacci", allowed multiplicative, additive, adaptive, percentile)',
     ]);
   });
 
@@ -63,6 +63,11 @@ describe('env - POLICY_ENV_VARS', () => {
       'WALRUS_MAX_CHANGES_PER_HOUR',
       'WALRUS_ALGORITHM',
       'WALRUS_NOTIFY_CHANNEL',
+      'WALRUS_ADDITIVE_INCREMENT_MB',
+      'WALRUS_EMA_ALPHA',
+      'WALRUS_TARGET_PERCENTILE',
+      'WALRUS_PROACTIVE_SIZING',
+      'WALRUS_PROFILES',
     ]);
   });
 

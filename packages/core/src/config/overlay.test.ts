@@ -52,10 +52,10 @@ describe('overlay - resolvePolicy', () => {
     expect(warnings[1]?.message).toContain('number 0.01 .. 0.99');
   });
 
-  it('overlay - an algorithm not implemented yet falls back with a warning', () => {
-    const { policy, warnings } = resolvePolicy(DEFAULT_POLICY, { 'walrus.algorithm': 'percentile' });
+  it('overlay - an unknown algorithm falls back with a warning', () => {
+    const { policy, warnings } = resolvePolicy(DEFAULT_POLICY, { 'walrus.algorithm': 'fibonacci' });
     expect(policy.algorithm).toBe('multiplicative');
-    expect(warnings[0]?.message).toContain('algorithm "percentile" is not implemented yet');
+    expect(warnings[0]?.message).toContain('unknown algorithm');
   });
 
   it('overlay - an unknown walrus.* name warns, suggests the closest name, and changes nothing', () => {

@@ -17,6 +17,11 @@ describe('params - registry', () => {
       'walrus.max_changes_per_hour',
       'walrus.algorithm',
       'walrus.notify_channel',
+      'walrus.additive_increment_mb',
+      'walrus.ema_alpha',
+      'walrus.target_percentile',
+      'walrus.proactive_sizing',
+      'walrus.profiles',
     ]);
   });
 
@@ -41,6 +46,11 @@ describe('params - registry', () => {
       maxChangesPerHour: 4,
       algorithm: 'multiplicative',
       notifyChannel: 'walrus_events',
+      additiveIncrementMb: 512,
+      emaAlpha: 0.2,
+      targetPercentile: 95,
+      proactiveSizing: 'auto',
+      profiles: [],
     });
   });
 
@@ -72,10 +82,10 @@ describe('params - registry', () => {
     expect(PARAMS.algorithm.parse('Multiplicative')).toEqual({ ok: true, value: 'multiplicative' });
   });
 
-  it('params - algorithm refuses a contract name not implemented yet, and says so', () => {
-    expect(PARAMS.algorithm.parse('adaptive')).toEqual({ ok: false, error: 'algorithm "adaptive" is not implemented yet' });
+  it('params - algorithm accepts every contract name and refuses others', () => {
+    expect(PARAMS.algorithm.parse('Adaptive')).toEqual({ ok: true, value: 'adaptive' });
     expect(PARAMS.algorithm.parse('fibonacci')).toEqual({ ok: false, error: 'unknown algorithm' });
-    expect(PARAMS.algorithm.allowed).toBe('multiplicative (not implemented yet: additive, adaptive, percentile)');
+    expect(PARAMS.algorithm.allowed).toBe('multiplicative, additive, adaptive, percentile');
   });
 
   it('params - notify_channel accepts empty (off) and lower-case identifiers only', () => {

@@ -4,6 +4,7 @@ import {
   type ImplementedAlgorithm,
   isImplementedAlgorithm,
 } from '../engine/algorithms/registry.js';
+import { formatProfiles, parseProfiles, type TimeProfile } from '../engine/profiles.js';
 import { MAX_WAL_SIZE_LIMIT_MB, MIN_WAL_SIZE_LIMIT_MB } from '../schemas.js';
 import {
   BOOL_VALUES_TEXT,
@@ -36,9 +37,22 @@ export interface Policy {
   algorithm: ImplementedAlgorithm;
   /** PostgreSQL NOTIFY channel of the history database; "" = off. */
   notifyChannel: string;
+  /** additive: MB added per forced checkpoint. */
+  additiveIncrementMb: number;
+  /** adaptive: weight of the newest whole-interval WAL rate in the moving average (per checkpoint interval). */
+  emaAlpha: number;
+  /** percentile: which percentile of the recent per-interval WAL rates to size for. */
+  targetPercentile: number;
+  /** Grow before a forced checkpoint when the projected WAL exceeds what max_wal_size allows; auto = on for adaptive and percentile. */
+  proactiveSizing: ProactiveSizing;
+  /** Named time windows overriding a few parameters (walrus.profiles). */
+  profiles: TimeProfile[];
 }
 
-export type ParamKind = 'bool' | 'size_mb' | 'int' | 'real' | 'enum' | 'string';
+export const PROACTIVE_SIZING_VALUES = ['auto', 'on', 'off'] as const;
+export type ProactiveSizing = (typeof PROACTIVE_SIZING_VALUES)[number];
+
+export type ParamKind = 'bool' | 'size_mb' | 'int' | 'real' | 'enum' | 'string' | 'json';
 
 export interface ParamSpec<K extends keyof Policy = keyof Policy> {
   /** The PostgreSQL parameter name, e.g. `walrus.max`. */
@@ -242,7 +256,60 @@ export const PARAMS: { readonly [K in keyof Policy]: ParamSpec<K> } = {
     parse: parseChannel,
     format: (value) => (value === '' ? "''" : value),
   },
+  additiveIncrementMb: intParam(
+    'walrus.additive_increment_mb',
+    'additiveIncrementMb',
+    '512',
+    { min: 1, max: MAX_WAL_SIZE_LIMIT_MB },
+    ' MB',
+    'additive: MB added to max_wal_size per forced checkpoint in the interval.',
+  ),
+  emaAlpha: {
+    name: 'walrus.ema_alpha',
+    key: 'emaAlpha',
+    kind: 'real',
+    defaultText: '0.2',
+    allowed: 'number 0.01 .. 1',
+    description: 'adaptive: weight of the newest whole-checkpoint-interval WAL rate in the moving average.',
+    parse: (text) => parseReal(text, { min: 0.01, max: 1 }),
+    format: String,
+  },
+  targetPercentile: intParam(
+    'walrus.target_percentile',
+    'targetPercentile',
+    '95',
+    { min: 1, max: 100 },
+    '',
+    'percentile: the percentile of the recent per-interval WAL rates that max_wal_size is sized for.',
+  ),
+  proactiveSizing: {
+    name: 'walrus.proactive_sizing',
+    key: 'proactiveSizing',
+    kind: 'enum',
+    defaultText: 'auto',
+    allowed: `${PROACTIVE_SIZING_VALUES.join(', ')} (also any boolean; auto = on for adaptive and percentile, off otherwise)`,
+    description: 'Grow before a forced checkpoint when the WAL projected per checkpoint_timeout exceeds what max_wal_size allows.',
+    parse: parseProactive,
+    format: String,
+  },
+  profiles: {
+    name: 'walrus.profiles',
+    key: 'profiles',
+    kind: 'json',
+    defaultText: '[]',
+    allowed: 'a JSON list of {name, days, start_hour, end_hour, time_zone, overrides} (see the README)',
+    description: 'Time windows that override walrus.max, walrus.threshold, walrus.shrink_enable and walrus.algorithm.',
+    parse: parseProfiles,
+    format: formatProfiles,
+  },
 };
+
+function parseProactive(text: string): ParseResult<ProactiveSizing> {
+  const t = text.trim().toLowerCase();
+  if (t === 'auto') return { ok: true, value: 'auto' };
+  const b = parseBool(t);
+  return b.ok ? { ok: true, value: b.value ? 'on' : 'off' } : { ok: false, error: 'not auto or a boolean' };
+}
 
 /** The parameters in the order of ARCHITECTURE §3. */
 export const PARAM_LIST: readonly ParamSpec[] = Object.values(PARAMS);
@@ -270,4 +337,9 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   maxChangesPerHour: 4,
   algorithm: 'multiplicative',
   notifyChannel: 'walrus_events',
+  additiveIncrementMb: 512,
+  emaAlpha: 0.2,
+  targetPercentile: 95,
+  proactiveSizing: 'auto',
+  profiles: [],
 });

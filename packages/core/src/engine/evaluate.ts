@@ -1,12 +1,19 @@
 import type { Policy } from '../config/params.js';
 import { type Decision, type DecisionAction, MAX_WAL_SIZE_LIMIT_MB, type Sample } from '../schemas.js';
 import { getAlgorithm } from './algorithms/registry.js';
-import type { GrowProposal, PreviousSample } from './algorithms/types.js';
+import { proactiveGrowth } from './algorithms/proactive.js';
+import type { GrowInput, GrowProposal, PreviousSample, WalView } from './algorithms/types.js';
+import { classifyCheckpoints } from './checkpoint-causes.js';
 import { decisionId } from './decision-id.js';
 import { checkRateLimit, recordChange } from './rate-limit.js';
 import { shrinkTarget } from './shrink.js';
 import type { ClusterState } from './state.js';
+import { applyProfiles } from './profiles.js';
 import { toIso, toMs } from './time.js';
+import { requiredSizeMb, trackWal, WAL_STATE_KEY, type WalRateState } from './wal-rate.js';
+
+/** Where the engine keeps the name of the active time profile in ClusterState.algo. */
+export const PROFILE_STATE_KEY = 'profile';
 
 export type OutcomeKind =
   | 'ignored_old_sample'
@@ -44,6 +51,19 @@ export interface EvaluateResult {
   state: ClusterState;
   decision: Decision | null;
   outcome: Outcome;
+  /** What the engine measured, for status and metrics (absent for an ignored sample). */
+  insight?: Insight;
+}
+
+export interface Insight {
+  /** The active time profile, null when none. */
+  profile: string | null;
+  /** WAL rate (bytes/s) of the last whole checkpoint interval, its moving average, and the last sample interval's. */
+  walRateBytesPerSec: number | null;
+  walRateEmaBytesPerSec: number | null;
+  lastIntervalRateBytesPerSec: number | null;
+  /** The formula's size for the last whole interval's rate (MB). */
+  requiredSizeMb: number | null;
 }
 
 /** A change the rules want before rate limits and dry run have their say. */
@@ -59,7 +79,10 @@ interface Change {
  * the same result (decided_at aside), which is what makes redelivery and
  * replay safe.
  */
-export function evaluate(input: EvaluateInput): EvaluateResult {
+export function evaluate(rawInput: EvaluateInput): EvaluateResult {
+  // A time profile open at the sample's time overrides a few parameters for everything below.
+  const profiled = applyProfiles(rawInput.policy, rawInput.sample.collected_at);
+  const input: EvaluateInput = { ...rawInput, policy: profiled.policy };
   const { state, sample, policy } = input;
   const atMs = toMs(sample.collected_at);
 
@@ -76,17 +99,41 @@ export function evaluate(input: EvaluateInput): EvaluateResult {
   }
 
   const requested = sample.checkpoints_requested;
+  const previous: PreviousSample | null =
+    state.lastSampleAt !== null && state.prevWalBytes !== null
+      ? { collectedAt: state.lastSampleAt, walBytes: state.prevWalBytes }
+      : null;
+  const prevWal = state.algo[WAL_STATE_KEY] as WalRateState | undefined;
+  const requestedDelta = state.prevRequested !== null && requested >= state.prevRequested ? requested - state.prevRequested : 0;
+  const causes = classifyCheckpoints(requestedDelta, prevWal ? { redoBytes: prevWal.redoBytes, sizeMb: prevWal.sizeMb } : null, sample);
+  const walRate = trackWal(
+    prevWal,
+    previous && { at: previous.collectedAt, walBytes: previous.walBytes },
+    sample,
+    policy.emaAlpha,
+    causes.walCaused,
+  );
+  const lastWhole = walRate.intervals.at(-1) ?? null;
+  const insight: Insight = {
+    profile: profiled.profile,
+    walRateBytesPerSec: lastWhole,
+    walRateEmaBytesPerSec: walRate.ema,
+    lastIntervalRateBytesPerSec: walRate.lastRate,
+    requiredSizeMb: lastWhole === null ? null : requiredSizeMb(lastWhole, sample),
+  };
   // Every sample that gets this far moves the baseline on, whatever follows.
   const seen: ClusterState = {
     ...state,
     prevRequested: requested,
     lastSampleAt: toIso(atMs),
     prevWalBytes: sample.wal_bytes,
+    algo: { ...state.algo, [WAL_STATE_KEY]: walRate, [PROFILE_STATE_KEY]: profiled.profile },
   };
   const nothing = (kind: OutcomeKind, reason: string): EvaluateResult => ({
     state: seen,
     decision: null,
     outcome: { kind, reason },
+    insight,
   });
 
   // 2. Without a previous count there is no interval to judge.
@@ -114,11 +161,13 @@ export function evaluate(input: EvaluateInput): EvaluateResult {
   }
 
   const algorithm = getAlgorithm(policy.algorithm);
-  const previous: PreviousSample | null =
-    state.lastSampleAt !== null && state.prevWalBytes !== null
-      ? { collectedAt: state.lastSampleAt, walBytes: state.prevWalBytes }
-      : null;
-  const grown = algorithm.proposeGrowth({
+  const formulaBased = algorithm.proposeShrink !== undefined;
+  const wal: WalView = {
+    rate: walRate,
+    causes,
+    proactive: policy.proactiveSizing === 'on' || (policy.proactiveSizing === 'auto' && formulaBased),
+  };
+  const growInput: GrowInput = {
     currentMb: sample.max_wal_size_mb,
     delta,
     threshold: policy.threshold,
@@ -126,8 +175,13 @@ export function evaluate(input: EvaluateInput): EvaluateResult {
     previous,
     policy,
     state: state.algo[algorithm.name],
-  });
-  const algo = { ...state.algo };
+    wal,
+  };
+  const own = algorithm.proposeGrowth(growInput);
+  // Proactive growth for algorithms that only react to forced checkpoints.
+  const grown =
+    own.proposal === null && wal.proactive && !formulaBased ? { ...own, proposal: proactiveGrowth(growInput) } : own;
+  const algo = { ...seen.algo };
   if (grown.state === undefined) delete algo[algorithm.name];
   else algo[algorithm.name] = grown.state;
 
@@ -137,13 +191,18 @@ export function evaluate(input: EvaluateInput): EvaluateResult {
     algo,
     quietIntervals: grown.proposal ? 0 : state.quietIntervals + 1,
   };
+  const formulaShrink = algorithm.proposeShrink && (() => algorithm.proposeShrink?.(growInput) ?? null);
   const wanted = grown.proposal
     ? growChange(grown.proposal, sample.max_wal_size_mb, policy)
-    : shrinkChange(next.quietIntervals, delta, sample.max_wal_size_mb, policy);
+    : shrinkChange(next.quietIntervals, delta, sample.max_wal_size_mb, policy, formulaShrink);
   if ('none' in wanted) {
-    return { state: next, decision: null, outcome: { kind: 'no_change', reason: wanted.none } };
+    // Requested checkpoints that WAL did not cause are worth a word when they explain a non-growth.
+    const causes = formulaBased && wal.causes.other > 0 ? `; ${wal.causes.reason}` : '';
+    return { state: next, decision: null, outcome: { kind: 'no_change', reason: wanted.none + causes }, insight };
   }
-  return emit(input, next, wanted, delta, atMs);
+  const change = profiled.profile === null ? wanted : { ...wanted, metadata: { ...wanted.metadata, profile: profiled.profile } };
+  const result = emit(input, next, change, delta, atMs);
+  return { ...result, insight };
 }
 
 function growChange(proposal: GrowProposal, currentMb: number, policy: Policy): Change | { none: string } {
@@ -172,6 +231,7 @@ function shrinkChange(
   delta: number,
   currentMb: number,
   policy: Policy,
+  formula?: () => GrowProposal | null,
 ): Change | { none: string } {
   const quietText = `quiet interval ${quietIntervals} (${delta} forced checkpoints, threshold ${policy.threshold})`;
   if (!policy.shrinkEnable) return { none: `${quietText}; walrus.shrink_enable is off` };
@@ -181,6 +241,7 @@ function shrinkChange(
   if (currentMb <= policy.minSizeMb) {
     return { none: `${quietText}; max_wal_size ${currentMb} MB is already at or below walrus.min_size ${policy.minSizeMb} MB` };
   }
+  if (formula) return formulaShrinkChange(quietText, quietIntervals, formula(), currentMb, policy);
   const { calculatedMb, targetMb } = shrinkTarget(currentMb, policy.shrinkFactor, policy.minSizeMb);
   if (targetMb >= currentMb) {
     return { none: `${quietText}; ${currentMb} MB x ${policy.shrinkFactor} rounds up to ${calculatedMb} MB, no smaller` };
@@ -199,6 +260,33 @@ function shrinkChange(
       shrink_intervals: policy.shrinkIntervals,
       shrink_factor: policy.shrinkFactor,
       calculated_size_mb: calculatedMb,
+      min_size_mb: policy.minSizeMb,
+    },
+  };
+}
+
+/** adaptive / percentile shrink towards their formula size instead of by walrus.shrink_factor; the floor still holds. */
+function formulaShrinkChange(
+  quietText: string,
+  quietIntervals: number,
+  proposal: GrowProposal | null,
+  currentMb: number,
+  policy: Policy,
+): Change | { none: string } {
+  if (proposal === null) {
+    return { none: `${quietText}; ${currentMb} MB is within the band the WAL rate needs (or no whole interval without forced checkpoints was measured yet)` };
+  }
+  const calculatedMb = Math.ceil(proposal.calculatedMb);
+  const targetMb = Math.max(calculatedMb, policy.minSizeMb);
+  if (targetMb >= currentMb) return { none: `${quietText}; ${proposal.reason}, but walrus.min_size is ${policy.minSizeMb} MB` };
+  return {
+    action: 'decrease',
+    targetMb,
+    reason: proposal.reason + (targetMb > calculatedMb ? `, raised to walrus.min_size ${policy.minSizeMb} MB` : ''),
+    metadata: {
+      ...proposal.metadata,
+      quiet_intervals: quietIntervals,
+      shrink_intervals: policy.shrinkIntervals,
       min_size_mb: policy.minSizeMb,
     },
   };

@@ -127,5 +127,17 @@ function toSample(row: SampleRow, cluster: string, collectedAt: Date): Sample {
     checkpoint_timeout_s: settingToSeconds(row.checkpoint_timeout, row.checkpoint_timeout_unit, 'checkpoint_timeout'),
     checkpoint_completion_target: completionTarget,
     settings: parseSettings(row.settings),
+    ...optionalCheckpointFields(row),
   };
+}
+
+/** The optional fields are left out rather than failing the sample when a server does not give them. */
+function optionalCheckpointFields(row: SampleRow): Pick<Sample, 'checkpoint_redo_bytes' | 'wal_segment_size_bytes'> {
+  const out: Pick<Sample, 'checkpoint_redo_bytes' | 'wal_segment_size_bytes'> = {};
+  const redo = Number(row.checkpoint_redo_bytes ?? NaN);
+  if (row.checkpoint_redo_bytes !== null && Number.isFinite(redo) && redo >= 0) out.checkpoint_redo_bytes = redo;
+  const seg = Number(row.wal_segment_size ?? NaN);
+  const unitBytes = row.wal_segment_size_unit === 'B' ? 1 : row.wal_segment_size_unit === '8kB' ? 8192 : NaN;
+  if (Number.isSafeInteger(seg * unitBytes) && seg * unitBytes > 0) out.wal_segment_size_bytes = seg * unitBytes;
+  return out;
 }

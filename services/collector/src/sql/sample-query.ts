@@ -23,6 +23,9 @@ export const SERVER_VERSION_SQL = "SELECT current_setting('server_version_num') 
  * - max_wal_size / checkpoint_timeout come from pg_settings with their unit
  *   (MB and s on 15-18), converted in TypeScript so that a different unit
  *   fails loudly instead of being misread.
+ * - The last checkpoint's redo point (`pg_control_checkpoint()`, callable
+ *   without privileges) and wal_segment_size let the engine tell requested
+ *   checkpoints that WAL volume caused from manual ones.
  * - walrus.* placeholders are invisible in pg_settings: `current_setting(name,
  *   true)` for each name in $1. An empty value is left out like NULL: once a
  *   session has seen a placeholder (e.g. ALTER SYSTEM + reload), removing the
@@ -46,7 +49,10 @@ SELECT
   current_setting('checkpoint_completion_target') AS checkpoint_completion_target,
   (SELECT coalesce(json_object_agg(p.name, p.value), '{}')::text
      FROM (SELECT n AS name, current_setting(n, true) AS value FROM unnest($1::text[]) AS n) AS p
-    WHERE p.value <> '') AS settings
+    WHERE p.value <> '') AS settings,
+  (cp.redo_lsn - '0/0'::pg_lsn)::text AS checkpoint_redo_bytes,
+  ws.setting AS wal_segment_size,
+  ws.unit AS wal_segment_size_unit
 FROM ${view} AS c
 CROSS JOIN (
   SELECT r.in_recovery,
@@ -54,7 +60,9 @@ CROSS JOIN (
     FROM (SELECT pg_is_in_recovery() AS in_recovery) AS r
 ) AS s
 CROSS JOIN (SELECT setting, unit FROM pg_settings WHERE name = 'max_wal_size') AS mws
-CROSS JOIN (SELECT setting, unit FROM pg_settings WHERE name = 'checkpoint_timeout') AS ct`;
+CROSS JOIN (SELECT setting, unit FROM pg_settings WHERE name = 'checkpoint_timeout') AS ct
+CROSS JOIN (SELECT setting, unit FROM pg_settings WHERE name = 'wal_segment_size') AS ws
+CROSS JOIN pg_control_checkpoint() AS cp`;
 }
 
 /** PostgreSQL 15 and 16: pg_stat_bgwriter.checkpoints_req / checkpoints_timed. */
@@ -81,4 +89,7 @@ export interface SampleRow {
   checkpoint_timeout_unit: string | null;
   checkpoint_completion_target: string;
   settings: string;
+  checkpoint_redo_bytes: string | null;
+  wal_segment_size: string | null;
+  wal_segment_size_unit: string | null;
 }

@@ -33,10 +33,10 @@ describe('algorithms - multiplicative', () => {
 });
 
 describe('algorithms - registry', () => {
-  it('algorithms - only multiplicative is implemented for now', () => {
-    expect(IMPLEMENTED_ALGORITHMS).toEqual(['multiplicative']);
+  it('algorithms - every contract algorithm is implemented', () => {
+    expect(IMPLEMENTED_ALGORITHMS).toEqual(['multiplicative', 'additive', 'adaptive', 'percentile']);
     expect(getAlgorithm('multiplicative')).toBe(multiplicative);
-    expect(isImplementedAlgorithm('adaptive')).toBe(false);
+    expect(isImplementedAlgorithm('fibonacci')).toBe(false);
     expect(isImplementedAlgorithm('toString')).toBe(false);
   });
 });

@@ -1,4 +1,7 @@
+import { adaptive } from './adaptive.js';
+import { additive } from './additive.js';
 import { multiplicative } from './multiplicative.js';
+import { percentile } from './percentile.js';
 import type { SizingAlgorithm } from './types.js';
 
 /** The names `walrus.algorithm` may take (ARCHITECTURE §3), implemented or not. */
@@ -13,6 +16,9 @@ export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];
  */
 const ALGORITHMS = {
   multiplicative,
+  additive,
+  adaptive,
+  percentile,
 } satisfies Partial<Record<AlgorithmName, SizingAlgorithm>>;
 
 export type ImplementedAlgorithm = keyof typeof ALGORITHMS;

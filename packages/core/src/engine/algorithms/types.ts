@@ -1,5 +1,7 @@
 import type { Policy } from '../../config/params.js';
 import type { Sample } from '../../schemas.js';
+import type { CheckpointCauses } from '../checkpoint-causes.js';
+import type { WalRateState } from '../wal-rate.js';
 
 /**
  * A sizing algorithm only answers "how big should max_wal_size grow now, if at
@@ -17,6 +19,23 @@ export interface SizingAlgorithm {
    * intervals reset, cap, rate limits); null counts it as a quiet interval.
    */
   proposeGrowth(input: GrowInput): GrowResult;
+  /**
+   * Algorithms that size from the WAL rate may shrink towards that size
+   * instead of by walrus.shrink_factor. Called only where the shared rules
+   * allow a shrink at all (shrink_enable, enough quiet intervals, above
+   * walrus.min_size); null = no shrink this interval.
+   */
+  proposeShrink?(input: GrowInput): GrowProposal | null;
+}
+
+/** What the engine measured about the cluster's WAL up to this sample. */
+export interface WalView {
+  /** The tracker after this sample (rates in bytes/s). */
+  rate: WalRateState;
+  /** How this interval's requested checkpoints split between WAL volume and other causes. */
+  causes: CheckpointCauses;
+  /** walrus.proactive_sizing resolved for this algorithm. */
+  proactive: boolean;
 }
 
 /** What the engine remembers of the previous evaluated sample. */
@@ -41,6 +60,8 @@ export interface GrowInput {
    * plain JSON.
    */
   state: unknown;
+  /** WAL rate and checkpoint causes; always given by evaluate(), optional for direct callers. */
+  wal?: WalView;
 }
 
 export interface GrowProposal {

@@ -1,0 +1,54 @@
+import type { Simulation } from './replay.js';
+
+const MB = 1024 * 1024;
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** One line per algorithm, then (with --decisions) each decision. */
+export function formatSimulations(sims: readonly Simulation[], withDecisions: boolean): string {
+  const first = sims[0];
+  if (!first) return 'no algorithm simulated\n';
+  const from = first.steps[0]?.sampleAt ?? '-';
+  const to = first.steps.at(-1)?.sampleAt ?? '-';
+  const out: string[] = [
+    `cluster ${first.cluster}: ${first.summary.samples} samples from ${from} to ${to}, ${first.summary.forcedCheckpoints} requested checkpoints recorded`,
+    '',
+    table(
+      ['algorithm', 'increases', 'decreases', 'skipped', 'dry runs', 'final MB', 'peak MB', 'required MB (last interval)'],
+      sims.map((s) => [
+        s.algorithm,
+        String(s.summary.increases),
+        String(s.summary.decreases),
+        String(s.summary.skipped),
+        String(s.summary.dryRuns),
+        String(s.summary.finalSizeMb),
+        String(s.summary.peakSizeMb),
+        s.summary.lastRequiredSizeMb === null ? '-' : String(s.summary.lastRequiredSizeMb),
+      ]),
+    ),
+  ];
+  if (withDecisions) {
+    for (const s of sims) {
+      out.push('', `${s.algorithm}:`);
+      const rows = s.steps
+        .filter((st) => st.decision !== null)
+        .map((st) => [
+          st.sampleAt,
+          st.decision!.action,
+          `${st.decision!.old_size_mb} -> ${st.decision!.new_size_mb}`,
+          st.walRateBytesPerSec === null ? '-' : (st.walRateBytesPerSec / MB).toFixed(2),
+          st.decision!.reason,
+        ]);
+      out.push(rows.length === 0 ? '  (no decisions)' : table(['sample_at', 'action', 'MB', 'WAL MB/s', 'reason'], rows));
+    }
+  }
+  out.push(
+    '',
+    'Checkpoint counts are replayed as recorded: a different size would have changed them. Compare how each algorithm reacts, not predicted checkpoints.',
+  );
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,101 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Sample } from '@walrus/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSimulate } from './mod.js';
+
+const MB = 1024 * 1024;
+const T0 = Date.parse('2026-01-05T10:00:00Z');
+
+/** 32 MB, 30 s checkpoint_timeout, a sample every 30 s; from the third sample on 10 MB/s and 10 forced checkpoints per interval. */
+function recorded(): Sample[] {
+  const out: Sample[] = [];
+  let wal = 0;
+  let requested = 0;
+  for (let i = 0; i < 12; i++) {
+    const loaded = i >= 2;
+    if (loaded) {
+      wal += 30 * 10 * MB;
+      requested += 10;
+    }
+    out.push({
+      v: 1,
+      cluster: 'replayed',
+      collected_at: new Date(T0 + i * 30_000).toISOString(),
+      server_version_num: 170000,
+      in_recovery: false,
+      checkpoints_requested: requested,
+      checkpoints_timed: i,
+      stats_reset: null,
+      wal_lsn: '0/0',
+      wal_bytes: wal,
+      max_wal_size_mb: 32,
+      checkpoint_timeout_s: 30,
+      checkpoint_completion_target: 0.9,
+      settings: { 'walrus.min_size': '32MB' },
+      checkpoint_redo_bytes: wal,
+      wal_segment_size_bytes: 16 * MB,
+    });
+  }
+  return out;
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'walrus-simulate-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runSimulate(args, env, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+describe('simulate - replays recorded samples through each algorithm', () => {
+  it('simulate - prints what every algorithm would have decided, as JSON', async () => {
+    const file = join(dir, 'samples.jsonl');
+    const samples = recorded();
+    // out of order and with a broken line: sorted, and the line skipped with a word
+    await writeFile(file, [...samples.slice(6), ...samples.slice(0, 6)].map((s) => JSON.stringify(s)).join('\n') + '\n{"v":2}\n');
+    const r = await run(['--file', file, '--json', '--set', 'walrus.cooldown_sec=0'], { WALRUS_MAX: '2GB' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('skipped');
+    const out = JSON.parse(r.stdout) as Array<{ algorithm: string; summary: { increases: number; finalSizeMb: number }; decisions: Array<{ action: string; algorithm: string; sample_at: string }> }>;
+    expect(out.map((o) => o.algorithm)).toEqual(['multiplicative', 'additive', 'adaptive', 'percentile']);
+    const byName = Object.fromEntries(out.map((o) => [o.algorithm, o]));
+    // pg_walrus: 32 x 11 = 352 MB at the first loaded interval, then 2 GB (capped by WALRUS_MAX).
+    expect(byName['multiplicative']?.decisions.slice(0, 2).map((d) => d.action)).toEqual(['increase', 'capped']);
+    expect(byName['multiplicative']?.summary.finalSizeMb).toBe(2048);
+    // the formula: 1.9 x (10 MB/s x 30 s + 16 MB) = 601 MB, with headroom.
+    expect(byName['adaptive']?.summary.finalSizeMb).toBeGreaterThanOrEqual(601);
+    expect(byName['adaptive']?.summary.finalSizeMb).toBeLessThan(2048);
+    for (const o of out) for (const d of o.decisions) expect(d.algorithm).toBe(o.algorithm);
+  });
+
+  it('simulate - a table by default, one algorithm, and --export writes the samples read', async () => {
+    const file = join(dir, 'one.jsonl');
+    const exported = join(dir, 'exported.jsonl');
+    await writeFile(file, recorded().map((s) => JSON.stringify(s)).join('\n'));
+    const r = await run(['--file', file, '--algorithm', 'additive', '--decisions', '--export', exported]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('cluster replayed: 12 samples');
+    expect(r.stdout).toMatch(/additive\s+\d+/);
+    expect(r.stdout).not.toContain('multiplicative');
+    expect((await readFile(exported, 'utf8')).trim().split('\n')).toHaveLength(12);
+  });
+
+  it('simulate - usage and configuration errors', async () => {
+    expect((await run([])).code).toBe(64);
+    expect((await run(['--file', 'x', '--algorithm', 'fibonacci'])).stderr).toContain('unknown algorithm "fibonacci"');
+    expect((await run(['--file', 'x', '--set', 'max=1'])).code).toBe(64);
+    const bad = await run(['--file', 'x'], { WALRUS_THRESHOLD: '0' });
+    expect(bad.code).toBe(78);
+    expect(bad.stderr).toContain('WALRUS_THRESHOLD');
+    expect((await run(['--help'])).stdout).toContain('Usage: walrus simulate');
+  });
+});

@@ -1,0 +1,25 @@
+import { MAX_WAL_SIZE_LIMIT_MB } from '../../schemas.js';
+import type { SizingAlgorithm } from './types.js';
+
+/**
+ * Like pg_walrus, triggered by `delta >= threshold` forced checkpoints, but
+ * grows by a fixed step per forced checkpoint instead of multiplying:
+ * current + delta x walrus.additive_increment_mb (saturating). Gentler on
+ * large sizes, slower from small ones. Stateless.
+ */
+export const additive: SizingAlgorithm = {
+  name: 'additive',
+  proposeGrowth({ currentMb, delta, threshold, policy }) {
+    if (delta < threshold) return { proposal: null, state: undefined };
+    const increment = policy.additiveIncrementMb;
+    const calculatedMb = Math.min(currentMb + delta * increment, MAX_WAL_SIZE_LIMIT_MB);
+    return {
+      proposal: {
+        calculatedMb,
+        reason: `${delta} forced checkpoints in the interval (threshold ${threshold}): ${currentMb} MB + ${delta} x ${increment} MB = ${calculatedMb} MB`,
+        metadata: { delta, threshold, additive_increment_mb: increment, calculated_size_mb: calculatedMb },
+      },
+      state: undefined,
+    };
+  },
+};

@@ -1,0 +1,43 @@
+import { formulaGrowth, formulaShrink, type RateEstimate } from './formula.js';
+import type { GrowInput, SizingAlgorithm } from './types.js';
+
+/**
+ * The percentile is most of the margin already; a little more keeps a load
+ * that creeps up by a few percent from growing max_wal_size in small steps.
+ */
+export const PERCENTILE_HEADROOM = 1.1;
+
+/** Nearest-rank percentile (1..100) of the values; null for none. */
+export function percentileOf(values: readonly number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1] ?? null;
+}
+
+function estimate(input: GrowInput): RateEstimate {
+  const intervals = input.wal?.rate.intervals ?? [];
+  const p = input.policy.targetPercentile;
+  return {
+    rate: percentileOf(intervals, p),
+    label: `p${p} of the WAL rate over the last ${intervals.length} checkpoint intervals`,
+    headroom: PERCENTILE_HEADROOM,
+    metadata: { target_percentile: p, intervals_measured: intervals.length },
+  };
+}
+
+/**
+ * Sizes for the walrus.target_percentile of the WAL rate per whole
+ * checkpoint interval over the recent window (the engine keeps the last
+ * INTERVAL_HISTORY intervals): robust to one odd interval, and it remembers
+ * recurring peaks for as long as they are in the window.
+ */
+export const percentile: SizingAlgorithm = {
+  name: 'percentile',
+  proposeGrowth(input) {
+    return { proposal: formulaGrowth(input, estimate(input)), state: undefined };
+  },
+  proposeShrink(input) {
+    return formulaShrink(input, estimate(input));
+  },
+};

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { sample } from '../testing/builders.js';
+import { classifyCheckpoints } from './checkpoint-causes.js';
+import { MB } from './wal-rate.js';
+
+const SEG = 16 * MB;
+const withRedo = (redo: number, size = 1024) => ({ ...sample({ size }), checkpoint_redo_bytes: redo, wal_segment_size_bytes: SEG });
+
+describe('checkpoint causes - redo distance', () => {
+  it('checkpoint causes - a storm of CHECKPOINT commands moves the redo point by less than a segment: none WAL-caused', () => {
+    const c = classifyCheckpoints(12, { redoBytes: 100 * SEG, sizeMb: 1024 }, withRedo(100 * SEG + 200_000));
+    expect(c).toMatchObject({ requested: 12, walCaused: 0, other: 12, basis: 'redo_distance' });
+    expect(c.reason).toContain('CHECKPOINT command');
+  });
+
+  it('checkpoint causes - 1024 MB allows 33 segments per checkpoint: 70 segments of redo distance allow 2', () => {
+    // CheckPointSegments = floor(64 / 1.9) = 33
+    const c = classifyCheckpoints(5, { redoBytes: 10 * SEG, sizeMb: 1024 }, withRedo(80 * SEG));
+    expect(c).toMatchObject({ walCaused: 2, other: 3 });
+  });
+
+  it('checkpoint causes - all requested ones can be WAL-caused when the distance allows', () => {
+    const c = classifyCheckpoints(3, { redoBytes: 0, sizeMb: 32 }, withRedo(40 * SEG, 32));
+    expect(c).toMatchObject({ walCaused: 3, other: 0 });
+  });
+
+  it('checkpoint causes - the smaller of the two sizes keeps the bound generous after a growth', () => {
+    // previous 32 MB (1 segment per checkpoint), now 1024 MB (33): bound from 1.
+    expect(classifyCheckpoints(4, { redoBytes: 0, sizeMb: 32 }, withRedo(4 * SEG, 1024)).walCaused).toBe(4);
+  });
+
+  it('checkpoint causes - without redo points every requested checkpoint counts as WAL-caused', () => {
+    expect(classifyCheckpoints(4, { redoBytes: null, sizeMb: 1024 }, sample())).toMatchObject({ walCaused: 4, other: 0, basis: 'unknown' });
+    expect(classifyCheckpoints(4, null, withRedo(0))).toMatchObject({ walCaused: 4, basis: 'unknown' });
+    // A redo point going back (restore, another cluster): unknown, not negative.
+    expect(classifyCheckpoints(2, { redoBytes: 10 * SEG, sizeMb: 1024 }, withRedo(SEG))).toMatchObject({ walCaused: 2, basis: 'unknown' });
+  });
+});
