@@ -14,6 +14,19 @@ export const commonEnvSchema = z.object({
     .describe('comma-separated nats://host:port URLs'),
   NATS_USER: z.string().optional().describe('a NATS user name'),
   NATS_PASSWORD: z.string().optional().describe('the NATS user password'),
+  NATS_TOKEN: z.string().optional().describe('a NATS authentication token'),
+  /** An nkey user seed (SU…); the server's authorization lists only its public key. */
+  NATS_NKEY_SEED: z.string().regex(/^\s*SU[A-Z2-7]{56}\s*$/, 'is not an nkey user seed').optional().describe('an nkey user seed (SU…)'),
+  NATS_CREDS_FILE: z.string().optional().describe('a path to a .creds file'),
+  NATS_TLS_CA: z.string().optional().describe('a path to a PEM CA file'),
+  NATS_TLS_CERT: z.string().optional().describe('a path to a PEM client certificate'),
+  NATS_TLS_KEY: z.string().optional().describe('a path to a PEM client key'),
+  /** Reply subjects start with this (`walrus nats-config` gives each user `_INBOX_<user>`). */
+  NATS_INBOX_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be subject tokens without wildcards')
+    .optional()
+    .describe('a subject prefix such as _INBOX_applier'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: 'is not a log level' }).default('info').describe(LOG_LEVELS.join(', ')),
   /** Port of /metrics, /healthz, /readyz; each service has its own default so several run on one host. */
   METRICS_PORT: envPort().optional(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { redactUrl } from './redact.js';
+import { isSecretVariable, redactUrl } from './redact.js';
 
 /**
  * Parses environment variables with one zod object and reports every problem
@@ -24,7 +24,7 @@ export function formatIssues(
     const allowed = describedText(schema.shape[name] as z.ZodType | undefined);
     const raw = env[name];
     // A rejected value may still be a connection string with a password in it.
-    const got = raw === undefined ? 'nothing' : JSON.stringify(redactUrl(raw));
+    const got = raw === undefined ? 'nothing' : isSecretVariable(name) ? 'a value, hidden' : JSON.stringify(redactUrl(raw));
     lines.push(`${name}: ${issue.message} (got ${got}${allowed ? `, allowed ${allowed}` : ''})`);
   }
   return lines;

@@ -1,4 +1,5 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager, type StreamConfig, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { STREAM_DECISIONS, STREAM_DLQ, STREAM_SAMPLES } from '@walrus/core';
 import type { Logger } from './logger.js';
@@ -12,6 +13,40 @@ export interface NatsOptions {
   user?: string;
   pass?: string;
   token?: string;
+  /** An nkey seed (`SU…`): the server knows only the public key. */
+  nkeySeed?: string;
+  /** A `.creds` file (JWT + seed) for operator/account set-ups. */
+  credsFile?: string;
+  /** TLS: CA to trust, and a client certificate/key when the server asks for one. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /**
+   * Prefix of this client's reply subjects (`_INBOX_<user>`): with
+   * per-user inbox permissions no other user can read its replies.
+   */
+  inboxPrefix?: string;
+}
+
+/** The nats.js options for the credentials and TLS settings (secrets never logged). */
+export function natsAuthOptions(opts: NatsOptions): Partial<ConnectionOptions> {
+  const out: Partial<ConnectionOptions> = {};
+  if (opts.user) out.user = opts.user;
+  if (opts.pass) out.pass = opts.pass;
+  if (opts.token) out.token = opts.token;
+  if (opts.nkeySeed) out.authenticator = nkeyAuthenticator(new TextEncoder().encode(opts.nkeySeed.trim()));
+  if (opts.credsFile) {
+    const file = opts.credsFile;
+    // Read at each (re)connect, so rotated credentials are picked up.
+    out.authenticator = credsAuthenticator(() => readFileSync(file));
+  }
+  if (opts.tls && (opts.tls.caFile || opts.tls.certFile || opts.tls.keyFile)) {
+    out.tls = {
+      ...(opts.tls.caFile ? { caFile: opts.tls.caFile } : {}),
+      ...(opts.tls.certFile ? { certFile: opts.tls.certFile } : {}),
+      ...(opts.tls.keyFile ? { keyFile: opts.tls.keyFile } : {}),
+    };
+  }
+  if (opts.inboxPrefix) out.inboxPrefix = opts.inboxPrefix;
+  return out;
 }
 
 /**
@@ -20,17 +55,24 @@ export interface NatsOptions {
  * connection also waits, so that services can start before NATS does.
  */
 export async function connectNats(opts: NatsOptions, log: Logger): Promise<NatsConnection> {
-  log.info({ servers: opts.servers }, 'connecting to NATS');
+  log.info({ servers: opts.servers, user: opts.user, tls: Boolean(opts.tls?.caFile || opts.tls?.certFile) }, 'connecting to NATS');
+  // The first connection is retried silently by nats.js (a refused TLS
+  // handshake or bad credentials included): say so now and then.
+  const waiting = setInterval(
+    () => log.warn({ servers: opts.servers }, 'NATS not connected yet (unreachable, or refusing these credentials or TLS settings); still trying'),
+    10_000,
+  );
   const nc = await connect({
     servers: opts.servers,
     name: opts.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 1000,
     waitOnFirstConnect: true,
-    ...(opts.user ? { user: opts.user } : {}),
-    ...(opts.pass ? { pass: opts.pass } : {}),
-    ...(opts.token ? { token: opts.token } : {}),
-  });
+    // An Error (with its stack) per request only to improve the trace of a
+    // timeout: a measurable share of the decider's CPU at thousands of requests per second.
+    noAsyncTraces: true,
+    ...natsAuthOptions(opts),
+  }).finally(() => clearInterval(waiting));
   void watchStatus(nc, log);
   log.info({ server: nc.getServer() }, 'connected to NATS');
   return nc;
@@ -56,6 +98,14 @@ async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
     }
   }
 }
+
+/**
+ * Header a collector sets on each sample: the stream sequence of its previous
+ * sample of the same cluster. It lets a decider see at once that no sample of
+ * the cluster is missing between the state it holds and this one, without a
+ * search of the stream (docs/SCALING.md).
+ */
+export const PREV_SEQ_HEADER = 'Walrus-Prev-Seq';
 
 export interface StreamOptions {
   replicas: number;

@@ -26,6 +26,11 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** Variables whose whole value is a secret: an error message never echoes them. */
+export function isSecretVariable(name: string): boolean {
+  return /PASSWORD|TOKEN|SEED|SECRET/.test(name);
+}
+
 /** pino `redact` paths: any field of these names, at the top or one level down. */
 export const REDACT_PATHS = [
   'password',
@@ -36,4 +41,13 @@ export const REDACT_PATHS = [
   '*.url',
   '*.connectionString',
   '*.databaseUrl',
+  // NATS and HTTP credentials (nats.js options, Patroni's basic auth).
+  'pass',
+  'token',
+  'nkeySeed',
+  'authorization',
+  '*.pass',
+  '*.token',
+  '*.nkeySeed',
+  '*.authorization',
 ];

@@ -27,6 +27,8 @@ import {
 import pg from 'pg';
 import { Counter, Histogram } from 'prom-client';
 import { attemptApply, toApplyResult, type Attempt } from './apply-decision.js';
+import { selectStrategy, type ClusterStrategy } from './strategies/select.js';
+import { warnIfSuperuser } from './superuser-warning.js';
 
 export interface ApplierConfig {
   clusters: ClusterEntry[];
@@ -69,12 +71,20 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
   });
 
   const owned = new Map(config.clusters.map((c) => [c.id, c]));
+  // Validated by loadConfig; `url` here is the connection URL without walrus_* parameters.
+  const strategies = new Map<string, ClusterStrategy>(
+    config.clusters.map((c) => {
+      const s = selectStrategy(c.id, c.url, config.connectTimeoutSec * 1000);
+      if (!s.ok) throw new Error(s.problem);
+      return [c.id, s.value];
+    }),
+  );
   const pools = new Map<string, pg.Pool>();
   const poolFor = (c: ClusterEntry): pg.Pool => {
     let pool = pools.get(c.id);
     if (!pool) {
       pool = new pg.Pool({
-        connectionString: c.url,
+        connectionString: strategies.get(c.id)?.url ?? c.url,
         max: 1,
         connectionTimeoutMillis: config.connectTimeoutSec * 1000,
         application_name: 'walrus-applier',
@@ -88,12 +98,15 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
 
   let stopping = false;
 
-  const publishResult = async (d: Decision, result: ApplyResult, startedMs: number) => {
-    await js.publish(appliedSubject(d.cluster), JSON.stringify(result), {
+  // The outcome goes to the subject of the consumer's own cluster, even when a
+  // decision names another cluster: that is the only one this applier may publish to.
+  const publishResult = async (cluster: string, d: Decision, result: ApplyResult, startedMs: number) => {
+    await js.publish(appliedSubject(cluster), JSON.stringify(result), {
       msgID: applyResultMsgId(d.id, result.status),
     });
-    applyTotal.inc({ cluster: d.cluster, status: result.status });
-    applySeconds.observe({ cluster: d.cluster }, (performance.now() - startedMs) / 1000);
+    // Labels from the consumer's cluster, never from the payload (bounded cardinality).
+    applyTotal.inc({ cluster, status: result.status });
+    applySeconds.observe({ cluster }, (performance.now() - startedMs) / 1000);
     const entry = {
       cluster: d.cluster,
       decisionId: d.id,
@@ -115,7 +128,7 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
     if (!isExecutable(d.action)) return ack;
     const startedMs = performance.now();
     const finish = async (a: Extract<Attempt, { kind: 'done' }>): Promise<Outcome> => {
-      await publishResult(d, toApplyResult(d, a, now()), startedMs);
+      await publishResult(cluster.id, d, toApplyResult(d, a, now()), startedMs);
       return ack;
     };
     // Defense in depth: whatever NATS lets through, act only on our own
@@ -171,6 +184,7 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
         verifyTimeoutMs: config.verifyTimeoutSec * 1000,
         sleep,
         monotonicMs: () => performance.now(),
+        ...(strategies.get(cluster.id) ? { strategy: strategies.get(cluster.id)!.strategy } : {}),
       });
       broken = a.kind === 'transient';
       return a;
@@ -202,8 +216,10 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
     consumers.push(
       await runConsumer({ nc, stream: STREAM_DECISIONS, durable, service: 'applier', log, metrics, handle: handle(cluster), maxMessages: 8 }),
     );
-    log.debug({ cluster: cluster.id, url: redactUrl(cluster.url) }, 'applying decisions for cluster');
+    log.debug({ cluster: cluster.id, url: redactUrl(cluster.url), strategy: strategies.get(cluster.id)?.strategy.name }, 'applying decisions for cluster');
   }
+  // Not awaited: a cluster that is down at start-up must not hold the applier back.
+  for (const cluster of config.clusters) void warnIfSuperuser(poolFor(cluster), cluster.id, log);
 
   return {
     name: 'applier',

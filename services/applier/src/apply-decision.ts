@@ -2,8 +2,10 @@ import type { ApplyResult, ApplyStatus, Decision } from '@walrus/core';
 import type { ClientBase } from 'pg';
 import { errorMessage } from '@walrus/runtime';
 import { isTransient, sqlState } from './pg-errors.js';
-import { alterMaxWalSize, readMaxWalSize } from './sql/max-wal-size.js';
+import { readMaxWalSize } from './sql/max-wal-size.js';
 import { missingGrants, readPrivileges } from './sql/privileges.js';
+import { alterSystemStrategy } from './strategies/alter-system.js';
+import { ManagerError, type ApplyStrategy } from './strategies/types.js';
 
 export type Attempt =
   | { kind: 'done'; status: ApplyStatus; maxWalSizeMb: number | null; error: string | null }
@@ -16,6 +18,8 @@ export interface AttemptOptions {
   verifyTimeoutMs: number;
   sleep: (ms: number) => Promise<void>;
   monotonicMs: () => number;
+  /** How the size is put in force; default ALTER SYSTEM on the connected node. */
+  strategy?: ApplyStrategy;
 }
 
 const done = (status: ApplyStatus, maxWalSizeMb: number | null, error: string | null): Attempt => ({
@@ -51,14 +55,16 @@ export async function attemptApply(o: AttemptOptions): Promise<Attempt> {
       );
     }
     try {
-      await alterMaxWalSize(o.client, d.new_size_mb);
+      await (o.strategy ?? alterSystemStrategy).apply(o.client, d.new_size_mb);
     } catch (err) {
       return classifyAlterError(err);
     }
     const deadline = o.monotonicMs() + o.verifyTimeoutMs;
     let live = await readMaxWalSize(o.client);
-    while (live.mb !== d.new_size_mb && o.monotonicMs() < deadline) {
-      await o.sleep(50);
+    // The reload reaches our own backend a few milliseconds later, usually:
+    // look again soon, then back off to 50 ms.
+    for (let pause = 2; live.mb !== d.new_size_mb && o.monotonicMs() < deadline; pause = Math.min(pause * 2, 50)) {
+      await o.sleep(pause);
       live = await readMaxWalSize(o.client);
     }
     if (live.mb === d.new_size_mb) return done('applied', live.mb, null);
@@ -72,7 +78,7 @@ export async function attemptApply(o: AttemptOptions): Promise<Attempt> {
     return done(
       'failed',
       live.mb,
-      `after ALTER SYSTEM and pg_reload_conf() max_wal_size still shows ${live.mb} MB (source: ${live.source}) after ${o.verifyTimeoutMs} ms`,
+      `after ${o.strategy?.name === 'patroni' ? 'ALTER SYSTEM RESET and Patroni PATCH /config' : 'ALTER SYSTEM and pg_reload_conf()'} max_wal_size still shows ${live.mb} MB (source: ${live.source}) after ${o.verifyTimeoutMs} ms`,
     );
   } catch (err) {
     if (isTransient(err)) return { kind: 'transient', error: errorMessage(err) };
@@ -81,6 +87,9 @@ export async function attemptApply(o: AttemptOptions): Promise<Attempt> {
 }
 
 function classifyAlterError(err: unknown): Attempt {
+  if (err instanceof ManagerError) {
+    return err.transient ? { kind: 'transient', error: err.message } : done('failed', null, err.message);
+  }
   if (isTransient(err)) return { kind: 'transient', error: errorMessage(err) };
   const state = sqlState(err);
   const message = errorMessage(err);
@@ -91,18 +100,19 @@ function classifyAlterError(err: unknown): Attempt {
       `ALTER SYSTEM is disabled on this server (${message}; allow_alter_system = off): set max_wal_size through the cluster's manager instead (CloudNativePG: spec.postgresql.parameters; Patroni: PATCH /config)`,
     );
   }
+  // Before 42501: a read-only postgresql.auto.conf is also "permission denied", but no grant helps.
+  if (/postgresql\.auto\.conf/.test(message)) {
+    return done(
+      'failed',
+      null,
+      `cannot write postgresql.auto.conf (${message}): it is read-only for ALTER SYSTEM, as CloudNativePG makes it before PostgreSQL 17; set max_wal_size through the cluster's manager (CloudNativePG: spec.postgresql.parameters)`,
+    );
+  }
   if (state === '42501') {
     return done(
       'failed',
       null,
       `permission denied (${message}): GRANT ALTER SYSTEM ON PARAMETER max_wal_size and GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() to the applier's role`,
-    );
-  }
-  if (/postgresql\.auto\.conf/.test(message)) {
-    return done(
-      'failed',
-      null,
-      `cannot write postgresql.auto.conf (${message}): the data directory is read-only for ALTER SYSTEM, as under CloudNativePG; set max_wal_size through the cluster's manager`,
     );
   }
   return done('failed', null, `ALTER SYSTEM failed: ${message}${state ? ` (SQLSTATE ${state})` : ''}`);

@@ -2,9 +2,12 @@ import { z } from 'zod';
 import { MAX_WAL_SIZE_LIMIT_MB } from '@walrus/core';
 import { envInt, loadClusters, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
 import { startApplier, type ApplierConfig } from './applier.js';
+import { selectStrategy } from './strategies/select.js';
 
 export { startApplier, applierConsumerName, type ApplierConfig } from './applier.js';
 export { attemptApply } from './apply-decision.js';
+export { selectStrategy } from './strategies/select.js';
+export { grantsHint } from './superuser-warning.js';
 
 export const applierEnvSchema = z.object({
   /** The applier's own ceiling: a decision above it is rejected, whatever the decider says. */
@@ -25,6 +28,10 @@ export const applier: ServiceDefinition<ApplierConfig> = {
     const own = loadEnvConfig(applierEnvSchema, env);
     const clusters = loadClusters(env);
     const problems = [...own.problems, ...clusters.problems];
+    for (const c of clusters.clusters) {
+      const s = selectStrategy(c.id, c.url, 10_000);
+      if (!s.ok) problems.push(s.problem);
+    }
     if (!own.config || problems.length > 0) return { config: null, problems };
     return {
       config: {

@@ -1,0 +1,52 @@
+/**
+ * `walrus grants <role>`: the SQL that lets a role without superuser run
+ * every walrus service against a cluster (PostgreSQL 15+, where privileges
+ * on parameters exist). See docs/POSTGRES-NOTES.md, "Privileges".
+ */
+
+export const GRANTS_USAGE = `Usage: walrus grants <role>
+
+Prints the SQL that creates <role> (LOGIN, without a password: set one) when it
+does not exist and gives it exactly what walrus needs on PostgreSQL 15 or later:
+reading statistics (pg_monitor), ALTER SYSTEM on max_wal_size only, and
+pg_reload_conf(). Run it as a superuser on each monitored cluster.
+`;
+
+export function quoteIdent(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+export function grantsSql(role: string): string {
+  const r = quoteIdent(role);
+  return `-- walrus: least privilege for role ${r} (PostgreSQL 15 or later; run as a superuser)
+DO $walrus$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role)}) THEN
+    CREATE ROLE ${r} LOGIN;  -- then: \\password ${r}
+  END IF;
+END
+$walrus$;
+-- checkpoint statistics, pg_stat_wal, pg_ls_waldir() (collector)
+GRANT pg_monitor TO ${r};
+-- resize (applier; also ALTER SYSTEM RESET for the patroni strategy) and nothing else
+GRANT ALTER SYSTEM ON PARAMETER max_wal_size TO ${r};
+GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO ${r};
+`;
+}
+
+export function grantsCommand(args: string[]): number {
+  const [role, ...rest] = args;
+  if (role === '--help' || role === '-h') {
+    process.stdout.write(GRANTS_USAGE);
+    return 0;
+  }
+  // `$walrus$` would end the DO block's quoting early.
+  if (role === undefined || rest.length > 0 || role === '' || role.length > 63 || role.startsWith('-') || role.includes('$walrus$')) {
+    process.stderr.write(`walrus grants: expects one role name of 1 to 63 characters (got ${JSON.stringify(args)})\n\n${GRANTS_USAGE}`);
+    return 64;
+  }
+  process.stdout.write(grantsSql(role));
+  return 0;
+}

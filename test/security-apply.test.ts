@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { applier, attemptApply } from '@walrus/applier';
+import type { Decision } from '@walrus/core';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { maxWalSizeMb } from './harness/load.js';
+import { cleanupAll, PG_VERSIONS, startNats, startPostgres, type NatsServer, type PostgresCluster } from './harness/mod.js';
+import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
+import { startPatroniStandIn } from './harness/patroni-standin.js';
+import { SubjectWatch } from './harness/watch.js';
+
+const BIN = fileURLToPath(new URL('../packages/cli/bin/walrus.mjs', import.meta.url));
+
+let nats: NatsServer;
+let pg18: PostgresCluster;
+let watch: SubjectWatch;
+const services: InProcessService[] = [];
+
+beforeAll(async () => {
+  [nats, pg18] = await Promise.all([startNats(), startPostgres({ version: 18, config: { max_wal_size: '64MB' } })]);
+  watch = await SubjectWatch.open(nats.url, ['walrus.applied.>']);
+});
+afterEach(async () => {
+  await Promise.all(services.splice(0).map((s) => s.stop()));
+});
+afterAll(async () => {
+  await watch?.close();
+  await cleanupAll();
+});
+
+function decision(cluster: string, over: Partial<Decision> = {}): Decision {
+  const now = new Date().toISOString();
+  return {
+    v: 1,
+    id: randomUUID(),
+    cluster,
+    decided_at: now,
+    sample_at: now,
+    action: 'increase',
+    old_size_mb: 64,
+    new_size_mb: 128,
+    forced_checkpoints: 3,
+    checkpoint_timeout_sec: 300,
+    algorithm: 'multiplicative',
+    reason: 'test',
+    metadata: {},
+    ...over,
+  };
+}
+
+const resultFor = (d: Decision) =>
+  watch.next(`walrus.applied.${d.cluster}`, (r) => r.decision_id === d.id, `the outcome of ${d.action} ${d.new_size_mb} MB`);
+
+async function startApplier(cluster: string, url: string, env: Record<string, string> = {}) {
+  const s = await startInProcess(applier, { WALRUS_CLUSTERS: `${cluster}=${url}`, ...env }, nats.url);
+  services.push(s);
+  return s;
+}
+
+const autoConfValue = async (c: PostgresCluster) =>
+  (await c.query<{ setting: string }>(`SELECT setting FROM pg_file_settings WHERE name = 'max_wal_size' AND sourcefile LIKE '%postgresql.auto.conf'`))[0]?.setting ?? null;
+
+describe('security - the patroni apply strategy', () => {
+  it('resets the ALTER SYSTEM value, then PATCHes /config with basic auth, then reads the value back', async () => {
+    // A stale ALTER SYSTEM value that would shadow Patroni's configuration.
+    await pg18.query(`ALTER SYSTEM SET max_wal_size = '64MB'`);
+    await pg18.query('SELECT pg_reload_conf()');
+    expect(await autoConfValue(pg18)).toBe('64MB');
+    const patroni = await startPatroniStandIn({
+      auth: { user: 'patroni', password: 'pat-secret' },
+      // What Patroni does: write the member's postgresql.conf and reload. Records
+      // what postgresql.auto.conf held when the request arrived.
+      onPatch: async (body) => {
+        const auto = await autoConfValue(pg18);
+        const size = (body as { postgresql: { parameters: { max_wal_size: string } } }).postgresql.parameters.max_wal_size;
+        await pg18.query(`ALTER SYSTEM SET max_wal_size = '${size.replace(/'/g, '')}'`);
+        await pg18.query('SELECT pg_reload_conf()');
+        return { autoConfAtPatch: auto };
+      },
+    });
+    const url = `${pg18.url}?walrus_apply=patroni&walrus_patroni_url=${encodeURIComponent(patroni.url)}&walrus_patroni_user=patroni&walrus_patroni_password=pat-secret`;
+    const s = await startApplier('patroni', url);
+    const d = decision('patroni');
+    await publishJs(s.nc, 'walrus.decision.patroni', d);
+    expect(await resultFor(d)).toMatchObject({ status: 'applied', max_wal_size_mb: 128, error: null });
+    expect(patroni.requests).toEqual([
+      {
+        method: 'PATCH',
+        path: '/config',
+        authorization: `Basic ${Buffer.from('patroni:pat-secret').toString('base64')}`,
+        body: { postgresql: { parameters: { max_wal_size: '128MB' } } },
+        observed: { autoConfAtPatch: null },
+      },
+    ]);
+    expect(await maxWalSizeMb(pg18)).toBe(128);
+    // The Patroni password is a URL parameter: it must not reach the log.
+    expect(JSON.stringify(s.lines)).not.toContain('pat-secret');
+    await pg18.query(`ALTER SYSTEM SET max_wal_size = '64MB'`);
+    await pg18.query('SELECT pg_reload_conf()');
+  });
+
+  it('reports a refusal by Patroni (401) as failed, once, with what to check', async () => {
+    const patroni = await startPatroniStandIn({ auth: { user: 'patroni', password: 'right' } });
+    const url = `${pg18.url}?walrus_apply=patroni&walrus_patroni_url=${encodeURIComponent(patroni.url)}&walrus_patroni_user=patroni&walrus_patroni_password=wrong`;
+    const s = await startApplier('patroni401', url);
+    const d = decision('patroni401');
+    await publishJs(s.nc, 'walrus.decision.patroni401', d);
+    const r = await resultFor(d);
+    expect(r).toMatchObject({ status: 'failed' });
+    expect(r.error).toMatch(/Patroni PATCH \/config .* answered 401 \(check walrus_patroni_user/);
+    expect(patroni.requests).toHaveLength(1);
+    expect(watch.on('walrus.applied.patroni401')).toHaveLength(1);
+    await pg18.query(`ALTER SYSTEM SET max_wal_size = '64MB'`);
+    await pg18.query('SELECT pg_reload_conf()');
+  });
+
+  it('refuses an invalid strategy selection at start-up, naming the cluster', () => {
+    const r = applier.loadConfig({ WALRUS_CLUSTERS: `x=${pg18.url}?walrus_apply=patroni` });
+    expect(r.problems).toEqual([expect.stringMatching(/^WALRUS_CLUSTERS: cluster x: walrus_apply=patroni needs walrus_patroni_url/)]);
+    const bad = applier.loadConfig({ WALRUS_CLUSTERS: `x=${pg18.url}?walrus_apply=kubectl` });
+    expect(bad.problems).toEqual([expect.stringMatching(/walrus_apply is invalid \(got "kubectl", allowed alter_system, patroni\)/)]);
+  });
+});
+
+describe('security - where ALTER SYSTEM cannot write', () => {
+  // allow_alter_system = off (17+) is covered in test/applier.test.ts.
+  it('fails once, with what to do, when postgresql.auto.conf is read-only (CloudNativePG before PostgreSQL 17)', async () => {
+    const ro = await startPostgres({ version: 16, config: { max_wal_size: '64MB' } });
+    const autoConf = join(ro.dataDir, 'postgresql.auto.conf');
+    // The server runs as the postgres OS user: 0444 denies it the write ALTER SYSTEM needs.
+    await chmod(autoConf, 0o444);
+    try {
+      const s = await startApplier('readonly', ro.url);
+      const d = decision('readonly');
+      await publishJs(s.nc, 'walrus.decision.readonly', d);
+      const r = await resultFor(d);
+      expect(r).toMatchObject({ status: 'failed' });
+      expect(r.error).toMatch(/cannot write postgresql\.auto\.conf .*CloudNativePG/);
+      // A permanent refusal: acknowledged, not retried.
+      await new Promise((res) => setTimeout(res, 1500));
+      expect(watch.on('walrus.applied.readonly')).toHaveLength(1);
+      expect(await s.registry.metrics()).not.toMatch(/walrus_apply_retries_total\{cluster="readonly"/);
+    } finally {
+      await chmod(autoConf, 0o600);
+    }
+    expect(await maxWalSizeMb(ro)).toBe(64);
+  });
+});
+
+describe('security - walrus grants <role>', () => {
+  it.each(PG_VERSIONS)('PostgreSQL %i: the printed SQL lets the role resize and reload, and nothing else', async (version) => {
+    const sql = execFileSync(process.execPath, [BIN, 'grants', 'walrus_app'], { encoding: 'utf8' });
+    const c = await startPostgres({ version, config: { max_wal_size: '64MB' } });
+    try {
+      await c.query(sql);
+      await c.query(sql); // idempotent
+      const client = new pg.Client({ connectionString: c.urlFor('postgres', 'walrus_app') });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ su: boolean }>('SELECT rolsuper AS su FROM pg_roles WHERE rolname = current_user');
+        expect(rows[0]?.su).toBe(false);
+        const a = await attemptApply({
+          client,
+          decision: decision('grants'),
+          verifyTimeoutMs: 10_000,
+          sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+          monotonicMs: () => performance.now(),
+        });
+        expect(a).toEqual({ kind: 'done', status: 'applied', maxWalSizeMb: 128, error: null });
+        await expect(client.query(`ALTER SYSTEM SET shared_buffers = '1GB'`)).rejects.toThrow(/permission denied to set parameter/);
+        // The collector's statistics are readable.
+        await client.query('SELECT * FROM pg_ls_waldir() LIMIT 1');
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await c.cleanup();
+    }
+  });
+});

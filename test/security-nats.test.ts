@@ -1,0 +1,264 @@
+/**
+ * The deployment `walrus nats-config` generates, run for real: a nats-server
+ * with the generated authorization, the four services each with its own
+ * restricted user, and a monitored cluster whose URL carries a known password.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
+import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { ApplyResult, Decision } from '@walrus/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maxWalSizeMb } from './harness/load.js';
+import { cleanupAll, registerCleanup, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
+import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
+
+const BIN = fileURLToPath(new URL('../packages/cli/bin/walrus.mjs', import.meta.url));
+/** Appears in every connection string the services get; must appear in none of their outputs. */
+const PG_PASSWORD = 'Kn0wn-PG-secret-7f3a';
+
+let nats: NatsServer;
+let pgc: PostgresCluster;
+let creds: Record<string, Record<string, string>>;
+let clusterUrl: string;
+let historyUrl: string;
+const procs: Record<string, WalrusProcess> = {};
+const opened: NatsConnection[] = [];
+
+function readEnvFile(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+async function as(user: string): Promise<NatsConnection> {
+  const c = creds[user]!;
+  const nc = await connect({ servers: nats.url, user: c.NATS_USER!, pass: c.NATS_PASSWORD!, inboxPrefix: c.NATS_INBOX_PREFIX!, timeout: 5000 });
+  opened.push(nc);
+  return nc;
+}
+
+function serviceEnv(user: string, extra: Record<string, string>): Record<string, string> {
+  return { NATS_URL: nats.url, ...creds[user]!, ...extra };
+}
+
+beforeAll(async () => {
+  [nats, pgc] = await Promise.all([
+    // The authorization comes later (restart) once the config is generated.
+    startNats(),
+    startPostgres({ version: 17, config: { max_wal_size: '64MB', checkpoint_timeout: '30s' } }),
+  ]);
+  // Trust authentication: the password is accepted and ignored, but it is in every URL.
+  clusterUrl = pgc.url.replace('postgres@', `postgres:${PG_PASSWORD}@`);
+  expect(clusterUrl).toContain(PG_PASSWORD);
+  await pgc.query('CREATE DATABASE history');
+  historyUrl = pgc.urlFor('history').replace('postgres@', `postgres:${PG_PASSWORD}@`);
+  const dir = mkdtempSync(join(tmpdir(), 'walrus-test-natsauth-'));
+  registerCleanup(async () => rmSync(dir, { recursive: true, force: true }));
+  execFileSync(process.execPath, [BIN, 'nats-config', '--appliers', '2', '--admin', '--out', dir], {
+    env: { PATH: process.env.PATH ?? '', WALRUS_CLUSTERS: `a=${clusterUrl},b=${clusterUrl}` },
+    encoding: 'utf8',
+  });
+  creds = {};
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.env'))) creds[f.slice(0, -4)] = readEnvFile(join(dir, f));
+  expect(Object.keys(creds).sort()).toEqual([
+    'walrus-admin',
+    'walrus-alerts',
+    'walrus-applier-1',
+    'walrus-applier-2',
+    'walrus-cli',
+    'walrus-collector',
+    'walrus-control',
+    'walrus-decider',
+    'walrus-historian',
+  ]);
+  await nats.cleanup();
+  nats = await startNats({ config: readFileSync(join(dir, 'nats-auth.conf'), 'utf8') });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(Object.values(procs).map((p) => p.stop()));
+  await Promise.all(opened.map((nc) => nc.close().catch(() => undefined)));
+  await cleanupAll();
+});
+
+function decision(cluster: string, over: Partial<Decision> = {}): Decision {
+  const now = new Date().toISOString();
+  return {
+    v: 1,
+    id: randomUUID(),
+    cluster,
+    decided_at: now,
+    sample_at: now,
+    action: 'increase',
+    old_size_mb: 64,
+    new_size_mb: 128,
+    forced_checkpoints: 3,
+    checkpoint_timeout_sec: 300,
+    algorithm: 'multiplicative',
+    reason: 'test',
+    metadata: {},
+    ...over,
+  };
+}
+
+async function collect(sub: Subscription, into: ApplyResult[]): Promise<void> {
+  for await (const m of sub) into.push(m.json<ApplyResult>());
+}
+
+describe('security - NATS with the generated authorization', () => {
+  it('starts every service with its own restricted user (streams, consumers and KV created at start-up)', async () => {
+    procs.applier = startWalrus(['applier'], serviceEnv('walrus-applier-1', { WALRUS_CLUSTERS: `a=${clusterUrl}`, WALRUS_APPLIER_MAX_MB: '1000' }));
+    await procs.applier.waitForLog((l) => l.msg === 'started', 'the applier started', 60_000);
+    // Grows on every forced checkpoint, never shrinks: the collector starts in the secrets test.
+    procs.decider = startWalrus(['decider'], serviceEnv('walrus-decider', { WALRUS_THRESHOLD: '1', WALRUS_COOLDOWN_SEC: '0', WALRUS_SHRINK_ENABLE: 'off' }));
+    procs.historian = startWalrus(['historian'], serviceEnv('walrus-historian', { HISTORY_DATABASE_URL: historyUrl }));
+    procs.control = startWalrus(['control'], serviceEnv('walrus-control', { HISTORY_DATABASE_URL: historyUrl, WALRUS_CLUSTERS: `a=${clusterUrl}` }));
+    await Promise.all(['decider', 'historian', 'control'].map((n) => procs[n]!.waitForLog((l) => l.msg === 'started', `the ${n} started`, 60_000)));
+  }, 120_000);
+
+  it('refuses clients without credentials', async () => {
+    await expect(connect({ servers: nats.url, timeout: 3000 })).rejects.toThrow(/Authorization/i);
+  });
+
+  it('lets a cli user ask the control service, and nothing more', async () => {
+    const nc = await as('walrus-cli');
+    const reply = await nc.request('walrus.api.info', '{}', { timeout: 10_000 });
+    expect(reply.string()).toMatch(/status/);
+  });
+
+  it('refuses a forged decision from any user but a decider (collector, applier, cli, alerts)', async () => {
+    for (const user of ['walrus-collector', 'walrus-applier-1', 'walrus-cli', 'walrus-alerts']) {
+      const nc = await as(user);
+      await expect(jetstream(nc, { timeout: 2000 }).publish('walrus.decision.a', JSON.stringify(decision('a', { new_size_mb: 900 })))).rejects.toThrow();
+    }
+    const admin = await as('walrus-admin');
+    const info = await (await jetstreamManager(admin)).streams.info('WALRUS_DECISIONS', { subjects_filter: 'walrus.decision.>' });
+    expect(info.state.subjects ?? {}).toEqual({});
+    expect(await maxWalSizeMb(pgc)).toBe(64);
+  });
+
+  it('does not let an applier read another cluster\'s decisions', async () => {
+    const decider = await as('walrus-decider');
+    await jetstream(decider).publish('walrus.decision.b', JSON.stringify(decision('b', { action: 'skipped' })));
+    const nc = await as('walrus-applier-1');
+    const jsm = await jetstreamManager(nc, { timeout: 2000 });
+    // Not another cluster's consumer, not its own consumer name with another filter, not the stream's messages.
+    await expect(jsm.consumers.add('WALRUS_DECISIONS', { durable_name: 'walrus-applier-b', filter_subject: 'walrus.decision.b', ack_policy: AckPolicy.Explicit })).rejects.toThrow();
+    await expect(jsm.consumers.add('WALRUS_DECISIONS', { durable_name: 'walrus-applier-a', filter_subject: 'walrus.decision.b', ack_policy: AckPolicy.Explicit })).rejects.toThrow();
+    await expect(jsm.consumers.add('WALRUS_DECISIONS', { name: 'sneaky', filter_subject: 'walrus.decision.>', ack_policy: AckPolicy.None })).rejects.toThrow();
+    await expect(jsm.streams.getMessage('WALRUS_DECISIONS', { last_by_subj: 'walrus.decision.b' })).rejects.toThrow();
+    // Nor a plain subscription.
+    const seen: string[] = [];
+    const errors: Error[] = [];
+    const sub = nc.subscribe('walrus.decision.>', {
+      callback: (e, m) => {
+        if (e) errors.push(e);
+        else if (m) seen.push(m.subject);
+      },
+    });
+    await nc.flush().catch(() => undefined);
+    await jetstream(decider).publish('walrus.decision.b', JSON.stringify(decision('b', { action: 'skipped' })));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(seen).toEqual([]);
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/Permissions Violation for Subscription/i)]);
+    sub.unsubscribe();
+    // The admin sees that the decision is there: it is permissions, not absence.
+    const admin = await jetstreamManager(await as('walrus-admin'));
+    expect((await admin.streams.getMessage('WALRUS_DECISIONS', { last_by_subj: 'walrus.decision.b' }))?.subject).toBe('walrus.decision.b');
+  });
+
+  it('rejects an out-of-bounds decision from the authorized decider, and one for a cluster it does not own', async () => {
+    const alerts = await as('walrus-alerts');
+    const results: ApplyResult[] = [];
+    void collect(alerts.subscribe('walrus.applied.>'), results);
+    await alerts.flush();
+    const js = jetstream(await as('walrus-decider'));
+    const tooBig = decision('a', { new_size_mb: 4096 });
+    const notOurs = decision('b');
+    await js.publish('walrus.decision.a', JSON.stringify(tooBig));
+    // A decision naming cluster b on a's subject: the applier checks the payload too.
+    await js.publish('walrus.decision.a', JSON.stringify(notOurs));
+    await waitFor(() => results.length >= 2, { timeoutMs: 30_000, what: 'two outcomes' });
+    expect(results.find((r) => r.decision_id === tooBig.id)).toMatchObject({ status: 'rejected', error: expect.stringMatching(/outside the applier's bounds 2\.\.1000 MB/) });
+    expect(results.find((r) => r.decision_id === notOurs.id)).toMatchObject({ status: 'rejected', error: expect.stringMatching(/not served by this applier/) });
+    expect(await maxWalSizeMb(pgc)).toBe(64);
+  });
+});
+
+describe('security - secrets never leave the process', () => {
+  it('runs the pipeline to a real resize, and no log, metric, status answer, decision or history row shows a password', async () => {
+    const alerts = await as('walrus-alerts');
+    const results: ApplyResult[] = [];
+    void collect(alerts.subscribe('walrus.applied.a'), results);
+    await alerts.flush();
+    procs.collector = startWalrus(['collector'], serviceEnv('walrus-collector', { WALRUS_CLUSTERS: `a=${clusterUrl}`, WALRUS_SAMPLE_INTERVAL: '1' }));
+    await procs.collector.waitForLog((l) => l.msg === 'started', 'the collector started', 60_000);
+    // CHECKPOINT counts as a requested checkpoint: with threshold 1 the decider grows max_wal_size.
+    await waitFor(
+      async () => {
+        await pgc.query('CHECKPOINT');
+        return results.some((r) => r.status === 'applied');
+      },
+      { timeoutMs: 60_000, intervalMs: 700, what: 'an applied resize' },
+    );
+    const pg = await import('pg');
+    const history = new pg.default.Client({ connectionString: pgc.urlFor('history') });
+    await history.connect();
+    let rows: unknown[] = [];
+    await waitFor(
+      async () => {
+        rows = (await history.query(`SELECT row_to_json(h) AS r FROM walrus.history h`)).rows;
+        return rows.length > 0;
+      },
+      { timeoutMs: 30_000, what: 'history rows' },
+    );
+    await history.end();
+
+    const admin = await as('walrus-admin');
+    const jsm = await jetstreamManager(admin);
+    const streamText: string[] = [];
+    for (const stream of ['WALRUS_SAMPLES', 'WALRUS_DECISIONS', 'WALRUS_DLQ', 'KV_walrus_state']) {
+      const info = await jsm.streams.info(stream);
+      for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+        const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+        if (m) streamText.push(m.string());
+      }
+    }
+    const http: string[] = [];
+    for (const p of Object.values(procs)) {
+      const started = p.lines.find((l) => l.msg === 'started');
+      const port = started?.metricsPort as number;
+      for (const path of ['/metrics', '/healthz', '/readyz']) http.push(await (await fetch(`http://127.0.0.1:${port}${path}`)).text());
+    }
+    const logs = Object.values(procs).map((p) => p.stdout() + p.stderr());
+    const secrets = [PG_PASSWORD, ...Object.values(creds).map((c) => c.NATS_PASSWORD!)];
+    const everything = { logs: logs.join('\n'), http: http.join('\n'), history: JSON.stringify(rows), streams: streamText.join('\n') };
+    // The outputs are not empty: the test looks at real text.
+    expect(everything.logs).toMatch(/max_wal_size changed/);
+    expect(everything.history).toMatch(/"apply_status":"applied"/);
+    expect(everything.http).toMatch(/walrus_apply_total/);
+    for (const [where, text] of Object.entries(everything)) {
+      for (const secret of secrets) expect(text.includes(secret), `a password in ${where}`).toBe(false);
+    }
+  }, 120_000);
+
+  it('the services never hit a permission they lack (the generated permissions cover what they do)', async () => {
+    // Services name their connections walrus-<service>; the test's own probes above are unnamed.
+    const violations = (await nats.log()).split('\n').filter((l) => /nats\.js:walrus-[a-z]+" - \w+ Violation/.test(l));
+    expect(violations).toEqual([]);
+  });
+
+  it('warns once at start-up that the applier connects as a superuser, with the advice to use walrus grants', () => {
+    const warnings = procs.applier!.lines.filter((l) => /as a superuser/.test(l.msg));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ cluster: 'a', role: 'postgres', msg: expect.stringMatching(/walrus grants <role>/) });
+  });
+});
