@@ -10,7 +10,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { dlqSubject } from '@walrus/core';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { isNotFound } from './nats.js';
@@ -29,6 +29,10 @@ export interface ConsumerMetrics {
   deadLetters: Counter<'service' | 'reason'>;
   retries: Counter<'service'>;
   redeliveries: Counter<'service'>;
+  /** Messages in the durable consumer not yet delivered to anyone (the consumer's lag). */
+  pending: Gauge<'service' | 'consumer'>;
+  /** Messages received and not yet acknowledged by this process (bounded by the concurrency). */
+  inFlight: Gauge<'service'>;
 }
 
 export function consumerMetrics(registry: Registry): ConsumerMetrics {
@@ -60,6 +64,26 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
         new Counter({
           name: 'walrus_message_redeliveries_total',
           help: 'Messages received that JetStream had delivered before (after a crash, a timeout or a retry).',
+          labelNames: ['service'],
+          registers: [registry],
+        }),
+    ),
+    pending: get(
+      'walrus_consumer_pending_messages',
+      () =>
+        new Gauge({
+          name: 'walrus_consumer_pending_messages',
+          help: 'Messages in the durable consumer not yet delivered (its lag), as of the last message received.',
+          labelNames: ['service', 'consumer'],
+          registers: [registry],
+        }),
+    ),
+    inFlight: get(
+      'walrus_consumer_in_flight_messages',
+      () =>
+        new Gauge({
+          name: 'walrus_consumer_in_flight_messages',
+          help: 'Messages this process has received and not yet acknowledged (queued or being handled).',
           labelNames: ['service'],
           registers: [registry],
         }),
@@ -134,10 +158,13 @@ export interface RunningConsumer {
 }
 
 /**
- * Pulls from a durable consumer and hands each message to `handle`, one at a
- * time, in stream order: walrus's per-cluster rules depend on order, so a
- * handler that must wait retries inside (extending the ack deadline) rather
- * than letting later messages overtake it.
+ * Pulls from a durable consumer and hands each message to `handle`, in stream
+ * order: walrus's per-cluster rules depend on order, so a handler that must
+ * wait retries inside (extending the ack deadline) rather than letting later
+ * messages overtake it. With `concurrency` > 1 and `keyOf`, messages of
+ * different keys (clusters) are handled at the same time, those of one key
+ * still one after the other in stream order; at most `concurrency` messages
+ * are in hand, and pulling waits while that many are (back-pressure).
  */
 export async function runConsumer(opts: {
   nc: NatsConnection;
@@ -148,6 +175,10 @@ export async function runConsumer(opts: {
   metrics: ConsumerMetrics;
   handle: (msg: JsMsg) => Promise<Outcome>;
   maxMessages?: number;
+  /** Messages handled at once (default 1: strictly one after the other). */
+  concurrency?: number;
+  /** Messages with the same key are never handled at the same time, and keep their order. */
+  keyOf?: (msg: JsMsg) => string;
 }): Promise<RunningConsumer> {
   const { nc, log, metrics, service } = opts;
   const js = jetstream(nc);
@@ -155,15 +186,42 @@ export async function runConsumer(opts: {
   let messages: ConsumerMessages | null = null;
   let stopped = false;
   let current: Promise<void> = Promise.resolve();
+  const concurrency = opts.keyOf ? Math.max(1, opts.concurrency ?? 1) : 1;
+  const inFlight = new Set<Promise<void>>();
+  const tails = new Map<string, Promise<void>>();
+
+  /** Queues a message behind the earlier ones of its key; resolves once there is room for another. */
+  const dispatch = async (msg: JsMsg) => {
+    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    // Stopping meanwhile: leave it unacknowledged; JetStream redelivers it.
+    if (stopped) return;
+    const key = opts.keyOf!(msg);
+    const one = (tails.get(key) ?? Promise.resolve()).then(() => handleOne(msg)).catch((err: unknown) => {
+      log.error({ err, subject: msg.subject, seq: msg.seq }, 'message handling failed unexpectedly');
+    });
+    tails.set(key, one);
+    inFlight.add(one);
+    metrics.inFlight.set({ service }, inFlight.size);
+    void one.finally(() => {
+      inFlight.delete(one);
+      if (tails.get(key) === one) tails.delete(key);
+      metrics.inFlight.set({ service }, inFlight.size);
+    });
+  };
 
   const loop = async () => {
     while (!stopped) {
       try {
         messages = await consumer.consume({ max_messages: opts.maxMessages ?? 64 });
         for await (const msg of messages) {
-          const one = handleOne(msg);
-          current = one;
-          await one;
+          metrics.pending.set({ service, consumer: opts.durable }, msg.info.pending);
+          if (concurrency > 1) {
+            await dispatch(msg);
+          } else {
+            const one = handleOne(msg);
+            current = one;
+            await one;
+          }
           if (stopped) break;
         }
       } catch (err) {
@@ -205,8 +263,9 @@ export async function runConsumer(opts: {
     running: () => !stopped,
     stop: async () => {
       stopped = true;
-      // Let the message in hand finish (and be acknowledged) before closing.
+      // Let the messages in hand finish (and be acknowledged) before closing.
       await current.catch(() => undefined);
+      await Promise.allSettled([...inFlight]);
       await messages?.close().catch(() => undefined);
       await done;
     },

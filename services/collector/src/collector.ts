@@ -1,5 +1,6 @@
 import type { ClusterEntry, ServiceDeps, ServiceHandle } from '@walrus/runtime';
 import { collectorMetrics } from './metrics.js';
+import { Limiter } from './limiter.js';
 import { ClusterSampler } from './sampler.js';
 
 export interface CollectorConfig {
@@ -9,11 +10,14 @@ export interface CollectorConfig {
   poolSize: number;
   connectTimeoutSec: number;
   queryTimeoutMs: number;
+  /** Statistics queries running at once across all clusters of this process. */
+  concurrency: number;
 }
 
 export async function startCollector(deps: ServiceDeps<CollectorConfig>): Promise<ServiceHandle> {
   const { config, nc, log, registry, now } = deps;
   const metrics = collectorMetrics(registry);
+  const limiter = new Limiter(config.concurrency);
   // Spread the first samples over a second per hundred clusters (at most
   // ten), so that a large fleet does not hit NATS all at once.
   const spreadMs = Math.min(10_000, 10 * config.clusters.length);
@@ -29,6 +33,7 @@ export async function startCollector(deps: ServiceDeps<CollectorConfig>): Promis
         poolSize: config.poolSize,
         connectTimeoutSec: config.connectTimeoutSec,
         queryTimeoutMs: config.queryTimeoutMs,
+        limiter,
         firstDelayMs: config.clusters.length > 1 ? Math.floor((spreadMs * i) / config.clusters.length) : 0,
       }),
   );
@@ -40,6 +45,8 @@ export async function startCollector(deps: ServiceDeps<CollectorConfig>): Promis
       clusters: samplers.length,
       up: samplers.filter((s) => s.isUp === true).length,
       down: samplers.filter((s) => s.isUp === false).length,
+      queriesRunning: limiter.inUse,
+      queriesWaiting: limiter.queued,
     }),
     // Ready once running: a cluster that is down is reported, not a reason to restart us.
     ready: () => true,

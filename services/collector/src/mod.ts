@@ -12,6 +12,8 @@ export const collectorEnvSchema = z.object({
   WALRUS_COLLECTOR_POOL_SIZE: envInt(1, 10).default(1),
   WALRUS_CONNECT_TIMEOUT_SEC: envInt(1, 300).default(10),
   WALRUS_QUERY_TIMEOUT_MS: envInt(100, 600_000).default(10_000),
+  /** Statistics queries running at once across all clusters of the process (connecting does not count). */
+  WALRUS_COLLECTOR_CONCURRENCY: envInt(1, 1000).default(16),
 });
 
 export const collector: ServiceDefinition<CollectorConfig> = {
@@ -29,6 +31,7 @@ export const collector: ServiceDefinition<CollectorConfig> = {
         poolSize: own.config.WALRUS_COLLECTOR_POOL_SIZE,
         connectTimeoutSec: own.config.WALRUS_CONNECT_TIMEOUT_SEC,
         queryTimeoutMs: own.config.WALRUS_QUERY_TIMEOUT_MS,
+        concurrency: own.config.WALRUS_COLLECTOR_CONCURRENCY,
       },
       problems: [],
     };

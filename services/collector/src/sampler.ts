@@ -1,8 +1,10 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { SampleV1, sampleMsgId, sampleSubject, WALRUS_PARAM_NAMES } from '@walrus/core';
-import { errorMessage, redactUrl, type ClusterEntry, type Logger } from '@walrus/runtime';
+import { errorMessage, PREV_SEQ_HEADER, redactUrl, type ClusterEntry, type Logger } from '@walrus/runtime';
+import { headers } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
+import type { Limiter } from './limiter.js';
 import type { CollectorMetrics } from './metrics.js';
 import { readSample } from './sql/read-sample.js';
 
@@ -20,7 +22,14 @@ export interface SamplerOptions {
   queryTimeoutMs: number;
   /** Delay before the first sample (spreads many clusters over time). */
   firstDelayMs: number;
+  /** Shared by every cluster of the process: bounds the queries running at once. */
+  limiter: Limiter;
+  /** Random number in [0, 1) for the interval's jitter (injected for tests). */
+  random?: () => number;
 }
+
+/** Each interval is stretched or shortened by up to this fraction, so clusters started together drift apart. */
+const JITTER = 0.05;
 
 /** Before the first sample tells the cluster's checkpoint_timeout. */
 const DEFAULT_INTERVAL_SEC = 300;
@@ -39,6 +48,8 @@ export class ClusterSampler {
   private up: boolean | null = null;
   private failures = 0;
   private intervalSec: number;
+  /** Stream sequence of this cluster's previous sample, for the decider's order check. */
+  private lastSeq: number | null = null;
 
   constructor(private readonly o: SamplerOptions) {
     this.js = jetstream(o.nc);
@@ -84,7 +95,8 @@ export class ClusterSampler {
     if (ok) {
       this.failures = 0;
       const elapsed = performance.now() - started;
-      this.schedule(Math.max(0, this.intervalSec * 1000 - elapsed));
+      const jitter = 1 + JITTER * (2 * (this.o.random ?? Math.random)() - 1);
+      this.schedule(Math.max(0, this.intervalSec * 1000 * jitter - elapsed));
     } else {
       this.failures += 1;
       const backoff = Math.min(1000 * 2 ** (this.failures - 1), MAX_BACKOFF_MS, this.intervalSec * 1000);
@@ -103,6 +115,7 @@ export class ClusterSampler {
       return false;
     }
     let sample;
+    const release = await this.o.limiter.acquire();
     const t0 = performance.now();
     try {
       sample = await readSample(client, cluster.id, WALRUS_PARAM_NAMES, this.o.now);
@@ -112,6 +125,8 @@ export class ClusterSampler {
       metrics.errors.inc({ cluster: cluster.id, stage: 'query' });
       this.markDown(err);
       return false;
+    } finally {
+      release();
     }
     metrics.queryDuration.observe((performance.now() - t0) / 1000);
     this.markUp();
@@ -126,7 +141,10 @@ export class ClusterSampler {
     const msgID = sampleMsgId(cluster.id, sample.collected_at);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.js.publish(sampleSubject(cluster.id), JSON.stringify(checked.data), { msgID, timeout: 5000 });
+        const h = headers();
+        if (this.lastSeq !== null) h.set(PREV_SEQ_HEADER, String(this.lastSeq));
+        const ack = await this.js.publish(sampleSubject(cluster.id), JSON.stringify(checked.data), { msgID, timeout: 5000, headers: h });
+        this.lastSeq = ack.seq;
         metrics.published.inc({ cluster: cluster.id });
         return true;
       } catch (err) {

@@ -1,4 +1,4 @@
-import { jetstream, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import {
   decisionMsgId,
   decisionSubject,
@@ -6,7 +6,10 @@ import {
   resolvePolicy,
   SampleV1,
   STREAM_SAMPLES,
+  type ClusterState,
   type ConfigWarning,
+  type Insight,
+  type Decision,
   type Policy,
   type Sample,
 } from '@walrus/core';
@@ -17,11 +20,13 @@ import {
   ensureConsumer,
   errorMessage,
   runConsumer,
+  PREV_SEQ_HEADER,
   type Outcome,
   type ServiceDeps,
   type ServiceHandle,
 } from '@walrus/runtime';
 import { deciderMetrics } from './metrics.js';
+import { SampleLog } from './sample-log.js';
 import { StateConflictError, StateStore } from './state-store.js';
 
 export interface DeciderConfig {
@@ -29,16 +34,21 @@ export interface DeciderConfig {
   defaults: Policy;
   /** The durable consumer shared by every decider process. */
   consumer: string;
+  /** Samples handled at once (of different clusters). */
+  concurrency: number;
 }
 
 const MB = 1024 * 1024;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** A new cluster's samples stored this long before the one in hand are not replayed (JetStream's duplicate window). */
+const CATCH_UP_WINDOW_MS = 5 * 60_000;
 
 export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<ServiceHandle> {
   const { config, nc, log, registry, now } = deps;
   const js = jetstream(nc);
   const m = deciderMetrics(registry);
   const store = await StateStore.open(nc, deps, log);
+  const samples = new SampleLog(await jetstreamManager(nc));
   const warned = new Map<string, string>();
   let stopping = false;
 
@@ -51,51 +61,104 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     for (const w of warnings) log.warn({ cluster, parameter: w.parameter, value: w.value, allowed: w.allowed }, w.message);
   };
 
-  /** Evaluates one sample against the stored state; publishes before saving so a crash repeats, never loses. */
-  const evaluateSample = async (sample: Sample): Promise<void> => {
+  /**
+   * Evaluates the sample stored at `seq`, after every earlier sample of its
+   * cluster that no decider has evaluated yet (read from the stream), so that
+   * a cluster's samples are evaluated in stream order whichever decider
+   * receives them. Decisions are published before the state is saved: a
+   * crash repeats an evaluation (same decision id, stored once), never loses one.
+   */
+  const evaluateSample = async (sample: Sample, seq: number, storedAtMs: number, prevSeq: number | null): Promise<void> => {
     const cluster = sample.cluster;
     for (let attempt = 0; ; attempt++) {
       const { state, revision } = await store.load(cluster);
-      const { policy, warnings } = resolvePolicy(config.defaults, sample.settings);
-      reportWarnings(cluster, warnings);
-      const result = evaluate({ state, sample, policy, now: now().toISOString() });
-      m.evaluations.inc({ outcome: result.outcome.kind });
-      if (result.outcome.kind === 'ignored_old_sample') {
-        log.debug({ cluster, collectedAt: sample.collected_at }, result.outcome.reason);
+      if (state.sampleSeq !== undefined && seq <= state.sampleSeq) {
+        // Already evaluated: by us before a crash, or by another decider catching up.
+        m.evaluations.inc({ outcome: 'already_evaluated' });
         return;
       }
-      if (result.decision) {
-        // The id is derived from cluster and sample time, so a sample evaluated
-        // again after a crash republishes the same id: JetStream stores it once.
-        await js.publish(decisionSubject(cluster), JSON.stringify(result.decision), {
-          msgID: decisionMsgId(result.decision.id),
-        });
+      const earlier = await unevaluated(cluster, state, revision, seq, storedAtMs, prevSeq);
+      if (earlier.length > 0) m.caughtUp.inc(earlier.length);
+      let current = state;
+      const done: Array<{ sample: Sample; prev: number | null; policy: Policy; decision: Decision | null; insight?: Insight; prevProfile: unknown }> = [];
+      for (const item of [...earlier, { seq, sample }]) {
+        const { policy, warnings } = resolvePolicy(config.defaults, item.sample.settings);
+        reportWarnings(cluster, warnings);
+        const result = evaluate({ state: current, sample: item.sample, policy, now: now().toISOString() });
+        m.evaluations.inc({ outcome: result.outcome.kind });
+        if (result.decision) {
+          // The id is derived from cluster and sample time, so a sample evaluated
+          // again after a crash republishes the same id: JetStream stores it once.
+          await js.publish(decisionSubject(cluster), JSON.stringify(result.decision), {
+            msgID: decisionMsgId(result.decision.id),
+          });
+        } else {
+          log.debug({ cluster, outcome: result.outcome.kind }, result.outcome.reason);
+        }
+        if (result.outcome.kind !== 'ignored_old_sample') {
+          done.push({ sample: item.sample, prev: current.prevRequested, policy, decision: result.decision, insight: result.insight, prevProfile: current.algo['profile'] });
+        }
+        current = { ...result.state, sampleSeq: item.seq };
       }
       try {
-        await store.save(cluster, result.state, revision);
+        await store.save(cluster, current, revision);
       } catch (err) {
-        if (err instanceof StateConflictError && attempt < 5) {
+        if (err instanceof StateConflictError && attempt < 20) {
           m.stateConflicts.inc();
           continue;
         }
         throw err;
       }
-      m.maxWalSize.set({ cluster }, sample.max_wal_size_mb * MB);
-      m.maxAllowed.set({ cluster }, policy.maxMb * MB);
-      m.sampleTime.set({ cluster }, Date.parse(sample.collected_at) / 1000);
-      const delta = forcedSince(state.prevRequested, sample);
-      if (delta > 0) m.forcedCheckpoints.inc({ cluster }, delta);
-      if (result.decision) {
-        const d = result.decision;
-        m.decisions.inc({ cluster, action: d.action });
-        log.info(
-          { cluster, decisionId: d.id, action: d.action, oldSizeMb: d.old_size_mb, newSizeMb: d.new_size_mb, forcedCheckpoints: d.forced_checkpoints },
-          d.reason,
-        );
-      } else {
-        log.debug({ cluster, outcome: result.outcome.kind }, result.outcome.reason);
+      for (const d of done) {
+        recordEvaluated(d.sample, d.prev, d.policy, d.decision);
+        reportInsight(cluster, d.prevProfile, d.insight);
       }
       return;
+    }
+  };
+
+  /** The samples of `cluster` stored before `seq` that the stored state has not seen yet. */
+  const unevaluated = async (cluster: string, state: ClusterState, revision: number, seq: number, storedAtMs: number, prevSeq: number | null) => {
+    // The collector names the previous sample: when that is the last one
+    // evaluated, nothing is missing in between (the common case, no search).
+    if (state.sampleSeq !== undefined && prevSeq === state.sampleSeq) return [];
+    if (state.sampleSeq !== undefined) return samples.between(cluster, state.sampleSeq, seq);
+    if (revision !== 0 || state.lastSampleAt !== null) return []; // a state from before sampleSeq existed
+    // No state at all: a new cluster, whose first samples may be in other
+    // deciders' hands. Samples stored long before this one predate the state
+    // (it was deleted): those are not replayed.
+    const first = await samples.next(cluster, 1);
+    if (!first || first.seq >= seq || first.time < storedAtMs - CATCH_UP_WINDOW_MS) return [];
+    return samples.between(cluster, first.seq - 1, seq);
+  };
+
+  /** WAL rate, required size and the active time profile (whose changes are logged once). */
+  const reportInsight = (cluster: string, previousProfile: unknown, insight: Insight | undefined): void => {
+    if (!insight) return;
+    if (insight.walRateBytesPerSec !== null) m.walRate.set({ cluster }, insight.walRateBytesPerSec);
+    if (insight.requiredSizeMb !== null) m.requiredSize.set({ cluster }, insight.requiredSizeMb * MB);
+    const before = typeof previousProfile === 'string' ? previousProfile : null;
+    if (before !== insight.profile) {
+      m.activeProfile.remove({ cluster, profile: before ?? '' });
+      log.info({ cluster, profile: insight.profile, previousProfile: before }, insight.profile === null ? 'time profile ended' : 'time profile active');
+    }
+    m.activeProfile.set({ cluster, profile: insight.profile ?? '' }, 1);
+  };
+
+  const recordEvaluated = (sample: Sample, prev: number | null, policy: Policy, decision: Decision | null) => {
+    const cluster = sample.cluster;
+    m.maxWalSize.set({ cluster }, sample.max_wal_size_mb * MB);
+    m.maxAllowed.set({ cluster }, policy.maxMb * MB);
+    m.sampleTime.set({ cluster }, Date.parse(sample.collected_at) / 1000);
+    const delta = forcedSince(prev, sample);
+    if (delta > 0) m.forcedCheckpoints.inc({ cluster }, delta);
+    if (decision) {
+      const d = decision;
+      m.decisions.inc({ cluster, action: d.action });
+      log.info(
+        { cluster, decisionId: d.id, action: d.action, oldSizeMb: d.old_size_mb, newSizeMb: d.new_size_mb, forcedCheckpoints: d.forced_checkpoints },
+        d.reason,
+      );
     }
   };
 
@@ -112,11 +175,10 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     // overtake this one.
     for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
       try {
-        await evaluateSample(sample);
+        await evaluateSample(sample, msg.seq, Math.floor(msg.info.timestampNanos / 1e6), prevSeqOf(msg));
         m.evaluationSeconds.observe((performance.now() - started) / 1000);
         return ack;
       } catch (err) {
-        store.forget(sample.cluster);
         if (stopping) return { kind: 'retry', delayMs: 1000, reason: errorMessage(err) };
         log.warn({ err, cluster: sample.cluster, seq: msg.seq, retryInMs: delay }, 'sample handling failed; retrying');
         msg.working();
@@ -135,6 +197,9 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     metrics: consumerMetrics(registry),
     handle,
     maxMessages: 256,
+    // Clusters are independent: many at once, each cluster's samples in order.
+    concurrency: config.concurrency,
+    keyOf: (msg) => msg.subject,
   });
 
   return {
@@ -146,6 +211,13 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
       await consumer.stop();
     },
   };
+}
+
+/** The collector's Walrus-Prev-Seq header, when present and sound. */
+function prevSeqOf(msg: JsMsg): number | null {
+  const raw = msg.headers?.get(PREV_SEQ_HEADER);
+  const n = raw ? Number(raw) : NaN;
+  return Number.isSafeInteger(n) && n > 0 && n < msg.seq ? n : null;
 }
 
 function forcedSince(prev: number | null, sample: Sample): number {

@@ -5,6 +5,12 @@ export type DeciderMetrics = ReturnType<typeof deciderMetrics>;
 /** Per-cluster series: names carry units, help says what the number means. */
 export function deciderMetrics(registry: Registry) {
   const registers = [registry];
+  const sampleTime = new Gauge({
+    name: 'walrus_last_sample_timestamp_seconds',
+    help: 'collected_at of the latest sample evaluated for the cluster (Unix time); now minus this is the sample age.',
+    labelNames: ['cluster'],
+    registers,
+  });
   return {
     decisions: new Counter({
       name: 'walrus_decisions_total',
@@ -36,11 +42,17 @@ export function deciderMetrics(registry: Registry) {
       labelNames: ['cluster'],
       registers,
     }),
-    sampleTime: new Gauge({
-      name: 'walrus_last_sample_timestamp_seconds',
-      help: 'collected_at of the latest sample evaluated for the cluster (Unix time); now minus this is the sample age.',
+    sampleTime,
+    sampleAge: new Gauge({
+      name: 'walrus_sample_age_seconds',
+      help: 'Seconds since collected_at of the latest sample evaluated for the cluster, at scrape time; grows when samples stop coming.',
       labelNames: ['cluster'],
       registers,
+      // Computed when scraped, so a silent cluster shows its age growing.
+      async collect() {
+        const nowSec = Date.now() / 1000;
+        for (const v of (await sampleTime.get()).values) this.set({ cluster: String(v.labels.cluster) }, Math.max(0, nowSec - v.value));
+      },
     }),
     invalidOverrides: new Gauge({
       name: 'walrus_invalid_overrides',
@@ -52,6 +64,29 @@ export function deciderMetrics(registry: Registry) {
       name: 'walrus_decider_sample_duration_seconds',
       help: 'Time to handle one sample: state read, evaluation, decision publish and state write.',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2],
+      registers,
+    }),
+    caughtUp: new Counter({
+      name: 'walrus_decider_caught_up_samples_total',
+      help: 'Samples evaluated ahead of their own delivery, read from the stream because a later sample of the same cluster arrived first (several deciders, or a redelivery after a crash).',
+      registers,
+    }),
+    walRate: new Gauge({
+      name: 'walrus_wal_rate_bytes_per_second',
+      help: 'WAL written per second over the last whole checkpoint interval (checkpoint_timeout), from the samples’ wal_bytes.',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    requiredSize: new Gauge({
+      name: 'walrus_required_size_bytes',
+      help: 'max_wal_size that keeps checkpoints timed at that WAL rate: (1 + checkpoint_completion_target) x (rate x checkpoint_timeout + one WAL segment).',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    activeProfile: new Gauge({
+      name: 'walrus_active_profile',
+      help: 'The walrus.profiles time profile in force for the cluster at its latest sample (1; profile="" when none).',
+      labelNames: ['cluster', 'profile'],
       registers,
     }),
     stateConflicts: new Counter({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { policyFromEnv } from '@walrus/core';
-import { loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
+import { envInt, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
 import { startDecider, type DeciderConfig } from './decider.js';
 
 export { startDecider, type DeciderConfig } from './decider.js';
@@ -13,6 +13,8 @@ export const deciderEnvSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a consumer name')
     .default('walrus-decider')
     .describe('1 to 64 characters of [A-Za-z0-9_-]'),
+  /** Samples of different clusters handled at once by one decider process. */
+  WALRUS_DECIDER_CONCURRENCY: envInt(1, 1024).default(64),
 });
 
 export const decider: ServiceDefinition<DeciderConfig> = {
@@ -23,7 +25,7 @@ export const decider: ServiceDefinition<DeciderConfig> = {
     const policy = policyFromEnv(env);
     const problems = [...own.problems, ...(policy.ok ? [] : policy.errors)];
     if (!own.config || !policy.ok || problems.length > 0) return { config: null, problems };
-    return { config: { defaults: policy.policy, consumer: own.config.WALRUS_DECIDER_CONSUMER }, problems: [] };
+    return { config: { defaults: policy.policy, consumer: own.config.WALRUS_DECIDER_CONSUMER, concurrency: own.config.WALRUS_DECIDER_CONCURRENCY }, problems: [] };
   },
   start: startDecider,
 };

@@ -20,12 +20,15 @@ export class StateConflictError extends Error {
 /**
  * Per-cluster decider state in the JetStream KV bucket walrus_state, written
  * with optimistic concurrency on the revision so that two deciders can never
- * both move one cluster's state on from the same point. A small cache saves
- * the read when this process wrote the last revision.
+ * both move one cluster's state on from the same point.
+ *
+ * Every load reads the bucket: a cached copy would miss what another writer
+ * (a second decider, `walrus analyze --apply`, `walrus reset`) stored since,
+ * and a decision published from it could not be taken back, because its id
+ * (cluster + sample time) is the one the corrected evaluation would publish
+ * and JetStream keeps only the first.
  */
 export class StateStore {
-  private readonly cache = new Map<string, Versioned>();
-
   private constructor(
     private readonly kv: KV,
     private readonly log: Logger,
@@ -41,8 +44,6 @@ export class StateStore {
   }
 
   async load(cluster: string): Promise<Versioned> {
-    const cached = this.cache.get(cluster);
-    if (cached) return cached;
     const entry = await this.kv.get(cluster);
     if (!entry || entry.operation !== 'PUT' || entry.length === 0) {
       return { state: initialState(), revision: entry?.revision ?? 0 };
@@ -59,31 +60,20 @@ export class StateStore {
       this.log.error({ cluster, revision: entry.revision }, 'stored state is unreadable; starting the cluster from a new baseline');
       return { state: initialState(), revision: entry.revision };
     }
-    const v = { state: parsed.data, revision: entry.revision };
-    this.cache.set(cluster, v);
-    return v;
+    return { state: parsed.data, revision: entry.revision };
   }
 
   async save(cluster: string, state: ClusterState, revision: number): Promise<number> {
     const data = JSON.stringify(state);
-    let next: number;
     try {
-      next = revision === 0 ? await this.kv.create(cluster, data) : await this.kv.update(cluster, data, revision);
+      return revision === 0 ? await this.kv.create(cluster, data) : await this.kv.update(cluster, data, revision);
     } catch (err) {
-      this.cache.delete(cluster);
       if (isWrongRevision(err)) throw new StateConflictError(cluster, { cause: err });
       throw err;
     }
-    this.cache.set(cluster, { state, revision: next });
-    return next;
-  }
-
-  forget(cluster: string): void {
-    this.cache.delete(cluster);
   }
 
   async delete(cluster: string): Promise<void> {
-    this.cache.delete(cluster);
     await this.kv.delete(cluster);
   }
 }

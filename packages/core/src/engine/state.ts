@@ -26,6 +26,13 @@ export const ClusterStateV1 = z.strictObject({
   lastSampleAt: IsoTime.nullable(),
   /** wal_bytes of the last sample evaluated, for algorithms working on the WAL rate. */
   prevWalBytes: z.number().min(0).nullable(),
+  /**
+   * Stream sequence (WALRUS_SAMPLES) of the last sample evaluated. Decider
+   * bookkeeping, not a rule input: it lets any decider find, in stream order,
+   * the samples of this cluster that nobody has evaluated yet. Absent in
+   * states written before it existed.
+   */
+  sampleSeq: Count.optional(),
   /** Each algorithm's private state under its name (plain JSON). */
   algo: z.record(z.string(), z.unknown()),
 });

@@ -1,0 +1,270 @@
+/**
+ * bench/fleet: what one deployment of walrus sustains with many clusters, on
+ * this machine, with the real `walrus decider` / `walrus collector` processes
+ * over a real nats-server (and real PostgreSQL servers for the collector):
+ *   (a) samples per second of one decider process, and of two;
+ *   (b) p50 / p99 latency from a sample's publication to its decision at a steady rate;
+ *   (c) the decider's resident memory once it has seen every cluster;
+ *   (d) the CPU one collector uses serving many cluster entries at a 10 s interval.
+ * A measurement, not a test: it prints figures and exits 0 unless something broke.
+ * See bench/README.md ("bench:fleet") and docs/SCALING.md.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { Sample } from '@walrus/core';
+import { collectorLikePublisher } from '../../test/faults/fleet.js';
+import { createLogger, DEFAULT_STREAM_OPTIONS, ensureStreams } from '@walrus/runtime';
+import { cleanupAll, freePort, registerCleanup, startNats, startPostgres, waitFor, type NatsServer } from '../../test/harness/mod.js';
+import { makeTempDir } from '../../test/harness/process.js';
+import { startWalrus, type WalrusProcess } from '../../test/harness/walrus-process.js';
+import { cpuSeconds, percentile, rssMb } from './proc.js';
+import { BENCH_POLICY, clusterId, syntheticSample } from './synthetic.js';
+
+interface Options {
+  clusters: number;
+  rounds: number;
+  rate: number;
+  seconds: number;
+  collectorEntries: number;
+  collectorServers: number;
+  collectorSeconds: number;
+  skipCollector: boolean;
+  skipDeciders: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = { clusters: 10_000, rounds: 2, rate: 1000, seconds: 10, collectorEntries: 1000, collectorServers: 2, collectorSeconds: 60, skipCollector: false, skipDeciders: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const num = () => {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v <= 0) throw new Error(`${a}: a positive integer is required (got ${argv[i]})`);
+      return v;
+    };
+    if (a === '--clusters') o.clusters = num();
+    else if (a === '--rounds') o.rounds = num();
+    else if (a === '--rate') o.rate = num();
+    else if (a === '--seconds') o.seconds = num();
+    else if (a === '--collector-entries') o.collectorEntries = num();
+    else if (a === '--collector-servers') o.collectorServers = num();
+    else if (a === '--collector-seconds') o.collectorSeconds = num();
+    else if (a === '--skip-collector') o.skipCollector = true;
+    else if (a === '--skip-deciders') o.skipDeciders = true;
+    else if (a === '--') continue;
+    else throw new Error(`unknown option ${a} (allowed: --clusters --rounds --rate --seconds --collector-entries --collector-servers --collector-seconds --skip-collector --skip-deciders)`);
+  }
+  return o;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const progress = (t: string) => process.stderr.write(`[bench:fleet] ${t}\n`);
+const CONSUMER = 'walrus-decider';
+/** Every walrus process started, stopped again at the end whatever happened. */
+const spawned: WalrusProcess[] = [];
+const spawn = (args: string[], env: Record<string, string>): WalrusProcess => {
+  const p = startWalrus(args, env);
+  spawned.push(p);
+  // Also on Ctrl-C or a timeout's SIGTERM, when the harness removes the servers.
+  registerCleanup(async () => void (await p.stop(5000)), { name: `walrus ${args.join(' ')}`, sync: () => p.proc.kill('SIGKILL') });
+  return p;
+};
+
+/** Publishes as collectors do (message id, Walrus-Prev-Seq header), 500 at a time; the rounds are in order, each cluster once per round. */
+let publishSample: ((s: Sample, timeoutMs?: number) => Promise<void>) | null = null;
+async function publishAll(nc: NatsConnection, samples: Sample[]): Promise<void> {
+  publishSample ??= collectorLikePublisher(jetstream(nc));
+  for (let i = 0; i < samples.length; i += 500) await Promise.all(samples.slice(i, i + 500).map((s) => publishSample!(s)));
+}
+
+interface Running {
+  p: WalrusProcess;
+  port: number;
+}
+
+/** Deciders log at warn (a decision log line per sample would cost this process as much as theirs): readiness comes from /readyz. */
+async function startDeciders(nats: NatsServer, n: number): Promise<Running[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const port = await freePort();
+      return { port, p: spawn(['decider'], { NATS_URL: nats.url, LOG_LEVEL: 'warn', METRICS_PORT: String(port), ...BENCH_POLICY }) };
+    }),
+  );
+}
+
+const started = (ps: Running[]) =>
+  Promise.all(
+    ps.map((r) =>
+      waitFor(() => fetch(`http://127.0.0.1:${r.port}/readyz`).then((res) => res.ok || null, () => null), {
+        what: 'walrus process ready',
+        timeoutMs: 120_000,
+        intervalMs: 100,
+      }),
+    ),
+  );
+
+/** Polls the shared consumer until everything delivered is acknowledged; returns the busy window. */
+async function drain(nc: NatsConnection): Promise<{ seconds: number; acked: number }> {
+  const jsm = await jetstreamManager(nc);
+  const info = () => jsm.consumers.info('WALRUS_SAMPLES', CONSUMER);
+  const first = await info();
+  const floor0 = first.ack_floor.stream_seq;
+  let t0: number | null = null;
+  for (;;) {
+    const i = await info();
+    const now = performance.now();
+    if (t0 === null && i.delivered.stream_seq > first.delivered.stream_seq) t0 = now;
+    if (t0 !== null && i.num_pending === 0 && i.num_ack_pending === 0) {
+      return { seconds: (now - t0) / 1000, acked: i.ack_floor.stream_seq - floor0 };
+    }
+    await sleep(50);
+  }
+}
+
+async function throughput(nc: NatsConnection, nats: NatsServer, o: Options, processes: number, firstRound: number) {
+  const samples: Sample[] = [];
+  for (let r = firstRound; r < firstRound + o.rounds; r++) for (let i = 0; i < o.clusters; i++) samples.push(syntheticSample(i, r));
+  progress(`loading ${samples.length} samples for ${processes} decider(s)`);
+  await publishAll(nc, samples);
+  const natsCpu0 = cpuSeconds(nats.pid!);
+  const deciders = await startDeciders(nats, processes);
+  await started(deciders);
+  const cpu0 = deciders.map((d) => cpuSeconds(d.p.proc.pid!));
+  const { seconds } = await drain(nc);
+  const deciderCpu = deciders.reduce((sum, d, k) => sum + cpuSeconds(d.p.proc.pid!) - cpu0[k]!, 0);
+  const natsCpu = cpuSeconds(nats.pid!) - natsCpu0;
+  await Promise.all(deciders.map((d) => d.p.stop()));
+  return { processes, samples: samples.length, seconds, rate: samples.length / seconds, deciderCpuMsPerSample: (deciderCpu * 1000) / samples.length, natsCpuMsPerSample: (natsCpu * 1000) / samples.length };
+}
+
+async function latency(nc: NatsConnection, nats: NatsServer, o: Options, firstRound: number) {
+  const running = await startDeciders(nats, 1);
+  await started(running);
+  const decider = running[0]!.p;
+  const sent = new Map<string, number>();
+  const latencies: number[] = [];
+  const sub = nc.subscribe('walrus.decision.>');
+  void (async () => {
+    for await (const m of sub) {
+      const d = m.json<{ cluster: string; sample_at: string }>();
+      const t = sent.get(`${d.cluster}|${d.sample_at}`);
+      if (t !== undefined) latencies.push(performance.now() - t);
+    }
+  })();
+  publishSample ??= collectorLikePublisher(jetstream(nc));
+  const total = o.rate * o.seconds;
+  progress(`publishing ${total} samples at ${o.rate}/s`);
+  const start = performance.now();
+  const acks: Promise<unknown>[] = [];
+  let failedPublishes = 0;
+  for (let k = 0; k < total; k++) {
+    const due = start + (k * 1000) / o.rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const s = syntheticSample(k % o.clusters, firstRound + Math.floor(k / o.clusters));
+    sent.set(`${s.cluster}|${s.collected_at}`, performance.now());
+    acks.push(
+      publishSample(s, 10_000).catch(() => {
+        failedPublishes++;
+      }),
+    );
+  }
+  await Promise.all(acks);
+  const achievedRate = total / ((performance.now() - start) / 1000);
+  for (let i = 0; i < 100 && latencies.length < total; i++) await sleep(100);
+  await sleep(500);
+  sub.unsubscribe();
+  const rss = rssMb(decider.proc.pid!);
+  await decider.stop();
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { total, failedPublishes, achievedRate, decided: latencies.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, rss };
+}
+
+async function collectorCpu(o: Options) {
+  const perServer = Math.ceil(o.collectorEntries / o.collectorServers);
+  progress(`starting ${o.collectorServers} PostgreSQL servers for ${o.collectorEntries} cluster entries`);
+  const servers = await Promise.all(
+    Array.from({ length: o.collectorServers }, () => startPostgres({ version: 17, config: { max_connections: String(perServer + 20) } })),
+  );
+  const nats = await startNats();
+  const dir = makeTempDir('fleet-');
+  const file = join(dir, 'clusters.txt');
+  writeFileSync(file, Array.from({ length: o.collectorEntries }, (_, i) => `c${String(i).padStart(5, '0')}=${servers[i % servers.length]!.url}`).join('\n') + '\n');
+  const port = await freePort();
+  const collector = spawn(['collector'], { NATS_URL: nats.url, WALRUS_CLUSTERS_FILE: file, WALRUS_SAMPLE_INTERVAL: '10', LOG_LEVEL: 'warn', METRICS_PORT: String(port) });
+  await started([{ p: collector, port }]);
+  progress('collector warming up (first samples spread over 10 s, connections opened)');
+  await sleep(20_000);
+  const jsm = await jetstreamManager(await connect({ servers: nats.url }));
+  const before = (await jsm.streams.info('WALRUS_SAMPLES')).state.messages;
+  const cpu0 = cpuSeconds(collector.proc.pid!);
+  const t0 = performance.now();
+  progress(`measuring the collector's CPU for ${o.collectorSeconds} s`);
+  await sleep(o.collectorSeconds * 1000);
+  const cpu = cpuSeconds(collector.proc.pid!) - cpu0;
+  const seconds = (performance.now() - t0) / 1000;
+  const published = (await jsm.streams.info('WALRUS_SAMPLES')).state.messages - before;
+  const rss = rssMb(collector.proc.pid!);
+  await collector.stop();
+  return { entries: o.collectorEntries, servers: o.collectorServers, seconds, cpuPercent: (100 * cpu) / seconds, samplesPerSec: published / seconds, rss };
+}
+
+async function deciderFigures(o: Options): Promise<string[]> {
+  const nats = await startNats();
+  const nc = await connect({ servers: nats.url, name: 'bench-fleet' });
+  await ensureStreams(nc, DEFAULT_STREAM_OPTIONS, createLogger({ level: 'silent', name: 'bench' }));
+
+  // Round 0 is every cluster's baseline, and creates its state: not timed.
+  progress(`baselines for ${o.clusters} clusters`);
+  await publishAll(nc, Array.from({ length: o.clusters }, (_, i) => syntheticSample(i, 0)));
+  const warm = await startDeciders(nats, 1);
+  await started(warm);
+  await drain(nc);
+  await Promise.all(warm.map((d) => d.p.stop()));
+
+  const one = await throughput(nc, nats, o, 1, 1);
+  progress(`1 decider: ${one.rate.toFixed(0)} samples/s`);
+  const two = await throughput(nc, nats, o, 2, 1 + o.rounds);
+  progress(`2 deciders: ${two.rate.toFixed(0)} samples/s`);
+  const lat = await latency(nc, nats, o, 1 + 2 * o.rounds);
+  await nc.close();
+  const f = (n: number, d = 0) => n.toFixed(d);
+  return [
+    `synthetic clusters: ${o.clusters}; every sample after the baseline is an increase decision (worst case per sample)`,
+    `(a) decider throughput            samples/s   decider CPU ms/sample   nats-server CPU ms/sample`,
+    `    1 process  (${one.samples} samples)   ${f(one.rate).padStart(9)}   ${f(one.deciderCpuMsPerSample, 3).padStart(21)}   ${f(one.natsCpuMsPerSample, 3).padStart(25)}`,
+    `    2 processes (${two.samples} samples)  ${f(two.rate).padStart(9)}   ${f(two.deciderCpuMsPerSample, 3).padStart(21)}   ${f(two.natsCpuMsPerSample, 3).padStart(25)}`,
+    `(b) latency sample -> decision at ${o.rate}/s (achieved ${f(lat.achievedRate)}/s, ${lat.decided}/${lat.total} decided, ${lat.failedPublishes} publishes timed out): p50 ${f(lat.p50, 1)} ms, p99 ${f(lat.p99, 1)} ms, max ${f(lat.max, 1)} ms`,
+    `(c) decider resident memory after seeing all ${o.clusters} clusters: ${f(lat.rss)} MB`,
+  ];
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const lines = [
+    `bench:fleet  ${new Date().toISOString()}  ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    '',
+  ];
+  lines.push(...(o.skipDeciders ? ['(a)-(c) deciders: skipped (--skip-deciders)'] : await deciderFigures(o)));
+  const col = o.skipCollector ? null : await collectorCpu(o);
+  lines.push(
+    col
+      ? `(d) collector, ${col.entries} cluster entries on ${col.servers} PostgreSQL servers, 10 s interval: ${col.cpuPercent.toFixed(1)}% of one core, ${col.samplesPerSec.toFixed(1)} samples/s, ${col.rss.toFixed(0)} MB resident`
+      : '(d) collector: skipped (--skip-collector)',
+    '',
+    'goals: >= 5000 samples/s per decider process; p99 < 50 ms at 1000/s; < 200 MB resident; collector < 20% of one core',
+  );
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench:fleet failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  await Promise.all(spawned.map((p) => p.stop(5000)));
+  await cleanupAll();
+}

@@ -1,0 +1,60 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { SampleV1, sampleSubject, STREAM_SAMPLES, type Sample } from '@walrus/core';
+import { decodeMessage } from '@walrus/runtime';
+
+export interface LoggedSample {
+  seq: number;
+  sample: Sample;
+}
+
+/**
+ * Reads a cluster's samples straight from the WALRUS_SAMPLES stream, by
+ * subject and sequence. This is what keeps one cluster's samples in order
+ * across decider processes sharing one consumer: whichever decider holds a
+ * sample first evaluates, from the stream, every earlier sample of that
+ * cluster nobody has evaluated yet (see docs/SCALING.md).
+ *
+ * It uses the stream leader's message get ($JS.API.STREAM.MSG.GET with
+ * next_by_subj, NATS 2.9), not a direct get from a replica, which may lag.
+ */
+export class SampleLog {
+  constructor(private readonly jsm: JetStreamManager) {}
+
+  /** The first stored message on the cluster's subject at or after `seq`, or null. */
+  async next(cluster: string, seq: number): Promise<{ seq: number; time: number; sample: Sample | null } | null> {
+    // next_by_subj is understood by 2.9's STREAM.MSG.GET; the client's type only lists seq / last_by_subj.
+    const query = { seq, next_by_subj: sampleSubject(cluster) } as unknown as { seq: number };
+    let m;
+    try {
+      m = await this.jsm.streams.getMessage(STREAM_SAMPLES, query);
+    } catch (err) {
+      if (isNoMessage(err)) return null;
+      throw err;
+    }
+    if (!m) return null;
+    const decoded = decodeMessage(SampleV1, m.data);
+    // An invalid message is dead-lettered by whoever receives it; here it is only skipped.
+    const sample = decoded.ok && decoded.value.cluster === cluster ? decoded.value : null;
+    return { seq: m.seq, time: m.time.getTime(), sample };
+  }
+
+  /**
+   * The valid samples of `cluster` stored after `afterSeq` and before `beforeSeq`, in order.
+   */
+  async between(cluster: string, afterSeq: number, beforeSeq: number): Promise<LoggedSample[]> {
+    const out: LoggedSample[] = [];
+    for (let from = afterSeq + 1; from < beforeSeq; ) {
+      const m = await this.next(cluster, from);
+      if (!m || m.seq >= beforeSeq) break;
+      if (m.sample) out.push({ seq: m.seq, sample: m.sample });
+      from = m.seq + 1;
+    }
+    return out;
+  }
+}
+
+function isNoMessage(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: string; api_error?: { err_code?: number } } | undefined;
+  // 10037: no message found
+  return e?.api_error?.err_code === 10037 || /no message found/i.test(e?.message ?? '');
+}
