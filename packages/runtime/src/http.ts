@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
@@ -8,7 +8,11 @@ export interface HealthSource {
   health(): Record<string, unknown>;
   /** Readiness: connected and consuming. */
   ready(): boolean;
+  /** Extra GET routes this service serves on the process's HTTP port (e.g. the live page), by exact path. */
+  routes?: Readonly<Record<string, RouteHandler>>;
 }
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
 export interface HttpServer {
   port: number;
@@ -48,6 +52,8 @@ export async function startHttpServer(opts: {
       const ready = opts.sources.every((s) => s.ready());
       return send(ready ? 200 : 503, 'application/json', JSON.stringify({ ready }) + '\n');
     }
+    const route = opts.sources.find((s) => s.routes?.[path ?? ''])?.routes?.[path ?? ''];
+    if (route) return route(req, res, new URL(req.url ?? '/', 'http://localhost'));
     send(404, 'text/plain', 'not found: try /metrics, /healthz or /readyz\n');
   });
   await new Promise<void>((resolve, reject) => {

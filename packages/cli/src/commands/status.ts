@@ -1,0 +1,75 @@
+import type { ClusterStatus, StatusResult } from '@walrus/control';
+import { clusterArg, noMorePositional, parseArgs } from './args.js';
+import { callApi, type CliConnection } from './client.js';
+import { age, keyValues, mb, table, text, yesNo } from './format.js';
+import { printJson, type Output } from './output.js';
+
+export async function statusCommand(argv: string[], conn: () => Promise<CliConnection>, o: Output): Promise<number> {
+  const args = parseArgs('status', argv, [], ['json']);
+  noMorePositional('status', args, 1);
+  const cluster = clusterArg('status', args.positional[0], false);
+  const result = await callApi<StatusResult>(await conn(), 'status', cluster ? { cluster } : {}, 8000);
+  if (args.flags.has('json')) {
+    printJson(o, cluster ? result.clusters[0] : result);
+    return 0;
+  }
+  const one = result.clusters[0];
+  if (cluster && one) o.out(detail(one));
+  else o.out(fleet(result));
+  return 0;
+}
+
+function rateLimit(c: ClusterStatus): string {
+  if (c.hourly_limit_reached) return `hourly limit (${c.changes_this_hour}/${c.max_changes_per_hour})`;
+  if (c.cooldown_active) return `cooldown ${c.cooldown_remaining_sec}s`;
+  return '-';
+}
+
+function fleet(r: StatusResult): string {
+  const f = r.fleet;
+  const rows = r.clusters.map((c) => [
+    c.cluster,
+    mb(c.current_max_wal_size_mb),
+    mb(c.configured_maximum_mb),
+    yesNo(c.reachable),
+    age(c.sample_age_sec),
+    String(c.total_adjustments),
+    String(c.quiet_intervals),
+    rateLimit(c),
+    [!c.enabled && 'disabled', c.dry_run && 'dry run', c.at_ceiling && 'at ceiling', c.in_recovery && 'standby', c.invalid_overrides.length > 0 && `${c.invalid_overrides.length} invalid override(s)`]
+      .filter(Boolean)
+      .join(', ') || '-',
+  ]);
+  return (
+    `${f.clusters} clusters: ${f.reachable} reachable, ${f.unreachable} unreachable, ${f.unknown} unknown; ` +
+    `${f.at_ceiling} at ceiling, ${f.cooldown_active} in cooldown, ${f.total_adjustments} adjustments\n\n` +
+    (rows.length > 0
+      ? table(['CLUSTER', 'MAX_WAL_SIZE', 'WALRUS.MAX', 'REACHABLE', 'SAMPLE', 'ADJUSTMENTS', 'QUIET', 'RATE LIMIT', 'NOTES'], rows)
+      : 'no cluster known yet: no state, no samples (is a collector running?)\n')
+  );
+}
+
+function detail(c: ClusterStatus): string {
+  const pairs: Array<[string, string]> = [
+    ['cluster', c.cluster],
+    ['enabled', yesNo(c.enabled)],
+    ['max_wal_size', mb(c.current_max_wal_size_mb)],
+    ['walrus.max', mb(c.configured_maximum_mb)],
+    ['walrus.min_size', mb(c.min_size_mb)],
+    ['walrus.threshold', String(c.threshold)],
+    ['checkpoint_timeout', c.checkpoint_timeout_sec === null ? '-' : `${c.checkpoint_timeout_sec}s`],
+    ['shrink', `${c.shrink_enabled ? 'on' : 'off'}, factor ${c.shrink_factor}, after ${c.shrink_intervals} quiet intervals`],
+    ['algorithm', c.algorithm + (c.dry_run ? ' (dry run)' : '')],
+    ['reachable', `${yesNo(c.reachable)}${c.reachable_by ? ` (${c.reachable_by === 'live' ? 'live check' : 'by sample age'})` : ''}${c.reachable_error ? `: ${c.reachable_error}` : ''}`],
+    ['standby', yesNo(c.in_recovery)],
+    ['last sample', `${text(c.last_sample_at)}${c.sample_age_sec !== null ? ` (${age(c.sample_age_sec)} ago)` : ''}`],
+    ['last adjustment', text(c.last_adjustment_at)],
+    ['total adjustments', String(c.total_adjustments)],
+    ['quiet intervals', String(c.quiet_intervals)],
+    ['at ceiling', yesNo(c.at_ceiling)],
+    ['cooldown', c.cooldown_active ? `active, ${c.cooldown_remaining_sec}s left (of ${c.cooldown_sec}s)` : `inactive (${c.cooldown_sec}s)`],
+    ['changes this hour', `${c.changes_this_hour} of ${c.max_changes_per_hour}${c.hourly_limit_reached ? ' (limit reached)' : ''}`],
+    ['invalid overrides', c.invalid_overrides.length === 0 ? 'none' : c.invalid_overrides.map((w) => w.message).join('\n' + ' '.repeat(19))],
+  ];
+  return keyValues(pairs);
+}

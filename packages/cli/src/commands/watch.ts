@@ -1,0 +1,64 @@
+import { ApplyResultV1, DecisionV1 } from '@walrus/core';
+import { clusterArg, intFlag, noMorePositional, parseArgs } from './args.js';
+import type { CliConnection } from './client.js';
+import type { Output } from './output.js';
+
+/**
+ * Decisions and outcomes as they happen, like LISTEN: a plain subscription
+ * (nothing is stored or acknowledged). Runs until Ctrl-C, or `--count`
+ * events. NATS going away ends it with exit code 3.
+ */
+export async function watchCommand(argv: string[], conn: () => Promise<CliConnection>, o: Output, signal?: AbortSignal): Promise<number> {
+  const args = parseArgs('watch', argv, ['cluster', 'count'], ['json']);
+  noMorePositional('watch', args, 1);
+  const flag = args.flags.get('cluster');
+  const cluster = clusterArg('watch', typeof flag === 'string' ? flag : args.positional[0], false) ?? '>';
+  const count = intFlag('watch', args, 'count', 1, 1_000_000);
+  const json = args.flags.has('json');
+  const { nc } = await conn();
+  const subjects = [`walrus.decision.${cluster}`, `walrus.applied.${cluster}`];
+  let seen = 0;
+  let done!: (code: number) => void;
+  const finished = new Promise<number>((r) => (done = r));
+  const subs = subjects.map((subject) =>
+    nc.subscribe(subject, {
+      callback: (err, m) => {
+        if (err) return;
+        let line: string | null;
+        try {
+          line = json ? JSON.stringify({ subject: m.subject, ...(m.json() as object) }) : describe(m.subject, m.json());
+        } catch {
+          line = null;
+        }
+        if (line === null) return;
+        o.out(line + '\n');
+        if (count !== undefined && ++seen >= count) done(0);
+      },
+    }),
+  );
+  await nc.flush();
+  if (!json) o.err(`watching ${subjects.join(' and ')} (Ctrl-C stops)\n`);
+  const onAbort = () => done(0);
+  signal?.addEventListener('abort', onAbort);
+  void nc.closed().then((err) => {
+    if (err) o.err(`NATS connection lost: ${err.message}\n`);
+    done(3);
+  });
+  const code = await finished;
+  signal?.removeEventListener('abort', onAbort);
+  for (const s of subs) s.unsubscribe();
+  return code;
+}
+
+function describe(subject: string, payload: unknown): string | null {
+  if (subject.startsWith('walrus.decision.')) {
+    const d = DecisionV1.safeParse(payload);
+    if (!d.success) return null;
+    const v = d.data;
+    return `${v.decided_at}  ${v.cluster}  decision ${v.action} ${v.old_size_mb} MB -> ${v.new_size_mb} MB (forced ${v.forced_checkpoints}): ${v.reason}`;
+  }
+  const r = ApplyResultV1.safeParse(payload);
+  if (!r.success) return null;
+  const v = r.data;
+  return `${v.applied_at}  ${v.cluster}  ${v.status}${v.max_wal_size_mb !== null ? ` max_wal_size ${v.max_wal_size_mb} MB` : ''}${v.error ? `: ${v.error}` : ''}`;
+}

@@ -1,0 +1,181 @@
+import { z } from 'zod';
+import { ClusterId } from '@walrus/core';
+
+/**
+ * The control surface over NATS request/reply: JSON in, JSON out, one subject
+ * per endpoint. Every control process answers in the queue group
+ * CONTROL_QUEUE, so running several (say `walrus all` on two hosts) answers
+ * each request once. `walrus.api.info` lists the endpoints.
+ */
+export const API_PREFIX = 'walrus.api';
+export const CONTROL_QUEUE = 'walrus-control';
+
+export const ENDPOINTS = ['info', 'status', 'history', 'recommendation', 'analyze', 'reset', 'cleanup_history'] as const;
+export type Endpoint = (typeof ENDPOINTS)[number];
+export const apiSubject = (endpoint: Endpoint): string => `${API_PREFIX}.${endpoint}`;
+
+export const StatusRequest = z.strictObject({ cluster: ClusterId.optional() });
+export const HistoryRequest = z.strictObject({
+  cluster: ClusterId.optional(),
+  limit: z.number().int().min(1).max(10_000).default(20),
+});
+export const ClusterRequest = z.strictObject({ cluster: ClusterId });
+export const AnalyzeRequest = z.strictObject({ cluster: ClusterId, apply: z.boolean().default(false) });
+export const CleanupRequest = z.strictObject({ retention_days: z.number().int().min(0).max(3650).optional() });
+
+/** Error kinds; the CLI maps them to exit codes. */
+export type ApiErrorCode = 'bad_request' | 'not_found' | 'unavailable' | 'failed';
+
+export interface ApiError {
+  code: ApiErrorCode;
+  message: string;
+}
+
+export type ApiReply<T> = { ok: true; result: T } | { ok: false; error: ApiError };
+
+export class ApiFailure extends Error {
+  override name = 'ApiFailure';
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface InfoResult {
+  service: 'walrus-control';
+  endpoints: Array<{ name: Endpoint; subject: string; request: string }>;
+  history: boolean;
+  live_clusters: string[];
+}
+
+export interface InvalidOverride {
+  parameter: string;
+  value: string;
+  allowed: string;
+  message: string;
+}
+
+/** Per-cluster status: pg_walrus's walrus.status() fields, plus what a fleet needs. */
+export interface ClusterStatus {
+  cluster: string;
+  enabled: boolean;
+  current_max_wal_size_mb: number | null;
+  configured_maximum_mb: number;
+  min_size_mb: number;
+  threshold: number;
+  checkpoint_timeout_sec: number | null;
+  shrink_enabled: boolean;
+  shrink_factor: number;
+  shrink_intervals: number;
+  dry_run: boolean;
+  algorithm: string;
+  in_recovery: boolean | null;
+  last_sample_at: string | null;
+  sample_age_sec: number | null;
+  last_evaluated_at: string | null;
+  last_adjustment_at: string | null;
+  total_adjustments: number;
+  quiet_intervals: number;
+  at_ceiling: boolean;
+  cooldown_sec: number;
+  cooldown_active: boolean;
+  cooldown_remaining_sec: number;
+  changes_this_hour: number;
+  max_changes_per_hour: number;
+  hourly_limit_reached: boolean;
+  /** null: nothing to judge by (no sample yet and no live connection). */
+  reachable: boolean | null;
+  /** How `reachable` was judged: a live connection from this process, or the age of the last sample. */
+  reachable_by: 'live' | 'sample_age' | null;
+  reachable_error: string | null;
+  invalid_overrides: InvalidOverride[];
+  has_state: boolean;
+}
+
+export interface FleetSummary {
+  clusters: number;
+  reachable: number;
+  unreachable: number;
+  unknown: number;
+  enabled: number;
+  at_ceiling: number;
+  cooldown_active: number;
+  hourly_limit_reached: number;
+  with_invalid_overrides: number;
+  total_adjustments: number;
+}
+
+export interface StatusResult {
+  generated_at: string;
+  fleet: FleetSummary;
+  clusters: ClusterStatus[];
+}
+
+export interface HistoryRow {
+  timestamp: string;
+  cluster: string;
+  decision_id: string;
+  action: string;
+  old_size_mb: number;
+  new_size_mb: number;
+  forced_checkpoints: number;
+  checkpoint_timeout_sec: number;
+  reason: string | null;
+  metadata: Record<string, unknown> | null;
+  apply_status: string | null;
+  applied_at: string | null;
+  applied_size_mb: number | null;
+  apply_error: string | null;
+}
+
+export interface HistoryResult {
+  cluster: string | null;
+  limit: number;
+  rows: HistoryRow[];
+}
+
+export type RecommendedAction = 'increase' | 'decrease' | 'capped' | 'none' | 'error';
+
+export interface Recommendation {
+  cluster: string;
+  current_size_mb: number | null;
+  recommended_size_mb: number | null;
+  action: RecommendedAction;
+  reason: string;
+  /** 0 .. 100, pg_walrus's data-quality score. */
+  confidence: number;
+  forced_checkpoints: number | null;
+  /** The rate limit that would hold an automatic change back now, if any. */
+  blocked_by: 'cooldown' | 'hourly_limit' | null;
+  blocked_until: string | null;
+  dry_run: boolean;
+  /** Where the statistics came from: a live read by this process, or the last sample on the stream. */
+  sample_source: 'live' | 'stream' | null;
+  sample_at: string | null;
+}
+
+export interface AnalyzeResult {
+  analyzed: boolean;
+  recommendation: Recommendation;
+  applied: boolean;
+  /** The decision published for the applier (apply only). */
+  decision_id: string | null;
+  /** The applier's outcome, when it arrived within the wait. */
+  apply_status: string | null;
+  apply_error: string | null;
+  max_wal_size_mb: number | null;
+  reason: string | null;
+}
+
+export interface ResetResult {
+  cluster: string;
+  had_state: boolean;
+}
+
+export interface CleanupResult {
+  deleted: number;
+  retention_days: number | null;
+}

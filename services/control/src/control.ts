@@ -1,0 +1,210 @@
+import type { Msg, Subscription } from '@nats-io/transport-node';
+import type { Policy } from '@walrus/core';
+import { errorMessage, redactUrl, type ClusterEntry, type ServiceDeps, type ServiceHandle } from '@walrus/runtime';
+import type { z } from 'zod';
+import { analyze, freshSample } from './analyze.js';
+import {
+  AnalyzeRequest,
+  ApiFailure,
+  apiSubject,
+  CleanupRequest,
+  ClusterRequest,
+  CONTROL_QUEUE,
+  ENDPOINTS,
+  HistoryRequest,
+  StatusRequest,
+  type ApiReply,
+  type Endpoint,
+  type InfoResult,
+  type StatusResult,
+} from './api.js';
+import { HistoryDb } from './history.js';
+import { controlMetrics } from './metrics.js';
+import { recommend } from './recommend.js';
+import { Sources } from './sources.js';
+import { clusterStatus, fleetSummary, type ClusterFacts } from './status.js';
+import { startLiveFeed, type LiveFeed } from './web/feed.js';
+
+export interface ControlConfig {
+  /** Service defaults of every walrus.* parameter: the same WALRUS_* as the deciders'. */
+  defaults: Policy;
+  /** Clusters this process may read live (optional): fresher analyze and a real reachability check. */
+  clusters: ClusterEntry[];
+  /** The history database (optional): history and cleanup_history need it. */
+  historyDatabaseUrl: string | null;
+  connectTimeoutSec: number;
+  queryTimeoutMs: number;
+  /** Serve the live page and its feed on the HTTP port. */
+  page: boolean;
+  /** How long analyze with apply waits for the applier's outcome. */
+  applyWaitSec: number;
+}
+
+const REQUEST_TEXT: Record<Endpoint, string> = {
+  info: '{}',
+  status: '{"cluster"?: string}',
+  history: '{"cluster"?: string, "limit"?: 1..10000}',
+  recommendation: '{"cluster": string}',
+  analyze: '{"cluster": string, "apply"?: boolean}',
+  reset: '{"cluster": string}',
+  cleanup_history: '{"retention_days"?: 0..3650}',
+};
+
+export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<ServiceHandle> {
+  const { config, nc, log, registry, now } = deps;
+  const sources = await Sources.open(
+    nc,
+    { provision: deps.provision, replicas: deps.replicas, clusters: config.clusters, connectTimeoutSec: config.connectTimeoutSec, queryTimeoutMs: config.queryTimeoutMs },
+    log,
+  );
+  const metrics = controlMetrics(registry, sources.jsm, log);
+  const history = config.historyDatabaseUrl ? new HistoryDb(config.historyDatabaseUrl) : null;
+  if (config.historyDatabaseUrl) log.info({ database: redactUrl(config.historyDatabaseUrl) }, 'history available to the control surface');
+
+  const known = async (cluster: string): Promise<boolean> =>
+    sources.hasLive(cluster) || (await sources.state(cluster)).revision > 0 || (await sources.lastSample(cluster)) !== null;
+  const requireKnown = async (cluster: string) => {
+    if (!(await known(cluster))) {
+      throw new ApiFailure('not_found', `unknown cluster ${cluster}: no state, no sample and no connection for it`);
+    }
+  };
+  const needHistory = (): HistoryDb => {
+    if (!history) throw new ApiFailure('unavailable', 'the control service has no history database: set HISTORY_DATABASE_URL');
+    return history;
+  };
+
+  const facts = async (cluster: string, live: boolean): Promise<ClusterFacts> => {
+    const [{ state }, fresh, applied] = await Promise.all([
+      sources.state(cluster),
+      live ? freshSample(sources, cluster, now) : sources.lastSample(cluster).then((sample) => ({ sample, live: null })),
+      sources.lastApplied(cluster),
+    ]);
+    return { cluster, state, sample: fresh.sample, live: fresh.live, applied };
+  };
+
+  const status = async (cluster: string | undefined): Promise<StatusResult> => {
+    const nowMs = now().getTime();
+    let list: ClusterFacts[];
+    if (cluster) {
+      await requireKnown(cluster);
+      list = [await facts(cluster, true)];
+    } else {
+      // The fleet view judges reachability by sample age: one live connection per cluster would not scale.
+      list = await Promise.all((await sources.clusters()).map((c) => facts(c, false)));
+    }
+    const clusters = list.map((f) => clusterStatus(f, config.defaults, nowMs));
+    return { generated_at: new Date(nowMs).toISOString(), fleet: fleetSummary(clusters), clusters };
+  };
+
+  const handlers: Record<Endpoint, (body: unknown) => Promise<unknown>> = {
+    info: async (): Promise<InfoResult> => ({
+      service: 'walrus-control',
+      endpoints: ENDPOINTS.map((name) => ({ name, subject: apiSubject(name), request: REQUEST_TEXT[name] })),
+      history: history !== null,
+      live_clusters: sources.liveClusters(),
+    }),
+    status: async (body) => status(parse(StatusRequest, body).cluster),
+    history: async (body) => {
+      const req = parse(HistoryRequest, body);
+      const db = needHistory();
+      const result = await db.history(req.cluster, req.limit);
+      if (req.cluster && result.rows.length === 0 && !(await known(req.cluster))) {
+        throw new ApiFailure('not_found', `unknown cluster ${req.cluster}: no history, no state and no sample for it`);
+      }
+      return result;
+    },
+    recommendation: async (body) => {
+      const { cluster } = parse(ClusterRequest, body);
+      await requireKnown(cluster);
+      const [{ state }, fresh] = await Promise.all([sources.state(cluster), freshSample(sources, cluster, now)]);
+      return recommend({ cluster, state, sample: fresh.sample, sampleSource: fresh.source, defaults: config.defaults, now: now().toISOString() })
+        .recommendation;
+    },
+    analyze: async (body) => {
+      const req = parse(AnalyzeRequest, body);
+      await requireKnown(req.cluster);
+      return analyze(
+        {
+          nc,
+          sources,
+          defaults: config.defaults,
+          now,
+          log,
+          outcomeWaitMs: config.applyWaitSec * 1000,
+          onDecision: (action, cluster) => metrics.manualDecisions.inc({ cluster, action }),
+        },
+        req.cluster,
+        req.apply,
+      );
+    },
+    reset: async (body) => {
+      const { cluster } = parse(ClusterRequest, body);
+      const { state, revision } = await sources.state(cluster);
+      if (revision === 0 && !(await known(cluster))) throw new ApiFailure('not_found', `unknown cluster ${cluster}: it has no state to clear`);
+      if (revision > 0) await sources.kv.delete(cluster);
+      log.info({ cluster, hadState: state !== null }, 'cluster state reset: the next sample starts a new baseline');
+      return { cluster, had_state: state !== null };
+    },
+    cleanup_history: async (body) => {
+      const req = parse(CleanupRequest, body);
+      return needHistory().cleanup(req.retention_days);
+    },
+  };
+
+  const answer = async (endpoint: Endpoint, msg: Msg) => {
+    let reply: ApiReply<unknown>;
+    try {
+      let body: unknown = {};
+      if (msg.data.length > 0) {
+        try {
+          body = msg.json();
+        } catch {
+          throw new ApiFailure('bad_request', 'the request is not JSON');
+        }
+      }
+      reply = { ok: true, result: await handlers[endpoint](body) };
+    } catch (err) {
+      const failure = err instanceof ApiFailure ? err : new ApiFailure('failed', errorMessage(err), { cause: err });
+      if (failure.code === 'failed') log.warn({ err, endpoint }, 'control request failed');
+      reply = { ok: false, error: { code: failure.code, message: failure.message } };
+    }
+    metrics.requests.inc({ endpoint, result: reply.ok ? 'ok' : reply.error.code });
+    msg.respond(JSON.stringify(reply));
+  };
+
+  const subs: Subscription[] = ENDPOINTS.map((endpoint) =>
+    nc.subscribe(apiSubject(endpoint), {
+      queue: CONTROL_QUEUE,
+      callback: (err, msg) => {
+        if (err) return log.warn({ err, endpoint }, 'control subscription error');
+        void answer(endpoint, msg);
+      },
+    }),
+  );
+  await nc.flush();
+
+  let feed: LiveFeed | null = null;
+  if (config.page) {
+    feed = startLiveFeed({ nc, jsm: sources.jsm, log, fleet: () => status(undefined) });
+  }
+  log.info({ subjects: `${apiSubject('info').replace(/\.info$/, '')}.*`, page: config.page, liveClusters: sources.liveClusters().length }, 'control surface ready');
+
+  return {
+    name: 'control',
+    health: () => ({ service: 'control', history: history !== null, page: config.page }),
+    ready: () => !nc.isClosed(),
+    ...(feed ? { routes: feed.routes } : {}),
+    stop: async () => {
+      for (const s of subs) s.unsubscribe();
+      await feed?.stop();
+      await history?.close();
+    },
+  };
+}
+
+function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const r = schema.safeParse(body ?? {});
+  if (r.success) return r.data;
+  const text = r.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ');
+  throw new ApiFailure('bad_request', text);
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { policyFromEnv } from '@walrus/core';
+import { envBool, envInt, loadClusters, loadEnvConfig, type ClusterEntry, type ServiceDefinition } from '@walrus/runtime';
+import { startControl, type ControlConfig } from './control.js';
+
+export { startControl, type ControlConfig } from './control.js';
+export * from './api.js';
+export { clusterStatus, fleetSummary } from './status.js';
+export { recommend, confidence } from './recommend.js';
+
+export const controlEnvSchema = z.object({
+  /** Optional here: without it, history and cleanup_history answer with an error saying so. */
+  HISTORY_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional()
+    .describe('a postgres:// URL of the history database'),
+  /** Serve the live page (/, /api/fleet, /api/series, /api/events) on METRICS_PORT. */
+  WALRUS_PAGE: envBool().default(true),
+  /** Seconds `analyze` with apply waits for the applier's outcome before answering without it. */
+  WALRUS_CONTROL_APPLY_WAIT_SEC: envInt(1, 120).default(20),
+  WALRUS_CONNECT_TIMEOUT_SEC: envInt(1, 300).default(10),
+  WALRUS_QUERY_TIMEOUT_MS: envInt(100, 600_000).default(10_000),
+});
+
+/** walrus_* URL parameters (the applier's strategy) are not libpq's: drop them before connecting. */
+function withoutWalrusParams(c: ClusterEntry): ClusterEntry {
+  const q = c.url.indexOf('?');
+  if (q < 0) return c;
+  const params = new URLSearchParams(c.url.slice(q + 1));
+  for (const k of [...params.keys()]) if (k.startsWith('walrus_')) params.delete(k);
+  const rest = params.toString();
+  return { id: c.id, url: c.url.slice(0, q) + (rest ? `?${rest}` : '') };
+}
+
+export const control: ServiceDefinition<ControlConfig> = {
+  name: 'control',
+  defaultMetricsPort: 9105,
+  loadConfig(env) {
+    const own = loadEnvConfig(controlEnvSchema, env);
+    const policy = policyFromEnv(env);
+    // Cluster URLs are optional for the control service: they only allow live reads.
+    const given = (env.WALRUS_CLUSTERS ?? '').trim() !== '' || (env.WALRUS_CLUSTERS_FILE ?? '').trim() !== '';
+    const clusters = given ? loadClusters(env) : { clusters: [], problems: [] };
+    const problems = [...own.problems, ...(policy.ok ? [] : policy.errors), ...clusters.problems];
+    if (!own.config || !policy.ok || problems.length > 0) return { config: null, problems };
+    return {
+      config: {
+        defaults: policy.policy,
+        clusters: clusters.clusters.map(withoutWalrusParams),
+        historyDatabaseUrl: own.config.HISTORY_DATABASE_URL ?? null,
+        connectTimeoutSec: own.config.WALRUS_CONNECT_TIMEOUT_SEC,
+        queryTimeoutMs: own.config.WALRUS_QUERY_TIMEOUT_MS,
+        page: own.config.WALRUS_PAGE,
+        applyWaitSec: own.config.WALRUS_CONTROL_APPLY_WAIT_SEC,
+      },
+      problems: [],
+    };
+  },
+  start: startControl,
+};

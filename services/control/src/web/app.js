@@ -1,0 +1,235 @@
+// The walrus live page: plain JavaScript, no build step. It reads the fleet
+// and one cluster's recent samples and decisions from the control service's
+// JSON API, then follows /api/events (server-sent events relaying NATS) so
+// that new samples and decisions show up as they happen.
+'use strict';
+
+const state = { fleet: null, selected: null, series: null, refreshTimer: null };
+const MINUTES = Number(new URLSearchParams(location.search).get('minutes') || 360);
+const $ = (sel) => document.querySelector(sel);
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'class') e.className = v;
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+const fmtMb = (mb) => (mb == null ? '–' : mb >= 1024 ? `${+(mb / 1024).toFixed(1)} GB` : `${Math.round(mb)} MB`);
+// An axis maximum of 1, 2 or 5 times a power of two or ten, so that ticks read well.
+function niceMax(v) {
+  if (v >= 1024) {
+    let g = 1;
+    while (g * 4 < v / 1024) g *= 2;
+    return Math.ceil(v / 1024 / g) * g * 1024;
+  }
+  const p = 10 ** Math.floor(Math.log10(Math.max(v, 1)));
+  for (const f of [1, 2, 5, 10]) if (f * p >= v) return f * p;
+  return 10 * p;
+}
+const fmtAge = (s) => (s == null ? '–' : s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`);
+const fmtTime = (iso) => new Date(iso).toLocaleTimeString();
+
+async function getJson(url) {
+  const r = await fetch(url, { cache: 'no-store' });
+  if (!r.ok) throw new Error(`${url}: ${r.status}`);
+  return r.json();
+}
+
+async function loadFleet() {
+  state.fleet = await getJson('api/fleet');
+  renderFleet();
+  if (!state.selected && state.fleet.clusters.length > 0) select(state.fleet.clusters[0].cluster);
+}
+
+function renderFleet() {
+  const f = state.fleet.fleet;
+  const s = $('#summary');
+  s.replaceChildren(
+    ...[
+      ['clusters', f.clusters],
+      ['reachable', f.reachable],
+      ['unreachable', f.unreachable],
+      ['at ceiling', f.at_ceiling],
+      ['in cooldown', f.cooldown_active],
+      ['adjustments', f.total_adjustments],
+    ].map(([k, v]) => el('span', {}, `${k} `, el('b', {}, v))),
+  );
+  const body = $('#fleet tbody');
+  body.replaceChildren(
+    ...state.fleet.clusters.map((c) => {
+      const reach = c.reachable === null ? el('span', { class: 'muted' }, 'unknown') : c.reachable ? el('span', { class: 'ok' }, 'yes') : el('span', { class: 'bad' }, 'no');
+      const limit = c.hourly_limit_reached ? 'hourly limit' : c.cooldown_active ? `cooldown ${c.cooldown_remaining_sec} s` : '–';
+      const notes = [];
+      if (!c.enabled) notes.push('disabled');
+      if (c.dry_run) notes.push('dry run');
+      if (c.in_recovery) notes.push('standby');
+      if (c.at_ceiling) notes.push('at ceiling');
+      if (c.invalid_overrides.length) notes.push(`${c.invalid_overrides.length} invalid override(s)`);
+      const tr = el(
+        'tr',
+        { 'data-cluster': c.cluster },
+        el('td', {}, c.cluster),
+        el('td', {}, fmtMb(c.current_max_wal_size_mb)),
+        el('td', {}, fmtMb(c.configured_maximum_mb)),
+        el('td', {}, reach),
+        el('td', {}, fmtAge(c.sample_age_sec)),
+        el('td', {}, c.total_adjustments),
+        el('td', {}, c.quiet_intervals),
+        el('td', { class: limit === '–' ? 'muted' : 'warn' }, limit),
+        el('td', { class: 'warn' }, notes.join(', ')),
+      );
+      if (c.cluster === state.selected) tr.classList.add('selected');
+      tr.addEventListener('click', () => select(c.cluster));
+      return tr;
+    }),
+  );
+}
+
+async function select(cluster) {
+  state.selected = cluster;
+  for (const tr of document.querySelectorAll('#fleet tbody tr')) tr.classList.toggle('selected', tr.dataset.cluster === cluster);
+  $('#chart-title').textContent = `${cluster}: max_wal_size and forced checkpoints (last ${MINUTES} min)`;
+  state.series = await getJson(`api/series?cluster=${encodeURIComponent(cluster)}&minutes=${MINUTES}`);
+  renderChart();
+  renderDecisions();
+}
+
+const COLORS = { increase: '#16a34a', capped: '#16a34a', decrease: '#7c3aed', skipped: '#9ca3af', dry_run: '#9ca3af' };
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function renderChart() {
+  const box = $('#chart');
+  const { points, decisions } = state.series;
+  const W = Math.max(400, box.clientWidth || 900);
+  const H = 320;
+  const m = { l: 64, r: 48, t: 16, b: 28 };
+  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, 'data-points': points.length, 'data-decisions': decisions.length, role: 'img' });
+  root.append(svg('title', {}, `${state.selected}: max_wal_size and forced checkpoints`));
+  if (points.length === 0) {
+    root.append(svg('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', fill: '#6b7785' }, 'no samples yet'));
+    box.replaceChildren(root);
+    return;
+  }
+  const times = points.map((p) => Date.parse(p.t)).concat(decisions.map((d) => Date.parse(d.t)));
+  let t0 = Math.min(...times);
+  let t1 = Math.max(...times);
+  if (t1 - t0 < 1000) { t0 -= 30_000; t1 += 30_000; }
+  const maxSize = niceMax(Math.max(...points.map((p) => p.max_wal_size_mb), ...decisions.map((d) => d.new_size_mb)) * 1.05);
+  const maxForced = Math.max(4, Math.ceil(Math.max(1, ...points.map((p) => p.forced || 0)) * 1.2 / 4) * 4);
+  const x = (t) => m.l + ((t - t0) / (t1 - t0)) * (W - m.l - m.r);
+  const ySize = (v) => H - m.b - (v / maxSize) * (H - m.t - m.b);
+  const yForced = (v) => H - m.b - (v / maxForced) * (H - m.t - m.b);
+
+  // grid and axes
+  for (let i = 0; i <= 4; i++) {
+    const v = (maxSize * i) / 4;
+    const y = ySize(v);
+    root.append(svg('line', { x1: m.l, x2: W - m.r, y1: y, y2: y, stroke: '#eef2f6' }));
+    root.append(svg('text', { x: m.l - 6, y: y + 4, 'text-anchor': 'end', 'font-size': 11, fill: '#2563eb' }, fmtMb(v)));
+    root.append(svg('text', { x: W - m.r + 6, y: yForced((maxForced * i) / 4) + 4, 'font-size': 11, fill: '#b45309' }, Math.round((maxForced * i) / 4)));
+  }
+  for (let i = 0; i <= 4; i++) {
+    const t = t0 + ((t1 - t0) * i) / 4;
+    root.append(svg('text', { x: x(t), y: H - 8, 'text-anchor': 'middle', 'font-size': 11, fill: '#6b7785' }, new Date(t).toLocaleTimeString()));
+  }
+
+  // forced checkpoints: one bar per sample
+  const barW = Math.max(2, Math.min(14, ((W - m.l - m.r) / Math.max(points.length, 1)) * 0.6));
+  const bars = svg('g', { class: 'forced' });
+  for (const p of points) {
+    if (!p.forced) continue;
+    const y = yForced(p.forced);
+    bars.append(svg('rect', { x: x(Date.parse(p.t)) - barW / 2, y, width: barW, height: H - m.b - y, fill: '#f59e0b', opacity: 0.75 }));
+  }
+  root.append(bars);
+
+  // max_wal_size: a step line (the size holds until the next sample shows another)
+  let d = '';
+  points.forEach((p, i) => {
+    const px = x(Date.parse(p.t));
+    const py = ySize(p.max_wal_size_mb);
+    d += i === 0 ? `M${px},${py}` : `H${px}V${py}`;
+  });
+  root.append(svg('path', { class: 'size', d, fill: 'none', stroke: '#2563eb', 'stroke-width': 2.5 }));
+
+  // decisions: a dashed line and a marker at the new size
+  const marks = svg('g', { class: 'decisions' });
+  for (const dec of decisions) {
+    const px = x(Date.parse(dec.t));
+    const color = COLORS[dec.action] || '#9ca3af';
+    marks.append(svg('line', { x1: px, x2: px, y1: m.t, y2: H - m.b, stroke: color, 'stroke-dasharray': '4 3' }));
+    const c = svg('circle', { cx: px, cy: ySize(dec.new_size_mb), r: 5, fill: color, 'data-action': dec.action });
+    c.append(svg('title', {}, `${dec.action} ${dec.old_size_mb} → ${dec.new_size_mb} MB: ${dec.reason}`));
+    marks.append(c);
+  }
+  root.append(marks);
+  box.replaceChildren(root);
+}
+
+function renderDecisions() {
+  const rows = [...state.series.decisions].reverse().slice(0, 12);
+  $('#decisions tbody').replaceChildren(
+    ...rows.map((d) =>
+      el('tr', {}, el('td', {}, fmtTime(d.t)), el('td', {}, d.action), el('td', {}, `${fmtMb(d.old_size_mb)} → ${fmtMb(d.new_size_mb)}`), el('td', {}, d.apply_status || '–'), el('td', {}, d.reason)),
+    ),
+  );
+}
+
+// Live updates: append what arrives for the selected cluster, refresh the fleet at most every 2 s.
+function scheduleFleetRefresh() {
+  if (state.refreshTimer) return;
+  state.refreshTimer = setTimeout(() => {
+    state.refreshTimer = null;
+    loadFleet().catch(() => undefined);
+  }, 2000);
+}
+
+function onSample(s) {
+  scheduleFleetRefresh();
+  if (!state.series || s.cluster !== state.selected) return;
+  const prev = state.series.points[state.series.points.length - 1];
+  const forced = prev && s.checkpoints_requested >= prev.checkpoints_requested ? s.checkpoints_requested - prev.checkpoints_requested : null;
+  state.series.points.push({ t: s.collected_at, max_wal_size_mb: s.max_wal_size_mb, checkpoints_requested: s.checkpoints_requested, forced });
+  renderChart();
+}
+
+function onDecision(d) {
+  scheduleFleetRefresh();
+  if (!state.series || d.cluster !== state.selected) return;
+  if (state.series.decisions.some((x) => x.id === d.id)) return;
+  state.series.decisions.push({ t: d.sample_at, id: d.id, action: d.action, old_size_mb: d.old_size_mb, new_size_mb: d.new_size_mb, reason: d.reason, apply_status: null });
+  renderChart();
+  renderDecisions();
+}
+
+function onApplied(r) {
+  scheduleFleetRefresh();
+  if (!state.series || r.cluster !== state.selected) return;
+  const d = state.series.decisions.find((x) => x.id === r.decision_id);
+  if (d) d.apply_status = r.status;
+  renderDecisions();
+}
+
+function follow() {
+  const es = new EventSource('api/events');
+  const live = $('#live');
+  es.onopen = () => { live.textContent = 'live'; live.className = 'on'; };
+  es.onerror = () => { live.textContent = 'reconnecting'; live.className = ''; };
+  const on = (name, fn) => es.addEventListener(name, (e) => { try { fn(JSON.parse(e.data)); } catch { /* not ours */ } });
+  on('sample', onSample);
+  on('decision', onDecision);
+  on('applied', onApplied);
+}
+
+window.addEventListener('resize', () => state.series && renderChart());
+loadFleet().then(follow, (err) => { $('#summary').textContent = `cannot load the fleet: ${err.message}`; follow(); });
