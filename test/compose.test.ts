@@ -5,15 +5,20 @@ import { collector } from '@walrus/collector';
 import { decider } from '@walrus/decider';
 import { historian } from '@walrus/historian';
 import { commonEnvSchema, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
-import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { cleanupAll, NATS_SERVER_BIN, startNats } from './harness/mod.js';
 
 // No Docker engine runs here, so docker-compose.yml and the Dockerfile are
 // checked by construction: every walrus service's environment passes the
 // same validation the service runs at start-up, and every file they name exists.
 const root = fileURLToPath(new URL('..', import.meta.url));
-const compose = parse(readFileSync(`${root}/docker-compose.yml`, 'utf8'), { merge: true }) as {
-  services: Record<string, { command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown>; volumes?: string[]; healthcheck?: { test: string[] }; build?: string }>;
+// `${NAME:-default}` as docker compose interpolates it with NAME unset.
+const composeText = readFileSync(`${root}/docker-compose.yml`, 'utf8').replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1');
+const compose = parse(composeText, { merge: true }) as {
+  services: Record<string, { command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown>; volumes?: string[]; healthcheck?: { test: string[] }; build?: string; profiles?: string[] }>;
 };
 const definitions: Record<string, ServiceDefinition<unknown>> = { collector, decider, applier, historian };
 
@@ -45,10 +50,43 @@ describe('docker compose - correct by construction', () => {
     }
   });
 
+  it('profile cluster runs three JetStream nodes with routes to each other, on a valid configuration', () => {
+    const nodes = Object.entries(compose.services).filter(([, s]) => s.profiles?.includes('cluster'));
+    expect(nodes.map(([name]) => name).sort()).toEqual(['nats-1', 'nats-2', 'nats-3']);
+    const conf = readFileSync(`${root}/deploy/nats/cluster.conf`, 'utf8');
+    for (const [name, svc] of nodes) {
+      expect(svc.environment?.NATS_SERVER_NAME).toBe(name);
+      expect(svc.command?.join(' ')).toContain('/etc/nats/cluster.conf');
+      expect(conf).toContain(`nats-route://${name}:6222`);
+      execFileSync(NATS_SERVER_BIN, ['-c', `${root}/deploy/nats/cluster.conf`, '-t'], { stdio: 'pipe', env: { NATS_SERVER_NAME: name } });
+    }
+  });
+
   it('the Dockerfile copies only paths that exist', () => {
     const dockerfile = readFileSync(`${root}/Dockerfile`, 'utf8');
     const sources = [...dockerfile.matchAll(/^COPY\s+(.+)\s+\S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
     expect(sources.length).toBeGreaterThan(5);
     for (const src of sources) expect(existsSync(`${root}/${src}`), src).toBe(true);
+  });
+});
+
+describe('docker compose - NATS runs with walrus authorization by default', () => {
+  afterAll(cleanupAll);
+  const walrusServices = Object.values(compose.services).filter((s) => s.build !== undefined);
+
+  it('nats-server accepts deploy/nats/nats.conf, and only the users of auth.conf may connect', async () => {
+    execFileSync(NATS_SERVER_BIN, ['-c', `${root}/deploy/nats/nats.conf`, '-t'], { stdio: 'pipe' });
+    expect(compose.services.nats?.command?.join(' ')).toContain('/etc/nats/nats.conf');
+    const nats = await startNats({ config: readFileSync(`${root}/deploy/nats/auth.conf`, 'utf8') });
+    await expect(connect({ servers: nats.url, timeout: 3000 })).rejects.toThrow(/Authorization/i);
+    const users = new Set<string>();
+    for (const svc of walrusServices) {
+      const env = svc.environment ?? {};
+      expect(env.NATS_INBOX_PREFIX).toBe(`_INBOX_${env.NATS_USER}`);
+      const nc = await connect({ servers: nats.url, user: env.NATS_USER!, pass: env.NATS_PASSWORD!, timeout: 3000 });
+      await nc.close();
+      users.add(env.NATS_USER!);
+    }
+    expect(users.size).toBe(4);
   });
 });

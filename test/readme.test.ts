@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { applierEnvSchema } from '@walrus/applier';
 import { collectorEnvSchema } from '@walrus/collector';
+import { controlEnvSchema } from '@walrus/control';
 import { POLICY_ENV_VARS } from '@walrus/core';
 import { deciderEnvSchema } from '@walrus/decider';
 import { historianEnvSchema } from '@walrus/historian';
@@ -19,6 +20,7 @@ describe('README - documents every setting', () => {
     ...Object.keys(deciderEnvSchema.shape),
     ...Object.keys(applierEnvSchema.shape),
     ...Object.keys(historianEnvSchema.shape),
+    ...Object.keys(controlEnvSchema.shape),
     'WALRUS_CLUSTERS',
     'WALRUS_CLUSTERS_FILE',
     ...POLICY_ENV_VARS.flatMap((v) => [v.name, v.parameter]),
