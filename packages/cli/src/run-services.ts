@@ -1,5 +1,6 @@
 import {
   commonEnvSchema,
+  natsOptionsFromConfig,
   connectNats,
   createLogger,
   createRegistry,
@@ -66,17 +67,7 @@ export function prepareServices(
 
   const start = async (): Promise<() => Promise<void>> => {
     const nc = await connectNats(
-      {
-        servers: cfg.NATS_URL,
-        name: `walrus-${processName}`,
-        ...(cfg.NATS_USER ? { user: cfg.NATS_USER } : {}),
-        ...(cfg.NATS_PASSWORD ? { pass: cfg.NATS_PASSWORD } : {}),
-        ...(cfg.NATS_TOKEN ? { token: cfg.NATS_TOKEN } : {}),
-        ...(cfg.NATS_NKEY_SEED ? { nkeySeed: cfg.NATS_NKEY_SEED } : {}),
-        ...(cfg.NATS_CREDS_FILE ? { credsFile: cfg.NATS_CREDS_FILE } : {}),
-        tls: { caFile: cfg.NATS_TLS_CA, certFile: cfg.NATS_TLS_CERT, keyFile: cfg.NATS_TLS_KEY },
-        ...(cfg.NATS_INBOX_PREFIX ? { inboxPrefix: cfg.NATS_INBOX_PREFIX } : {}),
-      },
+      natsOptionsFromConfig(cfg, `walrus-${processName}`),
       log,
     );
     if (cfg.WALRUS_PROVISION) {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { envBool, envInt, envPort } from './env.js';
 import { LOG_LEVELS } from './logger.js';
+import type { NatsOptions } from './nats.js';
 
 /** Environment shared by every walrus process (ARCHITECTURE §6). */
 export const commonEnvSchema = z.object({
@@ -64,4 +65,19 @@ export function resolveFileVariables(
     }
   }
   return { env: out, problems };
+}
+
+/** The NATS connection options of the common environment, for services and the CLI alike. */
+export function natsOptionsFromConfig(cfg: CommonConfig, name: string): NatsOptions {
+  return {
+    servers: cfg.NATS_URL,
+    name,
+    ...(cfg.NATS_USER ? { user: cfg.NATS_USER } : {}),
+    ...(cfg.NATS_PASSWORD ? { pass: cfg.NATS_PASSWORD } : {}),
+    ...(cfg.NATS_TOKEN ? { token: cfg.NATS_TOKEN } : {}),
+    ...(cfg.NATS_NKEY_SEED ? { nkeySeed: cfg.NATS_NKEY_SEED } : {}),
+    ...(cfg.NATS_CREDS_FILE ? { credsFile: cfg.NATS_CREDS_FILE } : {}),
+    tls: { caFile: cfg.NATS_TLS_CA, certFile: cfg.NATS_TLS_CERT, keyFile: cfg.NATS_TLS_KEY },
+    ...(cfg.NATS_INBOX_PREFIX ? { inboxPrefix: cfg.NATS_INBOX_PREFIX } : {}),
+  };
 }

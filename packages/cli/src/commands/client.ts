@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { apiSubject, type ApiReply, type Endpoint } from '@walrus/control';
-import { commonEnvSchema, errorMessage, loadEnvConfig, natsAuthOptions, resolveFileVariables } from '@walrus/runtime';
+import { commonEnvSchema, errorMessage, loadEnvConfig, natsAuthOptions, natsOptionsFromConfig, resolveFileVariables } from '@walrus/runtime';
 
 /** Exit codes of the control commands: scripts can tell these apart. */
 export const EXIT = {
@@ -47,17 +47,7 @@ export async function connectCli(env: Record<string, string | undefined>, timeou
       reconnect: false,
       maxReconnectAttempts: 0,
       // The same credentials, TLS and inbox prefix as the services take.
-      ...natsAuthOptions({
-        servers: cfg.NATS_URL,
-        name: 'walrus-cli',
-        ...(cfg.NATS_USER ? { user: cfg.NATS_USER } : {}),
-        ...(cfg.NATS_PASSWORD ? { pass: cfg.NATS_PASSWORD } : {}),
-        ...(cfg.NATS_TOKEN ? { token: cfg.NATS_TOKEN } : {}),
-        ...(cfg.NATS_NKEY_SEED ? { nkeySeed: cfg.NATS_NKEY_SEED } : {}),
-        ...(cfg.NATS_CREDS_FILE ? { credsFile: cfg.NATS_CREDS_FILE } : {}),
-        tls: { caFile: cfg.NATS_TLS_CA, certFile: cfg.NATS_TLS_CERT, keyFile: cfg.NATS_TLS_KEY },
-        ...(cfg.NATS_INBOX_PREFIX ? { inboxPrefix: cfg.NATS_INBOX_PREFIX } : {}),
-      }),
+      ...natsAuthOptions(natsOptionsFromConfig(cfg, 'walrus-cli')),
     });
     return { nc, servers: cfg.NATS_URL };
   } catch (err) {
