@@ -64,6 +64,18 @@ describe('services - start, serve health and metrics, stop on a signal', () => {
     expect(p.lines.some((l) => l.msg === 'stopped')).toBe(true);
   });
 
+  it('stops promptly on SIGTERM while NATS is away', async () => {
+    const gone = await startNats();
+    const p = startWalrus(['decider'], { NATS_URL: gone.url, SHUTDOWN_TIMEOUT_SEC: '30' });
+    await p.waitForLog((l) => l.msg === 'started', 'started');
+    await gone.kill();
+    await p.waitForLog((l) => l.msg === 'NATS connection lost; reconnecting', 'the lost connection noticed');
+    p.signal('SIGTERM');
+    // Exit 0 (a clean stop), not the shutdown timeout's exit 1 after 30 s.
+    expect(await p.exited).toBe(0);
+    expect(p.lines.some((l) => l.msg === 'stopped')).toBe(true);
+  });
+
   it('waits for NATS that is not up yet, then starts', async () => {
     const late = await startNats();
     await late.stop();

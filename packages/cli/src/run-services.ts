@@ -104,7 +104,9 @@ export function prepareServices(
     return () =>
       stopAll(log, [
         ...[...handles].reverse().map((h) => [`stop ${h.name}`, () => h.stop()] as [string, () => Promise<void>]),
-        ['drain NATS', () => nc.drain()],
+        // Draining needs the server; when NATS is away, close instead so
+        // that no reconnect attempt keeps the process alive.
+        ['drain NATS', () => nc.drain().catch(() => nc.close())],
         ['close HTTP', () => http.close()],
       ]);
   };

@@ -53,6 +53,9 @@ export async function runUntilSignal(opts: {
   } finally {
     clearTimeout(timer);
   }
+  // Everything was stopped in order; a handle some library still holds
+  // (a reconnect timer, a socket) must not keep a stopped service alive.
+  process.exit();
 }
 
 /** Stops components in order, running every stop even when one fails. */
