@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { applier } from '@walrus/applier';
 import type { Decision } from '@walrus/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { maxWalSizeMb } from './harness/load.js';
 import { cleanupAll, startNats, startPostgres, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
 import { SubjectWatch } from './harness/watch.js';
+import { testDecision } from './harness/messages.js';
 
 let nats: NatsServer;
 let pg: PostgresCluster;
@@ -30,24 +30,7 @@ async function startApplier(cluster: string, url: string, env: Record<string, st
   return s;
 }
 
-function decision(cluster: string, over: Partial<Decision> = {}): Decision {
-  return {
-    v: 1,
-    id: randomUUID(),
-    cluster,
-    decided_at: new Date().toISOString(),
-    sample_at: new Date().toISOString(),
-    action: 'increase',
-    old_size_mb: 64,
-    new_size_mb: 128,
-    forced_checkpoints: 1,
-    checkpoint_timeout_sec: 300,
-    algorithm: 'multiplicative',
-    reason: 'test',
-    metadata: {},
-    ...over,
-  };
-}
+const decision = testDecision;
 
 const resultFor = (d: Decision) =>
   watch.next(`walrus.applied.${d.cluster}`, (r) => r.decision_id === d.id, `the outcome of ${d.action} ${d.new_size_mb} MB`);

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { ApplyResult, Decision } from '@walrus/core';
 import { historian } from '@walrus/historian';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
+import { testDecision } from './harness/messages.js';
 
 let nats: NatsServer;
 let pg: PostgresCluster;
@@ -21,22 +21,7 @@ afterAll(async () => {
 });
 
 function decision(over: Partial<Decision> = {}): Decision {
-  return {
-    v: 1,
-    id: randomUUID(),
-    cluster: 'h1',
-    decided_at: new Date().toISOString(),
-    sample_at: new Date().toISOString(),
-    action: 'increase',
-    old_size_mb: 1024,
-    new_size_mb: 4096,
-    forced_checkpoints: 3,
-    checkpoint_timeout_sec: 300,
-    algorithm: 'multiplicative',
-    reason: 'test',
-    metadata: { delta: 3 },
-    ...over,
-  };
+  return testDecision('h1', { old_size_mb: 1024, new_size_mb: 4096, metadata: { delta: 3 }, ...over });
 }
 
 function outcome(d: Decision, status: ApplyResult['status'], error: string | null = null): ApplyResult {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -12,6 +11,7 @@ import { cleanupAll, PG_VERSIONS, startNats, startPostgres, type NatsServer, typ
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
 import { startPatroniStandIn } from './harness/patroni-standin.js';
 import { SubjectWatch } from './harness/watch.js';
+import { testDecision } from './harness/messages.js';
 
 const BIN = fileURLToPath(new URL('../packages/cli/bin/walrus.mjs', import.meta.url));
 
@@ -32,25 +32,7 @@ afterAll(async () => {
   await cleanupAll();
 });
 
-function decision(cluster: string, over: Partial<Decision> = {}): Decision {
-  const now = new Date().toISOString();
-  return {
-    v: 1,
-    id: randomUUID(),
-    cluster,
-    decided_at: now,
-    sample_at: now,
-    action: 'increase',
-    old_size_mb: 64,
-    new_size_mb: 128,
-    forced_checkpoints: 3,
-    checkpoint_timeout_sec: 300,
-    algorithm: 'multiplicative',
-    reason: 'test',
-    metadata: {},
-    ...over,
-  };
-}
+const decision = testDecision;
 
 const resultFor = (d: Decision) =>
   watch.next(`walrus.applied.${d.cluster}`, (r) => r.decision_id === d.id, `the outcome of ${d.action} ${d.new_size_mb} MB`);

@@ -4,7 +4,6 @@
  * restricted user, and a monitored cluster whose URL carries a known password.
  */
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxWalSizeMb } from './harness/load.js';
 import { cleanupAll, registerCleanup, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
+import { testDecision } from './harness/messages.js';
 
 const BIN = fileURLToPath(new URL('../packages/cli/bin/walrus.mjs', import.meta.url));
 /** Appears in every connection string the services get; must appear in none of their outputs. */
@@ -89,25 +89,7 @@ afterAll(async () => {
   await cleanupAll();
 });
 
-function decision(cluster: string, over: Partial<Decision> = {}): Decision {
-  const now = new Date().toISOString();
-  return {
-    v: 1,
-    id: randomUUID(),
-    cluster,
-    decided_at: now,
-    sample_at: now,
-    action: 'increase',
-    old_size_mb: 64,
-    new_size_mb: 128,
-    forced_checkpoints: 3,
-    checkpoint_timeout_sec: 300,
-    algorithm: 'multiplicative',
-    reason: 'test',
-    metadata: {},
-    ...over,
-  };
-}
+const decision = testDecision;
 
 async function collect(sub: Subscription, into: ApplyResult[]): Promise<void> {
   for await (const m of sub) into.push(m.json<ApplyResult>());
