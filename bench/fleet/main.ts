@@ -33,10 +33,12 @@ interface Options {
   collectorSeconds: number;
   skipCollector: boolean;
   skipDeciders: boolean;
+  /** Directory for the deciders' V8 CPU profiles (--cpu-prof), or null. */
+  profileDir: string | null;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { clusters: 10_000, rounds: 2, rate: 1000, seconds: 10, collectorEntries: 1000, collectorServers: 2, collectorSeconds: 60, skipCollector: false, skipDeciders: false };
+  const o: Options = { clusters: 10_000, rounds: 2, rate: 1000, seconds: 10, collectorEntries: 1000, collectorServers: 2, collectorSeconds: 60, skipCollector: false, skipDeciders: false, profileDir: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = () => {
@@ -53,8 +55,9 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--collector-seconds') o.collectorSeconds = num();
     else if (a === '--skip-collector') o.skipCollector = true;
     else if (a === '--skip-deciders') o.skipDeciders = true;
+    else if (a === '--profile') o.profileDir = argv[++i] ?? '';
     else if (a === '--') continue;
-    else throw new Error(`unknown option ${a} (allowed: --clusters --rounds --rate --seconds --collector-entries --collector-servers --collector-seconds --skip-collector --skip-deciders)`);
+    else throw new Error(`unknown option ${a} (allowed: --clusters --rounds --rate --seconds --collector-entries --collector-servers --collector-seconds --skip-collector --skip-deciders --profile DIR)`);
   }
   return o;
 }
@@ -64,8 +67,8 @@ const progress = (t: string) => process.stderr.write(`[bench:fleet] ${t}\n`);
 const CONSUMER = 'walrus-decider';
 /** Every walrus process started, stopped again at the end whatever happened. */
 const spawned: WalrusProcess[] = [];
-const spawn = (args: string[], env: Record<string, string>): WalrusProcess => {
-  const p = startWalrus(args, env);
+const spawn = (args: string[], env: Record<string, string>, nodeArgs: string[] = []): WalrusProcess => {
+  const p = startWalrus(args, env, nodeArgs);
   spawned.push(p);
   // Also on Ctrl-C or a timeout's SIGTERM, when the harness removes the servers.
   registerCleanup(async () => void (await p.stop(5000)), { name: `walrus ${args.join(' ')}`, sync: () => p.proc.kill('SIGKILL') });
@@ -85,11 +88,13 @@ interface Running {
 }
 
 /** Deciders log at warn (a decision log line per sample would cost this process as much as theirs): readiness comes from /readyz. */
-async function startDeciders(nats: NatsServer, n: number): Promise<Running[]> {
+async function startDeciders(nats: NatsServer, n: number, profileDir: string | null): Promise<Running[]> {
+  // A profile is written when the process exits (SIGTERM at the end of each phase).
+  const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   return Promise.all(
     Array.from({ length: n }, async () => {
       const port = await freePort();
-      return { port, p: spawn(['decider'], { NATS_URL: nats.url, LOG_LEVEL: 'warn', METRICS_PORT: String(port), ...BENCH_POLICY }) };
+      return { port, p: spawn(['decider'], { NATS_URL: nats.url, LOG_LEVEL: 'warn', METRICS_PORT: String(port), ...BENCH_POLICY }, profiling) };
     }),
   );
 }
@@ -129,7 +134,7 @@ async function throughput(nc: NatsConnection, nats: NatsServer, o: Options, proc
   progress(`loading ${samples.length} samples for ${processes} decider(s)`);
   await publishAll(nc, samples);
   const natsCpu0 = cpuSeconds(nats.pid!);
-  const deciders = await startDeciders(nats, processes);
+  const deciders = await startDeciders(nats, processes, o.profileDir);
   await started(deciders);
   const cpu0 = deciders.map((d) => cpuSeconds(d.p.proc.pid!));
   const { seconds } = await drain(nc);
@@ -140,7 +145,7 @@ async function throughput(nc: NatsConnection, nats: NatsServer, o: Options, proc
 }
 
 async function latency(nc: NatsConnection, nats: NatsServer, o: Options, firstRound: number) {
-  const running = await startDeciders(nats, 1);
+  const running = await startDeciders(nats, 1, o.profileDir);
   await started(running);
   const decider = running[0]!.p;
   const sent = new Map<string, number>();
@@ -219,7 +224,7 @@ async function deciderFigures(o: Options): Promise<string[]> {
   // Round 0 is every cluster's baseline, and creates its state: not timed.
   progress(`baselines for ${o.clusters} clusters`);
   await publishAll(nc, Array.from({ length: o.clusters }, (_, i) => syntheticSample(i, 0)));
-  const warm = await startDeciders(nats, 1);
+  const warm = await startDeciders(nats, 1, null);
   await started(warm);
   await drain(nc);
   await Promise.all(warm.map((d) => d.p.stop()));
