@@ -1,4 +1,4 @@
-import { v5 as uuidv5 } from 'uuid';
+import { createHash } from 'node:crypto';
 import { toMs } from './time.js';
 
 /**
@@ -7,6 +7,8 @@ import { toMs } from './time.js';
  */
 export const DECISION_ID_NAMESPACE = 'ee061a0f-ff86-432b-9c0a-002668cb9cf3';
 
+const NAMESPACE_BYTES = Buffer.from(DECISION_ID_NAMESPACE.replace(/-/g, ''), 'hex');
+
 /**
  * A decision's id is a UUID v5 of "<cluster>|<collected_at in ms>": one sample
  * yields at most one decision, and evaluating it again after a crash or a
@@ -14,5 +16,19 @@ export const DECISION_ID_NAMESPACE = 'ee061a0f-ff86-432b-9c0a-002668cb9cf3';
  * Milliseconds (not the text) so that "…Z" and "…+00:00" agree.
  */
 export function decisionId(cluster: string, collectedAt: string): string {
-  return uuidv5(`${cluster}|${toMs(collectedAt)}`, DECISION_ID_NAMESPACE);
+  return uuidV5(`${cluster}|${toMs(collectedAt)}`);
+}
+
+/**
+ * RFC 9562 UUID v5 (SHA-1 of namespace and name) in the decision namespace.
+ * Written out rather than taken from the uuid package, which re-parses the
+ * namespace and re-encodes the name on every call: a decider computes one
+ * per decision, thousands per second (docs/SCALING.md).
+ */
+function uuidV5(name: string): string {
+  const h = createHash('sha1').update(NAMESPACE_BYTES).update(name, 'utf8').digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.toString('hex', 0, 16);
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }

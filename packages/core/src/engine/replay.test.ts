@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DecisionV1, type Decision } from '../schemas.js';
 import { at, baselined, policy, run, sample, step } from '../testing/builders.js';
+import { v5 as uuidv5 } from 'uuid';
 import { DECISION_ID_NAMESPACE, decisionId } from './decision-id.js';
 import { ClusterStateV1, initialState } from './state.js';
 
@@ -68,6 +69,9 @@ describe('replay - determinism', () => {
   });
 });
 
+/** uuid v5 of "pg-test|1735689600000" in the decision namespace, as the uuid package computed it. */
+const PINNED_ID = '489cc73f-99e6-5be4-ad09-c71818b6bfef';
+
 describe('replay - decision ids', () => {
   it('replay - the id is a UUID v5 of cluster and sample time in ms', () => {
     const id = decisionId('pg-test', at(300));
@@ -80,6 +84,14 @@ describe('replay - decision ids', () => {
   it('replay - the namespace is fixed, so ids stay stable across releases', () => {
     expect(DECISION_ID_NAMESPACE).toBe('ee061a0f-ff86-432b-9c0a-002668cb9cf3');
     expect(decisionId('pg-test', '2025-01-01T00:00:00.000Z')).toBe(decisionId('pg-test', '2025-01-01T00:00:00Z'));
+  });
+
+  it('replay - ids are the RFC 9562 UUID v5 of the uuid package, and pinned', () => {
+    for (const [cluster, t] of [['pg-test', 0], ['fleet-00042', 1_700_000_000_123], ['ünïcode-ßtate', 5]] as const) {
+      expect(decisionId(cluster, new Date(t).toISOString())).toBe(uuidv5(`${cluster}|${t}`, DECISION_ID_NAMESPACE));
+    }
+    // A literal, so that a change of namespace or name format cannot pass unnoticed.
+    expect(decisionId('pg-test', '2025-01-01T00:00:00Z')).toBe(PINNED_ID);
   });
 
   it('replay - a decision takes the id of its sample', () => {
