@@ -85,6 +85,7 @@ export function prepareServices(
             now: () => new Date(),
             provision: cfg.WALRUS_PROVISION,
             replicas: cfg.WALRUS_JS_REPLICAS,
+            ...(cfg.NATS_INBOX_PREFIX ? { inboxPrefix: cfg.NATS_INBOX_PREFIX } : {}),
           }),
         );
       }

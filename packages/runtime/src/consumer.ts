@@ -179,6 +179,8 @@ export async function runConsumer(opts: {
   concurrency?: number;
   /** Messages with the same key are never handled at the same time, and keep their order. */
   keyOf?: (msg: JsMsg) => string;
+  /** Where acknowledgements are sent from (e.g. JetStreamRequests.later, to write them with the turn's other messages); default: at once. */
+  sendLater?: (write: () => void) => void;
 }): Promise<RunningConsumer> {
   const { nc, log, metrics, service } = opts;
   const js = jetstream(nc);
@@ -242,7 +244,8 @@ export async function runConsumer(opts: {
     }
     switch (outcome.kind) {
       case 'ack':
-        msg.ack();
+        if (opts.sendLater) opts.sendLater(() => msg.ack());
+        else msg.ack();
         break;
       case 'retry':
         metrics.retries.inc({ service });
@@ -272,12 +275,14 @@ export async function runConsumer(opts: {
   };
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Parses JSON and a zod schema, returning a reason instead of throwing (for `reject`). */
 export function decodeJson(data: Uint8Array, maxBytes = 64 * 1024): { ok: true; value: unknown } | { ok: false; reason: string } {
   if (data.length > maxBytes) return { ok: false, reason: `oversized payload: ${data.length} bytes (allowed ${maxBytes})` };
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+    text = strictUtf8.decode(data);
   } catch {
     return { ok: false, reason: 'payload is not UTF-8 text' };
   }

@@ -12,3 +12,4 @@ export * from './service.js';
 export * from './cluster-config.js';
 export * from './load-config.js';
 export * from './consumer.js';
+export * from './js-requests.js';

@@ -22,6 +22,8 @@ export interface ServiceDeps<C> {
   provision: boolean;
   /** Replicas of what it creates (WALRUS_JS_REPLICAS). */
   replicas: number;
+  /** The connection's reply-subject prefix (NATS_INBOX_PREFIX), for services that make their own requests. */
+  inboxPrefix?: string;
 }
 
 /** How the `walrus` command knows a service: its configuration and how to start it. */

@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import {
   decisionMsgId,
   decisionSubject,
@@ -20,6 +20,7 @@ import {
   ensureConsumer,
   errorMessage,
   runConsumer,
+  JetStreamRequests,
   PREV_SEQ_HEADER,
   type Outcome,
   type ServiceDeps,
@@ -45,9 +46,9 @@ const CATCH_UP_WINDOW_MS = 5 * 60_000;
 
 export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<ServiceHandle> {
   const { config, nc, log, registry, now } = deps;
-  const js = jetstream(nc);
   const m = deciderMetrics(registry);
-  const store = await StateStore.open(nc, deps, log);
+  const requests = new JetStreamRequests(nc, { inboxPrefix: deps.inboxPrefix });
+  const store = await StateStore.open(nc, requests, deps, log);
   const samples = new SampleLog(await jetstreamManager(nc));
   const warned = new Map<string, string>();
   let stopping = false;
@@ -89,9 +90,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
         if (result.decision) {
           // The id is derived from cluster and sample time, so a sample evaluated
           // again after a crash republishes the same id: JetStream stores it once.
-          await js.publish(decisionSubject(cluster), JSON.stringify(result.decision), {
-            msgID: decisionMsgId(result.decision.id),
-          });
+          await requests.publish(decisionSubject(cluster), JSON.stringify(result.decision), { msgId: decisionMsgId(result.decision.id) });
         } else {
           log.debug({ cluster, outcome: result.outcome.kind }, result.outcome.reason);
         }
@@ -196,10 +195,11 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     log,
     metrics: consumerMetrics(registry),
     handle,
-    maxMessages: 256,
+    maxMessages: Math.max(256, 2 * config.concurrency),
     // Clusters are independent: many at once, each cluster's samples in order.
     concurrency: config.concurrency,
     keyOf: (msg) => msg.subject,
+    sendLater: (write) => requests.later(write),
   });
 
   return {
@@ -209,6 +209,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     stop: async () => {
       stopping = true;
       await consumer.stop();
+      requests.close();
     },
   };
 }

@@ -1,7 +1,8 @@
-import { Kvm, type KV } from '@nats-io/kv';
+import { Kvm } from '@nats-io/kv';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ClusterStateV1, initialState, KV_STATE_BUCKET, type ClusterState } from '@walrus/core';
-import type { Logger } from '@walrus/runtime';
+import { JetStreamApiError, type JetStreamRequests, type Logger } from '@walrus/runtime';
 
 export interface Versioned {
   state: ClusterState;
@@ -27,30 +28,48 @@ export class StateConflictError extends Error {
  * and a decision published from it could not be taken back, because its id
  * (cluster + sample time) is the one the corrected evaluation would publish
  * and JetStream keeps only the first.
+ *
+ * Reads and writes go through the KV bucket's stream (the last message of
+ * `$KV.walrus_state.<cluster>`, a publish with
+ * `Nats-Expected-Last-Subject-Sequence`), as the KV client does, without
+ * its per-request overhead (see JetStreamRequests).
  */
 export class StateStore {
+  private readonly stream = `KV_${KV_STATE_BUCKET}`;
+
   private constructor(
-    private readonly kv: KV,
+    private readonly requests: JetStreamRequests,
+    /** How the current entry is read (see open). */
+    private readonly readVia: 'direct' | 'leader',
     private readonly log: Logger,
   ) {}
 
-  static async open(nc: NatsConnection, opts: { provision: boolean; replicas: number }, log: Logger): Promise<StateStore> {
+  static async open(nc: NatsConnection, requests: JetStreamRequests, opts: { provision: boolean; replicas: number }, log: Logger): Promise<StateStore> {
     const kvm = new Kvm(nc);
     // history 1: only the current state matters; the decisions stream is the record.
-    const kv = opts.provision
-      ? await kvm.create(KV_STATE_BUCKET, { history: 1, replicas: opts.replicas })
-      : await kvm.open(KV_STATE_BUCKET);
-    return new StateStore(kv, log);
+    if (opts.provision) await kvm.create(KV_STATE_BUCKET, { history: 1, replicas: opts.replicas });
+    else await kvm.open(KV_STATE_BUCKET);
+    const info = await (await jetstreamManager(nc)).streams.info(`KV_${KV_STATE_BUCKET}`);
+    // A direct get may be answered by any replica, and a follower can lag
+    // behind the write a decider just made: replicated buckets are read from
+    // the leader (a little more work per read), single-replica ones directly.
+    const readVia = info.config.allow_direct === true && info.config.num_replicas <= 1 ? 'direct' : 'leader';
+    log.debug({ bucket: KV_STATE_BUCKET, replicas: info.config.num_replicas, readVia }, 'state bucket opened');
+    return new StateStore(requests, readVia, log);
+  }
+
+  private subject(cluster: string): string {
+    return `$KV.${KV_STATE_BUCKET}.${cluster}`;
   }
 
   async load(cluster: string): Promise<Versioned> {
-    const entry = await this.kv.get(cluster);
-    if (!entry || entry.operation !== 'PUT' || entry.length === 0) {
+    const entry = await this.read(cluster);
+    if (!entry || entry.operation !== 'PUT' || entry.data.length === 0) {
       return { state: initialState(), revision: entry?.revision ?? 0 };
     }
     let parsed: ReturnType<typeof ClusterStateV1.safeParse>;
     try {
-      parsed = ClusterStateV1.safeParse(entry.json());
+      parsed = ClusterStateV1.safeParse(JSON.parse(decoder.decode(entry.data)));
     } catch (err) {
       parsed = { success: false, error: err } as ReturnType<typeof ClusterStateV1.safeParse>;
     }
@@ -63,22 +82,32 @@ export class StateStore {
     return { state: parsed.data, revision: entry.revision };
   }
 
+  private async read(cluster: string): Promise<{ revision: number; operation: string; data: Uint8Array } | null> {
+    const m =
+      this.readVia === 'direct'
+        ? await this.requests.lastBySubject(this.stream, this.subject(cluster))
+        : await this.requests.lastBySubjectFromLeader(this.stream, this.subject(cluster));
+    if (!m) return null;
+    // Deletes and purges are stored as markers with this header and no data.
+    return { revision: m.seq, operation: m.header('KV-Operation') ?? 'PUT', data: m.data };
+  }
+
   async save(cluster: string, state: ClusterState, revision: number): Promise<number> {
-    const data = JSON.stringify(state);
     try {
-      return revision === 0 ? await this.kv.create(cluster, data) : await this.kv.update(cluster, data, revision);
+      // Revision 0 (no entry at all) expects no message on the subject: a concurrent create fails the same way.
+      const ack = await this.requests.publish(this.subject(cluster), JSON.stringify(state), { expectedLastSubjectSeq: revision });
+      return ack.seq;
     } catch (err) {
       if (isWrongRevision(err)) throw new StateConflictError(cluster, { cause: err });
       throw err;
     }
   }
-
-  async delete(cluster: string): Promise<void> {
-    await this.kv.delete(cluster);
-  }
 }
 
+const decoder = new TextDecoder();
+
 function isWrongRevision(err: unknown): boolean {
+  if (err instanceof JetStreamApiError) return err.errCode === 10071;
   const e = err as { message?: string; api_error?: { err_code?: number } } | undefined;
   // 10071: wrong last sequence; "key exists" when create() races another writer.
   return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(e?.message ?? '');
