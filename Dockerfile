@@ -23,5 +23,6 @@ RUN pnpm install --frozen-lockfile --prod --filter-prod "@walrus/cli..."
 COPY packages packages
 COPY services services
 USER node
-ENTRYPOINT ["node", "packages/cli/bin/walrus.mjs"]
+# node options as in packages/cli/src/node-args.ts (a larger young generation: see docs/SCALING.md).
+ENTRYPOINT ["node", "--max-semi-space-size=64", "packages/cli/bin/walrus.mjs"]
 CMD ["all"]

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { WALRUS_NODE_ARGS } from '../../packages/cli/src/node-args.js';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/walrus.mjs', import.meta.url));
 
@@ -29,8 +30,9 @@ process.once('exit', () => {
   for (const p of running) p.kill('SIGKILL');
 });
 
-export function startWalrus(args: string[], env: Record<string, string>): WalrusProcess {
-  const proc = spawn(process.execPath, [BIN, ...args], {
+/** `nodeArgs` go to node itself, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+export function startWalrus(args: string[], env: Record<string, string>, nodeArgs: string[] = []): WalrusProcess {
+  const proc = spawn(process.execPath, [...WALRUS_NODE_ARGS, ...nodeArgs, BIN, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'debug', METRICS_HOST: '127.0.0.1', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -14,7 +14,7 @@ export const deciderEnvSchema = z.object({
     .default('walrus-decider')
     .describe('1 to 64 characters of [A-Za-z0-9_-]'),
   /** Samples of different clusters handled at once by one decider process. */
-  WALRUS_DECIDER_CONCURRENCY: envInt(1, 1024).default(64),
+  WALRUS_DECIDER_CONCURRENCY: envInt(1, 1024).default(256),
 });
 
 export const decider: ServiceDefinition<DeciderConfig> = {
