@@ -26,6 +26,8 @@ import { BENCH_POLICY, clusterId, syntheticSample } from './synthetic.js';
 interface Options {
   clusters: number;
   rounds: number;
+  /** Throughput runs per process count (interleaved 1, 2, 1, 2, …); the median is reported, with the range. */
+  repeat: number;
   rate: number;
   seconds: number;
   collectorEntries: number;
@@ -38,7 +40,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { clusters: 10_000, rounds: 2, rate: 1000, seconds: 10, collectorEntries: 1000, collectorServers: 2, collectorSeconds: 60, skipCollector: false, skipDeciders: false, profileDir: null };
+  const o: Options = { clusters: 10_000, rounds: 3, repeat: 3, rate: 1000, seconds: 10, collectorEntries: 1000, collectorServers: 2, collectorSeconds: 60, skipCollector: false, skipDeciders: false, profileDir: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = () => {
@@ -48,6 +50,7 @@ function parseOptions(argv: string[]): Options {
     };
     if (a === '--clusters') o.clusters = num();
     else if (a === '--rounds') o.rounds = num();
+    else if (a === '--repeat') o.repeat = num();
     else if (a === '--rate') o.rate = num();
     else if (a === '--seconds') o.seconds = num();
     else if (a === '--collector-entries') o.collectorEntries = num();
@@ -57,7 +60,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--skip-deciders') o.skipDeciders = true;
     else if (a === '--profile') o.profileDir = argv[++i] ?? '';
     else if (a === '--') continue;
-    else throw new Error(`unknown option ${a} (allowed: --clusters --rounds --rate --seconds --collector-entries --collector-servers --collector-seconds --skip-collector --skip-deciders --profile DIR)`);
+    else throw new Error(`unknown option ${a} (allowed: --clusters --rounds --repeat --rate --seconds --collector-entries --collector-servers --collector-seconds --skip-collector --skip-deciders --profile DIR)`);
   }
   return o;
 }
@@ -229,18 +232,33 @@ async function deciderFigures(o: Options): Promise<string[]> {
   await drain(nc);
   await Promise.all(warm.map((d) => d.p.stop()));
 
-  const one = await throughput(nc, nats, o, 1, 1);
-  progress(`1 decider: ${one.rate.toFixed(0)} samples/s`);
-  const two = await throughput(nc, nats, o, 2, 1 + o.rounds);
-  progress(`2 deciders: ${two.rate.toFixed(0)} samples/s`);
-  const lat = await latency(nc, nats, o, 1 + 2 * o.rounds);
+  // Runs alternate between one and two deciders, so that a change in what
+  // else the machine does affects both alike.
+  const runs: Record<1 | 2, Array<Awaited<ReturnType<typeof throughput>>>> = { 1: [], 2: [] };
+  let round = 1;
+  for (let k = 0; k < o.repeat; k++) {
+    for (const n of [1, 2] as const) {
+      const r = await throughput(nc, nats, o, n, round);
+      round += o.rounds;
+      runs[n].push(r);
+      progress(`${n} decider(s), run ${k + 1}/${o.repeat}: ${r.rate.toFixed(0)} samples/s`);
+    }
+  }
+  const lat = await latency(nc, nats, o, round);
   await nc.close();
   const f = (n: number, d = 0) => n.toFixed(d);
+  const med = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+  const span = (xs: number[], d: number) => `${f(med(xs), d)} (${f(Math.min(...xs), d)}-${f(Math.max(...xs), d)})`;
+  const row = (n: 1 | 2) => {
+    const rs = runs[n];
+    return `    ${n === 1 ? '1 process  ' : '2 processes'}  ${span(rs.map((r) => r.rate), 0).padStart(20)}   ${span(rs.map((r) => r.deciderCpuMsPerSample), 3).padStart(21)}   ${span(rs.map((r) => r.natsCpuMsPerSample), 3).padStart(25)}`;
+  };
   return [
     `synthetic clusters: ${o.clusters}; every sample after the baseline is an increase decision (worst case per sample)`,
-    `(a) decider throughput            samples/s   decider CPU ms/sample   nats-server CPU ms/sample`,
-    `    1 process  (${one.samples} samples)   ${f(one.rate).padStart(9)}   ${f(one.deciderCpuMsPerSample, 3).padStart(21)}   ${f(one.natsCpuMsPerSample, 3).padStart(25)}`,
-    `    2 processes (${two.samples} samples)  ${f(two.rate).padStart(9)}   ${f(two.deciderCpuMsPerSample, 3).padStart(21)}   ${f(two.natsCpuMsPerSample, 3).padStart(25)}`,
+    `(a) decider throughput, ${o.rounds * o.clusters} samples per run, median (min-max) of ${o.repeat} runs`,
+    `                       samples/s   decider CPU ms/sample   nats-server CPU ms/sample`,
+    row(1),
+    row(2),
     `(b) latency sample -> decision at ${o.rate}/s (achieved ${f(lat.achievedRate)}/s, ${lat.decided}/${lat.total} decided, ${lat.failedPublishes} publishes timed out): p50 ${f(lat.p50, 1)} ms, p99 ${f(lat.p99, 1)} ms, max ${f(lat.max, 1)} ms`,
     `(c) decider resident memory after seeing all ${o.clusters} clusters: ${f(lat.rss)} MB`,
   ];
