@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { applier } from '@walrus/applier';
 import { collector } from '@walrus/collector';
+import { control } from '@walrus/control';
 import { decider } from '@walrus/decider';
 import { historian } from '@walrus/historian';
 import { commonEnvSchema, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
@@ -20,16 +21,18 @@ const composeText = readFileSync(`${root}/docker-compose.yml`, 'utf8').replace(/
 const compose = parse(composeText, { merge: true }) as {
   services: Record<string, { command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown>; volumes?: string[]; healthcheck?: { test: string[] }; build?: string; profiles?: string[] }>;
 };
-const definitions: Record<string, ServiceDefinition<unknown>> = { collector, decider, applier, historian };
+const definitions: Record<string, ServiceDefinition<unknown>> = { collector, decider, applier, historian, control };
 
 describe('docker compose - correct by construction', () => {
   const walrusServices = Object.entries(compose.services).filter(([, s]) => s.build !== undefined);
 
-  it('runs each of the four walrus services once', () => {
-    expect(walrusServices.map(([, s]) => s.command?.[0]).sort()).toEqual(['applier', 'collector', 'decider', 'historian']);
+  it('runs each of the five walrus services once, and Prometheus scrapes each', () => {
+    expect(walrusServices.map(([, s]) => s.command?.[0]).sort()).toEqual(['applier', 'collector', 'control', 'decider', 'historian']);
+    const scrape = readFileSync(`${root}/deploy/prometheus/prometheus.yml`, 'utf8');
+    for (const [name, svc] of walrusServices) expect(scrape).toContain(`"${name}:${svc.environment?.METRICS_PORT}"`);
   });
 
-  it.each(['collector', 'decider', 'applier', 'historian'])('%s: its environment passes start-up validation', (name) => {
+  it.each(['collector', 'decider', 'applier', 'historian', 'control'])('%s: its environment passes start-up validation', (name) => {
     const [, svc] = walrusServices.find(([, s]) => s.command?.[0] === name)!;
     const env = svc.environment ?? {};
     expect(loadEnvConfig(commonEnvSchema, env).problems).toEqual([]);
@@ -87,6 +90,6 @@ describe('docker compose - NATS runs with walrus authorization by default', () =
       await nc.close();
       users.add(env.NATS_USER!);
     }
-    expect(users.size).toBe(4);
+    expect(users.size).toBe(5);
   });
 });
