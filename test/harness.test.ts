@@ -4,6 +4,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupAll, freePort, startNats, startPostgres, waitFor, WaitTimeoutError } from './harness/mod.js';
 import { processGone } from './harness/process.js';
+import { spawn } from 'node:child_process';
+import { diesWithParent } from '@walrus/servers';
 
 afterAll(cleanupAll);
 
@@ -88,6 +90,17 @@ describe('harness - nats', () => {
 });
 
 describe('harness - helpers', () => {
+  it('harness - a process started through diesWithParent is killed when its parent is SIGKILLed', async () => {
+    // An intermediate parent starts `sleep 300` the way the harness starts servers
+    // and walrus processes, prints its pid, and is then killed with SIGKILL.
+    const cmd = diesWithParent('/bin/sleep', ['300']);
+    const parent = spawn(process.execPath, ['-e', `const c = require('node:child_process').spawn(${JSON.stringify(cmd.command)}, ${JSON.stringify(cmd.args)}, { stdio: 'ignore' }); console.log(c.pid); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const childPid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    expect(processGone(childPid)).toBe(false);
+    parent.kill('SIGKILL');
+    await waitFor(() => processGone(childPid) || null, { what: 'the child to die with its parent', timeoutMs: 10_000, intervalMs: 50 });
+  });
+
   it('harness - waitFor names what it waited for on timeout', async () => {
     await expect(waitFor(() => false, { what: 'the impossible', timeoutMs: 150, intervalMs: 20 })).rejects.toThrow(
       /timed out after 150 ms waiting for the impossible/,

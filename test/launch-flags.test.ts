@@ -25,6 +25,6 @@ describe('launch flags - every launcher gives node the same options', () => {
   });
 
   it('the test harness', () => {
-    expect(read('test/harness/walrus-process.ts')).toMatch(/spawn\(process\.execPath, \[\.\.\.WALRUS_NODE_ARGS, /);
+    expect(read('test/harness/walrus-process.ts')).toMatch(/diesWithParent\(process\.execPath, \[\.\.\.WALRUS_NODE_ARGS, /);
   });
 });

@@ -28,6 +28,7 @@ export {
 } from './postgres.js';
 export {
   childrenOf,
+  diesWithParent,
   killTree,
   killTreeSync,
   makeTempDir,

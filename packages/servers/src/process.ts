@@ -99,6 +99,28 @@ export interface Spawned {
   exit: Exit | undefined;
 }
 
+const SETPRIV = '/usr/bin/setpriv';
+let setprivAvailable: boolean | undefined;
+
+/**
+ * The command line that runs `command` so that it is SIGKILLed when the
+ * process that started it dies, even by SIGKILL (a test worker killed on a
+ * timeout): util-linux's setpriv sets the parent-death signal and execs the
+ * command, which keeps the same pid. Without setpriv the command runs as it is
+ * (the exit handlers still stop it on a normal exit).
+ */
+export function diesWithParent(command: string, args: readonly string[]): { command: string; args: string[] } {
+  if (setprivAvailable === undefined) {
+    try {
+      accessSync(SETPRIV, constants.X_OK);
+      setprivAvailable = true;
+    } catch {
+      setprivAvailable = false;
+    }
+  }
+  return setprivAvailable ? { command: SETPRIV, args: ['--pdeathsig', 'SIGKILL', '--', command, ...args] } : { command, args: [...args] };
+}
+
 /**
  * Spawns a server with stdout and stderr appended to `logFile`, in its own
  * process group only when `ownProcessGroup` is configured (see there).
@@ -110,8 +132,9 @@ export function spawnLogged(
 ): Spawned {
   const fd = openSync(options.logFile, 'a');
   let child: ChildProcess;
+  const cmd = diesWithParent(command, args);
   try {
-    child = spawn(command, args, {
+    child = spawn(cmd.command, cmd.args, {
       stdio: ['ignore', fd, fd],
       env: options.env ?? process.env,
       cwd: options.cwd,
