@@ -1,8 +1,9 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { collector } from '@walrus/collector';
 import { SampleV1 } from '@walrus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
+import { cleanupAll, freePort, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { startInProcess, type InProcessService } from './harness/in-process.js';
 import { SubjectWatch } from './harness/watch.js';
 
@@ -54,5 +55,53 @@ describe('collector - samples on time, survives a cluster that goes away', () =>
     // The error text names the problem without any password.
     const report = svc.lines.find((l) => l.msg === 'cluster unreachable; retrying with backoff')!;
     expect(String(report.error)).toMatch(/ECONNREFUSED|connect|terminat/i);
+  });
+});
+
+describe('collector - a hung or dead cluster never delays the others', () => {
+  it('samples a healthy cluster on time while another hangs in connect and a third refuses', async () => {
+    // A "server" that accepts connections and never answers: the collector's
+    // connect to it lasts the whole connect timeout (30 s, longer than the test).
+    const sockets = new Set<Socket>();
+    const blackHole = createServer((s) => void sockets.add(s));
+    await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
+    const hungPort = (blackHole.address() as AddressInfo).port;
+    const deadPort = await freePort();
+    const good = await startPostgres({ version: 17 });
+    const own = await SubjectWatch.open(nats.url, ['walrus.sample.good2', 'walrus.sample.hung', 'walrus.sample.dead']);
+    const c = await startInProcess(
+      collector,
+      {
+        WALRUS_CLUSTERS: `hung=postgres://walrus@127.0.0.1:${hungPort}/postgres,dead=postgres://walrus@127.0.0.1:${deadPort}/postgres,good2=${good.url}`,
+        WALRUS_SAMPLE_INTERVAL: '1',
+        WALRUS_CONNECT_TIMEOUT_SEC: '30',
+        // One query slot: were a hung connect to hold it, the healthy cluster could not be sampled at all.
+        WALRUS_COLLECTOR_CONCURRENCY: '1',
+      },
+      nats.url,
+    );
+    try {
+      await waitFor(() => sockets.size > 0 || null, { what: 'the collector to connect to the black hole', timeoutMs: 15_000 });
+      const before = own.on('walrus.sample.good2').length;
+      await waitFor(() => own.on('walrus.sample.good2').length >= before + 5 || null, { what: 'five more samples of the healthy cluster', timeoutMs: 20_000 });
+      const times = own.on('walrus.sample.good2').map((s) => Date.parse((s as { collected_at: string }).collected_at));
+      const gaps = times.slice(1).map((t, i) => t - times[i]!);
+      // Interval 1 s with up to 5 % jitter; a wait on the hung cluster would show as a gap of ~30 s.
+      expect(Math.max(...gaps.slice(-5))).toBeLessThan(5_000);
+      expect(own.on('walrus.sample.hung')).toHaveLength(0);
+      expect(own.on('walrus.sample.dead')).toHaveLength(0);
+      const metrics = await c.registry.metrics();
+      expect(metrics).toMatch(/walrus_cluster_up\{cluster="dead",service="collector"\} 0/);
+      expect(metrics).toMatch(/walrus_cluster_up\{cluster="good2",service="collector"\} 1/);
+      // Nor does the hung connect hold the stop for its 30 s timeout.
+      const stopping = performance.now();
+      await c.stop();
+      expect(performance.now() - stopping).toBeLessThan(15_000);
+    } finally {
+      await c.stop();
+      await own.close();
+      for (const s of sockets) s.destroy();
+      blackHole.close();
+    }
   });
 });

@@ -39,6 +39,17 @@ const MAX_BACKOFF_MS = 60_000;
  * Samples one cluster forever: on time while it answers, with backoff while
  * it does not, reporting each change between up and down once.
  */
+/** How long stop() waits for a sample in progress and for the pool to close. */
+const STOP_GRACE_MS = 2_000;
+
+/** Waits for `p` (never rejecting) for at most `ms`. */
+async function settledWithin(p: Promise<unknown> | null, ms: number): Promise<void> {
+  if (!p) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 export class ClusterSampler {
   private readonly pool: pg.Pool;
   private readonly js: JetStreamClient;
@@ -76,8 +87,11 @@ export class ClusterSampler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.inFlight;
-    await this.pool.end();
+    // A sample being read may finish (its query has a statement timeout), but
+    // a connect hanging on an unresponsive server is not waited for: it could
+    // hold the stop for the whole connect timeout, and the process is ending.
+    await settledWithin(this.inFlight, STOP_GRACE_MS);
+    await settledWithin(this.pool.end(), STOP_GRACE_MS);
   }
 
   private schedule(ms: number): void {
