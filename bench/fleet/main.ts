@@ -22,6 +22,7 @@ import { makeTempDir } from '../../test/harness/process.js';
 import { startWalrus, type WalrusProcess } from '../../test/harness/walrus-process.js';
 import { cpuSeconds, percentile, rssMb } from './proc.js';
 import { BENCH_POLICY, clusterId, syntheticSample } from './synthetic.js';
+import { testDecision } from '../../test/harness/messages.js';
 
 interface Options {
   clusters: number;
@@ -35,12 +36,13 @@ interface Options {
   collectorSeconds: number;
   skipCollector: boolean;
   skipDeciders: boolean;
+  skipApplier: boolean;
   /** Directory for the deciders' V8 CPU profiles (--cpu-prof), or null. */
   profileDir: string | null;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { clusters: 10_000, rounds: 3, repeat: 3, rate: 1000, seconds: 10, collectorEntries: 1000, collectorServers: 2, collectorSeconds: 60, skipCollector: false, skipDeciders: false, profileDir: null };
+  const o: Options = { clusters: 10_000, rounds: 3, repeat: 3, rate: 1000, seconds: 10, collectorEntries: 1000, collectorServers: 2, collectorSeconds: 60, skipCollector: false, skipDeciders: false, skipApplier: false, profileDir: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = () => {
@@ -58,9 +60,10 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--collector-seconds') o.collectorSeconds = num();
     else if (a === '--skip-collector') o.skipCollector = true;
     else if (a === '--skip-deciders') o.skipDeciders = true;
+    else if (a === '--skip-applier') o.skipApplier = true;
     else if (a === '--profile') o.profileDir = argv[++i] ?? '';
     else if (a === '--') continue;
-    else throw new Error(`unknown option ${a} (allowed: --clusters --rounds --repeat --rate --seconds --collector-entries --collector-servers --collector-seconds --skip-collector --skip-deciders --profile DIR)`);
+    else throw new Error(`unknown option ${a} (allowed: --clusters --rounds --repeat --rate --seconds --collector-entries --collector-servers --collector-seconds --skip-collector --skip-deciders --skip-applier --profile DIR)`);
   }
   return o;
 }
@@ -219,6 +222,52 @@ async function collectorCpu(o: Options) {
   return { entries: o.collectorEntries, servers: o.collectorServers, seconds, cpuPercent: (100 * cpu) / seconds, samplesPerSec: published / seconds, rss };
 }
 
+/**
+ * (e) One applier serving as many cluster entries as the collector: time to
+ * ready (a durable consumer per cluster), idle CPU and memory, and one
+ * decision applied among them.
+ */
+async function applierFigures(o: Options) {
+  const perServer = Math.ceil(o.collectorEntries / o.collectorServers);
+  progress(`applier: ${o.collectorEntries} cluster entries on ${o.collectorServers} PostgreSQL servers`);
+  const servers = await Promise.all(
+    Array.from({ length: o.collectorServers }, () => startPostgres({ version: 17, config: { max_connections: String(perServer + 20) } })),
+  );
+  const nats = await startNats();
+  const nc = await connect({ servers: nats.url, name: 'bench-fleet-applier' });
+  await ensureStreams(nc, DEFAULT_STREAM_OPTIONS, createLogger({ level: 'silent', name: 'bench' }));
+  const dir = makeTempDir('fleet-applier-');
+  const file = join(dir, 'clusters.txt');
+  const id = (i: number) => `a${String(i).padStart(5, '0')}`;
+  writeFileSync(file, Array.from({ length: o.collectorEntries }, (_, i) => `${id(i)}=${servers[i % servers.length]!.url}`).join('\n') + '\n');
+  const port = await freePort();
+  const t0 = performance.now();
+  const applier = spawn(['applier'], { NATS_URL: nats.url, WALRUS_CLUSTERS_FILE: file, LOG_LEVEL: 'warn', METRICS_PORT: String(port) });
+  await started([{ p: applier, port }]);
+  const readySec = (performance.now() - t0) / 1000;
+  progress(`applier ready after ${readySec.toFixed(1)} s; measuring its idle CPU for 30 s`);
+  await sleep(5_000); // the start-up role checks run in the background
+  const cpu0 = cpuSeconds(applier.proc.pid!);
+  await sleep(30_000);
+  const idlePercent = (100 * (cpuSeconds(applier.proc.pid!) - cpu0)) / 30;
+  // One decision for the last cluster entry: applied by its own consumer among all the others.
+  const cluster = id(o.collectorEntries - 1);
+  const server = servers[(o.collectorEntries - 1) % servers.length]!;
+  const mb = (await server.query<{ mb: number }>("SELECT setting::int AS mb FROM pg_settings WHERE name = 'max_wal_size'"))[0]!.mb;
+  const outcome = new Promise<{ status: string }>((resolve) => {
+    const sub = nc.subscribe(`walrus.applied.${cluster}`, { max: 1, callback: (_e, m) => resolve(m.json<{ status: string }>()) });
+    void sub;
+  });
+  const sent = performance.now();
+  await jetstream(nc).publish(`walrus.decision.${cluster}`, JSON.stringify(testDecision(cluster, { old_size_mb: mb, new_size_mb: mb + 64 })));
+  const result = await Promise.race([outcome, sleep(30_000).then(() => ({ status: 'no outcome within 30 s' }))]);
+  const applyMs = performance.now() - sent;
+  const rss = rssMb(applier.proc.pid!);
+  await applier.stop();
+  await nc.close();
+  return { entries: o.collectorEntries, readySec, idlePercent, rss, status: result.status, applyMs };
+}
+
 async function deciderFigures(o: Options): Promise<string[]> {
   const nats = await startNats();
   const nc = await connect({ servers: nats.url, name: 'bench-fleet' });
@@ -272,10 +321,14 @@ async function main(): Promise<void> {
   ];
   lines.push(...(o.skipDeciders ? ['(a)-(c) deciders: skipped (--skip-deciders)'] : await deciderFigures(o)));
   const col = o.skipCollector ? null : await collectorCpu(o);
+  const app = o.skipApplier ? null : await applierFigures(o);
   lines.push(
     col
       ? `(d) collector, ${col.entries} cluster entries on ${col.servers} PostgreSQL servers, 10 s interval: ${col.cpuPercent.toFixed(1)}% of one core, ${col.samplesPerSec.toFixed(1)} samples/s, ${col.rss.toFixed(0)} MB resident`
       : '(d) collector: skipped (--skip-collector)',
+    app
+      ? `(e) applier, ${app.entries} cluster entries (a durable consumer each): ready in ${app.readySec.toFixed(1)} s, idle ${app.idlePercent.toFixed(1)}% of one core, ${app.rss.toFixed(0)} MB resident; one decision among them: ${app.status} in ${app.applyMs.toFixed(0)} ms`
+      : '(e) applier: skipped (--skip-applier)',
     '',
     'goals: >= 5000 samples/s per decider process; p99 < 50 ms at 1000/s; < 200 MB resident; collector < 20% of one core',
   );

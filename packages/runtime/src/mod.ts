@@ -13,3 +13,4 @@ export * from './cluster-config.js';
 export * from './load-config.js';
 export * from './consumer.js';
 export * from './js-requests.js';
+export * from './limiter.js';

@@ -23,6 +23,7 @@ import {
   type RunningConsumer,
   type ServiceDeps,
   type ServiceHandle,
+  Limiter,
 } from '@walrus/runtime';
 import pg from 'pg';
 import { Counter, Histogram } from 'prom-client';
@@ -45,6 +46,8 @@ export interface ApplierConfig {
 export const applierConsumerName = (cluster: string): string => `walrus-applier-${cluster}`;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Start-up role checks (superuser warning) running at once. */
+const STARTUP_CHECKS_AT_ONCE = 8;
 
 export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<ServiceHandle> {
   const { config, nc, log, registry, now } = deps;
@@ -218,8 +221,13 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
     );
     log.debug({ cluster: cluster.id, url: redactUrl(cluster.url), strategy: strategies.get(cluster.id)?.strategy.name }, 'applying decisions for cluster');
   }
-  // Not awaited: a cluster that is down at start-up must not hold the applier back.
-  for (const cluster of config.clusters) void warnIfSuperuser(poolFor(cluster), cluster.id, log);
+  // Not awaited: a cluster that is down at start-up must not hold the applier
+  // back. A few at a time: an applier serving a thousand clusters must not
+  // open a thousand connections at once (several entries may share a server).
+  const checks = new Limiter(STARTUP_CHECKS_AT_ONCE);
+  for (const cluster of config.clusters) {
+    void checks.acquire().then((release) => warnIfSuperuser(poolFor(cluster), cluster.id, log).finally(release));
+  }
 
   return {
     name: 'applier',

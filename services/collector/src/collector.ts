@@ -1,6 +1,5 @@
-import type { ClusterEntry, ServiceDeps, ServiceHandle } from '@walrus/runtime';
+import { Limiter, type ClusterEntry, type ServiceDeps, type ServiceHandle } from '@walrus/runtime';
 import { collectorMetrics } from './metrics.js';
-import { Limiter } from './limiter.js';
 import { ClusterSampler } from './sampler.js';
 
 export interface CollectorConfig {

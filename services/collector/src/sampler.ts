@@ -1,10 +1,9 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { SampleV1, sampleMsgId, sampleSubject, WALRUS_PARAM_NAMES } from '@walrus/core';
-import { errorMessage, PREV_SEQ_HEADER, redactUrl, type ClusterEntry, type Logger } from '@walrus/runtime';
+import { errorMessage, PREV_SEQ_HEADER, redactUrl, type ClusterEntry, type Limiter, type Logger } from '@walrus/runtime';
 import { headers } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
-import type { Limiter } from './limiter.js';
 import type { CollectorMetrics } from './metrics.js';
 import { readSample } from './sql/read-sample.js';
 

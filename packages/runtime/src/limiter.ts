@@ -1,6 +1,6 @@
 /**
  * A counting semaphore: at most `limit` holders at once, the others wait in
- * arrival order. The collector takes one slot per statistics query, after the
+ * arrival order. The applier's start-up checks take one slot each. The collector takes one slot per statistics query, after the
  * connection is established, so that a thousand clusters never query at the
  * same moment while an unreachable one (waiting for its connect timeout)
  * holds no slot and delays nobody.
