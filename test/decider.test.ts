@@ -1,4 +1,5 @@
 import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
 import { decider } from '@walrus/decider';
 import { ClusterStateV1, decisionId, type Sample } from '@walrus/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -103,5 +104,25 @@ describe('decider - state in walrus_state survives restarts; decisions are deter
     await watch.next('walrus.decision.bad', () => true, 'a decision after the poison');
     expect(await s.registry.metrics()).toMatch(/walrus_dead_letters_total\{service="decider",reason="schema violation"\} 1/);
     expect(await s.registry.metrics()).toMatch(/walrus_dead_letters_total\{service="decider",reason="payload is not UTF-8 text"\} 1/);
+  });
+});
+
+describe('decider - back-pressure is visible', () => {
+  it('reports its lag and the messages in hand while a backlog is worked off, and zero after', async () => {
+    const nc = await connect({ servers: nats.url });
+    // Stored before any decider runs: one cluster, so they are handled one after the other.
+    for (let m = 0; m < 300; m++) await publishJs(nc, 'walrus.sample.backlog', sample('backlog', m, m), `backlog:${m}`);
+    await nc.close();
+    const s = await startDecider();
+    const gauge = async (name: string) =>
+      Number(new RegExp(`${name}\\{[^}]*service="decider"[^}]*\\} (\\d+)`).exec(await s.registry.metrics())?.[1] ?? NaN);
+    let sawInHand = 0;
+    await expect
+      .poll(async () => (sawInHand = Math.max(sawInHand, await gauge('walrus_consumer_in_flight_messages'))), { timeout: 20_000, interval: 5 })
+      .toBeGreaterThan(1);
+    await expect.poll(() => gauge('walrus_consumer_pending_messages'), { timeout: 30_000 }).toBe(0);
+    await expect.poll(() => gauge('walrus_consumer_in_flight_messages'), { timeout: 30_000 }).toBe(0);
+    const kv = await new Kvm(s.nc).open('walrus_state');
+    expect((await kv.get('backlog'))?.json<{ prevRequested: number }>()?.prevRequested).toBe(299);
   });
 });

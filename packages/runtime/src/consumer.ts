@@ -33,11 +33,40 @@ export interface ConsumerMetrics {
   pending: Gauge<'service' | 'consumer'>;
   /** Messages received and not yet acknowledged by this process (bounded by the concurrency). */
   inFlight: Gauge<'service'>;
+  /** Adds a consumer whose lag and messages in hand the two gauges report; returns its removal. */
+  report(source: GaugeSource): () => void;
 }
+
+/** What a running consumer tells the gauges, read when they are scraped. */
+export interface GaugeSource {
+  service: string;
+  consumer: string;
+  /** Pending messages as of the last message received; null before the first. */
+  pending(): number | null;
+  inFlight(): number;
+}
+
+/*
+ * The gauges are filled when scraped rather than set for every message: at
+ * thousands of messages per second the label lookups were a measurable share
+ * of a decider's CPU, and an applier's consumers (one per cluster) would each
+ * overwrite the service's in-hand count instead of adding to it.
+ */
+const sourcesByRegistry = new WeakMap<Registry, Set<GaugeSource>>();
 
 export function consumerMetrics(registry: Registry): ConsumerMetrics {
   const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+  let sources = sourcesByRegistry.get(registry);
+  if (!sources) {
+    sources = new Set();
+    sourcesByRegistry.set(registry, sources);
+  }
+  const all = sources;
   return {
+    report(source) {
+      all.add(source);
+      return () => void all.delete(source);
+    },
     deadLetters: get(
       'walrus_dead_letters_total',
       () =>
@@ -76,6 +105,13 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
           help: 'Messages in the durable consumer not yet delivered (its lag), as of the last message received.',
           labelNames: ['service', 'consumer'],
           registers: [registry],
+          collect() {
+            this.reset();
+            for (const s of all) {
+              const n = s.pending();
+              if (n !== null) this.set({ service: s.service, consumer: s.consumer }, n);
+            }
+          },
         }),
     ),
     inFlight: get(
@@ -86,6 +122,12 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
           help: 'Messages this process has received and not yet acknowledged (queued or being handled).',
           labelNames: ['service'],
           registers: [registry],
+          collect() {
+            this.reset();
+            const byService = new Map<string, number>();
+            for (const s of all) byService.set(s.service, (byService.get(s.service) ?? 0) + s.inFlight());
+            for (const [service, n] of byService) this.set({ service }, n);
+          },
         }),
     ),
   };
@@ -191,10 +233,25 @@ export async function runConsumer(opts: {
   const concurrency = opts.keyOf ? Math.max(1, opts.concurrency ?? 1) : 1;
   const inFlight = new Set<Promise<void>>();
   const tails = new Map<string, Promise<void>>();
+  /** The last message received: its delivery info carries the consumer's pending count. */
+  let lastMsg: JsMsg | null = null;
+  /** Messages in hand when handled one at a time (0 or 1). */
+  let sequentialInHand = 0;
+  const unreport = metrics.report({
+    service,
+    consumer: opts.durable,
+    pending: () => (lastMsg ? lastMsg.info.pending : null),
+    inFlight: () => (concurrency > 1 ? inFlight.size : sequentialInHand),
+  });
+
+  // Resolved when a message in hand finishes: the pull loop (the only waiter)
+  // then dispatches the next one. Not Promise.race over everything in hand,
+  // which costs a reaction per message in hand for every message dispatched.
+  let slotFreed: (() => void) | null = null;
 
   /** Queues a message behind the earlier ones of its key; resolves once there is room for another. */
   const dispatch = async (msg: JsMsg) => {
-    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    while (inFlight.size >= concurrency) await new Promise<void>((r) => (slotFreed = r));
     // Stopping meanwhile: leave it unacknowledged; JetStream redelivers it.
     if (stopped) return;
     const key = opts.keyOf!(msg);
@@ -203,11 +260,12 @@ export async function runConsumer(opts: {
     });
     tails.set(key, one);
     inFlight.add(one);
-    metrics.inFlight.set({ service }, inFlight.size);
     void one.finally(() => {
       inFlight.delete(one);
       if (tails.get(key) === one) tails.delete(key);
-      metrics.inFlight.set({ service }, inFlight.size);
+      const wake = slotFreed;
+      slotFreed = null;
+      wake?.();
     });
   };
 
@@ -216,13 +274,14 @@ export async function runConsumer(opts: {
       try {
         messages = await consumer.consume({ max_messages: opts.maxMessages ?? 64 });
         for await (const msg of messages) {
-          metrics.pending.set({ service, consumer: opts.durable }, msg.info.pending);
+          lastMsg = msg;
           if (concurrency > 1) {
             await dispatch(msg);
           } else {
+            sequentialInHand = 1;
             const one = handleOne(msg);
             current = one;
-            await one;
+            await one.finally(() => (sequentialInHand = 0));
           }
           if (stopped) break;
         }
@@ -271,6 +330,7 @@ export async function runConsumer(opts: {
       await Promise.allSettled([...inFlight]);
       await messages?.close().catch(() => undefined);
       await done;
+      unreport();
     },
   };
 }
