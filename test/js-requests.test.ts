@@ -144,3 +144,18 @@ describe('JetStreamRequests - get from the stream leader', () => {
     expect(m?.data.length).toBe(0);
   });
 });
+
+describe('JetStreamRequests - a write that throws', () => {
+  it('does not take the process down, and the turn’s other writes still go out', async () => {
+    const got: string[] = [];
+    const sub = nc.subscribe('later.y', { callback: (_e, m) => void got.push(text(m.data)) });
+    requests.later(() => {
+      throw new Error('connection closed');
+    });
+    requests.later(() => nc.publish('later.y', 'after'));
+    await new Promise((r) => setTimeout(r, 50));
+    await nc.flush();
+    sub.unsubscribe();
+    expect(got).toEqual(['after']);
+  });
+});

@@ -202,7 +202,15 @@ export class JetStreamRequests {
     this.flushScheduled = false;
     const batch = this.outbox;
     this.outbox = [];
-    for (const fn of batch) fn();
+    for (const fn of batch) {
+      try {
+        fn();
+      } catch {
+        // Requests reject their own promise (see request). What else fails
+        // here is an acknowledgement on a closed connection: JetStream
+        // redelivers the message after the ack wait, so nothing is lost.
+      }
+    }
   }
 }
 
