@@ -26,7 +26,7 @@ import {
   type ServiceDeps,
   type ServiceHandle,
 } from '@walrus/runtime';
-import { deciderMetrics } from './metrics.js';
+import { deciderMetrics, readingsOf } from './metrics.js';
 import { SampleLog } from './sample-log.js';
 import { StateConflictError, StateStore } from './state-store.js';
 
@@ -54,7 +54,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
   let stopping = false;
 
   const reportWarnings = (cluster: string, warnings: ConfigWarning[]) => {
-    m.invalidOverrides.set({ cluster }, warnings.length);
+    readingsOf(m.readings, cluster).invalidOverrides = warnings.length;
     const signature = warnings.map((w) => w.message).join('\n');
     // Once per change, not once per sample.
     if ((warned.get(cluster) ?? '') === signature) return;
@@ -134,21 +134,22 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
   /** WAL rate, required size and the active time profile (whose changes are logged once). */
   const reportInsight = (cluster: string, previousProfile: unknown, insight: Insight | undefined): void => {
     if (!insight) return;
-    if (insight.walRateBytesPerSec !== null) m.walRate.set({ cluster }, insight.walRateBytesPerSec);
-    if (insight.requiredSizeMb !== null) m.requiredSize.set({ cluster }, insight.requiredSizeMb * MB);
+    const r = readingsOf(m.readings, cluster);
+    if (insight.walRateBytesPerSec !== null) r.walRateBytesPerSec = insight.walRateBytesPerSec;
+    if (insight.requiredSizeMb !== null) r.requiredSizeBytes = insight.requiredSizeMb * MB;
     const before = typeof previousProfile === 'string' ? previousProfile : null;
     if (before !== insight.profile) {
-      m.activeProfile.remove({ cluster, profile: before ?? '' });
       log.info({ cluster, profile: insight.profile, previousProfile: before }, insight.profile === null ? 'time profile ended' : 'time profile active');
     }
-    m.activeProfile.set({ cluster, profile: insight.profile ?? '' }, 1);
+    r.profile = insight.profile ?? '';
   };
 
   const recordEvaluated = (sample: Sample, prev: number | null, policy: Policy, decision: Decision | null) => {
     const cluster = sample.cluster;
-    m.maxWalSize.set({ cluster }, sample.max_wal_size_mb * MB);
-    m.maxAllowed.set({ cluster }, policy.maxMb * MB);
-    m.sampleTime.set({ cluster }, Date.parse(sample.collected_at) / 1000);
+    const r = readingsOf(m.readings, cluster);
+    r.maxWalSizeBytes = sample.max_wal_size_mb * MB;
+    r.maxAllowedBytes = policy.maxMb * MB;
+    r.sampleTimeSec = Date.parse(sample.collected_at) / 1000;
     const delta = forcedSince(prev, sample);
     if (delta > 0) m.forcedCheckpoints.inc({ cluster }, delta);
     if (decision) {
