@@ -135,6 +135,19 @@ describe('JetStreamRequests - get from the stream leader', () => {
     expect(await requests.lastBySubjectFromLeader('JSR', 'jsr.never')).toBeNull();
   });
 
+  it('finds the next message of a subject at or after a sequence, with the time it was stored', async () => {
+    const before = Date.now();
+    const a = await requests.publish('jsr.next', 'a');
+    await requests.publish('jsr.other', 'x');
+    const b = await requests.publish('jsr.next', 'b');
+    const first = await requests.nextBySubjectFromLeader('JSR', 'jsr.next', a.seq);
+    expect({ seq: first?.seq, data: text(first!.data), subject: first?.subject }).toEqual({ seq: a.seq, data: 'a', subject: 'jsr.next' });
+    expect(first!.timeMs).toBeGreaterThanOrEqual(before - 1000);
+    expect(first!.timeMs).toBeLessThanOrEqual(Date.now() + 1000);
+    expect((await requests.nextBySubjectFromLeader('JSR', 'jsr.next', a.seq + 1))?.seq).toBe(b.seq);
+    expect(await requests.nextBySubjectFromLeader('JSR', 'jsr.next', b.seq + 1)).toBeNull();
+  });
+
   it('sees a KV delete marker', async () => {
     const kv = await new Kvm(nc).create('jsrkv2', { history: 1 });
     await kv.put('k', 'value');

@@ -13,6 +13,8 @@ export interface StoredMsg {
   seq: number;
   subject: string;
   data: Uint8Array;
+  /** When the stream stored it (ms since the epoch); NaN when the reply does not say. */
+  timeMs: number;
   /** The original message's headers (e.g. KV-Operation), as the server returned them. */
   header(name: string): string | undefined;
 }
@@ -107,7 +109,8 @@ export class JetStreamRequests {
     if (h && h.code >= 400) throw new JetStreamApiError(h.code, 0, h.description || `direct get failed (${h.code})`);
     const seq = Number(h?.get('Nats-Sequence'));
     if (!h || !Number.isSafeInteger(seq)) throw new Error(`unexpected direct get reply for ${subject}`);
-    return { seq, subject: h.get('Nats-Subject') || subject, data: reply.data, header: (name) => h.get(name) || undefined };
+    const timeMs = Date.parse(h.get('Nats-Time-Stamp'));
+    return { seq, subject: h.get('Nats-Subject') || subject, data: reply.data, timeMs, header: (name) => h.get(name) || undefined };
   }
 
   /**
@@ -115,21 +118,31 @@ export class JetStreamRequests {
    * replicated streams, where a direct get may be answered by a follower
    * that has not applied the latest write yet.
    */
-  async lastBySubjectFromLeader(stream: string, subject: string): Promise<StoredMsg | null> {
-    const reply = await this.request(`$JS.API.STREAM.MSG.GET.${stream}`, JSON.stringify({ last_by_subj: subject }));
+  lastBySubjectFromLeader(stream: string, subject: string): Promise<StoredMsg | null> {
+    return this.getFromLeader(stream, { last_by_subj: subject });
+  }
+
+  /** The first message on `subject` at or after sequence `seq`, from the stream's leader, or null. */
+  nextBySubjectFromLeader(stream: string, subject: string, seq: number): Promise<StoredMsg | null> {
+    return this.getFromLeader(stream, { seq, next_by_subj: subject });
+  }
+
+  private async getFromLeader(stream: string, query: Record<string, string | number>): Promise<StoredMsg | null> {
+    const reply = await this.request(`$JS.API.STREAM.MSG.GET.${stream}`, JSON.stringify(query));
     const r = parseJson(reply) as {
-      message?: { subject?: string; seq?: number; hdrs?: string; data?: string };
+      message?: { subject?: string; seq?: number; hdrs?: string; data?: string; time?: string };
       error?: { code?: number; err_code?: number; description?: string };
     };
     if (r.error?.err_code === 10037 || r.error?.code === 404) return null; // no message found
     if (r.error) throw new JetStreamApiError(r.error.code ?? 0, r.error.err_code ?? 0, r.error.description ?? 'JetStream error');
     const m = r.message;
-    if (!m || typeof m.seq !== 'number') throw new Error(`unexpected message get reply for ${subject}`);
+    if (!m || typeof m.seq !== 'number') throw new Error(`unexpected message get reply from ${stream}`);
     const headers = parseHeaderBlock(m.hdrs ? Buffer.from(m.hdrs, 'base64').toString('utf8') : '');
     return {
       seq: m.seq,
-      subject: m.subject ?? subject,
+      subject: m.subject ?? '',
       data: m.data ? new Uint8Array(Buffer.from(m.data, 'base64')) : new Uint8Array(0),
+      timeMs: m.time ? Date.parse(m.time) : NaN,
       header: (name) => headers.get(name.toLowerCase()),
     };
   }

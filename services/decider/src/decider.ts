@@ -1,4 +1,4 @@
-import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { JsMsg } from '@nats-io/jetstream';
 import {
   decisionMsgId,
   decisionSubject,
@@ -49,7 +49,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
   const m = deciderMetrics(registry);
   const requests = new JetStreamRequests(nc, { inboxPrefix: deps.inboxPrefix });
   const store = await StateStore.open(nc, requests, deps, log);
-  const samples = new SampleLog(await jetstreamManager(nc));
+  const samples = new SampleLog(requests);
   const warned = new Map<string, string>();
   let stopping = false;
 

@@ -1,6 +1,5 @@
-import type { JetStreamManager } from '@nats-io/jetstream';
 import { SampleV1, sampleSubject, STREAM_SAMPLES, type Sample } from '@walrus/core';
-import { decodeMessage } from '@walrus/runtime';
+import { decodeMessage, type JetStreamRequests } from '@walrus/runtime';
 
 export interface LoggedSample {
   seq: number;
@@ -18,24 +17,16 @@ export interface LoggedSample {
  * next_by_subj, NATS 2.9), not a direct get from a replica, which may lag.
  */
 export class SampleLog {
-  constructor(private readonly jsm: JetStreamManager) {}
+  constructor(private readonly requests: JetStreamRequests) {}
 
   /** The first stored message on the cluster's subject at or after `seq`, or null. */
   async next(cluster: string, seq: number): Promise<{ seq: number; time: number; sample: Sample | null } | null> {
-    // next_by_subj is understood by 2.9's STREAM.MSG.GET; the client's type only lists seq / last_by_subj.
-    const query = { seq, next_by_subj: sampleSubject(cluster) } as unknown as { seq: number };
-    let m;
-    try {
-      m = await this.jsm.streams.getMessage(STREAM_SAMPLES, query);
-    } catch (err) {
-      if (isNoMessage(err)) return null;
-      throw err;
-    }
+    const m = await this.requests.nextBySubjectFromLeader(STREAM_SAMPLES, sampleSubject(cluster), seq);
     if (!m) return null;
     const decoded = decodeMessage(SampleV1, m.data);
     // An invalid message is dead-lettered by whoever receives it; here it is only skipped.
     const sample = decoded.ok && decoded.value.cluster === cluster ? decoded.value : null;
-    return { seq: m.seq, time: m.time.getTime(), sample };
+    return { seq: m.seq, time: m.timeMs, sample };
   }
 
   /**
@@ -51,10 +42,4 @@ export class SampleLog {
     }
     return out;
   }
-}
-
-function isNoMessage(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: string; api_error?: { err_code?: number } } | undefined;
-  // 10037: no message found
-  return e?.api_error?.err_code === 10037 || /no message found/i.test(e?.message ?? '');
 }
