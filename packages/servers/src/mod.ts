@@ -28,13 +28,19 @@ export {
 } from './postgres.js';
 export {
   childrenOf,
+  describeExit,
   diesWithParent,
   killTree,
   killTreeSync,
+  logTail,
   makeTempDir,
   postgresRunAs,
   processGone,
+  spawnLogged,
   tempBase,
   tempRoot,
+  waitExitOrKill,
+  type Exit,
   type RunAs,
+  type Spawned,
 } from './process.js';
