@@ -8,6 +8,7 @@ WORKDIR /app
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
 COPY packages/core/package.json packages/core/
 COPY packages/runtime/package.json packages/runtime/
+COPY packages/cluster/package.json packages/cluster/
 COPY packages/cli/package.json packages/cli/
 COPY packages/servers/package.json packages/servers/
 COPY services/collector/package.json services/collector/

@@ -1,6 +1,6 @@
 import { applier } from '@walrus/applier';
 import { runControlCommand } from '@walrus/cli';
-import { readSample } from '@walrus/collector';
+import { readSample } from '@walrus/cluster';
 import { control } from '@walrus/control';
 import { sampleMsgId, WALRUS_PARAM_NAMES } from '@walrus/core';
 import { decider } from '@walrus/decider';

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { SampleV1, type Sample } from '@walrus/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readSample, readServerVersion } from '@walrus/collector';
+import { readSample, readServerVersion } from '@walrus/cluster';
 import { cleanupAll, createStandby, PG_VERSIONS, startPostgres, waitFor, type PgVersion, type PostgresCluster } from './harness/mod.js';
 
 afterAll(cleanupAll);

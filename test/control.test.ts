@@ -2,7 +2,7 @@ import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { applier } from '@walrus/applier';
-import { readSample } from '@walrus/collector';
+import { readSample } from '@walrus/cluster';
 import {
   control,
   apiSubject,

@@ -1,5 +1,5 @@
 import type { ClientBase } from 'pg';
-import { readSample } from '@walrus/collector';
+import { readSample } from '@walrus/cluster';
 import { WALRUS_PARAM_NAMES } from '@walrus/core';
 
 /**

@@ -1,7 +1,7 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ClientBase } from 'pg';
-import { readSample } from '@walrus/collector';
+import { readSample } from '@walrus/cluster';
 import {
   appliedSubject,
   ApplyResultV1,

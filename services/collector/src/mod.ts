@@ -3,7 +3,6 @@ import { envInt, loadClusters, loadEnvConfig, type ServiceDefinition } from '@wa
 import { startCollector, type CollectorConfig } from './collector.js';
 
 export { startCollector, type CollectorConfig } from './collector.js';
-export { readSample, readServerVersion } from './sql/read-sample.js';
 
 export const collectorEnvSchema = z.object({
   /** Seconds between samples; default each cluster's own checkpoint_timeout. */

@@ -5,7 +5,7 @@ import { headers } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import type { CollectorMetrics } from './metrics.js';
-import { readSample } from './sql/read-sample.js';
+import { readSample } from '@walrus/cluster';
 
 export interface SamplerOptions {
   cluster: ClusterEntry;

@@ -1,7 +1,7 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { readSample } from '@walrus/collector';
+import { readSample } from '@walrus/cluster';
 import {
   appliedSubject,
   ApplyResultV1,

@@ -1,5 +1,5 @@
 import type { ClientBase } from 'pg';
-import { readSample } from '@walrus/collector';
+import { readSample } from '@walrus/cluster';
 import type { NatsConnection } from '@walrus/runtime';
 import type { DemoState, Reading } from './state.js';
 

@@ -49,7 +49,7 @@ export async function readServerVersion(client: ClientBase): Promise<number> {
  * Reads one Sample v1 (ARCHITECTURE §2): the version lookup once per
  * connection, then one statement per sample.
  *
- * `collected_at` is `now()` — the collector's (injected) clock — read as soon
+ * `collected_at` is `now()` — the caller's (injected) clock — read as soon
  * as the statement's result arrives, not the server's clock_timestamp():
  * decided_at, applied_at and the deciders' and appliers' expiry checks all
  * run on service clocks, so sample_at must be on the same kind of clock to be

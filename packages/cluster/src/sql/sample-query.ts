@@ -1,7 +1,8 @@
 /**
- * SQL text of the collector's two statements. The text is fixed (parameters
- * only), so that the server can keep a plan per connection and nothing is
- * built by concatenation at run time.
+ * SQL text of the two statements that read a sample (server version once per
+ * connection, then the sample). The text is fixed (parameters only), so that
+ * the server can keep a plan per connection and nothing is built by
+ * concatenation at run time.
  */
 
 /** Lowest supported server: pg_stat_bgwriter / pg_stat_checkpointer layouts and GRANT ... ON PARAMETER are 15+. */

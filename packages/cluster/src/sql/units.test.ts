@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { settingToMb, settingToSeconds } from './units.js';
 
-describe('collector sql - pg_settings units', () => {
+describe('cluster sql - pg_settings units', () => {
   it('converts memory settings to whole MB', () => {
     expect(settingToMb('32', 'MB')).toBe(32);
     expect(settingToMb('1024', 'MB')).toBe(1024);
