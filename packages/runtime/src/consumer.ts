@@ -13,7 +13,7 @@ import { dlqSubject } from '@walrus/core';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
-import { isNotFound } from './nats.js';
+import { isNotFound } from './jetstream-errors.js';
 
 /** What a handler decided about one message (STYLE.md, habit 5). */
 export type Outcome =

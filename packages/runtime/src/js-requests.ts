@@ -90,10 +90,15 @@ export class JetStreamRequests {
   }
 
   /** Publishes to a stream and resolves with its acknowledgement; rejects with JetStreamApiError when refused. */
-  async publish(subject: string, data: Uint8Array | string, opts: { msgId?: string; expectedLastSubjectSeq?: number } = {}): Promise<PubAck> {
+  async publish(
+    subject: string,
+    data: Uint8Array | string,
+    opts: { msgId?: string; expectedLastSubjectSeq?: number; headers?: Readonly<Record<string, string>> } = {},
+  ): Promise<PubAck> {
     const h = natsHeaders();
     if (opts.msgId !== undefined) h.set('Nats-Msg-Id', opts.msgId);
     if (opts.expectedLastSubjectSeq !== undefined) h.set('Nats-Expected-Last-Subject-Sequence', String(opts.expectedLastSubjectSeq));
+    if (opts.headers) for (const [name, value] of Object.entries(opts.headers)) h.set(name, value);
     const reply = await this.request(subject, data, h.keys().length > 0 ? h : undefined);
     const ack = parseJson(reply) as { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; err_code?: number; description?: string } };
     if (ack.error) throw new JetStreamApiError(ack.error.code ?? 0, ack.error.err_code ?? 0, ack.error.description ?? 'JetStream error');

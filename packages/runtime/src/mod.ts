@@ -13,4 +13,6 @@ export * from './cluster-config.js';
 export * from './load-config.js';
 export * from './consumer.js';
 export * from './js-requests.js';
+export * from './jetstream-errors.js';
+export * from './state-store.js';
 export * from './limiter.js';

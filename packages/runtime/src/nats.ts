@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager, type StreamConfig, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { STREAM_DECISIONS, STREAM_DLQ, STREAM_SAMPLES } from '@walrus/core';
+import { isNotFound } from './jetstream-errors.js';
 import type { Logger } from './logger.js';
 
 export type { NatsConnection };
@@ -160,15 +161,4 @@ export async function ensureStreams(nc: NatsConnection, opts: StreamOptions, log
     }
   }
   return jsm;
-}
-
-export function isNotFound(err: unknown): boolean {
-  const e = err as { name?: string; code?: unknown; message?: string; api_error?: { err_code?: number } } | undefined;
-  return (
-    e?.name === 'StreamNotFoundError' ||
-    e?.name === 'ConsumerNotFoundError' ||
-    e?.api_error?.err_code === 10059 ||
-    e?.api_error?.err_code === 10014 ||
-    /not found/i.test(e?.message ?? '')
-  );
 }

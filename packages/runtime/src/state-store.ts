@@ -1,8 +1,10 @@
-import { Kvm } from '@nats-io/kv';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ClusterStateV1, initialState, KV_STATE_BUCKET, type ClusterState } from '@walrus/core';
-import { JetStreamApiError, type JetStreamRequests, type Logger } from '@walrus/runtime';
+import { isWrongLastSequence } from './jetstream-errors.js';
+import type { JetStreamRequests } from './js-requests.js';
+import type { Logger } from './logger.js';
 
 export interface Versioned {
   state: ClusterState;
@@ -10,7 +12,14 @@ export interface Versioned {
   revision: number;
 }
 
-/** Thrown when another decider wrote the cluster's state since we read it. */
+export interface StoredState {
+  /** Null when the cluster has no state: never written, reset, or unreadable. */
+  state: ClusterState | null;
+  /** KV revision read (that of a delete marker too); 0 when the key never existed. */
+  revision: number;
+}
+
+/** Thrown when another writer changed the cluster's state since it was read. */
 export class StateConflictError extends Error {
   override name = 'StateConflictError';
   constructor(readonly cluster: string, options?: { cause?: unknown }) {
@@ -20,8 +29,10 @@ export class StateConflictError extends Error {
 
 /**
  * Per-cluster decider state in the JetStream KV bucket walrus_state, written
- * with optimistic concurrency on the revision so that two deciders can never
- * both move one cluster's state on from the same point.
+ * with optimistic concurrency on the revision so that two writers can never
+ * both move one cluster's state on from the same point. Everything that
+ * touches the bucket goes through here: the bucket's settings, how it is
+ * read, and what counts as a conflict are decided once.
  *
  * Every load reads the bucket: a cached copy would miss what another writer
  * (a second decider, `walrus analyze --apply`, `walrus reset`) stored since,
@@ -32,12 +43,14 @@ export class StateConflictError extends Error {
  * Reads and writes go through the KV bucket's stream (the last message of
  * `$KV.walrus_state.<cluster>`, a publish with
  * `Nats-Expected-Last-Subject-Sequence`), as the KV client does, without
- * its per-request overhead (see JetStreamRequests).
+ * its per-request overhead (see JetStreamRequests). Only the listing of
+ * keys, rare, uses the KV client.
  */
 export class StateStore {
   private readonly stream = `KV_${KV_STATE_BUCKET}`;
 
   private constructor(
+    private readonly kv: KV,
     private readonly requests: JetStreamRequests,
     /** How the current entry is read (see open). */
     private readonly readVia: 'direct' | 'leader',
@@ -47,39 +60,43 @@ export class StateStore {
   static async open(nc: NatsConnection, requests: JetStreamRequests, opts: { provision: boolean; replicas: number }, log: Logger): Promise<StateStore> {
     const kvm = new Kvm(nc);
     // history 1: only the current state matters; the decisions stream is the record.
-    if (opts.provision) await kvm.create(KV_STATE_BUCKET, { history: 1, replicas: opts.replicas });
-    else await kvm.open(KV_STATE_BUCKET);
+    const kv = opts.provision ? await kvm.create(KV_STATE_BUCKET, { history: 1, replicas: opts.replicas }) : await kvm.open(KV_STATE_BUCKET);
     const info = await (await jetstreamManager(nc)).streams.info(`KV_${KV_STATE_BUCKET}`);
     // A direct get may be answered by any replica, and a follower can lag
     // behind the write a decider just made: replicated buckets are read from
     // the leader (a little more work per read), single-replica ones directly.
     const readVia = info.config.allow_direct === true && info.config.num_replicas <= 1 ? 'direct' : 'leader';
     log.debug({ bucket: KV_STATE_BUCKET, replicas: info.config.num_replicas, readVia }, 'state bucket opened');
-    return new StateStore(requests, readVia, log);
+    return new StateStore(kv, requests, readVia, log);
   }
 
   private subject(cluster: string): string {
     return `$KV.${KV_STATE_BUCKET}.${cluster}`;
   }
 
+  /** The state to evaluate the next sample on: a fresh one when the cluster has none (the decider's read). */
   async load(cluster: string): Promise<Versioned> {
     const entry = await this.read(cluster);
     if (!entry || entry.operation !== 'PUT' || entry.data.length === 0) {
       return { state: initialState(), revision: entry?.revision ?? 0 };
     }
-    let parsed: ReturnType<typeof ClusterStateV1.safeParse>;
-    try {
-      parsed = ClusterStateV1.safeParse(JSON.parse(decoder.decode(entry.data)));
-    } catch (err) {
-      parsed = { success: false, error: err } as ReturnType<typeof ClusterStateV1.safeParse>;
-    }
-    if (!parsed.success) {
+    const state = parseState(entry.data);
+    if (!state) {
       // A state we cannot read is replaced by a fresh one: that only costs a
       // re-baseline (no decision on the next sample), never a wrong resize.
       this.log.error({ cluster, revision: entry.revision }, 'stored state is unreadable; starting the cluster from a new baseline');
       return { state: initialState(), revision: entry.revision };
     }
-    return { state: parsed.data, revision: entry.revision };
+    return { state, revision: entry.revision };
+  }
+
+  /** The stored state as it is, or null (for reports: a cluster without state is shown as such). */
+  async get(cluster: string): Promise<StoredState> {
+    const entry = await this.read(cluster);
+    if (!entry || entry.operation !== 'PUT' || entry.data.length === 0) return { state: null, revision: entry?.revision ?? 0 };
+    const state = parseState(entry.data);
+    if (!state) this.log.warn({ cluster, revision: entry.revision }, 'stored state is unreadable; reporting the cluster without state');
+    return { state, revision: entry.revision };
   }
 
   private async read(cluster: string): Promise<{ revision: number; operation: string; data: Uint8Array } | null> {
@@ -92,23 +109,50 @@ export class StateStore {
     return { revision: m.seq, operation: m.header('KV-Operation') ?? 'PUT', data: m.data };
   }
 
+  /** Stores `state` if the cluster's entry is still at `revision`; else StateConflictError. Returns the new revision. */
   async save(cluster: string, state: ClusterState, revision: number): Promise<number> {
     try {
       // Revision 0 (no entry at all) expects no message on the subject: a concurrent create fails the same way.
       const ack = await this.requests.publish(this.subject(cluster), JSON.stringify(state), { expectedLastSubjectSeq: revision });
       return ack.seq;
     } catch (err) {
-      if (isWrongRevision(err)) throw new StateConflictError(cluster, { cause: err });
+      if (isWrongLastSequence(err)) throw new StateConflictError(cluster, { cause: err });
       throw err;
     }
+  }
+
+  /**
+   * Removes the cluster's state (a delete marker, as the KV client writes
+   * one): its next sample starts a new baseline. With `revision`, only if
+   * the entry is still at it; else StateConflictError.
+   */
+  async delete(cluster: string, revision?: number): Promise<void> {
+    try {
+      await this.requests.publish(this.subject(cluster), new Uint8Array(0), {
+        headers: { 'KV-Operation': 'DEL' },
+        ...(revision !== undefined ? { expectedLastSubjectSeq: revision } : {}),
+      });
+    } catch (err) {
+      if (isWrongLastSequence(err)) throw new StateConflictError(cluster, { cause: err });
+      throw err;
+    }
+  }
+
+  /** Every cluster that has a state (deleted ones left out), in no particular order. */
+  async clusters(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const key of await this.kv.keys()) out.push(key);
+    return out;
   }
 }
 
 const decoder = new TextDecoder();
 
-function isWrongRevision(err: unknown): boolean {
-  if (err instanceof JetStreamApiError) return err.errCode === 10071;
-  const e = err as { message?: string; api_error?: { err_code?: number } } | undefined;
-  // 10071: wrong last sequence; "key exists" when create() races another writer.
-  return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(e?.message ?? '');
+function parseState(data: Uint8Array): ClusterState | null {
+  try {
+    const parsed = ClusterStateV1.safeParse(JSON.parse(decoder.decode(data)));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null; // not JSON
+  }
 }

@@ -1,7 +1,7 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { appliedSubject, ApplyResultV1, decisionMsgId, decisionSubject, isExecutable, type Policy, type Sample } from '@walrus/core';
-import type { Logger } from '@walrus/runtime';
+import { StateConflictError, type Logger } from '@walrus/runtime';
 import type { AnalyzeResult } from './api.js';
 import { recommend } from './recommend.js';
 import type { Sources } from './sources.js';
@@ -65,12 +65,10 @@ export async function analyze(deps: AnalyzeDeps, cluster: string, apply: boolean
     const decision = manual?.decision ?? null;
     if (!manual || !decision) return { ...base, reason: `nothing to apply: ${recommendation.reason}` };
 
-    const data = JSON.stringify(manual.state);
     try {
-      if (revision === 0) await sources.kv.create(cluster, data);
-      else await sources.kv.update(cluster, data, revision);
+      await sources.store.save(cluster, manual.state, revision);
     } catch (err) {
-      if (isWrongRevision(err) && attempt < MAX_ATTEMPTS) {
+      if (err instanceof StateConflictError && attempt < MAX_ATTEMPTS) {
         log.debug({ cluster, attempt }, 'state changed while analyzing; evaluating again');
         continue;
       }
@@ -138,9 +136,4 @@ function waitForOutcome(nc: NatsConnection, cluster: string, decisionId: string,
       sub.unsubscribe();
     },
   };
-}
-
-function isWrongRevision(err: unknown): boolean {
-  const e = err as { message?: string; api_error?: { err_code?: number } } | undefined;
-  return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(e?.message ?? '');
 }

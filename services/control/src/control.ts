@@ -1,6 +1,6 @@
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import type { Policy } from '@walrus/core';
-import { errorMessage, redactUrl, type ClusterEntry, type ServiceDeps, type ServiceHandle } from '@walrus/runtime';
+import { errorMessage, JetStreamRequests, redactUrl, type ClusterEntry, type ServiceDeps, type ServiceHandle } from '@walrus/runtime';
 import type { z } from 'zod';
 import { analyze, freshSample } from './analyze.js';
 import {
@@ -52,8 +52,10 @@ const REQUEST_TEXT: Record<Endpoint, string> = {
 
 export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<ServiceHandle> {
   const { config, nc, log, registry, now } = deps;
+  const requests = new JetStreamRequests(nc, { inboxPrefix: deps.inboxPrefix });
   const sources = await Sources.open(
     nc,
+    requests,
     { provision: deps.provision, replicas: deps.replicas, clusters: config.clusters, connectTimeoutSec: config.connectTimeoutSec, queryTimeoutMs: config.queryTimeoutMs },
     log,
   );
@@ -141,7 +143,7 @@ export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<Se
       const { cluster } = parse(ClusterRequest, body);
       const { state, revision } = await sources.state(cluster);
       if (revision === 0 && !(await known(cluster))) throw new ApiFailure('not_found', `unknown cluster ${cluster}: it has no state to clear`);
-      if (revision > 0) await sources.kv.delete(cluster);
+      if (revision > 0) await sources.store.delete(cluster);
       log.info({ cluster, hadState: state !== null }, 'cluster state reset: the next sample starts a new baseline');
       return { cluster, had_state: state !== null };
     },
@@ -198,6 +200,7 @@ export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<Se
       for (const s of subs) s.unsubscribe();
       await feed?.stop();
       await history?.close();
+      requests.close();
     },
   };
 }

@@ -1,29 +1,19 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { readSample } from '@walrus/cluster';
 import {
   appliedSubject,
   ApplyResultV1,
-  ClusterStateV1,
   STREAM_DECISIONS,
   type ApplyResult,
-  KV_STATE_BUCKET,
   SampleV1,
   sampleSubject,
   STREAM_SAMPLES,
   WALRUS_PARAM_NAMES,
-  type ClusterState,
   type Sample,
 } from '@walrus/core';
-import { errorMessage, redactUrl, type ClusterEntry, type Logger } from '@walrus/runtime';
+import { errorMessage, isNotFound, redactUrl, StateStore, type ClusterEntry, type JetStreamRequests, type Logger, type StoredState } from '@walrus/runtime';
 import pg from 'pg';
-
-export interface VersionedState {
-  state: ClusterState | null;
-  /** KV revision read; 0 when the key does not exist. */
-  revision: number;
-}
 
 export interface LiveRead {
   ok: boolean;
@@ -39,7 +29,8 @@ export interface LiveRead {
  */
 export class Sources {
   private constructor(
-    readonly kv: KV,
+    /** The decider's state: read here, and written by analyze with apply and by reset. */
+    readonly store: StateStore,
     readonly jsm: JetStreamManager,
     private readonly urls: Map<string, string>,
     private readonly opts: { connectTimeoutSec: number; queryTimeoutMs: number },
@@ -48,14 +39,14 @@ export class Sources {
 
   static async open(
     nc: NatsConnection,
+    requests: JetStreamRequests,
     o: { provision: boolean; replicas: number; clusters: ClusterEntry[]; connectTimeoutSec: number; queryTimeoutMs: number },
     log: Logger,
   ): Promise<Sources> {
-    const kvm = new Kvm(nc);
-    // Same bucket settings as the decider's StateStore: whoever starts first creates it.
-    const kv = o.provision ? await kvm.create(KV_STATE_BUCKET, { history: 1, replicas: o.replicas }) : await kvm.open(KV_STATE_BUCKET);
+    // The deciders' own store: whoever starts first creates the bucket, with the same settings.
+    const store = await StateStore.open(nc, requests, o, log);
     const jsm = await jetstreamManager(nc);
-    return new Sources(kv, jsm, new Map(o.clusters.map((c) => [c.id, c.url])), o, log);
+    return new Sources(store, jsm, new Map(o.clusters.map((c) => [c.id, c.url])), o, log);
   }
 
   liveClusters(): string[] {
@@ -66,17 +57,8 @@ export class Sources {
     return this.urls.has(cluster);
   }
 
-  async state(cluster: string): Promise<VersionedState> {
-    const entry = await this.kv.get(cluster);
-    if (!entry || entry.operation !== 'PUT' || entry.length === 0) return { state: null, revision: entry?.revision ?? 0 };
-    try {
-      const parsed = ClusterStateV1.safeParse(entry.json());
-      if (parsed.success) return { state: parsed.data, revision: entry.revision };
-    } catch {
-      // fall through: unreadable JSON is reported like an invalid state
-    }
-    this.log.warn({ cluster, revision: entry.revision }, 'stored state is unreadable; reporting the cluster without state');
-    return { state: null, revision: entry.revision };
+  state(cluster: string): Promise<StoredState> {
+    return this.store.get(cluster);
   }
 
   /** The last outcome the applier reported for the cluster (it may be newer than the last sample). */
@@ -93,7 +75,8 @@ export class Sources {
 
   async lastSample(cluster: string): Promise<Sample | null> {
     const m = await this.jsm.streams.getMessage(STREAM_SAMPLES, { last_by_subj: sampleSubject(cluster) }).catch((err: unknown) => {
-      if (/no message found|not found/i.test(errorMessage(err))) return null;
+      // No such stream yet (nothing was ever published): no sample. nats.js itself answers null for "no message".
+      if (isNotFound(err)) return null;
       throw err;
     });
     if (!m) return null;
@@ -128,7 +111,7 @@ export class Sources {
   /** Every cluster anyone knows of: state in KV, samples on the stream, URLs given to this process. */
   async clusters(): Promise<string[]> {
     const names = new Set<string>(this.urls.keys());
-    for await (const k of await this.kv.keys()) names.add(k);
+    for (const k of await this.store.clusters()) names.add(k);
     const info = await this.jsm.streams.info(STREAM_SAMPLES, { subjects_filter: 'walrus.sample.>' }).catch(() => null);
     for (const subject of Object.keys(info?.state.subjects ?? {})) {
       const id = subject.split('.')[2];

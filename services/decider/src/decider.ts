@@ -22,13 +22,14 @@ import {
   runConsumer,
   JetStreamRequests,
   PREV_SEQ_HEADER,
+  StateConflictError,
+  StateStore,
   type Outcome,
   type ServiceDeps,
   type ServiceHandle,
 } from '@walrus/runtime';
 import { deciderMetrics, readingsOf } from './metrics.js';
 import { SampleLog } from './sample-log.js';
-import { StateConflictError, StateStore } from './state-store.js';
 
 export interface DeciderConfig {
   /** Service defaults of every walrus.* parameter (WALRUS_* variables). */

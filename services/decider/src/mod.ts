@@ -4,7 +4,6 @@ import { envInt, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
 import { startDecider, type DeciderConfig } from './decider.js';
 
 export { startDecider, type DeciderConfig } from './decider.js';
-export { StateStore } from './state-store.js';
 
 export const deciderEnvSchema = z.object({
   /** Durable consumer shared by all decider processes of one deployment. */
