@@ -3,9 +3,12 @@ import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { applier } from '@walrus/applier';
 import { readSample } from '@walrus/cluster';
+import { control } from '@walrus/control';
 import {
-  control,
   apiSubject,
+  KV_STATE_BUCKET,
+  sampleMsgId,
+  WALRUS_PARAM_NAMES,
   type AnalyzeResult,
   type ApiReply,
   type CleanupResult,
@@ -15,8 +18,7 @@ import {
   type Recommendation,
   type ResetResult,
   type StatusResult,
-} from '@walrus/control';
-import { KV_STATE_BUCKET, sampleMsgId, WALRUS_PARAM_NAMES } from '@walrus/core';
+} from '@walrus/core';
 import { decider } from '@walrus/decider';
 import { historian } from '@walrus/historian';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

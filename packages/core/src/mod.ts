@@ -1,6 +1,7 @@
 export * from './cluster-id.js';
 export * from './schemas.js';
 export * from './subjects.js';
+export * from './api.js';
 
 export * from './config/units.js';
 export * from './config/params.js';

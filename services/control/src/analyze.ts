@@ -1,8 +1,16 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { appliedSubject, ApplyResultV1, decisionMsgId, decisionSubject, isExecutable, type Policy, type Sample } from '@walrus/core';
+import {
+  appliedSubject,
+  ApplyResultV1,
+  decisionMsgId,
+  decisionSubject,
+  isExecutable,
+  type Policy,
+  type Sample,
+  type AnalyzeResult,
+} from '@walrus/core';
 import { StateConflictError, type Logger } from '@walrus/runtime';
-import type { AnalyzeResult } from './api.js';
 import { recommend } from './recommend.js';
 import type { Sources } from './sources.js';
 

@@ -1,8 +1,4 @@
 import type { Msg, Subscription } from '@nats-io/transport-node';
-import type { Policy } from '@walrus/core';
-import { errorMessage, JetStreamRequests, redactUrl, type ClusterEntry, type ServiceDeps, type ServiceHandle } from '@walrus/runtime';
-import type { z } from 'zod';
-import { analyze, freshSample } from './analyze.js';
 import {
   AnalyzeRequest,
   ApiFailure,
@@ -13,11 +9,15 @@ import {
   ENDPOINTS,
   HistoryRequest,
   StatusRequest,
+  type Policy,
   type ApiReply,
   type Endpoint,
   type InfoResult,
   type StatusResult,
-} from './api.js';
+} from '@walrus/core';
+import { errorMessage, JetStreamRequests, redactUrl, type ClusterEntry, type ServiceDeps, type ServiceHandle } from '@walrus/runtime';
+import type { z } from 'zod';
+import { analyze, freshSample } from './analyze.js';
 import { HistoryDb } from './history.js';
 import { controlMetrics } from './metrics.js';
 import { recommend } from './recommend.js';

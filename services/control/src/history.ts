@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { ApiFailure, type CleanupResult, type HistoryResult, type HistoryRow } from './api.js';
+import { ApiFailure, type CleanupResult, type HistoryResult, type HistoryRow } from '@walrus/core';
 
 /**
  * Reads walrus.history (kept by the historian) and runs its

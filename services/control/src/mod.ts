@@ -4,7 +4,6 @@ import { envBool, envInt, loadClusters, loadEnvConfig, type ClusterEntry, type S
 import { startControl, type ControlConfig } from './control.js';
 
 export { startControl, type ControlConfig } from './control.js';
-export * from './api.js';
 export { clusterStatus, fleetSummary } from './status.js';
 export { recommend, confidence } from './recommend.js';
 

@@ -1,5 +1,14 @@
-import { evaluate, initialState, resolvePolicy, type ClusterState, type EvaluateResult, type Policy, type Sample } from '@walrus/core';
-import type { Recommendation, RecommendedAction } from './api.js';
+import {
+  evaluate,
+  initialState,
+  resolvePolicy,
+  type ClusterState,
+  type EvaluateResult,
+  type Policy,
+  type Sample,
+  type Recommendation,
+  type RecommendedAction,
+} from '@walrus/core';
 
 export interface RecommendInput {
   cluster: string;

@@ -1,5 +1,13 @@
-import { HOUR_WINDOW_MS, resolvePolicy, type ApplyResult, type ClusterState, type Policy, type Sample } from '@walrus/core';
-import type { ClusterStatus, FleetSummary } from './api.js';
+import {
+  HOUR_WINDOW_MS,
+  resolvePolicy,
+  type ApplyResult,
+  type ClusterState,
+  type Policy,
+  type Sample,
+  type ClusterStatus,
+  type FleetSummary,
+} from '@walrus/core';
 
 /** What is known of one cluster when a status is asked for. */
 export interface ClusterFacts {

@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { apiSubject, type ApiReply, type Endpoint } from '@walrus/control';
+import { apiSubject, type ApiReply, type Endpoint } from '@walrus/core';
 import { commonEnvSchema, errorMessage, loadEnvConfig, natsAuthOptions, natsOptionsFromConfig, resolveFileVariables } from '@walrus/runtime';
 
 /** Exit codes of the control commands: scripts can tell these apart. */

@@ -1,4 +1,4 @@
-import type { HistoryResult } from '@walrus/control';
+import type { HistoryResult } from '@walrus/core';
 import { clusterArg, intFlag, noMorePositional, parseArgs } from './args.js';
 import { callApi, type CliConnection } from './client.js';
 import { mb, table, text } from './format.js';

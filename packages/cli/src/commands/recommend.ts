@@ -1,4 +1,4 @@
-import type { AnalyzeResult, Recommendation } from '@walrus/control';
+import type { AnalyzeResult, Recommendation } from '@walrus/core';
 import { clusterArg, noMorePositional, parseArgs } from './args.js';
 import { callApi, EXIT, type CliConnection } from './client.js';
 import { keyValues, mb, text } from './format.js';

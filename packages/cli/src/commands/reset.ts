@@ -1,4 +1,4 @@
-import type { CleanupResult, ResetResult } from '@walrus/control';
+import type { CleanupResult, ResetResult } from '@walrus/core';
 import { clusterArg, intFlag, noMorePositional, parseArgs } from './args.js';
 import { callApi, type CliConnection } from './client.js';
 import { printJson, type Output } from './output.js';

@@ -1,4 +1,4 @@
-import type { ClusterStatus, StatusResult } from '@walrus/control';
+import type { ClusterStatus, StatusResult } from '@walrus/core';
 import { clusterArg, noMorePositional, parseArgs } from './args.js';
 import { callApi, type CliConnection } from './client.js';
 import { age, keyValues, mb, table, text, yesNo } from './format.js';

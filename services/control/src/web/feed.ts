@@ -2,9 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { isValidClusterId } from '@walrus/core';
+import { isValidClusterId, type StatusResult } from '@walrus/core';
 import { errorMessage, type Logger, type RouteHandler } from '@walrus/runtime';
-import type { StatusResult } from '../api.js';
 import { readSeries } from './series.js';
 
 // Static files are read once at start: no build step, no framework.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ClusterId } from '@walrus/core';
+import { ClusterId } from './cluster-id.js';
 
 /**
  * The control surface over NATS request/reply: JSON in, JSON out, one subject
