@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { WALRUS_BIN } from '@walrus/cli/launch';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processGone } from './harness/process.js';
 
-const BIN = fileURLToPath(new URL('../packages/cli/bin/walrus.mjs', import.meta.url));
 const DURATION_SEC = 60;
 
 /** Pids of processes whose command line mentions `text` (the demo's servers name their directories). */
@@ -54,7 +53,7 @@ describe('walrus demo', () => {
     'walrus demo - grows max_wal_size under its own write load, exits 0 and leaves nothing behind',
     async () => {
       const started = Date.now();
-      const proc = spawn(process.execPath, [BIN, 'demo', '--duration', String(DURATION_SEC)], {
+      const proc = spawn(process.execPath, [WALRUS_BIN, 'demo', '--duration', String(DURATION_SEC)], {
         env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

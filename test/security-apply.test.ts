@@ -1,7 +1,7 @@
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { WALRUS_BIN } from '@walrus/cli/launch';
 import { applier, attemptApply } from '@walrus/applier';
 import type { Decision } from '@walrus/core';
 import pg from 'pg';
@@ -13,7 +13,6 @@ import { startPatroniStandIn } from './harness/patroni-standin.js';
 import { SubjectWatch } from './harness/watch.js';
 import { testDecision } from './harness/messages.js';
 
-const BIN = fileURLToPath(new URL('../packages/cli/bin/walrus.mjs', import.meta.url));
 
 let nats: NatsServer;
 let pg18: PostgresCluster;
@@ -135,7 +134,7 @@ describe('security - where ALTER SYSTEM cannot write', () => {
 
 describe('security - walrus grants <role>', () => {
   it.each(PG_VERSIONS)('PostgreSQL %i: the printed SQL lets the role resize and reload, and nothing else', async (version) => {
-    const sql = execFileSync(process.execPath, [BIN, 'grants', 'walrus_app'], { encoding: 'utf8' });
+    const sql = execFileSync(process.execPath, [WALRUS_BIN, 'grants', 'walrus_app'], { encoding: 'utf8' });
     const c = await startPostgres({ version, config: { max_wal_size: '64MB' } });
     try {
       await c.query(sql);

@@ -7,13 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { WALRUS_BIN } from '@walrus/cli/launch';
 import { nkeys } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, registerCleanup, startNats } from './harness/mod.js';
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
 
-const BIN = fileURLToPath(new URL('../packages/cli/bin/walrus.mjs', import.meta.url));
 let dir: string;
 const procs: WalrusProcess[] = [];
 
@@ -50,7 +49,7 @@ describe.concurrent('security - NATS authentication methods', () => {
 
   it('walrus nats-config --nkeys: the server keeps only public keys, a service connects with its seed', async () => {
     const out = join(dir, 'nkeys');
-    execFileSync(process.execPath, [BIN, 'nats-config', '--nkeys', '--out', out], {
+    execFileSync(process.execPath, [WALRUS_BIN, 'nats-config', '--nkeys', '--out', out], {
       env: { PATH: process.env.PATH ?? '', WALRUS_CLUSTERS: 'a=postgres://walrus@127.0.0.1:1/postgres' },
       stdio: 'pipe',
     });

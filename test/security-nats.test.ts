@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { WALRUS_BIN } from '@walrus/cli/launch';
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { ApplyResult, Decision } from '@walrus/core';
@@ -17,7 +17,6 @@ import { cleanupAll, registerCleanup, startNats, startPostgres, waitFor, type Na
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
 import { testDecision } from './harness/messages.js';
 
-const BIN = fileURLToPath(new URL('../packages/cli/bin/walrus.mjs', import.meta.url));
 /** Appears in every connection string the services get; must appear in none of their outputs. */
 const PG_PASSWORD = 'Kn0wn-PG-secret-7f3a';
 
@@ -62,7 +61,7 @@ beforeAll(async () => {
   historyUrl = pgc.urlFor('history').replace('postgres@', `postgres:${PG_PASSWORD}@`);
   const dir = mkdtempSync(join(tmpdir(), 'walrus-test-natsauth-'));
   registerCleanup(async () => rmSync(dir, { recursive: true, force: true }));
-  execFileSync(process.execPath, [BIN, 'nats-config', '--appliers', '2', '--admin', '--out', dir], {
+  execFileSync(process.execPath, [WALRUS_BIN, 'nats-config', '--appliers', '2', '--admin', '--out', dir], {
     env: { PATH: process.env.PATH ?? '', WALRUS_CLUSTERS: `a=${clusterUrl},b=${clusterUrl}` },
     encoding: 'utf8',
   });

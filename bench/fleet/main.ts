@@ -15,14 +15,14 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Sample } from '@walrus/core';
-import { collectorLikePublisher } from '../../test/faults/fleet.js';
+import { collectorLikePublisher } from '@walrus/test/fleet';
 import { createLogger, DEFAULT_STREAM_OPTIONS, ensureStreams } from '@walrus/runtime';
-import { cleanupAll, freePort, registerCleanup, startNats, startPostgres, waitFor, type NatsServer } from '../../test/harness/mod.js';
-import { makeTempDir } from '../../test/harness/process.js';
-import { startWalrus, type WalrusProcess } from '../../test/harness/walrus-process.js';
+import { cleanupAll, freePort, registerCleanup, startNats, startPostgres, waitFor, type NatsServer } from '@walrus/test';
+import { makeTempDir } from '@walrus/test/process';
+import { startWalrus, type WalrusProcess } from '@walrus/test/walrus-process';
 import { cpuSeconds, percentile, rssMb } from './proc.js';
 import { BENCH_POLICY, clusterId, syntheticSample } from './synthetic.js';
-import { testDecision } from '../../test/harness/messages.js';
+import { testDecision } from '@walrus/test/messages';
 
 interface Options {
   clusters: number;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { PostgresCluster } from '../../test/harness/mod.js';
+import type { PostgresCluster } from '@walrus/test';
 
 /** Debian's pgbench (pg_wrapper picks a client); any pgbench 15+ drives PostgreSQL 17 fine. */
 export const PGBENCH = process.env['PGBENCH'] ?? '/usr/bin/pgbench';

@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { WALRUS_NODE_ARGS } from '../../packages/cli/src/node-args.js';
+import { WALRUS_BIN, WALRUS_NODE_ARGS } from '@walrus/cli/launch';
 import { diesWithParent } from '@walrus/servers';
 
-const BIN = fileURLToPath(new URL('../../packages/cli/bin/walrus.mjs', import.meta.url));
 
 export interface LogLine {
   level: number;
@@ -34,7 +32,7 @@ process.once('exit', () => {
 /** `nodeArgs` go to node itself, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
 export function startWalrus(args: string[], env: Record<string, string>, nodeArgs: string[] = []): WalrusProcess {
   // Killed with the test process even when that is SIGKILLed (no orphans).
-  const cmd = diesWithParent(process.execPath, [...WALRUS_NODE_ARGS, ...nodeArgs, BIN, ...args]);
+  const cmd = diesWithParent(process.execPath, [...WALRUS_NODE_ARGS, ...nodeArgs, WALRUS_BIN, ...args]);
   const proc = spawn(cmd.command, cmd.args, {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'debug', METRICS_HOST: '127.0.0.1', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
