@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { WALRUS_BIN } from '@walrus/cli/launch';
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import type { ApplyResult, Decision } from '@walrus/core';
+import type { ApplyResult } from '@walrus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxWalSizeMb } from './harness/load.js';
 import { cleanupAll, registerCleanup, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';

@@ -21,7 +21,7 @@ import { cleanupAll, freePort, registerCleanup, startNats, startPostgres, waitFo
 import { makeTempDir } from '@walrus/test/process';
 import { startWalrus, type WalrusProcess } from '@walrus/test/walrus-process';
 import { cpuSeconds, percentile, rssMb } from './proc.js';
-import { BENCH_POLICY, clusterId, syntheticSample } from './synthetic.js';
+import { BENCH_POLICY, syntheticSample } from './synthetic.js';
 import { testDecision } from '@walrus/test/messages';
 
 interface Options {

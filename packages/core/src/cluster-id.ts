@@ -7,18 +7,6 @@ export const ClusterId = z
   .string()
   .regex(CLUSTER_ID_PATTERN, 'cluster id must be 1 to 64 characters of [A-Za-z0-9_-]');
 
-export class InvalidClusterIdError extends Error {
-  override name = 'InvalidClusterIdError';
-  constructor(readonly clusterId: string) {
-    super(`invalid cluster id ${JSON.stringify(clusterId)}: allowed are 1 to 64 characters of [A-Za-z0-9_-]`);
-  }
-}
-
 export function isValidClusterId(id: string): boolean {
   return CLUSTER_ID_PATTERN.test(id);
-}
-
-export function assertClusterId(id: string): string {
-  if (!isValidClusterId(id)) throw new InvalidClusterIdError(id);
-  return id;
 }

@@ -4,7 +4,10 @@ export * from './subjects.js';
 export * from './api.js';
 
 export * from './config/units.js';
+export * from './config/policy.js';
+export * from './config/param-specs.js';
 export * from './config/params.js';
+export * from './config/profiles.js';
 export * from './config/overlay.js';
 export * from './config/env.js';
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { IMPLEMENTED_ALGORITHMS, isImplementedAlgorithm, type ImplementedAlgorithm } from '@walrus/core';
+import { ALGORITHM_NAMES, isAlgorithmName, type AlgorithmName } from '@walrus/core';
 
 export const SIMULATE_USAGE = `Usage: walrus simulate [--file SAMPLES.jsonl] [--cluster ID [--nats URL]] [options]
 
@@ -31,7 +31,7 @@ export interface SimulateArgs {
   cluster: string | null;
   natsUrl: string;
   limit: number;
-  algorithms: ImplementedAlgorithm[];
+  algorithms: AlgorithmName[];
   overrides: Record<string, string>;
   follow: boolean;
   json: boolean;
@@ -69,11 +69,11 @@ export function parseSimulateArgs(argv: string[], env: Record<string, string | u
   const files = v.file ?? [];
   if (files.length === 0 && v.cluster === undefined) throw new SimulateUsageError('give --file PATH and/or --cluster ID');
   const wanted = (v.algorithm ?? 'all').split(',').map((a) => a.trim().toLowerCase());
-  const algorithms: ImplementedAlgorithm[] = [];
+  const algorithms: AlgorithmName[] = [];
   for (const a of wanted) {
-    if (a === 'all') algorithms.push(...IMPLEMENTED_ALGORITHMS);
-    else if (isImplementedAlgorithm(a)) algorithms.push(a);
-    else throw new SimulateUsageError(`--algorithm: unknown algorithm ${JSON.stringify(a)} (allowed ${IMPLEMENTED_ALGORITHMS.join(', ')}, all)`);
+    if (a === 'all') algorithms.push(...ALGORITHM_NAMES);
+    else if (isAlgorithmName(a)) algorithms.push(a);
+    else throw new SimulateUsageError(`--algorithm: unknown algorithm ${JSON.stringify(a)} (allowed ${ALGORITHM_NAMES.join(', ')}, all)`);
   }
   const overrides: Record<string, string> = {};
   for (const item of v.set ?? []) {

@@ -4,7 +4,7 @@ import {
   isExecutable,
   resolvePolicy,
   type Decision,
-  type ImplementedAlgorithm,
+  type AlgorithmName,
   type OutcomeKind,
   type Policy,
   type Sample,
@@ -22,7 +22,7 @@ export interface SimulatedStep {
 }
 
 export interface Simulation {
-  algorithm: ImplementedAlgorithm;
+  algorithm: AlgorithmName;
   cluster: string;
   steps: SimulatedStep[];
   summary: {
@@ -39,7 +39,7 @@ export interface Simulation {
 }
 
 export interface ReplayOptions {
-  algorithm: ImplementedAlgorithm;
+  algorithm: AlgorithmName;
   /** Service defaults (WALRUS_* of the environment); each sample's own walrus.* settings overlay them. */
   defaults: Policy;
   /** Parameters set on the command line (--set walrus.x=v), above the samples' settings. */

@@ -1,5 +1,6 @@
 import { isUnsetValue } from './overlay.js';
-import { DEFAULT_POLICY, PARAM_LIST, type Policy } from './params.js';
+import { DEFAULT_POLICY, PARAM_LIST } from './params.js';
+import type { Policy } from './policy.js';
 
 /**
  * The service-level defaults (ARCHITECTURE §3, layer 1): each `walrus.x`

@@ -1,4 +1,6 @@
-import { findParam, PARAM_LIST, type ParamSpec, type Policy, WALRUS_PARAM_NAMES } from './params.js';
+import type { ParamSpec } from './param-specs.js';
+import { findParam, PARAM_LIST, WALRUS_PARAM_NAMES } from './params.js';
+import type { Policy } from './policy.js';
 
 /** One per-cluster setting that was not used (ARCHITECTURE §3: log, metric, status). */
 export interface ConfigWarning {

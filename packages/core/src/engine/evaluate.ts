@@ -1,4 +1,4 @@
-import type { Policy } from '../config/params.js';
+import type { Policy } from '../config/policy.js';
 import { type Decision, type DecisionAction, MAX_WAL_SIZE_LIMIT_MB, type Sample } from '../schemas.js';
 import { getAlgorithm } from './algorithms/registry.js';
 import { proactiveGrowth } from './algorithms/proactive.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Policy } from '../config/params.js';
+import type { Policy } from '../config/policy.js';
 import type { Decision } from '../schemas.js';
 import { at, policy, sample } from '../testing/builders.js';
 import { evaluate } from './evaluate.js';

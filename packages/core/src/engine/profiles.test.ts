@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { resolvePolicy } from '../config/overlay.js';
 import { DEFAULT_POLICY, PARAMS } from '../config/params.js';
 import { policy, sample, step, baselined } from '../testing/builders.js';
-import { applyProfiles, localDayHour, parseProfiles, profileActive, type TimeProfile } from './profiles.js';
+import type { TimeProfile } from '../config/policy.js';
+import { parseProfiles } from '../config/profiles.js';
+import { applyProfiles, localDayHour, profileActive } from './profiles.js';
 
 const parse = (json: unknown): TimeProfile[] => {
   const r = parseProfiles(JSON.stringify(json));

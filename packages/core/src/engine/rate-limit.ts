@@ -1,4 +1,4 @@
-import type { Policy } from '../config/params.js';
+import type { Policy } from '../config/policy.js';
 import type { ClusterState } from './state.js';
 import { toIso, toMs } from './time.js';
 

@@ -3,7 +3,8 @@
  * time as seconds after T0, so a test reads as the scenario it checks.
  * Not exported from mod.ts.
  */
-import { DEFAULT_POLICY, type Policy } from '../config/params.js';
+import { DEFAULT_POLICY } from '../config/params.js';
+import type { Policy } from '../config/policy.js';
 import { evaluate, type EvaluateResult } from '../engine/evaluate.js';
 import { type ClusterState, initialState } from '../engine/state.js';
 import type { Sample } from '../schemas.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { policy, sample } from '../../testing/builders.js';
 import { multiplicative } from './multiplicative.js';
-import { getAlgorithm, IMPLEMENTED_ALGORITHMS, isImplementedAlgorithm } from './registry.js';
+import { ALGORITHM_NAMES, isAlgorithmName } from '../../config/policy.js';
+import { getAlgorithm } from './registry.js';
 import type { GrowInput } from './types.js';
 
 const input = (currentMb: number, delta: number, threshold = 2): GrowInput => ({
@@ -34,9 +35,10 @@ describe('algorithms - multiplicative', () => {
 
 describe('algorithms - registry', () => {
   it('algorithms - every contract algorithm is implemented', () => {
-    expect(IMPLEMENTED_ALGORITHMS).toEqual(['multiplicative', 'additive', 'adaptive', 'percentile']);
+    expect(ALGORITHM_NAMES).toEqual(['multiplicative', 'additive', 'adaptive', 'percentile']);
     expect(getAlgorithm('multiplicative')).toBe(multiplicative);
-    expect(isImplementedAlgorithm('fibonacci')).toBe(false);
-    expect(isImplementedAlgorithm('toString')).toBe(false);
+    for (const name of ALGORITHM_NAMES) expect(getAlgorithm(name).name).toBe(name);
+    expect(isAlgorithmName('fibonacci')).toBe(false);
+    expect(isAlgorithmName('toString')).toBe(false);
   });
 });

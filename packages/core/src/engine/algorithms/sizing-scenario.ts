@@ -3,7 +3,7 @@
  * rate, samples every `step` seconds, and max_wal_size following each
  * executable decision as the applier would make it. Not exported from mod.ts.
  */
-import type { Policy } from '../../config/params.js';
+import type { Policy } from '../../config/policy.js';
 import { isExecutable, type Decision, type Sample } from '../../schemas.js';
 import { at, NOW, policy as basePolicy } from '../../testing/builders.js';
 import { evaluate, type EvaluateResult } from '../evaluate.js';

@@ -1,4 +1,4 @@
-import type { Policy } from '../../config/params.js';
+import type { Policy } from '../../config/policy.js';
 import type { Sample } from '../../schemas.js';
 import type { CheckpointCauses } from '../checkpoint-causes.js';
 import type { WalRateState } from '../wal-rate.js';
