@@ -9,6 +9,7 @@ import {
   type Registry,
   type ServiceDefinition,
   type ServiceHandle,
+  StartupWaits,
 } from '@walrus/runtime';
 import type { LogLine } from './walrus-process.js';
 
@@ -43,7 +44,7 @@ export async function startInProcess<C>(
   const nc = await connect({ servers: natsUrl, name: `test-${def.name}` });
   await ensureStreams(nc, DEFAULT_STREAM_OPTIONS, log);
   const registry = createRegistry(def.name);
-  const handle = await def.start({ config: loaded.config, nc, log, registry, now, provision: true, replicas: 1 });
+  const handle = await def.start({ config: loaded.config, nc, log, registry, now, provision: true, replicas: 1, startup: new StartupWaits(log) });
   return {
     handle,
     nc,

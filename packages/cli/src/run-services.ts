@@ -1,4 +1,12 @@
 import {
+  ConfigError,
+  describeFailure,
+  isAbortError,
+  isNatsRefusal,
+  isTransientJetStreamError,
+  StartupWaits,
+  streamConfigs,
+  type NatsConnection,
   commonEnvSchema,
   natsOptionsFromConfig,
   connectNats,
@@ -25,7 +33,8 @@ export interface PreparedServices {
   log: Logger;
   /** SHUTDOWN_TIMEOUT_SEC */
   timeoutSec: number;
-  start(): Promise<() => Promise<void>>;
+  /** Resolves once everything runs; `signal` (a stop asked for meanwhile) ends its waits and rejects it. */
+  start(signal?: AbortSignal): Promise<() => Promise<void>>;
 }
 
 export interface PrepareOptions {
@@ -65,49 +74,63 @@ export function prepareServices(
   });
   const registry = createRegistry(processName);
 
-  const start = async (): Promise<() => Promise<void>> => {
-    const nc = await connectNats(
-      natsOptionsFromConfig(cfg, `walrus-${processName}`),
-      log,
-    );
-    if (cfg.WALRUS_PROVISION) {
-      await ensureStreams(nc, { ...DEFAULT_STREAM_OPTIONS, replicas: cfg.WALRUS_JS_REPLICAS }, log);
-    }
+  const start = async (signal?: AbortSignal): Promise<() => Promise<void>> => {
+    const startup = new StartupWaits(log, signal ? { signal } : {});
+    // Health and metrics first: while NATS, JetStream or a database is not
+    // there yet, /readyz says what the process waits for.
     const handles: ServiceHandle[] = [];
-    try {
-      for (const [i, def] of defs.entries()) {
-        handles.push(
-          await def.start({
-            config: configs[i],
-            nc,
-            log: log.child({ module: def.name }),
-            registry,
-            now: () => new Date(),
-            provision: cfg.WALRUS_PROVISION,
-            replicas: cfg.WALRUS_JS_REPLICAS,
-            ...(cfg.NATS_INBOX_PREFIX ? { inboxPrefix: cfg.NATS_INBOX_PREFIX } : {}),
-          }),
-        );
-      }
-    } catch (err) {
-      await stopAll(log, [...handles].reverse().map((h) => [h.name, () => h.stop()] as [string, () => Promise<void>]));
-      await nc.close();
-      throw err;
-    }
     const http = await startHttpServer({
       port: cfg.METRICS_PORT ?? defaultMetricsPort,
       host: cfg.METRICS_HOST,
       registry,
       sources: handles,
+      startup,
       log,
     });
+    log.info({ metricsPort: http.port }, 'serving /healthz, /readyz and /metrics');
+    let nc: NatsConnection | null = null;
+    try {
+      nc = await connectNats(natsOptionsFromConfig(cfg, `walrus-${processName}`), log, startup);
+      const conn = nc;
+      if (cfg.WALRUS_PROVISION) {
+        const streams = { ...DEFAULT_STREAM_OPTIONS, replicas: cfg.WALRUS_JS_REPLICAS };
+        await startup.wait(`JetStream streams ${streamConfigs(streams).map((c) => c.name).join(', ')}`, () => ensureStreams(conn, streams, log), {
+          transient: isTransientJetStreamError,
+        });
+      }
+      for (const [i, def] of defs.entries()) {
+        handles.push(
+          await def.start({
+            config: configs[i],
+            nc: conn,
+            log: log.child({ module: def.name }),
+            registry,
+            now: () => new Date(),
+            provision: cfg.WALRUS_PROVISION,
+            replicas: cfg.WALRUS_JS_REPLICAS,
+            startup,
+            ...(cfg.NATS_INBOX_PREFIX ? { inboxPrefix: cfg.NATS_INBOX_PREFIX } : {}),
+          }),
+        );
+      }
+    } catch (err) {
+      await stopAll(log, [
+        ...[...handles].reverse().map((h) => [h.name, () => h.stop()] as [string, () => Promise<void>]),
+        ['close NATS', () => nc?.close()],
+        ['close HTTP', () => http.close()],
+      ]);
+      throw asStartupError(err);
+    }
+    const conn = nc;
+    startup.markComplete();
+    // "started" still means what it always meant: everything is running.
     log.info({ services: defs.map((d) => d.name), metricsPort: http.port }, 'started');
     return () =>
       stopAll(log, [
         ...[...handles].reverse().map((h) => [`stop ${h.name}`, () => h.stop()] as [string, () => Promise<void>]),
         // Draining needs the server; when NATS is away, close instead so
         // that no reconnect attempt keeps the process alive.
-        ['drain NATS', () => nc.drain().catch(() => nc.close())],
+        ['drain NATS', () => conn.drain().catch(() => conn.close())],
         ['close HTTP', () => http.close()],
       ]);
   };
@@ -131,5 +154,20 @@ export async function runServices(
     return;
   }
   const { log, timeoutSec, start } = prepared.services;
-  await runUntilSignal({ log, timeoutSec, start });
+  try {
+    await runUntilSignal({ log, timeoutSec, start });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    // Found only once a server answered (a JetStream setting, a permission,
+    // credentials the history database refuses): a configuration error all the same.
+    log.error({ problems: err.problems }, 'invalid configuration');
+    process.stderr.write(`walrus ${processName}: invalid configuration\n${err.problems.map((p) => `  ${p}\n`).join('')}`);
+    process.exit(2);
+  }
+}
+
+/** A NATS refusal of what the configuration asks for becomes a ConfigError (exit 2); anything else stays as it is. */
+function asStartupError(err: unknown): unknown {
+  if (err instanceof ConfigError || isAbortError(err) || !isNatsRefusal(err)) return err;
+  return new ConfigError([`NATS refused the walrus set-up (check WALRUS_JS_REPLICAS, WALRUS_PROVISION and the NATS user's permissions): ${describeFailure(err)}`]);
 }

@@ -11,9 +11,12 @@ import {
 } from '@nats-io/jetstream';
 import { dlqSubject } from '@walrus/core';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { Backoff, sleep } from './backoff.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { isNotFound } from './jetstream-errors.js';
+import type { StartupWaits } from './startup.js';
+import { describeFailure, isTransientJetStreamError } from './transient.js';
 
 /** What a handler decided about one message (STYLE.md, habit 5). */
 export type Outcome =
@@ -156,6 +159,29 @@ export async function ensureConsumer(
 }
 
 /**
+ * Creates the durable consumer when missing (with `provision`) and runs it,
+ * waiting through `startup` while JetStream cannot answer yet (a leader being
+ * elected, no responders, timeouts). Without `provision`, a missing stream or
+ * consumer is waited for too: an administrator creates them, in any order.
+ */
+export function startDurableConsumer(
+  startup: StartupWaits,
+  provision: boolean,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+  run: Omit<RunConsumerOptions, 'durable'>,
+): Promise<RunningConsumer> {
+  const what = `JetStream consumer ${config.durable_name} on ${run.stream}${provision ? '' : ' (WALRUS_PROVISION=false: created by an administrator)'}`;
+  return startup.wait(
+    what,
+    async () => {
+      await ensureConsumer(run.nc, run.stream, config, provision, run.log);
+      return runConsumer({ ...run, durable: config.durable_name });
+    },
+    { transient: (err) => isTransientJetStreamError(err) || (!provision && isNotFound(err)) },
+  );
+}
+
+/**
  * Republishes a message that can never be processed, unchanged, to
  * `walrus.dlq.<service>` with headers naming the error, then terminates it so
  * that it is never redelivered.
@@ -199,16 +225,7 @@ export interface RunningConsumer {
   running(): boolean;
 }
 
-/**
- * Pulls from a durable consumer and hands each message to `handle`, in stream
- * order: walrus's per-cluster rules depend on order, so a handler that must
- * wait retries inside (extending the ack deadline) rather than letting later
- * messages overtake it. With `concurrency` > 1 and `keyOf`, messages of
- * different keys (clusters) are handled at the same time, those of one key
- * still one after the other in stream order; at most `concurrency` messages
- * are in hand, and pulling waits while that many are (back-pressure).
- */
-export async function runConsumer(opts: {
+export interface RunConsumerOptions {
   nc: NatsConnection;
   stream: string;
   durable: string;
@@ -223,7 +240,18 @@ export async function runConsumer(opts: {
   keyOf?: (msg: JsMsg) => string;
   /** Where acknowledgements are sent from (e.g. JetStreamRequests.later, to write them with the turn's other messages); default: at once. */
   sendLater?: (write: () => void) => void;
-}): Promise<RunningConsumer> {
+}
+
+/**
+ * Pulls from a durable consumer and hands each message to `handle`, in stream
+ * order: walrus's per-cluster rules depend on order, so a handler that must
+ * wait retries inside (extending the ack deadline) rather than letting later
+ * messages overtake it. With `concurrency` > 1 and `keyOf`, messages of
+ * different keys (clusters) are handled at the same time, those of one key
+ * still one after the other in stream order; at most `concurrency` messages
+ * are in hand, and pulling waits while that many are (back-pressure).
+ */
+export async function runConsumer(opts: RunConsumerOptions): Promise<RunningConsumer> {
   const { nc, log, metrics, service } = opts;
   const js = jetstream(nc);
   const consumer = await js.consumers.get(opts.stream, opts.durable);
@@ -269,11 +297,23 @@ export async function runConsumer(opts: {
     });
   };
 
+  // Stops a backoff wait of the loop at once when the consumer is stopped.
+  const stopping = new AbortController();
   const loop = async () => {
+    // A pull that fails (the consumer's leader being elected, the connection
+    // away) is started again after a backoff; a failure is logged once, and
+    // once more when messages flow again, not at every retry.
+    const backoff = new Backoff({ initialMs: 250, maxMs: 5000 });
+    let failing: string | null = null;
     while (!stopped) {
       try {
         messages = await consumer.consume({ max_messages: opts.maxMessages ?? 64 });
         for await (const msg of messages) {
+          if (failing !== null) {
+            log.info({ consumer: opts.durable }, 'consumer receiving messages again');
+            failing = null;
+          }
+          backoff.reset();
           lastMsg = msg;
           if (concurrency > 1) {
             await dispatch(msg);
@@ -285,11 +325,17 @@ export async function runConsumer(opts: {
           }
           if (stopped) break;
         }
+        if (stopped) break;
+        // The iterator ended by itself (the connection closed under it, say).
+        if (failing === null) log.warn({ consumer: opts.durable }, 'consumer stopped receiving; pulling again with backoff');
+        failing = 'ended';
       } catch (err) {
         if (stopped) break;
-        log.error({ err, consumer: opts.durable }, 'consumer loop failed; restarting in 1 s');
-        await new Promise((r) => setTimeout(r, 1000));
+        if (failing === null) log.error({ err, consumer: opts.durable }, 'consumer loop failed; pulling again with backoff');
+        else log.debug({ err, consumer: opts.durable }, 'consumer loop failed again');
+        failing = describeFailure(err);
       }
+      await sleep(backoff.next(), stopping.signal).catch(() => undefined);
     }
   };
 
@@ -325,6 +371,7 @@ export async function runConsumer(opts: {
     running: () => !stopped,
     stop: async () => {
       stopped = true;
+      stopping.abort();
       // Let the messages in hand finish (and be acknowledged) before closing.
       await current.catch(() => undefined);
       await Promise.allSettled([...inFlight]);

@@ -2,12 +2,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
+import type { Waiting } from './startup.js';
 
 export interface HealthSource {
   /** Liveness details: the process works (it may still be waiting for a dependency). */
   health(): Record<string, unknown>;
   /** Readiness: connected and consuming. */
   ready(): boolean;
+  /** What it waits for while not ready (a database that went away), shown on /readyz. */
+  waiting?(): Waiting[];
   /** Extra GET routes this service serves on the process's HTTP port (e.g. the live page), by exact path. */
   routes?: Readonly<Record<string, RouteHandler>>;
 }
@@ -19,14 +22,27 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** Serves /metrics, /healthz and /readyz for one process. */
+/** The process's start-up as the health endpoints see it (StartupWaits). */
+export interface StartupState {
+  waiting(): Waiting[];
+  readonly isComplete: boolean;
+}
+
+/**
+ * Serves /metrics, /healthz and /readyz for one process. It runs from the
+ * very start, so `sources` may grow while the services start; until
+ * `startup` is complete /readyz answers 503 with what is being waited for.
+ */
 export async function startHttpServer(opts: {
   port: number;
   host: string;
   registry: Registry;
-  sources: HealthSource[];
+  sources: readonly HealthSource[];
+  startup?: StartupState;
   log: Logger;
 }): Promise<HttpServer> {
+  const waiting = (): Waiting[] => [...(opts.startup?.waiting() ?? []), ...opts.sources.flatMap((s) => s.waiting?.() ?? [])];
+  const starting = (): boolean => opts.startup !== undefined && !opts.startup.isComplete;
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, type: string, body: string) => {
@@ -45,12 +61,17 @@ export async function startHttpServer(opts: {
       return;
     }
     if (path === '/healthz') {
+      // Alive also while waiting for a dependency: a restart would not bring it sooner.
       const details = opts.sources.map((s) => s.health());
-      return send(200, 'application/json', JSON.stringify({ status: 'ok', services: details }) + '\n');
+      const w = waiting();
+      const body = { status: 'ok', ...(starting() ? { starting: true } : {}), ...(w.length > 0 ? { waiting: w } : {}), services: details };
+      return send(200, 'application/json', JSON.stringify(body) + '\n');
     }
     if (path === '/readyz') {
-      const ready = opts.sources.every((s) => s.ready());
-      return send(ready ? 200 : 503, 'application/json', JSON.stringify({ ready }) + '\n');
+      const ready = !starting() && opts.sources.every((s) => s.ready());
+      const w = waiting();
+      const body = { ready, ...(starting() ? { starting: true } : {}), ...(w.length > 0 ? { waiting: w } : {}) };
+      return send(ready ? 200 : 503, 'application/json', JSON.stringify(body) + '\n');
     }
     const route = opts.sources.find((s) => s.routes?.[path ?? ''])?.routes?.[path ?? ''];
     if (route) return route(req, res, new URL(req.url ?? '/', 'http://localhost'));

@@ -16,3 +16,7 @@ export * from './js-requests.js';
 export * from './jetstream-errors.js';
 export * from './state-store.js';
 export * from './limiter.js';
+export * from './backoff.js';
+export * from './transient.js';
+export * from './pg-errors.js';
+export * from './startup.js';

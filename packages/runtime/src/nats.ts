@@ -4,6 +4,7 @@ import { jetstreamManager, type JetStreamManager, type StreamConfig, RetentionPo
 import { STREAM_DECISIONS, STREAM_DLQ, STREAM_SAMPLES } from '@walrus/core';
 import { isNotFound } from './jetstream-errors.js';
 import type { Logger } from './logger.js';
+import { StartupWaits } from './startup.js';
 
 export type { NatsConnection };
 
@@ -53,30 +54,36 @@ export function natsAuthOptions(opts: NatsOptions): Partial<ConnectionOptions> {
 /**
  * Connects and keeps reconnecting forever: a broker that goes away is
  * retried and reported, never a reason for a service to exit. The first
- * connection also waits, so that services can start before NATS does.
+ * connection also waits (through `startup`, so that /readyz says so and a
+ * stop ends the wait), so that services can start before NATS does.
  */
-export async function connectNats(opts: NatsOptions, log: Logger): Promise<NatsConnection> {
+export async function connectNats(opts: NatsOptions, log: Logger, startup: StartupWaits = new StartupWaits(log)): Promise<NatsConnection> {
   log.info({ servers: opts.servers, user: opts.user, tls: Boolean(opts.tls?.caFile || opts.tls?.certFile) }, 'connecting to NATS');
-  // The first connection is retried silently by nats.js (a refused TLS
-  // handshake or bad credentials included): say so now and then.
-  const waiting = setInterval(
-    () => log.warn({ servers: opts.servers }, 'NATS not connected yet (unreachable, or refusing these credentials or TLS settings); still trying'),
-    10_000,
-  );
-  const nc = await connect({
+  // Every failure of a first connection is waited out, refused credentials
+  // or TLS settings included (a server whose configuration is being rolled
+  // out): the wait's log line and /readyz give the reason.
+  const nc = await startup.wait('NATS', () => connectOnce(opts, startup.signal), { transient: () => true });
+  void watchStatus(nc, log);
+  log.info({ server: nc.getServer() }, 'connected to NATS');
+  return nc;
+}
+
+function connectOnce(opts: NatsOptions, signal: AbortSignal | undefined): Promise<NatsConnection> {
+  const attempt = connect({
     servers: opts.servers,
     name: opts.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 1000,
-    waitOnFirstConnect: true,
+    // Each attempt tries every server once; StartupWaits does the retrying.
+    waitOnFirstConnect: false,
     // An Error (with its stack) per request only to improve the trace of a
     // timeout: a measurable share of the decider's CPU at thousands of requests per second.
     noAsyncTraces: true,
     ...natsAuthOptions(opts),
-  }).finally(() => clearInterval(waiting));
-  void watchStatus(nc, log);
-  log.info({ server: nc.getServer() }, 'connected to NATS');
-  return nc;
+  });
+  // A connection that completes after a stop was asked for is not wanted.
+  void attempt.then((nc) => (signal?.aborted ? nc.close() : undefined), () => undefined);
+  return attempt;
 }
 
 async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {

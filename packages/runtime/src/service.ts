@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
 import type { HealthSource } from './http.js';
 import type { Logger } from './logger.js';
+import type { StartupWaits } from './startup.js';
 
 /** What every running service gives back to the process that started it. */
 export interface ServiceHandle extends HealthSource {
@@ -24,6 +25,13 @@ export interface ServiceDeps<C> {
   replicas: number;
   /** The connection's reply-subject prefix (NATS_INBOX_PREFIX), for services that make their own requests. */
   inboxPrefix?: string;
+  /**
+   * Runs each start-up step that needs a dependency (a consumer, a KV
+   * bucket, a database) until it answers, reporting what it waits for
+   * (STARTUP in docs/ARCHITECTURE.md): `start` never fails because
+   * JetStream or a database is not there yet, only on configuration errors.
+   */
+  startup: StartupWaits;
 }
 
 /** How the `walrus` command knows a service: its configuration and how to start it. */

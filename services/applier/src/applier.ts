@@ -14,10 +14,11 @@ import {
 import {
   ack,
   consumerMetrics,
+  Backoff,
   decodeMessage,
-  ensureConsumer,
   redactUrl,
-  runConsumer,
+  sleep,
+  startDurableConsumer,
   type ClusterEntry,
   type Outcome,
   type RunningConsumer,
@@ -45,7 +46,6 @@ export interface ApplierConfig {
 
 export const applierConsumerName = (cluster: string): string => `walrus-applier-${cluster}`;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Start-up role checks (superuser warning) running at once. */
 const STARTUP_CHECKS_AT_ONCE = 8;
 
@@ -100,6 +100,8 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
   };
 
   let stopping = false;
+  // Ends a retry's backoff at once when the applier stops.
+  const stopped = new AbortController();
 
   // The outcome goes to the subject of the consumer's own cluster, even when a
   // decision names another cluster: that is the only one this applier may publish to.
@@ -149,7 +151,7 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
       });
     }
     const expiresAt = Date.parse(d.decided_at) + (config.expirySec ?? 2 * d.checkpoint_timeout_sec) * 1000;
-    let delay = 500;
+    const backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
     let lastError = '';
     for (;;) {
       if (now().getTime() >= expiresAt) {
@@ -164,11 +166,17 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
       if (attempt.kind === 'done') return finish(attempt);
       lastError = attempt.error;
       attemptsFailed.inc({ cluster: cluster.id });
-      log.warn({ cluster: cluster.id, decisionId: d.id, err: attempt.error, retryInMs: delay }, 'cluster unreachable; will retry until the decision expires');
+      const retryInMs = Math.min(backoff.next(), Math.max(0, expiresAt - now().getTime()));
+      // Once per decision; each further attempt at debug level.
+      if (backoff.attempts === 1) log.warn({ cluster: cluster.id, decisionId: d.id, err: attempt.error, retryInMs }, 'cluster unreachable; will retry until the decision expires');
+      else log.debug({ cluster: cluster.id, decisionId: d.id, err: attempt.error, retryInMs }, 'cluster still unreachable');
       if (stopping) return { kind: 'retry', delayMs: 1000, reason: 'stopping' };
       msg.working();
-      await sleep(Math.min(delay, Math.max(0, expiresAt - now().getTime())));
-      delay = Math.min(delay * 2, 15_000);
+      try {
+        await sleep(retryInMs, stopped.signal);
+      } catch {
+        return { kind: 'retry', delayMs: 1000, reason: 'stopping' };
+      }
     }
   };
 
@@ -185,7 +193,7 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
         client,
         decision: d,
         verifyTimeoutMs: config.verifyTimeoutSec * 1000,
-        sleep,
+        sleep: (ms) => sleep(ms),
         monotonicMs: () => performance.now(),
         ...(strategies.get(cluster.id) ? { strategy: strategies.get(cluster.id)!.strategy } : {}),
       });
@@ -199,34 +207,52 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
   const consumers: RunningConsumer[] = [];
   for (const cluster of config.clusters) {
     const durable = applierConsumerName(cluster.id);
-    await ensureConsumer(
-      nc,
-      STREAM_DECISIONS,
-      {
-        durable_name: durable,
-        filter_subject: decisionSubject(cluster.id),
-        // A new applier looks back a bounded time, not over a month of
-        // history: decisions made before it first started still get an
-        // outcome (most will have expired); afterwards the durable keeps its place.
-        deliver_policy: DeliverPolicy.StartTime,
-        opt_start_time: new Date(now().getTime() - config.lookbackSec * 1000).toISOString(),
-        ack_wait: 30_000_000_000,
-        max_ack_pending: 1,
-      },
-      deps.provision,
-      log,
-    );
     consumers.push(
-      await runConsumer({ nc, stream: STREAM_DECISIONS, durable, service: 'applier', log, metrics, handle: handle(cluster), maxMessages: 8 }),
+      await startDurableConsumer(
+        deps.startup,
+        deps.provision,
+        {
+          durable_name: durable,
+          filter_subject: decisionSubject(cluster.id),
+          // A new applier looks back a bounded time, not over a month of
+          // history: decisions made before it first started still get an
+          // outcome (most will have expired); afterwards the durable keeps its place.
+          deliver_policy: DeliverPolicy.StartTime,
+          opt_start_time: new Date(now().getTime() - config.lookbackSec * 1000).toISOString(),
+          ack_wait: 30_000_000_000,
+          max_ack_pending: 1,
+        },
+        { nc, stream: STREAM_DECISIONS, service: 'applier', log, metrics, handle: handle(cluster), maxMessages: 8 },
+      ),
     );
     log.debug({ cluster: cluster.id, url: redactUrl(cluster.url), strategy: strategies.get(cluster.id)?.strategy.name }, 'applying decisions for cluster');
   }
   // Not awaited: a cluster that is down at start-up must not hold the applier
   // back. A few at a time: an applier serving a thousand clusters must not
   // open a thousand connections at once (several entries may share a server).
+  // Each check has a connection of its own, bounded in time, so that a
+  // server that accepts connections but never answers can neither hold the
+  // cluster's apply connection nor keep the other clusters' checks waiting.
   const checks = new Limiter(STARTUP_CHECKS_AT_ONCE);
   for (const cluster of config.clusters) {
-    void checks.acquire().then((release) => warnIfSuperuser(poolFor(cluster), cluster.id, log).finally(release));
+    void checks.acquire().then(async (release) => {
+      if (stopping) return release();
+      const timeoutMs = config.connectTimeoutSec * 1000;
+      const pool = new pg.Pool({
+        connectionString: strategies.get(cluster.id)?.url ?? cluster.url,
+        max: 1,
+        connectionTimeoutMillis: timeoutMs,
+        query_timeout: timeoutMs,
+        application_name: 'walrus-applier',
+      });
+      pool.on('error', () => undefined);
+      try {
+        await warnIfSuperuser(pool, cluster.id, log);
+      } finally {
+        release();
+        await pool.end().catch(() => undefined);
+      }
+    });
   }
 
   return {
@@ -235,6 +261,7 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
     ready: () => consumers.every((c) => c.running()),
     stop: async () => {
       stopping = true;
+      stopped.abort();
       await Promise.all(consumers.map((c) => c.stop()));
       await Promise.all([...pools.values()].map((p) => p.end()));
     },

@@ -1,7 +1,6 @@
 import type { ApplyResult, ApplyStatus, Decision } from '@walrus/core';
 import type { ClientBase } from 'pg';
-import { errorMessage } from '@walrus/runtime';
-import { isTransient, sqlState } from './pg-errors.js';
+import { errorMessage, isTransientPgError, sqlState } from '@walrus/runtime';
 import { readMaxWalSize } from './sql/max-wal-size.js';
 import { missingGrants, readPrivileges } from './sql/privileges.js';
 import { alterSystemStrategy } from './strategies/alter-system.js';
@@ -81,7 +80,7 @@ export async function attemptApply(o: AttemptOptions): Promise<Attempt> {
       `after ${o.strategy?.name === 'patroni' ? 'ALTER SYSTEM RESET and Patroni PATCH /config' : 'ALTER SYSTEM and pg_reload_conf()'} max_wal_size still shows ${live.mb} MB (source: ${live.source}) after ${o.verifyTimeoutMs} ms`,
     );
   } catch (err) {
-    if (isTransient(err)) return { kind: 'transient', error: errorMessage(err) };
+    if (isTransientPgError(err)) return { kind: 'transient', error: errorMessage(err) };
     return done('failed', null, `unexpected error: ${errorMessage(err)}`);
   }
 }
@@ -90,7 +89,7 @@ function classifyAlterError(err: unknown): Attempt {
   if (err instanceof ManagerError) {
     return err.transient ? { kind: 'transient', error: err.message } : done('failed', null, err.message);
   }
-  if (isTransient(err)) return { kind: 'transient', error: errorMessage(err) };
+  if (isTransientPgError(err)) return { kind: 'transient', error: errorMessage(err) };
   const state = sqlState(err);
   const message = errorMessage(err);
   if (state === '0A000') {

@@ -1,6 +1,6 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { SampleV1, sampleMsgId, sampleSubject, WALRUS_PARAM_NAMES } from '@walrus/core';
-import { errorMessage, PREV_SEQ_HEADER, redactUrl, type ClusterEntry, type Limiter, type Logger } from '@walrus/runtime';
+import { backoffDelay, errorMessage, PREV_SEQ_HEADER, redactUrl, type ClusterEntry, type Limiter, type Logger } from '@walrus/runtime';
 import { headers } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -112,8 +112,9 @@ export class ClusterSampler {
       this.schedule(Math.max(0, this.intervalSec * 1000 * jitter - elapsed));
     } else {
       this.failures += 1;
-      const backoff = Math.min(1000 * 2 ** (this.failures - 1), MAX_BACKOFF_MS, this.intervalSec * 1000);
-      this.schedule(backoff);
+      // Never longer than an interval: a cluster back up is sampled on time.
+      const maxMs = Math.min(MAX_BACKOFF_MS, this.intervalSec * 1000);
+      this.schedule(backoffDelay(this.failures - 1, { initialMs: Math.min(1000, maxMs), maxMs }, this.o.random ?? Math.random));
     }
   }
 

@@ -9,13 +9,14 @@ import {
   ENDPOINTS,
   HistoryRequest,
   StatusRequest,
+  KV_STATE_BUCKET,
   type Policy,
   type ApiReply,
   type Endpoint,
   type InfoResult,
   type StatusResult,
 } from '@walrus/core';
-import { errorMessage, JetStreamRequests, redactUrl, type ClusterEntry, type ServiceDeps, type ServiceHandle } from '@walrus/runtime';
+import { errorMessage, isNotFound, isTransientJetStreamError, JetStreamRequests, redactUrl, type ClusterEntry, type ServiceDeps, type ServiceHandle } from '@walrus/runtime';
 import type { z } from 'zod';
 import { analyze, freshSample } from './analyze.js';
 import { HistoryDb } from './history.js';
@@ -53,11 +54,16 @@ const REQUEST_TEXT: Record<Endpoint, string> = {
 export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<ServiceHandle> {
   const { config, nc, log, registry, now } = deps;
   const requests = new JetStreamRequests(nc, { inboxPrefix: deps.inboxPrefix });
-  const sources = await Sources.open(
-    nc,
-    requests,
-    { provision: deps.provision, replicas: deps.replicas, clusters: config.clusters, connectTimeoutSec: config.connectTimeoutSec, queryTimeoutMs: config.queryTimeoutMs },
-    log,
+  const sources = await deps.startup.wait(
+    `JetStream KV bucket ${KV_STATE_BUCKET}${deps.provision ? '' : ' (WALRUS_PROVISION=false: created by an administrator)'}`,
+    () =>
+      Sources.open(
+        nc,
+        requests,
+        { provision: deps.provision, replicas: deps.replicas, clusters: config.clusters, connectTimeoutSec: config.connectTimeoutSec, queryTimeoutMs: config.queryTimeoutMs },
+        log,
+      ),
+    { transient: (err) => isTransientJetStreamError(err) || (!deps.provision && isNotFound(err)) },
   );
   const metrics = controlMetrics(registry, sources.jsm, log);
   const history = config.historyDatabaseUrl ? new HistoryDb(config.historyDatabaseUrl) : null;

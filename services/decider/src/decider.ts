@@ -3,6 +3,7 @@ import {
   decisionMsgId,
   decisionSubject,
   evaluate,
+  KV_STATE_BUCKET,
   resolvePolicy,
   SampleV1,
   STREAM_SAMPLES,
@@ -15,15 +16,20 @@ import {
 } from '@walrus/core';
 import {
   ack,
+  Backoff,
   consumerMetrics,
   decodeMessage,
-  ensureConsumer,
+  describeFailure,
   errorMessage,
-  runConsumer,
+  isNotFound,
+  isTransientJetStreamError,
   JetStreamRequests,
+  sleep,
+  startDurableConsumer,
   PREV_SEQ_HEADER,
   StateConflictError,
   StateStore,
+  type Logger,
   type Outcome,
   type ServiceDeps,
   type ServiceHandle,
@@ -41,7 +47,6 @@ export interface DeciderConfig {
 }
 
 const MB = 1024 * 1024;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** A new cluster's samples stored this long before the one in hand are not replayed (JetStream's duplicate window). */
 const CATCH_UP_WINDOW_MS = 5 * 60_000;
 
@@ -49,10 +54,17 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
   const { config, nc, log, registry, now } = deps;
   const m = deciderMetrics(registry);
   const requests = new JetStreamRequests(nc, { inboxPrefix: deps.inboxPrefix });
-  const store = await StateStore.open(nc, requests, deps, log);
+  const store = await deps.startup.wait(
+    `JetStream KV bucket ${KV_STATE_BUCKET}${deps.provision ? '' : ' (WALRUS_PROVISION=false: created by an administrator)'}`,
+    () => StateStore.open(nc, requests, deps, log),
+    { transient: (err) => isTransientJetStreamError(err) || (!deps.provision && isNotFound(err)) },
+  );
   const samples = new SampleLog(requests);
   const warned = new Map<string, string>();
   let stopping = false;
+  // Ends the backoff of a sample being retried when the decider stops.
+  const stopped = new AbortController();
+  const trouble = new TroubleLog(log);
 
   const reportWarnings = (cluster: string, warnings: ConfigWarning[]) => {
     readingsOf(m.readings, cluster).invalidOverrides = warnings.length;
@@ -171,28 +183,33 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
       return { kind: 'reject', reason: `cluster mismatch: subject ${msg.subject}, payload cluster ${sample.cluster}` };
     }
     const started = performance.now();
-    // Transient failures (NATS or KV briefly away) are retried here rather
-    // than by redelivery, so that a later sample of the same cluster cannot
-    // overtake this one.
-    for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    // Transient failures (NATS or KV briefly away, a stream leader being
+    // elected) are retried here rather than by redelivery, so that a later
+    // sample of the same cluster cannot overtake this one.
+    const backoff = new Backoff({ initialMs: 250, maxMs: 5000 });
+    for (;;) {
       try {
         await evaluateSample(sample, msg.seq, Math.floor(msg.info.timestampNanos / 1e6), prevSeqOf(msg));
         m.evaluationSeconds.observe((performance.now() - started) / 1000);
+        if (backoff.attempts > 0) trouble.over();
         return ack;
       } catch (err) {
         if (stopping) return { kind: 'retry', delayMs: 1000, reason: errorMessage(err) };
-        log.warn({ err, cluster: sample.cluster, seq: msg.seq, retryInMs: delay }, 'sample handling failed; retrying');
+        const retryInMs = backoff.next();
+        trouble.failed(err, sample.cluster, msg.seq, retryInMs);
         msg.working();
-        await sleep(delay);
+        try {
+          await sleep(retryInMs, stopped.signal);
+        } catch {
+          return { kind: 'retry', delayMs: 1000, reason: errorMessage(err) };
+        }
       }
     }
   };
 
-  await ensureConsumer(nc, STREAM_SAMPLES, { durable_name: config.consumer, ack_wait: 30_000_000_000 }, deps.provision, log);
-  const consumer = await runConsumer({
+  const consumer = await startDurableConsumer(deps.startup, deps.provision, { durable_name: config.consumer, ack_wait: 30_000_000_000 }, {
     nc,
     stream: STREAM_SAMPLES,
-    durable: config.consumer,
     service: 'decider',
     log,
     metrics: consumerMetrics(registry),
@@ -210,10 +227,40 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     ready: () => consumer.running(),
     stop: async () => {
       stopping = true;
+      stopped.abort();
       await consumer.stop();
       requests.close();
     },
   };
+}
+
+/**
+ * Logs an episode of failing evaluations once when it begins and once when
+ * a retried sample goes through, not once per sample and retry: a stream
+ * leader election fails every sample in hand at the same moment.
+ */
+class TroubleLog {
+  private since: number | null = null;
+  private failures = 0;
+
+  constructor(private readonly log: Logger) {}
+
+  failed(err: unknown, cluster: string, seq: number, retryInMs: number): void {
+    this.failures += 1;
+    if (this.since === null) {
+      this.since = Date.now();
+      this.log.warn({ err, cluster, seq, retryInMs }, 'sample handling failed; retrying with backoff (further failures at debug level)');
+    } else {
+      this.log.debug({ reason: describeFailure(err), cluster, seq, retryInMs }, 'sample handling failed again');
+    }
+  }
+
+  over(): void {
+    if (this.since === null) return;
+    this.log.info({ failedForSec: Math.round((Date.now() - this.since) / 1000), failedAttempts: this.failures }, 'sample handling works again');
+    this.since = null;
+    this.failures = 0;
+  }
 }
 
 /** The collector's Walrus-Prev-Seq header, when present and sound. */

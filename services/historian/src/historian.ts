@@ -2,15 +2,18 @@ import type { JsMsg } from '@nats-io/jetstream';
 import { ApplyResultV1, DecisionV1, STREAM_DECISIONS, type ApplyResult, type Decision } from '@walrus/core';
 import {
   ack,
+  ConfigError,
   consumerMetrics,
   decodeMessage,
-  ensureConsumer,
   errorMessage,
+  isTransientPgError,
   redactUrl,
-  runConsumer,
+  sqlState,
+  startDurableConsumer,
   type Outcome,
   type ServiceDeps,
   type ServiceHandle,
+  type Waiting,
 } from '@walrus/runtime';
 import pg from 'pg';
 import { Counter, Gauge } from 'prom-client';
@@ -61,14 +64,30 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
   const metrics = consumerMetrics(registry);
 
   log.info({ database: redactUrl(config.databaseUrl) }, 'migrating history schema');
-  await retryUntilReady(() => migrate(pool, log), log, 'history database');
-  await saveSettings(pool, {
-    history_retention_days: String(config.retentionDays),
-    notify_channel: config.notifyChannel,
-  });
+  // Any start order works: a database that is not there yet, or goes away
+  // during the migration, is waited for; one that refuses walrus is a
+  // configuration error.
+  await deps.startup
+    .wait(
+      'history database',
+      async () => {
+        await migrate(pool, log);
+        await saveSettings(pool, {
+          history_retention_days: String(config.retentionDays),
+          notify_channel: config.notifyChannel,
+        });
+      },
+      { transient: isTransientPgError },
+    )
+    .catch(async (err: unknown) => {
+      await pool.end().catch(() => undefined);
+      throw refusal(err) ?? err;
+    });
   dbUp.set(1);
 
   let dbHealthy = true;
+  /** While the database is down: since when, and its last error (for /readyz). */
+  let dbDown: Waiting | null = null;
   const markDb = (ok: boolean, err?: unknown) => {
     dbUp.set(ok ? 1 : 0);
     if (ok !== dbHealthy) {
@@ -76,6 +95,9 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
       else log.error({ err }, 'history database unreachable; messages wait in JetStream');
       dbHealthy = ok;
     }
+    if (ok) dbDown = null;
+    else if (dbDown) dbDown = { ...dbDown, reason: redactUrl(errorMessage(err)), attempts: dbDown.attempts + 1 };
+    else dbDown = { for: 'history database', reason: redactUrl(errorMessage(err)), since: new Date().toISOString(), attempts: 1 };
   };
 
   const inTransaction = async <T>(decisionId: string, work: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
@@ -160,11 +182,9 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
     }
   };
 
-  await ensureConsumer(nc, STREAM_DECISIONS, { durable_name: HISTORIAN_CONSUMER, ack_wait: 30_000_000_000 }, deps.provision, log);
-  const consumer = await runConsumer({
+  const consumer = await startDurableConsumer(deps.startup, deps.provision, { durable_name: HISTORIAN_CONSUMER, ack_wait: 30_000_000_000 }, {
     nc,
     stream: STREAM_DECISIONS,
-    durable: HISTORIAN_CONSUMER,
     service: 'historian',
     log,
     metrics,
@@ -188,6 +208,7 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
     name: 'historian',
     health: () => ({ service: 'historian', database: dbHealthy ? 'up' : 'down' }),
     ready: () => consumer.running() && dbHealthy,
+    waiting: () => (dbDown ? [dbDown] : []),
     stop: async () => {
       clearInterval(cleanupTimer);
       await consumer.stop();
@@ -196,17 +217,10 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
   };
 }
 
-/** Start-up waits for a database that is not there yet (any start order works), reporting each failure. */
-async function retryUntilReady<T>(fn: () => Promise<T>, log: ServiceDeps<unknown>['log'], what: string): Promise<T> {
-  let delay = 500;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof Error && /migration .* failed/.test(err.message)) throw err;
-      log.warn({ err, retryInMs: delay }, `${what} not reachable yet`);
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 10_000);
-    }
-  }
+/** The history database's refusals that only a change of configuration (or of the database) mends. */
+function refusal(err: unknown): ConfigError | null {
+  const state = sqlState(err);
+  // 28: credentials refused; 3D000: no such database; 42501: may not create schema walrus.
+  if (state === null || !(state.startsWith('28') || state === '3D000' || state === '42501')) return null;
+  return new ConfigError([`HISTORY_DATABASE_URL: the history database refused the historian: ${redactUrl(errorMessage(err))} (SQLSTATE ${state})`]);
 }

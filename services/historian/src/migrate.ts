@@ -25,6 +25,8 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 export async function migrate(pool: Pool, log: Logger, migrations = loadMigrations()): Promise<number[]> {
   const client = await pool.connect();
   const applied: number[] = [];
+  // A connection lost midway must not go back to the pool for the next attempt.
+  let failed: Error | undefined;
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query('CREATE SCHEMA IF NOT EXISTS walrus');
@@ -41,15 +43,18 @@ export async function migrate(pool: Pool, log: Logger, migrations = loadMigratio
         await client.query('INSERT INTO walrus.migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
         await client.query('COMMIT');
       } catch (err) {
-        await client.query('ROLLBACK');
+        await client.query('ROLLBACK').catch(() => undefined);
         throw new Error(`migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
       }
       applied.push(m.version);
       log.info({ migration: m.name }, 'applied migration');
     }
+  } catch (err) {
+    failed = err instanceof Error ? err : new Error(String(err));
+    throw err;
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
-    client.release();
+    client.release(failed);
   }
   return applied;
 }
