@@ -2,6 +2,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import type { Decision, Sample } from '@walrus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { printLogsOnFailure } from '../harness/failure-logs.js';
 import { cleanupAll, waitFor } from '../harness/mod.js';
 import { startNatsCluster, type NatsCluster } from '../harness/nats-cluster.js';
 import { startWalrus, type WalrusProcess } from '../harness/walrus-process.js';
@@ -25,6 +26,7 @@ afterAll(async () => {
 
 describe('faults - three-node JetStream cluster', () => {
   it('one node kill -9ed mid-run: decisions keep flowing, none lost or doubled', async () => {
+    printLogsOnFailure(() => Object.fromEntries(procs.map((p, i) => [`decider ${i + 1}`, p])));
     const fleet = buildFleet({ clusters: 20, rounds: 20, env: POLICY, seed: 3, prefix: 'r3' });
     for (let i = 0; i < 2; i++) {
       const p = startWalrus(['decider'], { NATS_URL: cluster.url, WALRUS_JS_REPLICAS: '3', LOG_LEVEL: 'info', ...POLICY });

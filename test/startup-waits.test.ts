@@ -1,0 +1,148 @@
+import { connect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { sampleMsgId, sampleSubject, type Decision, type Sample } from '@walrus/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { printLogsOnFailure } from './harness/failure-logs.js';
+import { cleanupAll, freePort, startNats, startPostgres, waitFor } from './harness/mod.js';
+import { startWalrus, type LogLine, type WalrusProcess } from './harness/walrus-process.js';
+import { storedMessages } from './faults/stream.js';
+
+// Any start order works: a service that comes up before NATS, JetStream or
+// its database waits for them (saying so once, and on /readyz), then starts.
+afterAll(cleanupAll);
+
+const WAITING = 'waiting for a dependency; retrying with backoff';
+const AVAILABLE = 'dependency available; going on';
+const SERVING = 'serving /healthz, /readyz and /metrics';
+
+interface Readyz {
+  ready: boolean;
+  starting?: boolean;
+  waiting?: Array<{ for: string; reason: string; since: string; attempts: number }>;
+}
+
+async function getJson<T>(port: number, path: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+async function metricsPort(p: WalrusProcess): Promise<number> {
+  return (await p.waitForLog((l) => l.msg === SERVING, 'the HTTP server up')).metricsPort as number;
+}
+
+/** Each wait is logged once when it begins, not once per retry. */
+function waitLinesPerDependency(lines: LogLine[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of lines.filter((x) => x.msg === WAITING)) out[String(l.waitingFor)] = (out[String(l.waitingFor)] ?? 0) + 1;
+  return out;
+}
+
+const T0 = Date.parse('2026-12-01T08:00:00Z');
+function sample(cluster: string, minute: number, requested: number): Sample {
+  return {
+    v: 1,
+    cluster,
+    collected_at: new Date(T0 + minute * 60_000).toISOString(),
+    server_version_num: 170000,
+    in_recovery: false,
+    checkpoints_requested: requested,
+    checkpoints_timed: minute,
+    stats_reset: null,
+    wal_lsn: '0/1000000',
+    wal_bytes: 16777216,
+    max_wal_size_mb: 256,
+    checkpoint_timeout_s: 300,
+    checkpoint_completion_target: 0.9,
+    settings: {},
+  };
+}
+
+describe('start-up - services wait for what they need instead of exiting', () => {
+  it('a decider started before any NATS server exists: not ready and why, then ready and deciding once NATS is there', async () => {
+    const port = await freePort();
+    const procs: Record<string, WalrusProcess> = {};
+    printLogsOnFailure(() => procs);
+    const p = (procs.decider = startWalrus(['decider'], { NATS_URL: `nats://127.0.0.1:${port}`, WALRUS_THRESHOLD: '2', WALRUS_MAX: '4GB' }));
+    const http = await metricsPort(p);
+    await p.waitForLog((l) => l.msg === WAITING && l.waitingFor === 'NATS', 'the wait for NATS');
+
+    const waiting = await getJson<Readyz>(http, '/readyz');
+    expect(waiting.status).toBe(503);
+    expect(waiting.body).toMatchObject({ ready: false, starting: true, waiting: [{ for: 'NATS' }] });
+    expect(waiting.body.waiting?.[0]?.reason).toMatch(/ECONNREFUSED/);
+    // Alive all along: a restart would not bring NATS sooner.
+    expect((await getJson<{ status: string; starting: boolean }>(http, '/healthz')).body).toMatchObject({ status: 'ok', starting: true });
+
+    const nats = await startNats({ port });
+    await p.waitForLog((l) => l.msg === 'started', 'started once NATS is there', 60_000);
+    expect(await getJson<Readyz>(http, '/readyz')).toEqual({ status: 200, body: { ready: true } });
+    expect(waitLinesPerDependency(p.lines)).toEqual({ NATS: 1 });
+    expect(p.lines.filter((l) => l.msg === AVAILABLE && l.waitedFor === 'NATS')).toHaveLength(1);
+
+    // It works: a baseline, then three forced checkpoints (threshold 2) grow 256 MB to 1024 MB.
+    const nc = await connect({ servers: nats.url, name: 'startup-test' });
+    try {
+      const js = jetstream(nc);
+      for (const s of [sample('early', 0, 10), sample('early', 5, 13)]) {
+        await js.publish(sampleSubject(s.cluster), JSON.stringify(s), { msgID: sampleMsgId(s.cluster, s.collected_at) });
+      }
+      const [stored] = await waitFor(
+        async () => {
+          const d = await storedMessages<Decision>(nc, 'WALRUS_DECISIONS', 'walrus.decision.early');
+          return d.length > 0 ? d : null;
+        },
+        { what: 'the decision on WALRUS_DECISIONS', timeoutMs: 30_000 },
+      );
+      expect(stored?.data).toMatchObject({ cluster: 'early', action: 'increase', old_size_mb: 256, new_size_mb: 1024, forced_checkpoints: 3 });
+    } finally {
+      await nc.close();
+    }
+    expect(await p.stop()).toBe(0);
+  });
+
+  it('a SIGTERM while waiting for NATS stops at once: exit 0', async () => {
+    const procs: Record<string, WalrusProcess> = {};
+    printLogsOnFailure(() => procs);
+    // A graceful-stop timeout far beyond the test's: only a prompt stop exits 0 in time.
+    const p = (procs.decider = startWalrus(['decider'], { NATS_URL: `nats://127.0.0.1:${await freePort()}`, SHUTDOWN_TIMEOUT_SEC: '600' }));
+    await p.waitForLog((l) => l.msg === WAITING && l.waitingFor === 'NATS', 'the wait for NATS');
+    p.signal('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(p.lines.some((l) => l.msg === 'stopped before start-up completed')).toBe(true);
+    expect(p.lines.some((l) => l.msg === 'started')).toBe(false);
+  });
+
+  it('the historian waits for a history database that is not up yet, then migrates and starts', async () => {
+    const [nats, pg] = await Promise.all([startNats(), startPostgres({ version: 17 })]);
+    await pg.query('CREATE DATABASE history');
+    await pg.stop();
+    const procs: Record<string, WalrusProcess> = {};
+    printLogsOnFailure(() => procs);
+    const p = (procs.historian = startWalrus(['historian'], { NATS_URL: nats.url, HISTORY_DATABASE_URL: pg.urlFor('history') }));
+    const http = await metricsPort(p);
+    await p.waitForLog((l) => l.msg === WAITING && l.waitingFor === 'history database', 'the wait for the database', 60_000);
+    const waiting = await getJson<Readyz>(http, '/readyz');
+    expect(waiting).toMatchObject({ status: 503, body: { ready: false, waiting: [{ for: 'history database' }] } });
+    expect(waiting.body.waiting?.[0]?.reason).toMatch(/ECONNREFUSED/);
+
+    await pg.restart();
+    await p.waitForLog((l) => l.msg === 'started', 'started once the database is there', 60_000);
+    const applied = await pg.query<{ n: string }>('SELECT count(*) AS n FROM walrus.migrations', [], { database: 'history' });
+    expect(Number(applied[0]!.n)).toBeGreaterThan(0);
+    expect(await getJson<Readyz>(http, '/readyz')).toEqual({ status: 200, body: { ready: true } });
+    expect(waitLinesPerDependency(p.lines)).toEqual({ 'history database': 1 });
+    expect(await p.stop()).toBe(0);
+  });
+
+  it('what NATS refuses as configured is a configuration error: exit 2, naming what to check', async () => {
+    const nats = await startNats();
+    const procs: Record<string, WalrusProcess> = {};
+    printLogsOnFailure(() => procs);
+    // Three replicas asked of a single server: no amount of waiting helps.
+    const p = (procs.decider = startWalrus(['decider'], { NATS_URL: nats.url, WALRUS_JS_REPLICAS: '3' }));
+    expect(await p.exited).toBe(2);
+    expect(p.stderr()).toContain('invalid configuration');
+    expect(p.stderr()).toContain('WALRUS_JS_REPLICAS');
+    expect(p.stderr()).toMatch(/replicas > 1 not supported in non-clustered mode \(status 500, err_code 10074\)/);
+  });
+});
