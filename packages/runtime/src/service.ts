@@ -28,7 +28,7 @@ export interface ServiceDeps<C> {
   /**
    * Runs each start-up step that needs a dependency (a consumer, a KV
    * bucket, a database) until it answers, reporting what it waits for
-   * (STARTUP in docs/ARCHITECTURE.md): `start` never fails because
+   * ("Start-up waits" in docs/ARCHITECTURE.md): `start` never fails because
    * JetStream or a database is not there yet, only on configuration errors.
    */
   startup: StartupWaits;

@@ -2,6 +2,7 @@ import { JetStreamApiError as NatsJetStreamApiError } from '@nats-io/jetstream';
 import { jserrors, JetStreamStatusError } from '@nats-io/jetstream/internal';
 import { errors as natsErrors } from '@nats-io/transport-node';
 import { JetStreamApiError, JetStreamNoRespondersError, JetStreamRequestTimeoutError } from './js-requests.js';
+import { redactUrl } from './redact.js';
 
 /*
  * Which NATS / JetStream failures are worth waiting out, decided by error
@@ -88,8 +89,12 @@ export function isNatsRefusal(err: unknown): boolean {
   return jetStreamApiCodes(err) !== null && !isTransientJetStreamError(err);
 }
 
-/** One short line for a log or /readyz: the message and, for JetStream refusals, their codes. */
+/** One short line for a log or /readyz: the message and, for JetStream refusals, their codes; never a password. */
 export function describeFailure(err: unknown): string {
+  return redactUrl(describe(err));
+}
+
+function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const api = jetStreamApiCodes(err);
   const codes = api ? ` (status ${api.status}, err_code ${api.errCode})` : '';

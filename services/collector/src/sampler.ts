@@ -1,6 +1,6 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { SampleV1, sampleMsgId, sampleSubject, WALRUS_PARAM_NAMES } from '@walrus/core';
-import { backoffDelay, errorMessage, PREV_SEQ_HEADER, redactUrl, type ClusterEntry, type Limiter, type Logger } from '@walrus/runtime';
+import { backoffDelay, errorMessage, PREV_SEQ_HEADER, retry, redactUrl, type ClusterEntry, type Limiter, type Logger } from '@walrus/runtime';
 import { headers } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -33,6 +33,8 @@ const JITTER = 0.05;
 /** Before the first sample tells the cluster's checkpoint_timeout. */
 const DEFAULT_INTERVAL_SEC = 300;
 const MAX_BACKOFF_MS = 60_000;
+/** Between the attempts to publish one sample. */
+const PUBLISH_BACKOFF = { initialMs: 500, maxMs: 1000 };
 
 /**
  * Samples one cluster forever: on time while it answers, with backoff while
@@ -153,25 +155,30 @@ export class ClusterSampler {
       return true;
     }
     const msgID = sampleMsgId(cluster.id, sample.collected_at);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const h = headers();
-        if (this.lastSeq !== null) h.set(PREV_SEQ_HEADER, String(this.lastSeq));
-        const ack = await this.js.publish(sampleSubject(cluster.id), JSON.stringify(checked.data), { msgID, timeout: 5000, headers: h });
-        this.lastSeq = ack.seq;
-        metrics.published.inc({ cluster: cluster.id });
-        return true;
-      } catch (err) {
-        metrics.errors.inc({ cluster: cluster.id, stage: 'publish' });
-        if (attempt >= 3 || this.stopped) {
-          // The next sample carries the cumulative counters, so the decider
-          // loses no checkpoint; only this interval's resolution is lost.
-          log.warn({ err, cluster: cluster.id }, 'could not publish sample; the next one will cover this interval');
-          return true;
-        }
-        await new Promise((r) => setTimeout(r, 500 * attempt));
-      }
+    try {
+      // Three attempts under the same message id: JetStream stores a retried publish once.
+      const ack = await retry(
+        () => {
+          const h = headers();
+          if (this.lastSeq !== null) h.set(PREV_SEQ_HEADER, String(this.lastSeq));
+          return this.js.publish(sampleSubject(cluster.id), JSON.stringify(checked.data), { msgID, timeout: 5000, headers: h });
+        },
+        {
+          maxAttempts: 3,
+          backoff: PUBLISH_BACKOFF,
+          retryable: () => !this.stopped,
+          onRetry: () => metrics.errors.inc({ cluster: cluster.id, stage: 'publish' }),
+        },
+      );
+      this.lastSeq = ack.seq;
+      metrics.published.inc({ cluster: cluster.id });
+    } catch (err) {
+      metrics.errors.inc({ cluster: cluster.id, stage: 'publish' });
+      // The next sample carries the cumulative counters, so the decider
+      // loses no checkpoint; only this interval's resolution is lost.
+      log.warn({ err, cluster: cluster.id }, 'could not publish sample; the next one will cover this interval');
     }
+    return true;
   }
 
   private markUp(): void {
