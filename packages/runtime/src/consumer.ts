@@ -12,11 +12,10 @@ import {
 import { dlqSubject } from '@walrus/core';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Backoff, sleep } from './backoff.js';
-import { errorMessage } from './errors.js';
+import { describeFailure, errorMessage } from './errors.js';
+import { isNotFound, isTransientJetStreamError } from './jetstream-errors.js';
 import type { Logger } from './logger.js';
-import { isNotFound } from './jetstream-errors.js';
 import type { StartupWaits } from './startup.js';
-import { describeFailure, isTransientJetStreamError } from './transient.js';
 
 /** What a handler decided about one message (STYLE.md, habit 5). */
 export type Outcome =

@@ -17,6 +17,5 @@ export * from './jetstream-errors.js';
 export * from './state-store.js';
 export * from './limiter.js';
 export * from './backoff.js';
-export * from './transient.js';
 export * from './pg-errors.js';
 export * from './startup.js';

@@ -7,7 +7,7 @@ import { isAbortError } from './backoff.js';
 import { JetStreamApiError, JetStreamNoRespondersError, JetStreamRequestTimeoutError } from './js-requests.js';
 import { createLogger } from './logger.js';
 import { StartupWaits } from './startup.js';
-import { isNatsRefusal, isTransientJetStreamError } from './transient.js';
+import { isNatsRefusal, isTransientJetStreamError } from './jetstream-errors.js';
 
 function capture() {
   const lines: Array<Record<string, unknown> & { msg: string; level: number }> = [];

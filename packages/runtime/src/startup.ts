@@ -1,6 +1,7 @@
 import { retry, type BackoffPolicy } from './backoff.js';
+import { describeFailure } from './errors.js';
+import { isTransientJetStreamError } from './jetstream-errors.js';
 import type { Logger } from './logger.js';
-import { describeFailure, isTransientJetStreamError } from './transient.js';
 
 /** Something a process waits for, as /readyz and /healthz report it. */
 export interface Waiting {
