@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { sampleMsgId, sampleSubject, type Decision, type Sample } from '@walrus/core';
@@ -132,6 +133,40 @@ describe('start-up - services wait for what they need instead of exiting', () =>
     expect(await getJson<Readyz>(http, '/readyz')).toEqual({ status: 200, body: { ready: true } });
     expect(waitLinesPerDependency(p.lines)).toEqual({ 'history database': 1 });
     expect(await p.stop()).toBe(0);
+  });
+
+  it('monitored clusters that refuse or never answer hold nothing back: walrus all starts and is ready', async () => {
+    // A "server" that accepts connections and never answers, with a connect
+    // timeout longer than the test: any start-up step that waited on it
+    // (the applier's role check included) would keep "started" from coming.
+    const sockets = new Set<Socket>();
+    const blackHole = createServer((sock) => void sockets.add(sock));
+    await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
+    try {
+      const [nats, pg] = await Promise.all([startNats(), startPostgres({ version: 17 })]);
+      await pg.query('CREATE DATABASE history');
+      const hung = `postgres://walrus@127.0.0.1:${(blackHole.address() as AddressInfo).port}/postgres`;
+      const dead = `postgres://walrus@127.0.0.1:${await freePort()}/postgres`;
+      const procs: Record<string, WalrusProcess> = {};
+      printLogsOnFailure(() => procs);
+      const p = (procs.all = startWalrus(['all'], {
+        NATS_URL: nats.url,
+        HISTORY_DATABASE_URL: pg.urlFor('history'),
+        WALRUS_CLUSTERS: `hung=${hung},dead=${dead}`,
+        WALRUS_CONNECT_TIMEOUT_SEC: '300',
+        WALRUS_SAMPLE_INTERVAL: '1',
+      }));
+      const http = await metricsPort(p);
+      await p.waitForLog((l) => l.msg === 'started', 'walrus all started');
+      expect(await getJson<Readyz>(http, '/readyz')).toEqual({ status: 200, body: { ready: true } });
+      // Both were tried meanwhile: the black hole holds connections, the dead one is reported down.
+      await waitFor(() => sockets.size > 0 || null, { what: 'a connection to the black hole', timeoutMs: 15_000 });
+      await p.waitForLog((l) => l.msg === 'cluster unreachable; retrying with backoff' && l.cluster === 'dead', 'the dead cluster reported');
+      expect(await p.stop()).toBe(0);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      blackHole.close();
+    }
   });
 
   it('what NATS refuses as configured is a configuration error: exit 2, naming what to check', async () => {
