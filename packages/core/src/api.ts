@@ -23,8 +23,13 @@ export const ClusterRequest = z.strictObject({ cluster: ClusterId });
 export const AnalyzeRequest = z.strictObject({ cluster: ClusterId, apply: z.boolean().default(false) });
 export const CleanupRequest = z.strictObject({ retention_days: z.number().int().min(0).max(3650).optional() });
 
-/** Error kinds; the CLI maps them to exit codes. */
-export type ApiErrorCode = 'bad_request' | 'not_found' | 'unavailable' | 'failed';
+/**
+ * Error kinds; the CLI maps them to exit codes. `not_configured`: the control
+ * service lacks what the request needs (HISTORY_DATABASE_URL);
+ * `unavailable`: a walrus service the request needs does not answer (no
+ * decider for analyze with apply or reset, no historian schema yet).
+ */
+export type ApiErrorCode = 'bad_request' | 'not_found' | 'not_configured' | 'unavailable' | 'failed';
 
 export interface ApiError {
   code: ApiErrorCode;
@@ -42,6 +47,14 @@ export class ApiFailure extends Error {
   ) {
     super(message, options);
   }
+}
+
+/** Parses a request body with its schema; anything else is a bad_request naming each problem. */
+export function parseRequest<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const r = schema.safeParse(body ?? {});
+  if (r.success) return r.data;
+  const text = r.error.issues.map((i) => `${i.path.map(String).join('.') || 'request'}: ${i.message}`).join('; ');
+  throw new ApiFailure('bad_request', text);
 }
 
 export interface InfoResult {

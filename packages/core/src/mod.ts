@@ -2,6 +2,8 @@ export * from './cluster-id.js';
 export * from './schemas.js';
 export * from './subjects.js';
 export * from './api.js';
+export * from './decider-api.js';
+export * from './recommend.js';
 
 export * from './config/units.js';
 export * from './config/policy.js';

@@ -1,26 +1,27 @@
-import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   appliedSubject,
   ApplyResultV1,
-  decisionMsgId,
-  decisionSubject,
   isExecutable,
-  type Policy,
-  type Sample,
+  recommend,
   type AnalyzeResult,
+  type ApplyResult,
+  type Policy,
+  type Recommendation,
+  type Sample,
 } from '@walrus/core';
-import { StateConflictError, type Logger } from '@walrus/runtime';
-import { recommend } from './recommend.js';
+import type { Logger } from '@walrus/runtime';
+import type { Deciders } from './deciders.js';
 import type { Sources } from './sources.js';
 
 export interface AnalyzeDeps {
   nc: NatsConnection;
   sources: Sources;
+  deciders: Deciders;
   defaults: Policy;
   now: () => Date;
   log: Logger;
-  /** How long to wait for the applier's outcome before answering without it. */
+  /** How long analyze with apply may take in all (the decider's answer, then the applier's outcome) before answering without the outcome. */
   outcomeWaitMs: number;
   onDecision?: (action: string, cluster: string) => void;
 }
@@ -41,65 +42,50 @@ export async function freshSample(
   return { sample, source: sample ? 'stream' : null, live: null };
 }
 
-const MAX_ATTEMPTS = 5;
+const unapplied = (recommendation: Recommendation) => ({
+  analyzed: recommendation.action !== 'error',
+  recommendation,
+  applied: false,
+  decision_id: null,
+  apply_status: null,
+  apply_error: null,
+  max_wal_size_mb: null,
+});
 
 /**
- * Evaluates one cluster now. With `apply`, the change is made the way the
- * decider makes one, but with the rate limits bypassed (pg_walrus's
- * walrus.analyze(apply := true)): the new state is saved on the KV revision
- * that was read (another writer in between means evaluate again), then the
- * decision goes to walrus.decision.<cluster>, where the applier carries it
- * out and the historian records it.
- *
- * Unlike the decider, which publishes first, this saves first: a human is
- * waiting and a conflict with the decider is likely enough that a decision
- * must never be published from a state that then fails to save.
+ * Evaluates one cluster now. Without `apply` this process evaluates a copy
+ * of the stored state and changes nothing. With `apply`, a decider does the
+ * change (deciders alone write walrus_state and publish decisions): it
+ * evaluates with the rate limits bypassed (pg_walrus's
+ * walrus.analyze(apply := true)), saves the state, publishes the decision
+ * (requests.ts in the decider); this process only hands it the live
+ * statistics, when it has them, and waits for the applier's outcome.
  */
 export async function analyze(deps: AnalyzeDeps, cluster: string, apply: boolean): Promise<AnalyzeResult> {
-  const { sources, now, log } = deps;
+  const { sources, now } = deps;
   const fresh = await freshSample(sources, cluster, now);
-  for (let attempt = 1; ; attempt++) {
-    const { state, revision } = await sources.state(cluster);
-    const { recommendation, manual } = recommend({
-      cluster,
-      state,
-      sample: fresh.sample,
-      sampleSource: fresh.source,
-      defaults: deps.defaults,
-      now: now().toISOString(),
-    });
-    const base = { analyzed: recommendation.action !== 'error', recommendation, applied: false, decision_id: null, apply_status: null, apply_error: null, max_wal_size_mb: null };
-    if (!apply) return { ...base, reason: null };
-    const decision = manual?.decision ?? null;
-    if (!manual || !decision) return { ...base, reason: `nothing to apply: ${recommendation.reason}` };
+  if (!apply) {
+    const { state } = await sources.state(cluster);
+    const { recommendation } = recommend({ cluster, state, sample: fresh.sample, sampleSource: fresh.source, defaults: deps.defaults, now: now().toISOString() });
+    return { ...unapplied(recommendation), reason: null };
+  }
 
-    try {
-      await sources.store.save(cluster, manual.state, revision);
-    } catch (err) {
-      if (err instanceof StateConflictError && attempt < MAX_ATTEMPTS) {
-        log.debug({ cluster, attempt }, 'state changed while analyzing; evaluating again');
-        continue;
-      }
-      throw err;
-    }
-
-    const executable = isExecutable(decision.action);
-    const outcome = executable ? waitForOutcome(deps.nc, cluster, decision.id, deps.outcomeWaitMs) : null;
-    try {
-      await jetstream(deps.nc).publish(decisionSubject(cluster), JSON.stringify(decision), { msgID: decisionMsgId(decision.id) });
-    } catch (err) {
-      outcome?.cancel();
-      throw err;
-    }
+  const started = performance.now();
+  // Listen before asking: the applier may report within milliseconds of the decider's publish.
+  const outcomes = watchOutcomes(deps.nc, cluster);
+  try {
+    // Without a live read, the decider takes the last sample from the stream itself.
+    const r = await deps.deciders.analyze({ cluster, sample: fresh.source === 'live' ? fresh.sample : null });
+    const base = unapplied(r.recommendation);
+    const decision = r.decision;
+    if (!decision) return { ...base, reason: r.reason };
     deps.onDecision?.(decision.action, cluster);
-    log.info(
-      { cluster, decisionId: decision.id, action: decision.action, oldSizeMb: decision.old_size_mb, newSizeMb: decision.new_size_mb },
-      'manual analyze published a decision (rate limits bypassed)',
-    );
-    if (!outcome) {
-      return { ...base, decision_id: decision.id, reason: `${decision.action} recorded; not executed (${decision.reason})` };
+    if (!isExecutable(decision.action)) {
+      return { ...base, decision_id: decision.id, reason: notes(`${decision.action} recorded; not executed (${decision.reason})`, r.reason) };
     }
-    const result = await outcome.promise;
+    const waitMs = Math.max(1000, deps.outcomeWaitMs - (performance.now() - started));
+    // A missed message (a reconnect in between) is still on the stream.
+    const result = (await outcomes.wait(decision.id, waitMs)) ?? (await sources.lastApplied(cluster).then((a) => (a?.decision_id === decision.id ? a : null)));
     return {
       ...base,
       applied: result?.status === 'applied',
@@ -107,41 +93,52 @@ export async function analyze(deps: AnalyzeDeps, cluster: string, apply: boolean
       apply_status: result?.status ?? null,
       apply_error: result?.error ?? null,
       max_wal_size_mb: result?.max_wal_size_mb ?? null,
-      reason: result ? null : `the applier has not reported within ${deps.outcomeWaitMs / 1000} s (is an applier serving ${cluster}? see walrus watch)`,
+      reason: notes(result ? null : `the applier has not reported within ${Math.round(deps.outcomeWaitMs / 1000)} s (is an applier serving ${cluster}? see walrus watch)`, r.reason),
     };
+  } finally {
+    outcomes.close();
   }
 }
 
-function waitForOutcome(nc: NatsConnection, cluster: string, decisionId: string, timeoutMs: number) {
-  const sub = nc.subscribe(appliedSubject(cluster));
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<{ status: string; error: string | null; max_wal_size_mb: number | null } | null>((resolve) => {
-    timer = setTimeout(() => {
-      sub.unsubscribe();
-      resolve(null);
-    }, timeoutMs);
-    void (async () => {
-      for await (const m of sub) {
-        try {
-          const r = ApplyResultV1.safeParse(m.json());
-          if (r.success && r.data.decision_id === decisionId) {
-            clearTimeout(timer);
-            sub.unsubscribe();
-            resolve(r.data);
-            return;
-          }
-        } catch {
-          // not JSON: not an ApplyResult of ours
-        }
+function notes(...texts: Array<string | null>): string | null {
+  const kept = texts.filter((t): t is string => t !== null && t !== '');
+  return kept.length > 0 ? kept.join('; ') : null;
+}
+
+/** The cluster's outcomes from now on, kept until asked for by decision id (the id is known only once the decider answers). */
+function watchOutcomes(nc: NatsConnection, cluster: string) {
+  const early = new Map<string, ApplyResult>();
+  let waiting: { id: string; done: (r: ApplyResult | null) => void } | null = null;
+  const sub = nc.subscribe(appliedSubject(cluster), {
+    callback: (err, m) => {
+      if (err) return;
+      let parsed;
+      try {
+        parsed = ApplyResultV1.safeParse(m.json());
+      } catch {
+        return; // not JSON: not an ApplyResult of ours
       }
-      resolve(null);
-    })();
+      if (!parsed.success) return;
+      if (waiting?.id === parsed.data.decision_id) waiting.done(parsed.data);
+      else early.set(parsed.data.decision_id, parsed.data);
+    },
   });
   return {
-    promise,
-    cancel: () => {
-      clearTimeout(timer);
-      sub.unsubscribe();
+    wait(id: string, timeoutMs: number): Promise<ApplyResult | null> {
+      const seen = early.get(id);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => waiting?.done(null), timeoutMs);
+        waiting = {
+          id,
+          done: (r) => {
+            clearTimeout(timer);
+            waiting = null;
+            resolve(r);
+          },
+        };
+      });
     },
+    close: () => sub.unsubscribe(),
   };
 }

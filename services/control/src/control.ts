@@ -8,6 +8,8 @@ import {
   CONTROL_QUEUE,
   ENDPOINTS,
   HistoryRequest,
+  parseRequest as parse,
+  recommend,
   StatusRequest,
   KV_STATE_BUCKET,
   type Policy,
@@ -17,11 +19,10 @@ import {
   type StatusResult,
 } from '@walrus/core';
 import { errorMessage, isNotFound, isTransientJetStreamError, JetStreamRequests, redactUrl, type ClusterEntry, type ServiceDeps, type ServiceHandle } from '@walrus/runtime';
-import type { z } from 'zod';
 import { analyze, freshSample } from './analyze.js';
+import { Deciders } from './deciders.js';
 import { HistoryDb } from './history.js';
 import { controlMetrics } from './metrics.js';
-import { recommend } from './recommend.js';
 import { Sources } from './sources.js';
 import { clusterStatus, fleetSummary, type ClusterFacts } from './status.js';
 import { startLiveFeed, type LiveFeed } from './web/feed.js';
@@ -67,6 +68,8 @@ export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<Se
   );
   const metrics = controlMetrics(registry, sources.jsm, log);
   const history = config.historyDatabaseUrl ? new HistoryDb(config.historyDatabaseUrl) : null;
+  // analyze with apply and reset change the state: deciders alone do that (walrus.decider.*).
+  const deciders = new Deciders(nc);
   if (config.historyDatabaseUrl) log.info({ database: redactUrl(config.historyDatabaseUrl) }, 'history available to the control surface');
 
   const known = async (cluster: string): Promise<boolean> =>
@@ -77,7 +80,7 @@ export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<Se
     }
   };
   const needHistory = (): HistoryDb => {
-    if (!history) throw new ApiFailure('unavailable', 'the control service has no history database: set HISTORY_DATABASE_URL');
+    if (!history) throw new ApiFailure('not_configured', 'the control service has no history database: set HISTORY_DATABASE_URL');
     return history;
   };
 
@@ -135,6 +138,7 @@ export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<Se
         {
           nc,
           sources,
+          deciders,
           defaults: config.defaults,
           now,
           log,
@@ -147,11 +151,11 @@ export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<Se
     },
     reset: async (body) => {
       const { cluster } = parse(ClusterRequest, body);
-      const { state, revision } = await sources.state(cluster);
+      const { revision } = await sources.state(cluster);
       if (revision === 0 && !(await known(cluster))) throw new ApiFailure('not_found', `unknown cluster ${cluster}: it has no state to clear`);
-      if (revision > 0) await sources.store.delete(cluster);
-      log.info({ cluster, hadState: state !== null }, 'cluster state reset: the next sample starts a new baseline');
-      return { cluster, had_state: state !== null };
+      const result = await deciders.reset(cluster);
+      log.info({ cluster, hadState: result.had_state }, 'a decider reset the cluster state: the next sample starts a new baseline');
+      return result;
     },
     cleanup_history: async (body) => {
       const req = parse(CleanupRequest, body);
@@ -209,11 +213,4 @@ export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<Se
       requests.close();
     },
   };
-}
-
-function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  const r = schema.safeParse(body ?? {});
-  if (r.success) return r.data;
-  const text = r.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ');
-  throw new ApiFailure('bad_request', text);
 }

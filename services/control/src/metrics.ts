@@ -62,7 +62,7 @@ export function controlMetrics(registry: Registry, jsm: JetStreamManager, log: L
     }),
     manualDecisions: new Counter({
       name: 'walrus_manual_decisions_total',
-      help: 'Decisions published by analyze with apply (rate limits bypassed), by cluster and action.',
+      help: 'Decisions a decider published for analyze with apply asked through this control service (rate limits bypassed), by cluster and action.',
       labelNames: ['cluster', 'action'],
       registers,
     }),

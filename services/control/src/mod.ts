@@ -5,7 +5,6 @@ import { startControl, type ControlConfig } from './control.js';
 
 export { startControl, type ControlConfig } from './control.js';
 export { clusterStatus, fleetSummary } from './status.js';
-export { recommend, confidence } from './recommend.js';
 
 export const controlEnvSchema = z.object({
   /** Optional here: without it, history and cleanup_history answer with an error saying so. */

@@ -13,6 +13,9 @@ import {
   type Sample,
 } from '@walrus/core';
 import { errorMessage, isNotFound, redactUrl, StateStore, type ClusterEntry, type JetStreamRequests, type Logger, type StoredState } from '@walrus/runtime';
+
+/** What the control service may do with walrus_state: read it. Deciders alone write it (ARCHITECTURE §7). */
+export type StateReader = Pick<StateStore, 'get' | 'clusters'>;
 import pg from 'pg';
 
 export interface LiveRead {
@@ -29,8 +32,8 @@ export interface LiveRead {
  */
 export class Sources {
   private constructor(
-    /** The decider's state: read here, and written by analyze with apply and by reset. */
-    readonly store: StateStore,
+    /** The decider's state, read-only here: analyze with apply and reset ask a decider (deciders.ts). */
+    private readonly store: StateReader,
     readonly jsm: JetStreamManager,
     private readonly urls: Map<string, string>,
     private readonly opts: { connectTimeoutSec: number; queryTimeoutMs: number },
@@ -43,7 +46,7 @@ export class Sources {
     o: { provision: boolean; replicas: number; clusters: ClusterEntry[]; connectTimeoutSec: number; queryTimeoutMs: number },
     log: Logger,
   ): Promise<Sources> {
-    // The deciders' own store: whoever starts first creates the bucket, with the same settings.
+    // The deciders' own store, opened here to read; whoever starts first creates the (empty) bucket, with the same settings.
     const store = await StateStore.open(nc, requests, o, log);
     const jsm = await jetstreamManager(nc);
     return new Sources(store, jsm, new Map(o.clusters.map((c) => [c.id, c.url])), o, log);

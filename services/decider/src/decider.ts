@@ -34,7 +34,9 @@ import {
   type ServiceDeps,
   type ServiceHandle,
 } from '@walrus/runtime';
+import { ClusterLock } from './cluster-lock.js';
 import { deciderMetrics, readingsOf } from './metrics.js';
+import { serveRequests } from './requests.js';
 import { SampleLog } from './sample-log.js';
 
 export interface DeciderConfig {
@@ -60,6 +62,8 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     { transient: (err) => isTransientJetStreamError(err) || (!deps.provision && isNotFound(err)) },
   );
   const samples = new SampleLog(requests);
+  // Shared by the sample consumer and the requests this process serves (requests.ts).
+  const lock = new ClusterLock();
   const warned = new Map<string, string>();
   let stopping = false;
   // Ends the backoff of a sample being retried when the decider stops.
@@ -81,8 +85,13 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
    * a cluster's samples are evaluated in stream order whichever decider
    * receives them. Decisions are published before the state is saved: a
    * crash repeats an evaluation (same decision id, stored once), never loses one.
+   * The cluster's lock keeps this process's own analyze and reset requests
+   * out meanwhile; other deciders' writes show as a state conflict (evaluate again).
    */
-  const evaluateSample = async (sample: Sample, seq: number, storedAtMs: number, prevSeq: number | null): Promise<void> => {
+  const evaluateSample = (sample: Sample, seq: number, storedAtMs: number, prevSeq: number | null): Promise<void> =>
+    lock.run(sample.cluster, () => evaluateInOrder(sample, seq, storedAtMs, prevSeq));
+
+  const evaluateInOrder = async (sample: Sample, seq: number, storedAtMs: number, prevSeq: number | null): Promise<void> => {
     const cluster = sample.cluster;
     for (let attempt = 0; ; attempt++) {
       const { state, revision } = await store.load(cluster);
@@ -221,6 +230,9 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     sendLater: (write) => requests.later(write),
   });
 
+  // analyze --apply and reset, asked by the control service: deciders alone write walrus_state and publish decisions.
+  const served = await serveRequests({ nc, requests, store, samples, lock, defaults: config.defaults, now, log, metrics: m });
+
   return {
     name: 'decider',
     health: () => ({ service: 'decider', consumer: config.consumer }),
@@ -228,6 +240,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     stop: async () => {
       stopping = true;
       stopped.abort();
+      await served.stop();
       await consumer.stop();
       requests.close();
     },

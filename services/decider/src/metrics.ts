@@ -138,7 +138,19 @@ export function deciderMetrics(registry: Registry) {
     }),
     stateConflicts: new Counter({
       name: 'walrus_state_conflicts_total',
-      help: 'State writes refused because another decider had moved the cluster on; the sample was re-evaluated.',
+      help: 'State writes refused because another writer (a decider, or a request it served) had moved the cluster on; the evaluation was done again.',
+      registers,
+    }),
+    requests: new Counter({
+      name: 'walrus_decider_requests_total',
+      help: 'Requests the decider answered for the control service (walrus.decider.analyze, walrus.decider.reset), by request and result (ok or the error code).',
+      labelNames: ['request', 'result'],
+      registers,
+    }),
+    manualDecisions: new Counter({
+      name: 'walrus_manual_decisions_total',
+      help: 'Decisions published for analyze with apply (rate limits bypassed), by cluster and action; also counted in walrus_decisions_total.',
+      labelNames: ['cluster', 'action'],
       registers,
     }),
   };

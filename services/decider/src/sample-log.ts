@@ -29,6 +29,14 @@ export class SampleLog {
     return { seq: m.seq, time: m.timeMs, sample };
   }
 
+  /** The cluster's last stored sample (null when there is none, or it is not a valid sample of it). */
+  async last(cluster: string): Promise<LoggedSample | null> {
+    const m = await this.requests.lastBySubjectFromLeader(STREAM_SAMPLES, sampleSubject(cluster));
+    if (!m) return null;
+    const decoded = decodeMessage(SampleV1, m.data);
+    return decoded.ok && decoded.value.cluster === cluster ? { seq: m.seq, sample: decoded.value } : null;
+  }
+
   /**
    * The valid samples of `cluster` stored after `afterSeq` and before `beforeSeq`, in order.
    */

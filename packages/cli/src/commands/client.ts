@@ -9,7 +9,7 @@ export const EXIT = {
   failed: 1,
   /** Bad arguments or configuration (ours, or the control service's). */
   usage: 2,
-  /** NATS cannot be reached, or no control service answers. */
+  /** NATS cannot be reached, or no control service (or no decider, for analyze --apply and reset) answers. */
   unreachable: 3,
 } as const;
 
@@ -55,6 +55,14 @@ export async function connectCli(env: Record<string, string | undefined>, timeou
   }
 }
 
+/** The control service's error codes as exit codes; anything else (not_found, failed, a code from a newer walrus) is 1. */
+const EXIT_OF: Partial<Record<string, number>> = {
+  bad_request: EXIT.usage,
+  not_configured: EXIT.usage,
+  // A service the request needs does not answer (a decider, the historian's schema): like no control service.
+  unavailable: EXIT.unreachable,
+};
+
 /** One request to the control service; its error codes become exit codes. */
 export async function callApi<T>(conn: CliConnection, endpoint: Endpoint, body: unknown, timeoutMs = 3000): Promise<T> {
   const subject = apiSubject(endpoint);
@@ -79,6 +87,6 @@ export async function callApi<T>(conn: CliConnection, endpoint: Endpoint, body: 
     throw new CliError(EXIT.failed, `the answer on ${subject} is not JSON: ${text.slice(0, 200)}`);
   }
   if (reply.ok) return reply.result;
-  const code = reply.error.code === 'bad_request' || reply.error.code === 'unavailable' ? EXIT.usage : EXIT.failed;
+  const code = EXIT_OF[reply.error.code] ?? EXIT.failed;
   throw new CliError(code, reply.error.message);
 }

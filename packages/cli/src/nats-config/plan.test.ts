@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planNatsUsers, splitClusters, type NatsPlanOptions } from './plan.js';
+import { DECIDER_ONLY, planNatsUsers, splitClusters, type NatsPlanOptions } from './plan.js';
 import { renderAuthorization } from './render.js';
 
 const opts = (over: Partial<NatsPlanOptions> = {}): NatsPlanOptions => ({
@@ -22,11 +22,30 @@ describe('nats-config - plan', () => {
     expect(splitClusters(['a', 'b', 'c', 'd', 'e'], 2)).toEqual([['a', 'c', 'e'], ['b', 'd']]);
   });
 
-  it('nats-config - only deciders and control may publish decisions', () => {
-    const publishers = planNatsUsers(opts())
-      .filter((u) => u.publish.allow?.some((s) => s === 'walrus.decision.>' || s.startsWith('walrus.decision.')))
-      .map((u) => u.role);
-    expect(publishers.sort()).toEqual(['control', 'decider']);
+  it('nats-config - only deciders may publish decisions or write walrus_state; every other user is denied both', () => {
+    const users = planNatsUsers(opts({ deciders: 2, controls: 2, admin: true }));
+    const writes = (s: string) => s === '>' || s.startsWith('walrus.decision') || s.startsWith('$KV.') || s === '$JS.API.>' || /^\$JS\.API\.STREAM\.(PURGE|MSG\.DELETE|UPDATE|DELETE)\.KV_/.test(s);
+    const writers = users.filter((u) => u.publish.allow?.some(writes)).map((u) => u.user);
+    expect(writers.sort()).toEqual(['walrus-admin', 'walrus-decider-1', 'walrus-decider-2']);
+    for (const u of users.filter((x) => x.role !== 'decider' && x.role !== 'admin')) {
+      expect(u.publish.deny, u.user).toEqual(expect.arrayContaining(['walrus.decision.>', '$KV.walrus_state.>', ...DECIDER_ONLY]));
+    }
+  });
+
+  it('nats-config - the control service asks the deciders, who alone take those requests (queue group) and answer', () => {
+    const users = planNatsUsers(opts());
+    const control = users.find((u) => u.role === 'control')!;
+    const decider = users.find((u) => u.role === 'decider')!;
+    expect(control.publish.allow).toEqual(expect.arrayContaining(['walrus.decider.analyze', 'walrus.decider.reset']));
+    expect(control.subscribe.deny).toEqual(['walrus.decider.>']);
+    // Not the JetStream API wholesale: no stream changes, no consumers on the DLQ it once wrote to, no DLQ publish.
+    expect(control.publish.allow).not.toContain('$JS.API.>');
+    expect(control.publish.allow!.filter((s) => /STREAM\.(CREATE|UPDATE|DELETE|PURGE)|WALRUS_DLQ|^walrus\.dlq/.test(s))).toEqual(['$JS.API.STREAM.CREATE.KV_walrus_state']);
+    expect(decider.subscribe.allow).toEqual(['_INBOX_walrus-decider.>', 'walrus.decider.analyze walrus-decider', 'walrus.decider.reset walrus-decider']);
+    expect(decider.allowResponses).toBe(true);
+    for (const u of users.filter((x) => x.role !== 'control' && x.role !== 'admin')) {
+      expect(u.publish.allow?.filter((s) => s.startsWith('walrus.decider')) ?? [], u.user).toEqual([]);
+    }
   });
 
   it('nats-config - an applier may consume and answer only its clusters, with its own filter', () => {
@@ -52,5 +71,17 @@ describe('nats-config - plan', () => {
     expect(text).toContain('"$JS.API.INFO"');
     expect(text).not.toMatch(/[^"]\$JS/);
     expect(text).toContain('allow_responses: true');
+  });
+
+  it('nats-config - renders the deny lists: each user but the deciders is denied decisions and the KV bucket', () => {
+    const text = renderAuthorization(planNatsUsers(opts()).map((user) => ({ user, secret: { kind: 'password' as const, password: 'pw' } })), '');
+    const blocks = text.split(/\n {4}# /).slice(1);
+    expect(blocks).toHaveLength(8);
+    for (const block of blocks) {
+      const publish = /publish: (.*)/.exec(block)![1]!;
+      if (block.startsWith('walrus-decider ')) expect(publish).not.toContain('deny');
+      else expect(publish, block.split('\n')[0]).toMatch(/deny: \[[^\]]*"walrus\.decision\.>", "\$KV\.walrus_state\.>"/);
+    }
+    expect(text).toContain('subscribe: { allow: ["_INBOX_walrus-decider.>", "walrus.decider.analyze walrus-decider", "walrus.decider.reset walrus-decider"] }');
   });
 });

@@ -13,7 +13,7 @@ export interface NatsPlanOptions {
   deciders: number;
   historians: number;
   alertUsers: number;
-  /** Control services (`walrus control`: walrus.api.*, live page, manual analyze). */
+  /** Control services (`walrus control`: walrus.api.*, live page; asks deciders for analyze --apply and reset). */
   controls: number;
   /** Users of the control commands (`walrus status`, `analyze`, `watch`, …). */
   cliUsers: number;
@@ -41,6 +41,26 @@ export interface PlannedUser {
 
 const STREAMS = ['WALRUS_SAMPLES', 'WALRUS_DECISIONS', 'WALRUS_DLQ'] as const;
 const KV_STREAM = 'KV_walrus_state';
+
+/**
+ * Only deciders publish decisions and write walrus_state (ARCHITECTURE §7).
+ * Every other user (the all-powerful walrus-admin aside, which runs
+ * `walrus all`) is denied these explicitly, so that no allow rule added
+ * later can open them: a decision, a KV write, and the JetStream requests
+ * that would change the bucket's stream from outside.
+ */
+export const DECIDER_ONLY = [
+  'walrus.decision.>',
+  '$KV.walrus_state.>',
+  `$JS.API.STREAM.PURGE.${KV_STREAM}`,
+  `$JS.API.STREAM.MSG.DELETE.${KV_STREAM}`,
+  `$JS.API.STREAM.UPDATE.${KV_STREAM}`,
+  `$JS.API.STREAM.DELETE.${KV_STREAM}`,
+] as const;
+
+/** The requests deciders serve for the control service (analyze --apply, reset), in their queue group. */
+const DECIDER_REQUESTS = ['walrus.decider.analyze', 'walrus.decider.reset'] as const;
+const DECIDER_QUEUE = 'walrus-decider';
 
 export const applierConsumer = (cluster: string): string => `walrus-applier-${cluster}`;
 const HISTORIAN_CONSUMER = 'walrus-historian';
@@ -91,7 +111,7 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
       role,
       clusters,
       inboxPrefix: inbox(user),
-      publish: { allow: pub },
+      publish: { allow: pub, deny: [...DECIDER_ONLY] },
       subscribe: { allow: [`${inbox(user)}.>`, ...sub] },
     });
 
@@ -102,18 +122,30 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
     ]);
   });
   for (let i = 0; i < o.deciders; i++) {
-    add(numbered('walrus-decider', o.deciders, i), 'decider', [], [
-      ...jsBase(o.provision, [KV_STREAM]),
-      ...durableConsumer('WALRUS_SAMPLES', o.deciderConsumer, null, o.provision),
-      // The decider re-reads earlier samples of a cluster (sample-log.ts) and its KV entries.
-      '$JS.API.STREAM.MSG.GET.WALRUS_SAMPLES',
-      `$JS.API.STREAM.MSG.GET.${KV_STREAM}`,
-      `$JS.API.DIRECT.GET.${KV_STREAM}`,
-      `$JS.API.DIRECT.GET.${KV_STREAM}.>`,
-      '$KV.walrus_state.>',
-      'walrus.decision.>',
-      'walrus.dlq.decider',
-    ]);
+    const user = numbered('walrus-decider', o.deciders, i);
+    users.push({
+      user,
+      role: 'decider',
+      clusters: [],
+      inboxPrefix: inbox(user),
+      publish: {
+        allow: [
+          ...jsBase(o.provision, [KV_STREAM]),
+          ...durableConsumer('WALRUS_SAMPLES', o.deciderConsumer, null, o.provision),
+          // The decider re-reads earlier samples of a cluster (sample-log.ts) and its KV entries.
+          '$JS.API.STREAM.MSG.GET.WALRUS_SAMPLES',
+          `$JS.API.STREAM.MSG.GET.${KV_STREAM}`,
+          `$JS.API.DIRECT.GET.${KV_STREAM}`,
+          `$JS.API.DIRECT.GET.${KV_STREAM}.>`,
+          '$KV.walrus_state.>',
+          'walrus.decision.>',
+          'walrus.dlq.decider',
+        ],
+      },
+      // The control service's requests, only as a member of the deciders' queue group ("subject queue").
+      subscribe: { allow: [`${inbox(user)}.>`, ...DECIDER_REQUESTS.map((s) => `${s} ${DECIDER_QUEUE}`)] },
+      allowResponses: true,
+    });
   }
   splitClusters(o.clusters, o.appliers).forEach((clusters, i) => {
     add(numbered('walrus-applier', o.appliers, i), 'applier', clusters, [
@@ -132,17 +164,46 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
   }
   for (let i = 0; i < o.controls; i++) {
     const user = numbered('walrus-control', o.controls, i);
-    // The control service reads everything (status, history of the streams,
-    // consumer lists, the KV bucket) and publishes manual decisions (analyze
-    // with apply, bounded by the applier like any other): decider-level trust.
+    // The control service reads everything (status, the streams' history for
+    // the page, consumer lists, the KV bucket) and asks a decider for the
+    // changes (analyze with apply, reset). It writes to no stream, and may
+    // create consumers only on streams whose every message was written by
+    // another service: a push consumer delivers where its creator says,
+    // without the creator's publish permissions, so a consumer on a stream it
+    // could write to (the DLQ) would let it place a forged decision.
     users.push({
       user,
       role: 'control',
       clusters: [],
       inboxPrefix: inbox(user),
-      publish: { allow: ['$JS.API.>', '$KV.walrus_state.>', 'walrus.decision.>', 'walrus.dlq.control'] },
+      publish: {
+        allow: [
+          '$JS.API.INFO',
+          '$JS.API.STREAM.NAMES',
+          '$JS.API.STREAM.LIST',
+          '$JS.API.STREAM.INFO.*',
+          '$JS.API.STREAM.MSG.GET.*',
+          '$JS.API.DIRECT.GET.>',
+          '$JS.API.CONSUMER.NAMES.*',
+          '$JS.API.CONSUMER.LIST.*',
+          '$JS.API.CONSUMER.INFO.*.*',
+          // Ordered consumers for the page's charts (samples, decisions) and the bucket's key listing.
+          ...(['WALRUS_SAMPLES', 'WALRUS_DECISIONS', KV_STREAM] as const).flatMap((stream) => [
+            `$JS.API.CONSUMER.CREATE.${stream}`,
+            `$JS.API.CONSUMER.CREATE.${stream}.>`,
+            `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
+            `$JS.API.CONSUMER.DELETE.${stream}.*`,
+            `$JS.FC.${stream}.>`,
+          ]),
+          // The bucket, empty, when the control service starts before any decider.
+          ...(o.provision ? [`$JS.API.STREAM.CREATE.${KV_STREAM}`] : []),
+          ...DECIDER_REQUESTS,
+        ],
+        deny: [...DECIDER_ONLY],
+      },
       // walrus.> : the live page follows samples, decisions and outcomes; walrus.api.> are its requests.
-      subscribe: { allow: [`${inbox(user)}.>`, 'walrus.>'] },
+      // Not walrus.decider.>: it must not take the deciders' requests in their place.
+      subscribe: { allow: [`${inbox(user)}.>`, 'walrus.>'], deny: ['walrus.decider.>'] },
       allowResponses: true,
     });
   }
@@ -156,11 +217,12 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
       role: 'alerts',
       clusters: [],
       inboxPrefix: inbox(user),
-      publish: { deny: ['>'] },
+      publish: { deny: ['>', ...DECIDER_ONLY] },
       subscribe: { allow: [`${inbox(user)}.>`, 'walrus.decision.>', 'walrus.applied.>'] },
     });
   }
   if (o.admin) {
+    // Every permission, decisions and the state included: it provisions, operates, and runs `walrus all`.
     users.push({ user: 'walrus-admin', role: 'admin', clusters: [], inboxPrefix: inbox('walrus-admin'), publish: { allow: ['>'] }, subscribe: { allow: ['>'] } });
   }
   return users;

@@ -1,14 +1,9 @@
-import {
-  evaluate,
-  initialState,
-  resolvePolicy,
-  type ClusterState,
-  type EvaluateResult,
-  type Policy,
-  type Sample,
-  type Recommendation,
-  type RecommendedAction,
-} from '@walrus/core';
+import type { Recommendation, RecommendedAction } from './api.js';
+import { resolvePolicy } from './config/overlay.js';
+import type { Policy } from './config/policy.js';
+import { evaluate, type EvaluateResult } from './engine/evaluate.js';
+import { initialState, type ClusterState } from './engine/state.js';
+import type { Sample } from './schemas.js';
 
 export interface RecommendInput {
   cluster: string;
