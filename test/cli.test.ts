@@ -87,6 +87,23 @@ describe('cli - errors say what is wrong, with exit codes that mean it', () => {
     expect(unknownOpt).toMatchObject({ code: 2, err: expect.stringContaining('unknown option --verbose') });
   });
 
+  it('3 when no decider serves analyze --apply or reset (deciders alone change the state), and nothing is published', async () => {
+    const s = await startInProcess(control, { WALRUS_PAGE: 'off', WALRUS_CLUSTERS: `${C}=${pgc.url}` }, nats.url);
+    try {
+      const [apply, reset] = await Promise.all([cli(['analyze', C, '--apply']), cli(['reset', C])]);
+      expect(apply).toMatchObject({
+        code: 3,
+        err: expect.stringContaining('no walrus decider answers on walrus.decider.analyze: analyze with apply is carried out by a decider; start `walrus decider` or `walrus all`'),
+      });
+      expect(reset).toMatchObject({ code: 3, err: expect.stringContaining('no walrus decider answers on walrus.decider.reset') });
+      // Without --apply the control service evaluates by itself.
+      expect((await cli(['analyze', C])).code).toBe(0);
+      expect(watch.messages).toEqual([]);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('2 when the control service has no history database', async () => {
     const s = await startInProcess(control, { WALRUS_PAGE: 'off' }, nats.url);
     try {
