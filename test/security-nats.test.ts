@@ -8,7 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WALRUS_BIN } from '@walrus/cli/launch';
-import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { ApplyResult } from '@walrus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,8 +116,8 @@ describe('security - NATS with the generated authorization', () => {
     expect(reply.string()).toMatch(/status/);
   });
 
-  it('refuses a forged decision from any user but a decider (collector, applier, cli, alerts)', async () => {
-    for (const user of ['walrus-collector', 'walrus-applier-1', 'walrus-cli', 'walrus-alerts']) {
+  it('refuses a forged decision from any user but a decider (collector, applier, historian, control, cli, alerts)', async () => {
+    for (const user of ['walrus-collector', 'walrus-applier-1', 'walrus-historian', 'walrus-control', 'walrus-cli', 'walrus-alerts']) {
       const nc = await as(user);
       await expect(jetstream(nc, { timeout: 2000 }).publish('walrus.decision.a', JSON.stringify(decision('a', { new_size_mb: 900 })))).rejects.toThrow();
     }
@@ -124,6 +125,43 @@ describe('security - NATS with the generated authorization', () => {
     const info = await (await jetstreamManager(admin)).streams.info('WALRUS_DECISIONS', { subjects_filter: 'walrus.decision.>' });
     expect(info.state.subjects ?? {}).toEqual({});
     expect(await maxWalSizeMb(pgc)).toBe(64);
+  });
+
+  it('does not let the control user publish a decision or write walrus_state, directly or through the JetStream API', async () => {
+    const nc = await as('walrus-control');
+    const js = jetstream(nc, { timeout: 2000 });
+    const jsm = await jetstreamManager(nc, { timeout: 2000 });
+    const forged = decision('a', { new_size_mb: 900 });
+    // The server refuses the publish itself: no acknowledgement, and its log names the violation.
+    await expect(js.publish('walrus.decision.x', JSON.stringify(forged))).rejects.toThrow();
+    await expect(js.publish('$KV.walrus_state.a', '{"v":1}')).rejects.toThrow();
+    const kv = await new Kvm(nc).open('walrus_state');
+    await expect(kv.put('a', '{"v":1}')).rejects.toThrow();
+    await expect(kv.delete('a')).rejects.toThrow();
+    await expect(jsm.streams.purge('KV_walrus_state')).rejects.toThrow();
+    // Not through a push consumer either: one on the DLQ (a stream it could once write to) delivering to walrus.decision.a.
+    await expect(jsm.consumers.add('WALRUS_DLQ', { name: 'forge', deliver_subject: 'walrus.decision.a', ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All })).rejects.toThrow();
+    await expect(js.publish('walrus.dlq.control', JSON.stringify(forged))).rejects.toThrow();
+    // Nor take the deciders' requests in their place.
+    const errors: string[] = [];
+    nc.subscribe('walrus.decider.analyze', { queue: 'walrus-decider', callback: (e) => e && errors.push(e.message) });
+    await nc.flush().catch(() => undefined);
+    await waitFor(() => errors.length > 0, { what: 'a subscription violation', timeoutMs: 5000 });
+    expect(errors[0]).toMatch(/Permissions Violation for Subscription to "walrus\.decider\.analyze"/);
+
+    const log = await nats.log();
+    expect(log).toMatch(/Publish Violation - User "walrus-control", Subject "walrus\.decision\.x"/);
+    expect(log).toMatch(/Publish Violation - User "walrus-control", Subject "\$KV\.walrus_state\.a"/);
+    const admin = await jetstreamManager(await as('walrus-admin'));
+    expect((await admin.streams.info('WALRUS_DECISIONS', { subjects_filter: 'walrus.decision.>' })).state.subjects ?? {}).toEqual({});
+    expect((await admin.streams.info('KV_walrus_state', { subjects_filter: '$KV.walrus_state.a' })).state.subjects ?? {}).toEqual({});
+    expect(await admin.consumers.info('WALRUS_DLQ', 'forge').catch(() => null)).toBeNull();
+  });
+
+  it('lets only the control user ask the deciders; the cli user may not', async () => {
+    const nc = await as('walrus-cli');
+    await expect(nc.request('walrus.decider.reset', JSON.stringify({ cluster: 'a' }), { timeout: 2000 })).rejects.toThrow();
+    expect(await nats.log()).toMatch(/Publish Violation - User "walrus-cli", Subject "walrus\.decider\.reset"/);
   });
 
   it('does not let an applier read another cluster\'s decisions', async () => {
@@ -230,6 +268,36 @@ describe('security - secrets never leave the process', () => {
       for (const secret of secrets) expect(text.includes(secret), `a password in ${where}`).toBe(false);
     }
   }, 120_000);
+
+  it('analyze --apply and reset as the walrus-cli user: the control service asks the decider, which alone publishes and writes', async () => {
+    // No sample in between: the live read must see the forced checkpoint the decider has not evaluated.
+    await procs.collector!.stop();
+    await pgc.query("ALTER SYSTEM SET max_wal_size = '64MB'");
+    await pgc.query('SELECT pg_reload_conf()');
+    await pgc.query('CHECKPOINT');
+    const cli = (...args: string[]) => startWalrus(args, serviceEnv('walrus-cli', {}));
+    const analyze = cli('analyze', 'a', '--apply', '--json');
+    expect(await analyze.exited).toBe(0);
+    const result = JSON.parse(analyze.stdout()) as { max_wal_size_mb: number; recommendation: { forced_checkpoints: number } };
+    // The forced checkpoints since the decider's last sample: ours, and maybe one of the test before.
+    const forced = result.recommendation.forced_checkpoints;
+    expect(forced).toBeGreaterThanOrEqual(1);
+    expect(result).toMatchObject({ applied: true, apply_status: 'applied', max_wal_size_mb: 64 * (forced + 1), recommendation: { sample_source: 'live' } });
+    expect(await maxWalSizeMb(pgc)).toBe(64 * (forced + 1));
+    // The fleet status lists the bucket's keys (a push consumer on it) under the control user's narrowed permissions.
+    const fleet = cli('status', '--json');
+    expect(await fleet.exited).toBe(0);
+    expect(JSON.parse(fleet.stdout())).toMatchObject({ clusters: [{ cluster: 'a', has_state: true, total_adjustments: expect.any(Number) }] });
+    const reset = cli('reset', 'a');
+    expect(await reset.exited).toBe(0);
+    expect(reset.stdout()).toBe('state of a cleared: the next sample starts a new baseline\n');
+    expect(procs.decider!.lines.some((l) => l.msg === 'manual analyze published a decision (rate limits bypassed)')).toBe(true);
+    // And the page's chart, read through ordered consumers under the control user's narrowed JetStream permissions.
+    const port = procs.control!.lines.find((l) => l.msg === 'started')?.metricsPort as number;
+    const series = (await (await fetch(`http://127.0.0.1:${port}/api/series?cluster=a&minutes=60`)).json()) as { points: unknown[]; decisions: unknown[] };
+    expect(series.points.length).toBeGreaterThan(0);
+    expect(series.decisions.length).toBeGreaterThan(0);
+  }, 60_000);
 
   it('the services never hit a permission they lack (the generated permissions cover what they do)', async () => {
     // Services name their connections walrus-<service>; the test's own probes above are unnamed.
