@@ -8,6 +8,7 @@ import { historian } from '@walrus/historian';
 import { commonEnvSchema, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
 import { execFileSync } from 'node:child_process';
 import { connect } from '@nats-io/transport-node';
+import { WALRUS_BIN } from '@walrus/cli/launch';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { cleanupAll, NATS_SERVER_BIN, startNats } from './harness/mod.js';
@@ -91,5 +92,27 @@ describe('docker compose - NATS runs with walrus authorization by default', () =
       users.add(env.NATS_USER!);
     }
     expect(users.size).toBe(5);
+  });
+
+  it('deploy/nats/auth.conf is what walrus nats-config --admin generates for the bundled cluster, passwords aside', () => {
+    const generated = execFileSync(process.execPath, [WALRUS_BIN, 'nats-config', '--admin'], {
+      env: { PATH: process.env.PATH ?? '', WALRUS_CLUSTERS: 'bundled=postgres://walrus@postgres:5432/postgres' },
+      encoding: 'utf8',
+    });
+    const block = (text: string) => text.slice(text.indexOf('authorization {'), text.indexOf('\n  ]\n}\n') + 6).replace(/password: "[^"]*"/g, 'password: "…"');
+    expect(block(readFileSync(`${root}/deploy/nats/auth.conf`, 'utf8'))).toBe(block(generated));
+  });
+
+  it('with it, the server refuses a decision published by any service but the decider (control included)', async () => {
+    const nats = await startNats({ config: readFileSync(`${root}/deploy/nats/auth.conf`, 'utf8') });
+    for (const svc of walrusServices) {
+      const env = svc.environment ?? {};
+      const nc = await connect({ servers: nats.url, user: env.NATS_USER!, pass: env.NATS_PASSWORD!, timeout: 3000 });
+      nc.publish('walrus.decision.bundled', '{}');
+      await nc.flush();
+      await nc.close();
+    }
+    const refused = [...(await nats.log()).matchAll(/Publish Violation - User "([^"]+)", Subject "walrus\.decision\.bundled"/g)].map((m) => m[1]);
+    expect(refused.sort()).toEqual(['walrus-applier', 'walrus-collector', 'walrus-control', 'walrus-historian']);
   });
 });
