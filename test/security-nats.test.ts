@@ -144,7 +144,12 @@ describe('security - NATS with the generated authorization', () => {
     await expect(js.publish('walrus.dlq.control', JSON.stringify(forged))).rejects.toThrow();
     // Nor take the deciders' requests in their place.
     const errors: string[] = [];
-    nc.subscribe('walrus.decider.analyze', { queue: 'walrus-decider', callback: (e) => e && errors.push(e.message) });
+    nc.subscribe('walrus.decider.analyze', {
+      queue: 'walrus-decider',
+      callback: (e) => {
+        if (e) errors.push(e.message);
+      },
+    });
     await nc.flush().catch(() => undefined);
     await waitFor(() => errors.length > 0, { what: 'a subscription violation', timeoutMs: 5000 });
     expect(errors[0]).toMatch(/Permissions Violation for Subscription to "walrus\.decider\.analyze"/);

@@ -15,7 +15,7 @@ export const controlEnvSchema = z.object({
     .describe('a postgres:// URL of the history database'),
   /** Serve the live page (/, /api/fleet, /api/series, /api/events) on METRICS_PORT. */
   WALRUS_PAGE: envBool().default(true),
-  /** Seconds `analyze` with apply waits for the applier's outcome before answering without it. */
+  /** Seconds `analyze` with apply may take in all (a decider's answer, then the applier's outcome) before answering without the outcome. */
   WALRUS_CONTROL_APPLY_WAIT_SEC: envInt(1, 120).default(20),
   WALRUS_CONNECT_TIMEOUT_SEC: envInt(1, 300).default(10),
   WALRUS_QUERY_TIMEOUT_MS: envInt(100, 600_000).default(10_000),
