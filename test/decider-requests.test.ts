@@ -91,7 +91,8 @@ describe('decider requests - analyze --apply and reset are served by exactly one
     const id = r.ok ? r.result.decision_id : null;
     expect(manualDecisions().map((d) => d.id)).toEqual([id]);
     expect(await metricSum(/walrus_decider_requests_total\{request="analyze",result="ok",service="decider"\} (\d+)/)).toBe(1);
-    expect(await metricSum(/walrus_manual_decisions_total\{cluster="reqs",action="increase",service="decider"\} (\d+)/)).toBe(1);
+    expect(await metricSum(/walrus_decisions_total\{cluster="reqs",action="increase",service="decider"\} (\d+)/)).toBe(1);
+    expect(/walrus_manual_decisions_total\{cluster="reqs",action="increase",service="control"\} (\d+)/.exec(await svc.control!.registry.metrics())?.[1]).toBe('1');
     expect(await maxWalSizeMb(pgc)).toBe(96);
     expect(await status()).toMatchObject({ total_adjustments: 1, changes_this_hour: 1 });
   });

@@ -62,7 +62,7 @@ export function deciderMetrics(registry: Registry) {
     readings,
     decisions: new Counter({
       name: 'walrus_decisions_total',
-      help: 'Decisions published, by cluster and action (increase, decrease, capped, dry_run, skipped).',
+      help: 'Decisions published, by cluster and action (increase, decrease, capped, dry_run, skipped); those of analyze with apply included (walrus_manual_decisions_total, on the control service).',
       labelNames: ['cluster', 'action'],
       registers,
     }),
@@ -145,12 +145,6 @@ export function deciderMetrics(registry: Registry) {
       name: 'walrus_decider_requests_total',
       help: 'Requests the decider answered for the control service (walrus.decider.analyze, walrus.decider.reset), by request and result (ok or the error code).',
       labelNames: ['request', 'result'],
-      registers,
-    }),
-    manualDecisions: new Counter({
-      name: 'walrus_manual_decisions_total',
-      help: 'Decisions published for analyze with apply (rate limits bypassed), by cluster and action; also counted in walrus_decisions_total.',
-      labelNames: ['cluster', 'action'],
       registers,
     }),
   };

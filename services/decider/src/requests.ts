@@ -152,7 +152,6 @@ async function analyze(deps: RequestDeps, req: DeciderAnalyzeRequest): Promise<D
       }
       await publishDecision(deps, decision);
       metrics.decisions.inc({ cluster, action: decision.action });
-      metrics.manualDecisions.inc({ cluster, action: decision.action });
       log.info(
         { cluster, decisionId: decision.id, action: decision.action, oldSizeMb: decision.old_size_mb, newSizeMb: decision.new_size_mb, sampleSource: chosen.source },
         'manual analyze published a decision (rate limits bypassed)',
