@@ -79,4 +79,18 @@ describe('configuration - invalid values stop a service with a clear message', (
     expect(await p.exited).toBe(64);
     expect(p.stderr()).toContain('unknown command "frobnicate"');
   });
+
+  it('a name every object inherits is an unknown command too, not a crash', async () => {
+    // The command tables are plain objects: `in` or a plain lookup would find these.
+    const cases = [['toString'], ['constructor'], ['__proto__'], ['hasOwnProperty'], ['valueOf', 'x']];
+    const runs = cases.map((args) => startWalrus(args, {}));
+    const codes = await Promise.all(runs.map((p) => p.exited));
+    cases.forEach(([name], i) => {
+      const p = runs[i]!;
+      expect([name, codes[i]]).toEqual([name, 64]);
+      expect(p.stderr()).toContain(`walrus: unknown command "${name}"`);
+      expect(p.stderr()).toContain('Usage: walrus <command>');
+      expect(p.stderr()).not.toContain('fatal');
+    });
+  });
 });

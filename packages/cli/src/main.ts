@@ -51,12 +51,14 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await demoCommand(rest, process.env);
     return;
   }
-  if (rest.length > 0 && command in SERVICES) {
+  // Object.hasOwn, not `in` or a plain lookup: `walrus toString` or
+  // `walrus constructor` must be an unknown command, not an inherited property.
+  if (rest.length > 0 && Object.hasOwn(SERVICES, command)) {
     process.stderr.write(`walrus ${command}: takes no arguments (got ${rest.join(' ')}); it is configured by environment variables\n`);
     process.exitCode = 64;
     return;
   }
-  if (command in CONTROL_COMMANDS) {
+  if (Object.hasOwn(CONTROL_COMMANDS, command)) {
     // Ctrl-C ends `walrus watch` cleanly (exit 0), like leaving LISTEN.
     const abort = new AbortController();
     process.once('SIGINT', () => abort.abort());
@@ -78,7 +80,7 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = grantsCommand(rest);
     return;
   }
-  const single = SERVICES[command];
+  const single = Object.hasOwn(SERVICES, command) ? SERVICES[command] : undefined;
   if (single) return runServices(command, [single], single.defaultMetricsPort, process.env);
   if (command === 'all') return runServices('all', ALL_SERVICES, ALL_DEFAULT_METRICS_PORT, process.env);
   process.stderr.write(`walrus: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);

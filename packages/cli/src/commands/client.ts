@@ -56,12 +56,12 @@ export async function connectCli(env: Record<string, string | undefined>, timeou
 }
 
 /** The control service's error codes as exit codes; anything else (not_found, failed, a code from a newer walrus) is 1. */
-const EXIT_OF: Partial<Record<string, number>> = {
-  bad_request: EXIT.usage,
-  not_configured: EXIT.usage,
+const EXIT_OF: ReadonlyMap<string, number> = new Map([
+  ['bad_request', EXIT.usage],
+  ['not_configured', EXIT.usage],
   // A service the request needs does not answer (a decider, the historian's schema): like no control service.
-  unavailable: EXIT.unreachable,
-};
+  ['unavailable', EXIT.unreachable],
+]);
 
 /** One request to the control service; its error codes become exit codes. */
 export async function callApi<T>(conn: CliConnection, endpoint: Endpoint, body: unknown, timeoutMs = 3000): Promise<T> {
@@ -87,6 +87,7 @@ export async function callApi<T>(conn: CliConnection, endpoint: Endpoint, body: 
     throw new CliError(EXIT.failed, `the answer on ${subject} is not JSON: ${text.slice(0, 200)}`);
   }
   if (reply.ok) return reply.result;
-  const code = EXIT_OF[reply.error.code] ?? EXIT.failed;
+  // A Map: a code like "constructor" (a newer or a forged answer) must not pick up an inherited property.
+  const code = EXIT_OF.get(reply.error.code) ?? EXIT.failed;
   throw new CliError(code, reply.error.message);
 }

@@ -43,7 +43,7 @@ export async function runControlCommand(
   o: Output = processOutput,
   signal?: AbortSignal,
 ): Promise<number> {
-  const command = CONTROL_COMMANDS[name];
+  const command = Object.hasOwn(CONTROL_COMMANDS, name) ? CONTROL_COMMANDS[name] : undefined;
   if (!command) {
     o.err(`walrus: unknown command ${JSON.stringify(name)}\n`);
     return EXIT.usage;
