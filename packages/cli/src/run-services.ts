@@ -4,6 +4,7 @@ import {
   isAbortError,
   isNatsRefusal,
   isTransientJetStreamError,
+  OncePerProcess,
   StartupWaits,
   streamConfigs,
   type NatsConnection,
@@ -76,6 +77,8 @@ export function prepareServices(
 
   const start = async (signal?: AbortSignal): Promise<() => Promise<void>> => {
     const startup = new StartupWaits(log, signal ? { signal } : {});
+    // One for the process: the services of `walrus all` warn about the same cluster once.
+    const once = new OncePerProcess();
     // Health and metrics first: while NATS, JetStream or a database is not
     // there yet, /readyz says what the process waits for.
     const handles: ServiceHandle[] = [];
@@ -109,6 +112,7 @@ export function prepareServices(
             provision: cfg.WALRUS_PROVISION,
             replicas: cfg.WALRUS_JS_REPLICAS,
             startup,
+            once,
             ...(cfg.NATS_INBOX_PREFIX ? { inboxPrefix: cfg.NATS_INBOX_PREFIX } : {}),
           }),
         );

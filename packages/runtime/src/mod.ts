@@ -19,3 +19,4 @@ export * from './limiter.js';
 export * from './backoff.js';
 export * from './pg-errors.js';
 export * from './startup.js';
+export * from './once.js';

@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
 import type { HealthSource } from './http.js';
 import type { Logger } from './logger.js';
+import type { OncePerProcess } from './once.js';
 import type { StartupWaits } from './startup.js';
 
 /** What every running service gives back to the process that started it. */
@@ -32,6 +33,8 @@ export interface ServiceDeps<C> {
    * JetStream or a database is not there yet, only on configuration errors.
    */
   startup: StartupWaits;
+  /** Shared by the services of one process (`walrus all`): what each would warn about once is warned about once. Absent: the service's own. */
+  once?: OncePerProcess;
 }
 
 /** How the `walrus` command knows a service: its configuration and how to start it. */

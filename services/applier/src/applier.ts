@@ -25,12 +25,13 @@ import {
   type ServiceDeps,
   type ServiceHandle,
   Limiter,
+  OncePerProcess,
 } from '@walrus/runtime';
+import { SuperuserCheck } from '@walrus/cluster';
 import pg from 'pg';
 import { Counter, Histogram } from 'prom-client';
 import { attemptApply, toApplyResult, type Attempt } from './apply-decision.js';
 import { selectStrategy, type ClusterStrategy } from './strategies/select.js';
-import { warnIfSuperuser } from './superuser-warning.js';
 
 export interface ApplierConfig {
   clusters: ClusterEntry[];
@@ -97,6 +98,23 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
       pools.set(c.id, pool);
     }
     return pool;
+  };
+
+  const superusers = new SuperuserCheck(log, deps.once ?? new OncePerProcess());
+  /** The start-up role check on a connection of its own; a cluster that is down is checked on its first apply instead. */
+  const checkRole = async (pool: pg.Pool, cluster: string): Promise<void> => {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      log.debug({ cluster, err }, 'could not check the role of the cluster connection at start-up');
+      return;
+    }
+    try {
+      await superusers.check(client, cluster);
+    } finally {
+      client.release();
+    }
   };
 
   let stopping = false;
@@ -189,6 +207,8 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
     }
     let broken = false;
     try {
+      // Once per cluster and process: here too, for a cluster that was down when the applier started.
+      await superusers.check(client, cluster.id);
       const a = await attemptApply({
         client,
         decision: d,
@@ -247,7 +267,7 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
       });
       pool.on('error', () => undefined);
       try {
-        await warnIfSuperuser(pool, cluster.id, log);
+        await checkRole(pool, cluster.id);
       } finally {
         release();
         await pool.end().catch(() => undefined);

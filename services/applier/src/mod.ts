@@ -7,7 +7,6 @@ import { selectStrategy } from './strategies/select.js';
 export { startApplier, applierConsumerName, type ApplierConfig } from './applier.js';
 export { attemptApply } from './apply-decision.js';
 export { selectStrategy } from './strategies/select.js';
-export { grantsHint } from './superuser-warning.js';
 
 export const applierEnvSchema = z.object({
   /** The applier's own ceiling: a decision above it is rejected, whatever the decider says. */

@@ -1,4 +1,5 @@
-import { Limiter, type ClusterEntry, type ServiceDeps, type ServiceHandle } from '@walrus/runtime';
+import { SuperuserCheck } from '@walrus/cluster';
+import { Limiter, OncePerProcess, type ClusterEntry, type ServiceDeps, type ServiceHandle } from '@walrus/runtime';
 import { collectorMetrics } from './metrics.js';
 import { ClusterSampler } from './sampler.js';
 
@@ -17,6 +18,7 @@ export async function startCollector(deps: ServiceDeps<CollectorConfig>): Promis
   const { config, nc, log, registry, now } = deps;
   const metrics = collectorMetrics(registry);
   const limiter = new Limiter(config.concurrency);
+  const superusers = new SuperuserCheck(log, deps.once ?? new OncePerProcess());
   // Spread the first samples over a second per hundred clusters (at most
   // ten), so that a large fleet does not hit NATS all at once.
   const spreadMs = Math.min(10_000, 10 * config.clusters.length);
@@ -33,6 +35,7 @@ export async function startCollector(deps: ServiceDeps<CollectorConfig>): Promis
         connectTimeoutSec: config.connectTimeoutSec,
         queryTimeoutMs: config.queryTimeoutMs,
         limiter,
+        superusers,
         firstDelayMs: config.clusters.length > 1 ? Math.floor((spreadMs * i) / config.clusters.length) : 0,
       }),
   );

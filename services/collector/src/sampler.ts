@@ -5,7 +5,7 @@ import { headers } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import type { CollectorMetrics } from './metrics.js';
-import { readSample } from '@walrus/cluster';
+import { readSample, type SuperuserCheck } from '@walrus/cluster';
 
 export interface SamplerOptions {
   cluster: ClusterEntry;
@@ -23,6 +23,8 @@ export interface SamplerOptions {
   firstDelayMs: number;
   /** Shared by every cluster of the process: bounds the queries running at once. */
   limiter: Limiter;
+  /** Warns once per cluster and process when the connection is a superuser; absent in tests of the sampler alone. */
+  superusers?: SuperuserCheck;
   /** Random number in [0, 1) for the interval's jitter (injected for tests). */
   random?: () => number;
 }
@@ -135,6 +137,8 @@ export class ClusterSampler {
     const t0 = performance.now();
     try {
       sample = await readSample(client, cluster.id, WALRUS_PARAM_NAMES, this.o.now);
+      // Once per cluster and process (a query on the first sample only), not once per sample.
+      await this.o.superusers?.check(client, cluster.id);
       client.release();
     } catch (err) {
       client.release(true);

@@ -18,7 +18,18 @@ import {
   type InfoResult,
   type StatusResult,
 } from '@walrus/core';
-import { errorMessage, isNotFound, isTransientJetStreamError, JetStreamRequests, redactUrl, type ClusterEntry, type ServiceDeps, type ServiceHandle } from '@walrus/runtime';
+import { SuperuserCheck } from '@walrus/cluster';
+import {
+  errorMessage,
+  isNotFound,
+  isTransientJetStreamError,
+  JetStreamRequests,
+  OncePerProcess,
+  redactUrl,
+  type ClusterEntry,
+  type ServiceDeps,
+  type ServiceHandle,
+} from '@walrus/runtime';
 import { analyze, freshSample } from './analyze.js';
 import { Deciders } from './deciders.js';
 import { HistoryDb } from './history.js';
@@ -61,7 +72,14 @@ export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<Se
       Sources.open(
         nc,
         requests,
-        { provision: deps.provision, replicas: deps.replicas, clusters: config.clusters, connectTimeoutSec: config.connectTimeoutSec, queryTimeoutMs: config.queryTimeoutMs },
+        {
+          provision: deps.provision,
+          replicas: deps.replicas,
+          clusters: config.clusters,
+          connectTimeoutSec: config.connectTimeoutSec,
+          queryTimeoutMs: config.queryTimeoutMs,
+          superusers: new SuperuserCheck(log, deps.once ?? new OncePerProcess()),
+        },
         log,
       ),
     { transient: (err) => isTransientJetStreamError(err) || (!deps.provision && isNotFound(err)) },

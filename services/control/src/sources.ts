@@ -1,6 +1,6 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { readSample } from '@walrus/cluster';
+import { readSample, type SuperuserCheck } from '@walrus/cluster';
 import {
   appliedSubject,
   ApplyResultV1,
@@ -36,14 +36,14 @@ export class Sources {
     private readonly store: StateReader,
     readonly jsm: JetStreamManager,
     private readonly urls: Map<string, string>,
-    private readonly opts: { connectTimeoutSec: number; queryTimeoutMs: number },
+    private readonly opts: { connectTimeoutSec: number; queryTimeoutMs: number; superusers?: SuperuserCheck },
     private readonly log: Logger,
   ) {}
 
   static async open(
     nc: NatsConnection,
     requests: JetStreamRequests,
-    o: { provision: boolean; replicas: number; clusters: ClusterEntry[]; connectTimeoutSec: number; queryTimeoutMs: number },
+    o: { provision: boolean; replicas: number; clusters: ClusterEntry[]; connectTimeoutSec: number; queryTimeoutMs: number; superusers?: SuperuserCheck },
     log: Logger,
   ): Promise<Sources> {
     // The deciders' own store, opened here to read; whoever starts first creates the (empty) bucket, with the same settings.
@@ -101,6 +101,8 @@ export class Sources {
     try {
       await client.connect();
       const sample = await readSample(client, cluster, WALRUS_PARAM_NAMES, now);
+      // Once per cluster and process, not once per status request.
+      await this.opts.superusers?.check(client, cluster);
       return { ok: true, sample, error: null };
     } catch (err) {
       const error = redactUrl(errorMessage(err));
