@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ClusterId } from './cluster-id.js';
+import type { SizingStatus } from './engine/sizing-status.js';
 
 /**
  * The control surface over NATS request/reply: JSON in, JSON out, one subject
@@ -71,8 +72,12 @@ export interface InvalidOverride {
   message: string;
 }
 
-/** Per-cluster status: pg_walrus's walrus.status() fields, plus what a fleet needs. */
-export interface ClusterStatus {
+/**
+ * Per-cluster status: pg_walrus's walrus.status() fields, plus what a fleet
+ * needs, plus what the engine measured (SizingStatus: the WAL rate, the size
+ * it needs and the time profile in force, as of the last evaluated sample).
+ */
+export interface ClusterStatus extends SizingStatus {
   cluster: string;
   enabled: boolean;
   current_max_wal_size_mb: number | null;

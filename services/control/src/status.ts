@@ -1,6 +1,7 @@
 import {
   HOUR_WINDOW_MS,
   resolvePolicy,
+  sizingStatus,
   type ApplyResult,
   type ClusterState,
   type Policy,
@@ -91,6 +92,8 @@ export function clusterStatus(facts: ClusterFacts, defaults: Policy, nowMs: numb
     reachable_error: facts.live && !facts.live.ok ? facts.live.error : null,
     invalid_overrides: warnings.map((w) => ({ parameter: w.parameter, value: w.value, allowed: w.allowed, message: w.message })),
     has_state: state !== null,
+    // The engine's own reading of the state; the required size at the freshest sample's settings.
+    ...sizingStatus(state, sample),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { ClusterStatus, StatusResult } from '@walrus/core';
 import { clusterArg, noMorePositional, parseArgs } from './args.js';
 import { callApi, type CliConnection } from './client.js';
-import { age, keyValues, mb, table, text, yesNo } from './format.js';
+import { age, keyValues, mb, rate, table, text, yesNo } from './format.js';
 import { printJson, type Output } from './output.js';
 
 export async function statusCommand(argv: string[], conn: () => Promise<CliConnection>, o: Output): Promise<number> {
@@ -31,12 +31,14 @@ function fleet(r: StatusResult): string {
     c.cluster,
     mb(c.current_max_wal_size_mb),
     mb(c.configured_maximum_mb),
+    rate(c.wal_rate_bytes_per_second),
+    mb(c.required_size_mb),
     yesNo(c.reachable),
     age(c.sample_age_sec),
     String(c.total_adjustments),
     String(c.quiet_intervals),
     rateLimit(c),
-    [!c.enabled && 'disabled', c.dry_run && 'dry run', c.at_ceiling && 'at ceiling', c.in_recovery && 'standby', c.invalid_overrides.length > 0 && `${c.invalid_overrides.length} invalid override(s)`]
+    [!c.enabled && 'disabled', c.dry_run && 'dry run', c.active_profile !== null && `profile ${c.active_profile}`, c.at_ceiling && 'at ceiling', c.in_recovery && 'standby', c.invalid_overrides.length > 0 && `${c.invalid_overrides.length} invalid override(s)`]
       .filter(Boolean)
       .join(', ') || '-',
   ]);
@@ -44,7 +46,7 @@ function fleet(r: StatusResult): string {
     `${f.clusters} clusters: ${f.reachable} reachable, ${f.unreachable} unreachable, ${f.unknown} unknown; ` +
     `${f.at_ceiling} at ceiling, ${f.cooldown_active} in cooldown, ${f.total_adjustments} adjustments\n\n` +
     (rows.length > 0
-      ? table(['CLUSTER', 'MAX_WAL_SIZE', 'WALRUS.MAX', 'REACHABLE', 'SAMPLE', 'ADJUSTMENTS', 'QUIET', 'RATE LIMIT', 'NOTES'], rows)
+      ? table(['CLUSTER', 'MAX_WAL_SIZE', 'WALRUS.MAX', 'WAL RATE', 'REQUIRED', 'REACHABLE', 'SAMPLE', 'ADJUSTMENTS', 'QUIET', 'RATE LIMIT', 'NOTES'], rows)
       : 'no cluster known yet: no state, no samples (is a collector running?)\n')
   );
 }
@@ -60,6 +62,14 @@ function detail(c: ClusterStatus): string {
     ['checkpoint_timeout', c.checkpoint_timeout_sec === null ? '-' : `${c.checkpoint_timeout_sec}s`],
     ['shrink', `${c.shrink_enabled ? 'on' : 'off'}, factor ${c.shrink_factor}, after ${c.shrink_intervals} quiet intervals`],
     ['algorithm', c.algorithm + (c.dry_run ? ' (dry run)' : '')],
+    ['time profile', c.active_profile ?? 'none'],
+    [
+      'WAL rate',
+      c.wal_rate_bytes_per_second === null
+        ? '- (no whole checkpoint interval measured yet)'
+        : `${rate(c.wal_rate_bytes_per_second)} over the last checkpoint interval (average ${rate(c.wal_rate_ema_bytes_per_second)})`,
+    ],
+    ['required size', c.required_size_mb === null ? '-' : `${mb(c.required_size_mb)} (keeps checkpoints timed at that rate)`],
     ['reachable', `${yesNo(c.reachable)}${c.reachable_by ? ` (${c.reachable_by === 'live' ? 'live check' : 'by sample age'})` : ''}${c.reachable_error ? `: ${c.reachable_error}` : ''}`],
     ['standby', yesNo(c.in_recovery)],
     ['last sample', `${text(c.last_sample_at)}${c.sample_age_sec !== null ? ` (${age(c.sample_age_sec)} ago)` : ''}`],

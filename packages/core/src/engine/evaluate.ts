@@ -9,6 +9,7 @@ import { checkRateLimit, recordChange } from './rate-limit.js';
 import { shrinkTarget } from './shrink.js';
 import type { ClusterState } from './state.js';
 import { applyProfiles } from './profiles.js';
+import { sizingStatus } from './sizing-status.js';
 import { toIso, toMs } from './time.js';
 import { requiredSizeMb, trackWal, WAL_STATE_KEY, type WalRateState } from './wal-rate.js';
 
@@ -202,7 +203,11 @@ export function evaluate(rawInput: EvaluateInput): EvaluateResult {
   }
   const change = profiled.profile === null ? wanted : { ...wanted, metadata: { ...wanted.metadata, profile: profiled.profile } };
   const result = emit(input, next, change, delta, atMs);
-  return { ...result, insight };
+  // Every decision carries what the engine measured (the WAL rate, the size it
+  // needs, the profile in force): the history database's walrus.status view
+  // shows it from the decisions it stores.
+  const decision = result.decision && { ...result.decision, metadata: { ...result.decision.metadata, sizing_status: sizingStatus(result.state, sample) } };
+  return { ...result, decision, insight };
 }
 
 function growChange(proposal: GrowProposal, currentMb: number, policy: Policy): Change | { none: string } {

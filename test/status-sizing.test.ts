@@ -1,0 +1,131 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { runControlCommand } from '@walrus/cli';
+import { control } from '@walrus/control';
+import { apiSubject, sampleMsgId, type ApiReply, type Sample, type StatusResult } from '@walrus/core';
+import { decider } from '@walrus/decider';
+import { historian } from '@walrus/historian';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
+import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
+import { SubjectWatch } from './harness/watch.js';
+
+// What the engine measures (the WAL rate, the size it needs, the time profile
+// in force) shows wherever a status does: `walrus status` and
+// `walrus status <cluster>`, the walrus.api.status answer, and the history
+// database's walrus.status view.
+const MB = 1024 * 1024;
+const TIMEOUT_S = 300;
+const RATE = 1 * MB; // bytes per second
+// README, "Algorithms": (1 + checkpoint_completion_target) x (rate x checkpoint_timeout + one 16 MB segment).
+const REQUIRED_MB = Math.ceil((1 + 0.9) * ((RATE * TIMEOUT_S) / MB + 16));
+const PROFILES = JSON.stringify([{ name: 'always', start_hour: 0, end_hour: 24 }]);
+
+let nats: NatsServer;
+let pgc: PostgresCluster;
+let nc: NatsConnection;
+let watch: SubjectWatch;
+const services: InProcessService[] = [];
+
+function sample(cluster: string, atMs: number, walBytes: number, requested: number, settings: Record<string, string>): Sample {
+  return {
+    v: 1,
+    cluster,
+    collected_at: new Date(atMs).toISOString(),
+    server_version_num: 170000,
+    in_recovery: false,
+    checkpoints_requested: requested,
+    checkpoints_timed: 0,
+    stats_reset: null,
+    wal_lsn: '0/0',
+    wal_bytes: walBytes,
+    max_wal_size_mb: 1024,
+    checkpoint_timeout_s: TIMEOUT_S,
+    checkpoint_completion_target: 0.9,
+    settings,
+  };
+}
+
+const publish = (s: Sample) => publishJs(nc, `walrus.sample.${s.cluster}`, s, sampleMsgId(s.cluster, s.collected_at));
+
+beforeAll(async () => {
+  [nats, pgc] = await Promise.all([startNats(), startPostgres({ version: 17 })]);
+  await pgc.query('CREATE DATABASE history');
+  const history = pgc.urlFor('history');
+  watch = await SubjectWatch.open(nats.url, ['walrus.decision.>']);
+  services.push(await startInProcess(historian, { HISTORY_DATABASE_URL: history }, nats.url));
+  services.push(await startInProcess(decider, { WALRUS_COOLDOWN_SEC: '0' }, nats.url));
+  services.push(await startInProcess(control, { HISTORY_DATABASE_URL: history, WALRUS_PAGE: 'off' }, nats.url));
+  nc = await connect({ servers: nats.url, name: 'status-sizing-test' });
+
+  // 'busy': four samples a checkpoint_timeout apart, RATE bytes of WAL a
+  // second, under an always-open profile; forced checkpoints in the last
+  // interval make a decision. 'fresh': two samples a minute apart, no
+  // profile: no whole interval, so no rate yet.
+  const t0 = Date.now() - 20 * 60_000;
+  const busy = [0, 1, 2, 3].map((i) => sample('busy', t0 + i * TIMEOUT_S * 1000, i * RATE * TIMEOUT_S, i === 3 ? 5 : 0, { 'walrus.profiles': PROFILES }));
+  const fresh = [0, 1].map((i) => sample('fresh', t0 + 15 * 60_000 + i * 60_000, i * MB, 0, {}));
+  for (const s of [...busy, ...fresh]) await publish(s);
+  await watch.next('walrus.decision.busy', (d) => d.sample_at === busy[3]!.collected_at, 'the decision of the last busy sample');
+  await waitFor(
+    async () => {
+      const r = (await nc.request(apiSubject('status'), '{}', { timeout: 10_000 })).json<ApiReply<StatusResult>>();
+      return r.ok && r.result.clusters.find((c) => c.cluster === 'fresh')?.last_evaluated_at === fresh[1]!.collected_at;
+    },
+    { what: 'the decider to evaluate every sample', timeoutMs: 20_000 },
+  );
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await watch?.close();
+  for (const s of services.splice(0).reverse()) await s.stop();
+  await cleanupAll();
+});
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const [name, ...rest] = args;
+  const code = await runControlCommand(name!, rest, { NATS_URL: nats.url }, { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+
+describe('status - the WAL rate, the required size and the active time profile', () => {
+  it('walrus.api.status answers them per cluster', async () => {
+    const r = (await nc.request(apiSubject('status'), '{}', { timeout: 10_000 })).json<ApiReply<StatusResult>>();
+    if (!r.ok) throw new Error(r.error.message);
+    const by = new Map(r.result.clusters.map((c) => [c.cluster, c]));
+    expect(by.get('busy')).toMatchObject({ active_profile: 'always', wal_rate_bytes_per_second: RATE, wal_rate_ema_bytes_per_second: RATE, required_size_mb: REQUIRED_MB });
+    expect(by.get('fresh')).toMatchObject({ active_profile: null, wal_rate_bytes_per_second: null, wal_rate_ema_bytes_per_second: null, required_size_mb: null });
+  });
+
+  it('walrus status shows them in the fleet table and for one cluster', async () => {
+    const [fleet, one, other] = await Promise.all([cli(['status']), cli(['status', 'busy']), cli(['status', 'fresh'])]);
+    expect([fleet.code, one.code, other.code]).toEqual([0, 0, 0]);
+    expect(fleet.out).toMatch(/CLUSTER\s+MAX_WAL_SIZE\s+WALRUS\.MAX\s+WAL RATE\s+REQUIRED\s+REACHABLE/);
+    expect(fleet.out).toMatch(new RegExp(`\\nbusy\\s+1024 MB\\s+4096 MB\\s+1\\.0 MB/s\\s+${REQUIRED_MB} MB\\s+yes\\s.*profile always`));
+    expect(fleet.out).toMatch(/\nfresh\s+1024 MB\s+4096 MB\s+-\s+-\s+yes\s/);
+    expect(fleet.out).not.toMatch(/\nfresh.*profile/);
+    expect(one.out).toMatch(/\ntime profile\s+always\n/);
+    expect(one.out).toMatch(/\nWAL rate\s+1\.0 MB\/s over the last checkpoint interval \(average 1\.0 MB\/s\)\n/);
+    expect(one.out).toMatch(new RegExp(`\\nrequired size\\s+${REQUIRED_MB} MB `));
+    expect(other.out).toMatch(/\ntime profile\s+none\n/);
+    expect(other.out).toMatch(/\nWAL rate\s+- \(no whole checkpoint interval measured yet\)\n/);
+    expect(other.out).toMatch(/\nrequired size\s+-\n/);
+  });
+
+  it('the walrus.status view shows them as of the latest decision', async () => {
+    const decision = watch.on('walrus.decision.busy').at(-1)!;
+    const rows = await waitFor(
+      async () => {
+        const r = await pgc.query('SELECT cluster, wal_rate_bytes_per_second, required_size_mb, active_profile, sizing_at FROM walrus.status', [], { database: 'history' });
+        return r.length > 0 ? r : null;
+      },
+      { what: 'the decision in walrus.status', timeoutMs: 20_000 },
+    );
+    // 'fresh' made no decision, so it has no row (the view is built from decisions).
+    expect(rows).toEqual([
+      { cluster: 'busy', wal_rate_bytes_per_second: RATE, required_size_mb: REQUIRED_MB, active_profile: 'always', sizing_at: new Date(String(decision.decided_at)) },
+    ]);
+  });
+});
