@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Recommendation, ResetResult } from './api.js';
 import { ClusterId } from './cluster-id.js';
+import { sampleAhead } from './engine/clock.js';
 import { SampleV1, type Decision, type Sample } from './schemas.js';
 
 /**
@@ -49,9 +50,6 @@ export interface DeciderAnalyzeResult {
 
 export type DeciderResetResult = ResetResult;
 
-/** A sample may be dated this far after the decider's clock (hosts' clocks differ a little); a later one is refused. */
-export const MAX_SAMPLE_CLOCK_SKEW_MS = 60_000;
-
 export type ManualSample =
   | { ok: true; sample: Sample; source: 'live' | 'stream'; note: string | null }
   | { ok: true; sample: null; source: null; note: null }
@@ -64,23 +62,25 @@ export type ManualSample =
  * there is neither (the evaluation then says so).
  *
  * A live sample is refused when it names another cluster or is dated more
- * than MAX_SAMPLE_CLOCK_SKEW_MS after `nowMs` (a sample from the future
- * would make the decider ignore every real sample until that time). One
- * older than the stored sample is set aside for the stored one. And it is
+ * than `maxSkewMs` after `nowMs` (WALRUS_MAX_CLOCK_SKEW_SEC, the tolerance
+ * the deciders hold every sample to, engine/clock.ts: a sample from the
+ * future would make the decider ignore every real sample until that time);
+ * a stored sample dated so far ahead is not taken either (the decider that
+ * received it dead-lettered it). One older than the stored sample is set
+ * aside for the stored one. And it is
  * evaluated with the walrus.* settings of the stored sample (none: the
  * service defaults), never its own: the request comes from the control
  * service, whose credentials must not be enough to raise walrus.max or
  * change the algorithm. What the request can still forge is bounded by the
  * cluster's own policy and the applier's bounds (README, "Threat model").
  */
-export function manualSample(cluster: string, given: Sample | null, stored: Sample | null, nowMs: number): ManualSample {
+export function manualSample(cluster: string, given: Sample | null, storedAny: Sample | null, nowMs: number, maxSkewMs: number): ManualSample {
   if (given) {
     if (given.cluster !== cluster) return { ok: false, reason: `the sample is of cluster ${given.cluster}, the request of ${cluster}` };
-    const ahead = Date.parse(given.collected_at) - nowMs;
-    if (ahead > MAX_SAMPLE_CLOCK_SKEW_MS) {
-      return { ok: false, reason: `the sample's collected_at ${given.collected_at} is ${Math.round(ahead / 1000)} s ahead of the decider's clock (at most ${MAX_SAMPLE_CLOCK_SKEW_MS / 1000} s)` };
-    }
+    const ahead = sampleAhead(given, nowMs, maxSkewMs);
+    if (ahead !== null) return { ok: false, reason: `the live sample is refused: ${ahead}` };
   }
+  const stored = storedAny && sampleAhead(storedAny, nowMs, maxSkewMs) === null ? storedAny : null;
   if (!given || (stored && Date.parse(stored.collected_at) >= Date.parse(given.collected_at))) {
     return stored ? { ok: true, sample: stored, source: 'stream', note: null } : { ok: true, sample: null, source: null, note: null };
   }

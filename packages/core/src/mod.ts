@@ -30,3 +30,4 @@ export * from './engine/wal-rate.js';
 export * from './engine/checkpoint-causes.js';
 export * from './engine/profiles.js';
 export * from './engine/sizing-status.js';
+export * from './engine/clock.js';

@@ -33,6 +33,13 @@ export const ClusterStateV1 = z.strictObject({
    * states written before it existed.
    */
   sampleSeq: Count.optional(),
+  /**
+   * When JetStream stored the sample behind lastSampleAt (the NATS server's
+   * clock), set by the decider like sampleSeq: a later sample dated before
+   * lastSampleAt, though stored much later, tells a collector clock that went
+   * back (engine/clock.ts). Absent in states written before it existed.
+   */
+  lastSampleStoredAt: IsoTime.optional(),
   /** Each algorithm's private state under its name (plain JSON). */
   algo: z.record(z.string(), z.unknown()),
 });
