@@ -18,11 +18,12 @@ async function failsWith(args: string[], env: Record<string, string>): Promise<s
 
 describe('configuration - invalid values stop a service with a clear message', () => {
   it('decider lists every invalid walrus default at once', async () => {
-    const err = await failsWith(['decider'], { WALRUS_MAX: 'lots', WALRUS_THRESHOLD: '0', WALRUS_SHRINK_ENABLE: 'maybe' });
+    const err = await failsWith(['decider'], { WALRUS_MAX: 'lots', WALRUS_THRESHOLD: '0', WALRUS_SHRINK_ENABLE: 'maybe', WALRUS_MAX_CLOCK_SKEW_SEC: '0' });
     expect(err).toMatch(/WALRUS_MAX: .*"lots"/);
     expect(err).toMatch(/WALRUS_MAX: .*MB/);
     expect(err).toMatch(/WALRUS_THRESHOLD: .*"0".*1 \.\. 1000/);
     expect(err).toMatch(/WALRUS_SHRINK_ENABLE: .*"maybe".*on\/off/);
+    expect(err).toMatch(/WALRUS_MAX_CLOCK_SKEW_SEC: .*"0".*1 \.\. 86400/);
   });
 
   it('collector needs clusters and a sane interval', async () => {

@@ -117,7 +117,7 @@ describe('decider requests - analyze --apply and reset are served by exactly one
     const future = { ...live, collected_at: new Date(Date.now() + 10 * 60_000).toISOString() };
     expect(await request(deciderSubject('analyze'), { cluster: C, sample: future })).toMatchObject({
       ok: false,
-      error: { code: 'bad_request', message: expect.stringMatching(/ahead of the decider's clock \(at most 60 s\)/) },
+      error: { code: 'bad_request', message: expect.stringMatching(/^the live sample is refused: clock ahead: .* ahead of the decider's clock \(at most 300 s, WALRUS_MAX_CLOCK_SKEW_SEC\)/) },
     });
     expect(await request(deciderSubject('analyze'), { cluster: 'other', sample: live })).toMatchObject({
       ok: false,

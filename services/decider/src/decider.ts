@@ -1,10 +1,12 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import {
+  clockWentBack,
   decisionMsgId,
   decisionSubject,
   evaluate,
   KV_STATE_BUCKET,
   resolvePolicy,
+  sampleAhead,
   SampleV1,
   STREAM_SAMPLES,
   type ClusterState,
@@ -46,6 +48,8 @@ export interface DeciderConfig {
   consumer: string;
   /** Samples handled at once (of different clusters). */
   concurrency: number;
+  /** WALRUS_MAX_CLOCK_SKEW_SEC: how far a sample may be dated ahead of the decider's clock (engine/clock.ts). */
+  maxClockSkewSec: number;
 }
 
 const MB = 1024 * 1024;
@@ -69,6 +73,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
   // Ends the backoff of a sample being retried when the decider stops.
   const stopped = new AbortController();
   const trouble = new TroubleLog(log);
+  const maxSkewMs = config.maxClockSkewSec * 1000;
 
   const reportWarnings = (cluster: string, warnings: ConfigWarning[]) => {
     readingsOf(m.readings, cluster).invalidOverrides = warnings.length;
@@ -103,11 +108,19 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
       const earlier = await unevaluated(cluster, state, revision, seq, storedAtMs, prevSeq);
       if (earlier.length > 0) m.caughtUp.inc(earlier.length);
       let current = state;
-      const done: Array<{ sample: Sample; prev: number | null; policy: Policy; decision: Decision | null; insight?: Insight; prevProfile: unknown }> = [];
-      for (const item of [...earlier, { seq, sample }]) {
+      const done: Array<{ sample: Sample; prev: number | null; policy: Policy; decision: Decision | null; insight?: Insight; prevProfile: unknown; clockJump: string | null }> = [];
+      for (const item of [...earlier, { seq, time: storedAtMs, sample }]) {
+        const nowMs = now().getTime();
+        // Dated too far ahead: the decider holding it dead-letters it (handle); never the cluster's last sample.
+        if (sampleAhead(item.sample, nowMs, maxSkewMs) !== null) {
+          current = { ...current, sampleSeq: item.seq };
+          continue;
+        }
         const { policy, warnings } = resolvePolicy(config.defaults, item.sample.settings);
         reportWarnings(cluster, warnings);
-        const result = evaluate({ state: current, sample: item.sample, policy, now: now().toISOString() });
+        // A clock that went back re-baselines the cluster instead of having its samples ignored (engine/clock.ts).
+        const jump = clockWentBack(current, item.sample, { storedAtMs: item.time, nowMs, maxSkewMs });
+        const result = evaluate({ state: jump?.state ?? current, sample: item.sample, policy, now: new Date(nowMs).toISOString() });
         m.evaluations.inc({ outcome: result.outcome.kind });
         if (result.decision) {
           // The id is derived from cluster and sample time, so a sample evaluated
@@ -116,10 +129,21 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
         } else {
           log.debug({ cluster, outcome: result.outcome.kind }, result.outcome.reason);
         }
-        if (result.outcome.kind !== 'ignored_old_sample') {
-          done.push({ sample: item.sample, prev: current.prevRequested, policy, decision: result.decision, insight: result.insight, prevProfile: current.algo['profile'] });
+        const evaluated = result.outcome.kind !== 'ignored_old_sample';
+        if (evaluated) {
+          done.push({
+            sample: item.sample,
+            prev: current.prevRequested,
+            policy,
+            decision: result.decision,
+            insight: result.insight,
+            prevProfile: current.algo['profile'],
+            clockJump: jump?.reason ?? null,
+          });
         }
-        current = { ...result.state, sampleSeq: item.seq };
+        // The stored time goes with lastSampleAt: the clock check compares the next samples with this one.
+        const storedAt = evaluated && Number.isFinite(item.time) ? { lastSampleStoredAt: new Date(item.time).toISOString() } : {};
+        current = { ...result.state, sampleSeq: item.seq, ...storedAt };
       }
       try {
         await store.save(cluster, current, revision);
@@ -131,6 +155,10 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
         throw err;
       }
       for (const d of done) {
+        if (d.clockJump !== null) {
+          m.clockSkew.inc({ cluster, reason: 'back' });
+          log.warn({ cluster, collectedAt: d.sample.collected_at }, d.clockJump);
+        }
         recordEvaluated(d.sample, d.prev, d.policy, d.decision);
         reportInsight(cluster, d.prevProfile, d.insight);
       }
@@ -191,6 +219,12 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     if (msg.subject !== `walrus.sample.${sample.cluster}`) {
       return { kind: 'reject', reason: `cluster mismatch: subject ${msg.subject}, payload cluster ${sample.cluster}` };
     }
+    // Before anything is read or written: a sample from the future must never become the cluster's last one.
+    const ahead = sampleAhead(sample, now().getTime(), maxSkewMs);
+    if (ahead !== null) {
+      m.clockSkew.inc({ cluster: sample.cluster, reason: 'ahead' });
+      return { kind: 'reject', reason: ahead };
+    }
     const started = performance.now();
     // Transient failures (NATS or KV briefly away, a stream leader being
     // elected) are retried here rather than by redelivery, so that a later
@@ -231,7 +265,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
   });
 
   // analyze --apply and reset, asked by the control service: deciders alone write walrus_state and publish decisions.
-  const served = await serveRequests({ nc, requests, store, samples, lock, defaults: config.defaults, now, log, metrics: m });
+  const served = await serveRequests({ nc, requests, store, samples, lock, defaults: config.defaults, maxClockSkewMs: maxSkewMs, now, log, metrics: m });
 
   return {
     name: 'decider',

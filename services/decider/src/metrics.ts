@@ -136,6 +136,14 @@ export function deciderMetrics(registry: Registry) {
         for (const [cluster, r] of readings) if (r.profile !== null) this.set({ cluster, profile: r.profile }, 1);
       },
     }),
+    clockSkew: new Counter({
+      name: 'walrus_sample_clock_skew_total',
+      help:
+        'Samples whose time disagreed with the service clocks, by cluster and reason: ahead = dated further ahead of the decider’s clock than WALRUS_MAX_CLOCK_SKEW_SEC (dead-lettered, never evaluated); ' +
+        'back = dated before the cluster’s last sample though stored well after it (the collector’s clock went back: a new baseline instead of ignoring its samples).',
+      labelNames: ['cluster', 'reason'],
+      registers,
+    }),
     stateConflicts: new Counter({
       name: 'walrus_state_conflicts_total',
       help: 'State writes refused because another writer (a decider, or a request it served) had moved the cluster on; the evaluation was done again.',

@@ -30,6 +30,8 @@ export interface RequestDeps {
   samples: SampleLog;
   lock: ClusterLock;
   defaults: Policy;
+  /** WALRUS_MAX_CLOCK_SKEW_SEC: how far ahead of the decider's clock a sample may be dated (the sample consumer's tolerance too). */
+  maxClockSkewMs: number;
   now: () => Date;
   log: Logger;
   metrics: DeciderMetrics;
@@ -125,7 +127,7 @@ async function analyze(deps: RequestDeps, req: DeciderAnalyzeRequest): Promise<D
   const { store, lock, log, metrics, now } = deps;
   const { cluster } = req;
   const stored = await deps.samples.last(cluster);
-  const chosen = manualSample(cluster, req.sample, stored?.sample ?? null, now().getTime());
+  const chosen = manualSample(cluster, req.sample, stored?.sample ?? null, now().getTime(), deps.maxClockSkewMs);
   if (!chosen.ok) throw new ApiFailure('bad_request', chosen.reason);
   return lock.run(cluster, async () => {
     for (let attempt = 1; ; attempt++) {
@@ -141,7 +143,10 @@ async function analyze(deps: RequestDeps, req: DeciderAnalyzeRequest): Promise<D
       const decision = manual?.decision ?? null;
       if (!manual || !decision) return { recommendation, decision: null, reason: joinNotes(`nothing to apply: ${recommendation.reason}`, chosen.note) };
       try {
-        await store.save(cluster, manual.state, revision);
+        // The clock check (engine/clock.ts) compares later samples' stored times with this
+        // one's: a live sample was never stored, and now is when it would have been.
+        const storedAt = chosen.source === 'stream' && stored && Number.isFinite(stored.time) ? new Date(stored.time).toISOString() : now().toISOString();
+        await store.save(cluster, { ...manual.state, lastSampleStoredAt: storedAt }, revision);
       } catch (err) {
         if (err instanceof StateConflictError && attempt < MAX_ATTEMPTS) {
           metrics.stateConflicts.inc();

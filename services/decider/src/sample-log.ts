@@ -3,6 +3,8 @@ import { decodeMessage, type JetStreamRequests } from '@walrus/runtime';
 
 export interface LoggedSample {
   seq: number;
+  /** When JetStream stored it (the NATS server's clock), epoch ms. */
+  time: number;
   sample: Sample;
 }
 
@@ -34,7 +36,7 @@ export class SampleLog {
     const m = await this.requests.lastBySubjectFromLeader(STREAM_SAMPLES, sampleSubject(cluster));
     if (!m) return null;
     const decoded = decodeMessage(SampleV1, m.data);
-    return decoded.ok && decoded.value.cluster === cluster ? { seq: m.seq, sample: decoded.value } : null;
+    return decoded.ok && decoded.value.cluster === cluster ? { seq: m.seq, time: m.timeMs, sample: decoded.value } : null;
   }
 
   /**
@@ -45,7 +47,7 @@ export class SampleLog {
     for (let from = afterSeq + 1; from < beforeSeq; ) {
       const m = await this.next(cluster, from);
       if (!m || m.seq >= beforeSeq) break;
-      if (m.sample) out.push({ seq: m.seq, sample: m.sample });
+      if (m.sample) out.push({ seq: m.seq, time: m.time, sample: m.sample });
       from = m.seq + 1;
     }
     return out;

@@ -51,11 +51,22 @@ export async function readServerVersion(client: ClientBase): Promise<number> {
  *
  * `collected_at` is `now()` — the caller's (injected) clock — read as soon
  * as the statement's result arrives, not the server's clock_timestamp():
- * decided_at, applied_at and the deciders' and appliers' expiry checks all
- * run on service clocks, so sample_at must be on the same kind of clock to be
- * comparable with them; a monitored server whose clock is off (or a fleet of
- * clusters with different clocks) must not make decisions look stale or
- * fresh. The statistics are at most one round trip older than this instant.
+ * - one cluster's samples share one clock this way: a cluster's members
+ *   (a primary and its standbys, whose samples interleave in the cluster's
+ *   stream) are different servers with clocks of their own, and after a
+ *   failover the counters come from another server; the collector that
+ *   samples them all stamps them all;
+ * - decided_at, applied_at, the deciders' check of a sample's time and the
+ *   appliers' expiry run on service clocks, so sample_at must be on the same
+ *   kind of clock to be comparable with them: a monitored server whose clock
+ *   is off (or a fleet of clusters with different clocks) must not make
+ *   decisions look stale or fresh, nor have its samples refused;
+ * - a service host's clock is the operator's to keep right, the same way for
+ *   every service; a managed database's is not.
+ * A collector clock that jumps is the deciders' concern (engine/clock.ts in
+ * @walrus/core: a sample dated ahead of them is refused, a clock that went
+ * back re-baselines the cluster). The statistics are at most one round trip
+ * older than this instant.
  *
  * Run it outside an explicit transaction: with the default
  * stats_fetch_consistency = cache, a transaction would keep seeing the
