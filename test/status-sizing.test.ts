@@ -3,7 +3,9 @@ import { runControlCommand } from '@walrus/cli';
 import { control } from '@walrus/control';
 import { apiSubject, sampleMsgId, type ApiReply, type Sample, type StatusResult } from '@walrus/core';
 import { decider } from '@walrus/decider';
-import { historian } from '@walrus/historian';
+import { historian, loadMigrations, migrate } from '@walrus/historian';
+import { createLogger } from '@walrus/runtime';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
@@ -127,5 +129,35 @@ describe('status - the WAL rate, the required size and the active time profile',
     expect(rows).toEqual([
       { cluster: 'busy', wal_rate_bytes_per_second: RATE, required_size_mb: REQUIRED_MB, active_profile: 'always', sizing_at: new Date(String(decision.decided_at)) },
     ]);
+  });
+
+  it('the migration fills them in for history stored before it', async () => {
+    await pgc.query('CREATE DATABASE older');
+    const pool = new pg.Pool({ connectionString: pgc.urlFor('older'), max: 1 });
+    const log = createLogger({ level: 'silent', name: 'test-migrate' });
+    try {
+      const all = loadMigrations();
+      expect(all.find((m) => m.version === 3)?.name).toBe('003_status_sizing.sql');
+      await migrate(pool, log, all.filter((m) => m.version < 3));
+      const sizing = { active_profile: 'nightly', wal_rate_bytes_per_second: 2.5 * MB, wal_rate_ema_bytes_per_second: 2 * MB, required_size_mb: 1450 };
+      const insert = (id: string, at: string, metadata: object) =>
+        pool.query(
+          `INSERT INTO walrus.history (timestamp, cluster, decision_id, action, old_size_mb, new_size_mb, forced_checkpoints, checkpoint_timeout_sec, metadata)
+           VALUES ($1, $2, $3, 'increase', 1024, 2048, 3, 300, $4)`,
+          [at, id === '00000000-0000-4000-8000-000000000003' ? 'plain' : 'old', id, metadata],
+        );
+      await insert('00000000-0000-4000-8000-000000000001', '2026-01-01T00:00:00Z', { sizing_status: { ...sizing, required_size_mb: 999 } });
+      await insert('00000000-0000-4000-8000-000000000002', '2026-01-01T00:05:00Z', { sizing_status: sizing });
+      await insert('00000000-0000-4000-8000-000000000003', '2026-01-01T00:05:00Z', { delta: 3 });
+      expect(await migrate(pool, log, all)).toContain(3);
+      const { rows } = await pool.query('SELECT cluster, wal_rate_bytes_per_second, required_size_mb, active_profile, sizing_at FROM walrus.status ORDER BY cluster');
+      // The latest decision's; a cluster whose decisions never said has none.
+      expect(rows).toEqual([
+        { cluster: 'old', wal_rate_bytes_per_second: 2.5 * MB, required_size_mb: 1450, active_profile: 'nightly', sizing_at: new Date('2026-01-01T00:05:00Z') },
+        { cluster: 'plain', wal_rate_bytes_per_second: null, required_size_mb: null, active_profile: null, sizing_at: null },
+      ]);
+    } finally {
+      await pool.end();
+    }
   });
 });
