@@ -1,5 +1,6 @@
 export * from './cluster-id.js';
 export * from './schemas.js';
+export * from './disk-schemas.js';
 export * from './subjects.js';
 export * from './api.js';
 export * from './decider-api.js';
@@ -31,3 +32,7 @@ export * from './engine/checkpoint-causes.js';
 export * from './engine/profiles.js';
 export * from './engine/sizing-status.js';
 export * from './engine/clock.js';
+export { walDiskLimit, describeLimit, type WalDiskLimit } from './engine/disk/limit.js';
+export { diskHolders, describeHolders, formatBytes, type DiskHolders } from './engine/disk/holders.js';
+export { archiverHealth, type ArchiverHealth } from './engine/disk/archiver.js';
+export * from './engine/disk/alerts.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ClusterId } from './cluster-id.js';
+import { WAL_DISK_SAMPLE_FIELDS } from './disk-schemas.js';
 
 /** Largest value PostgreSQL accepts for max_wal_size (MB): INT_MAX. */
 export const MAX_WAL_SIZE_LIMIT_MB = 2147483647;
@@ -38,6 +39,8 @@ export const SampleV1 = z.strictObject({
    */
   checkpoint_redo_bytes: z.number().min(0).optional(),
   wal_segment_size_bytes: z.number().int().positive().optional(),
+  /* What holds WAL on disk (pg_wal, slots, wal_keep_size, the archiver): disk-schemas.ts. */
+  ...WAL_DISK_SAMPLE_FIELDS,
 });
 export type Sample = z.infer<typeof SampleV1>;
 

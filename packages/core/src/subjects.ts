@@ -7,6 +7,7 @@ export const KV_STATE_BUCKET = 'walrus_state';
 export const sampleSubject = (cluster: string): string => `walrus.sample.${cluster}`;
 export const decisionSubject = (cluster: string): string => `walrus.decision.${cluster}`;
 export const appliedSubject = (cluster: string): string => `walrus.applied.${cluster}`;
+export const alertSubject = (cluster: string): string => `walrus.alert.${cluster}`;
 export const dlqSubject = (service: string): string => `walrus.dlq.${service}`;
 
 /** Message ids make a retried JetStream publish land once (Nats-Msg-Id). */
@@ -15,3 +16,4 @@ export const sampleMsgId = (cluster: string, collectedAt: string): string =>
 export const decisionMsgId = (decisionId: string): string => `decision:${decisionId}`;
 export const applyResultMsgId = (decisionId: string, status: string): string =>
   `applied:${decisionId}:${status}`;
+export const alertMsgId = (alertId: string): string => `alert:${alertId}`;

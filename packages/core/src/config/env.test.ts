@@ -41,6 +41,13 @@ describe('env - policyFromEnv', () => {
     ]);
   });
 
+  it('env - WALRUS_WAL_DISK_BUDGET sets a budget; unset or empty means none', () => {
+    expect(policyFromEnv({ WALRUS_WAL_DISK_BUDGET: '256MB' })).toEqual({ ok: true, policy: { ...DEFAULT_POLICY, walDiskBudgetMb: 256 } });
+    expect(policyFromEnv({ WALRUS_WAL_DISK_BUDGET: '' })).toEqual({ ok: true, policy: DEFAULT_POLICY });
+    expect(DEFAULT_POLICY.walDiskBudgetMb).toBeNull();
+    expect(policyFromEnv({ WALRUS_WAL_DISK_BUDGET: 'half' })).toMatchObject({ ok: false, errors: [expect.stringMatching(/^WALRUS_WAL_DISK_BUDGET: .*\(got "half", allowed off \(no budget\), or 2MB/)] });
+  });
+
   it('env - an empty variable counts as unset', () => {
     expect(policyFromEnv({ WALRUS_MAX: '', WALRUS_DRY_RUN: '' })).toEqual({ ok: true, policy: DEFAULT_POLICY });
   });
@@ -67,6 +74,7 @@ describe('env - POLICY_ENV_VARS', () => {
       'WALRUS_EMA_ALPHA',
       'WALRUS_TARGET_PERCENTILE',
       'WALRUS_PROACTIVE_SIZING',
+      'WALRUS_WAL_DISK_BUDGET',
       'WALRUS_PROFILES',
     ]);
   });

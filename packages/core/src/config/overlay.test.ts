@@ -41,6 +41,20 @@ describe('overlay - resolvePolicy', () => {
     );
   });
 
+  it('overlay - walrus.wal_disk_budget: a cluster sets one, turns the service default off, or falls back with a warning', () => {
+    expect(resolvePolicy(DEFAULT_POLICY, { 'walrus.wal_disk_budget': '20GB' })).toEqual({ policy: { ...DEFAULT_POLICY, walDiskBudgetMb: 20480 }, warnings: [] });
+    const defaults = { ...DEFAULT_POLICY, walDiskBudgetMb: 8192 };
+    expect(resolvePolicy(defaults, { 'walrus.wal_disk_budget': 'off' }).policy.walDiskBudgetMb).toBeNull();
+    expect(resolvePolicy(defaults, { 'walrus.wal_disk_budget': '' }).policy.walDiskBudgetMb).toBe(8192);
+    const bad = resolvePolicy(defaults, { 'walrus.wal_disk_budget': '80%' });
+    expect(bad.policy.walDiskBudgetMb).toBe(8192);
+    expect(bad.warnings).toHaveLength(1);
+    expect(bad.warnings[0]?.message).toBe(
+      'walrus.wal_disk_budget = "80%" is invalid (unit "%" is not valid: valid units are B, kB, MB, GB, TB); ' +
+        'allowed: off (no budget), or 2MB .. 2147483647MB; units B, kB, MB, GB, TB; bare number = MB; using 8GB instead',
+    );
+  });
+
   it('overlay - every invalid value gets its own warning, in parameter order', () => {
     const { policy, warnings } = resolvePolicy(DEFAULT_POLICY, {
       'walrus.shrink_factor': '1.5',

@@ -245,7 +245,24 @@ export const SCALAR_PARAMS: { readonly [K in ScalarKey]: ParamSpec<K> } = {
     parse: parseProactive,
     format: String,
   },
+  walDiskBudgetMb: {
+    name: 'walrus.wal_disk_budget',
+    key: 'walDiskBudgetMb',
+    kind: 'size_mb',
+    defaultText: 'off',
+    allowed: `off (no budget), or ${SIZE_ALLOWED}`,
+    description:
+      'What the WAL volume may hold: max_wal_size is kept at or below this minus the WAL held by replication slots and wal_keep_size; off = no budget.',
+    parse: parseBudget,
+    format: (value) => (value === null ? 'off' : formatSizeMb(value)),
+  },
 };
+
+/** A size like walrus.max, or `off`: a cluster can also turn off a budget its service default sets. */
+function parseBudget(text: string): ParseResult<number | null> {
+  if (text.trim().toLowerCase() === 'off') return { ok: true, value: null };
+  return parseSizeMb(text, sizeRange);
+}
 
 function parseProactive(text: string): ParseResult<ProactiveSizing> {
   const t = text.trim().toLowerCase();

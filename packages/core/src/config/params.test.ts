@@ -21,6 +21,7 @@ describe('params - registry', () => {
       'walrus.ema_alpha',
       'walrus.target_percentile',
       'walrus.proactive_sizing',
+      'walrus.wal_disk_budget',
       'walrus.profiles',
     ]);
   });
@@ -50,6 +51,7 @@ describe('params - registry', () => {
       emaAlpha: 0.2,
       targetPercentile: 95,
       proactiveSizing: 'auto',
+      walDiskBudgetMb: null,
       profiles: [],
     });
   });
@@ -76,6 +78,16 @@ describe('params - registry', () => {
       ['shrinkFactor', '0.005', false],
     ];
     for (const [key, text, ok] of cases) expect(PARAMS[key].parse(text).ok, `${key} = ${text}`).toBe(ok);
+  });
+
+  it('params - wal_disk_budget is off by default, a size like walrus.max, or off again', () => {
+    expect(PARAMS.walDiskBudgetMb.parse('256MB')).toEqual({ ok: true, value: 256 });
+    expect(PARAMS.walDiskBudgetMb.parse('1.5GB')).toEqual({ ok: true, value: 1536 });
+    expect(PARAMS.walDiskBudgetMb.parse(' OFF ')).toEqual({ ok: true, value: null });
+    expect(PARAMS.walDiskBudgetMb.parse('1MB').ok).toBe(false);
+    expect(PARAMS.walDiskBudgetMb.parse('lots').ok).toBe(false);
+    expect(PARAMS.walDiskBudgetMb.format(null)).toBe('off');
+    expect(PARAMS.walDiskBudgetMb.format(2048)).toBe('2GB');
   });
 
   it('params - algorithm accepts an implemented name in any case', () => {

@@ -42,6 +42,12 @@ export interface Policy {
   targetPercentile: number;
   /** Grow before a forced checkpoint when the projected WAL exceeds what max_wal_size allows; auto = on for adaptive and percentile. */
   proactiveSizing: ProactiveSizing;
+  /**
+   * What the WAL volume may hold (MB), or null for no budget (the default):
+   * max_wal_size is kept at or below this minus the WAL held by replication
+   * slots and wal_keep_size (engine/disk/).
+   */
+  walDiskBudgetMb: number | null;
   /** Named time windows overriding a few parameters (walrus.profiles). */
   profiles: TimeProfile[];
 }

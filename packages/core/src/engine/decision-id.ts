@@ -20,12 +20,13 @@ export function decisionId(cluster: string, collectedAt: string): string {
 }
 
 /**
- * RFC 9562 UUID v5 (SHA-1 of namespace and name) in the decision namespace.
+ * RFC 9562 UUID v5 (SHA-1 of namespace and name) in the decision namespace
+ * (alert ids too: their names start with "alert|", which no cluster id can).
  * Written out rather than taken from the uuid package, which re-parses the
  * namespace and re-encodes the name on every call: a decider computes one
  * per decision, thousands per second (docs/SCALING.md).
  */
-function uuidV5(name: string): string {
+export function uuidV5(name: string): string {
   const h = createHash('sha1').update(NAMESPACE_BYTES).update(name, 'utf8').digest();
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;

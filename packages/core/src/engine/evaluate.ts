@@ -5,6 +5,7 @@ import { proactiveGrowth } from './algorithms/proactive.js';
 import type { GrowInput, GrowProposal, PreviousSample, WalView } from './algorithms/types.js';
 import { classifyCheckpoints } from './checkpoint-causes.js';
 import { decisionId } from './decision-id.js';
+import { describeLimit, diskShrink, limitMetadata, walDiskLimit, type WalDiskLimit } from './disk/limit.js';
 import { checkRateLimit, recordChange } from './rate-limit.js';
 import { shrinkTarget } from './shrink.js';
 import type { ClusterState } from './state.js';
@@ -73,6 +74,8 @@ interface Change {
   targetMb: number;
   reason: string;
   metadata: Record<string, unknown>;
+  /** A shrink for the WAL disk budget: not held back by the cooldown or the hourly window (README "Disk safety"). */
+  urgent?: boolean;
 }
 
 /**
@@ -193,9 +196,14 @@ export function evaluate(rawInput: EvaluateInput): EvaluateResult {
     quietIntervals: grown.proposal ? 0 : state.quietIntervals + 1,
   };
   const formulaShrink = algorithm.proposeShrink && (() => algorithm.proposeShrink?.(growInput) ?? null);
-  const wanted = grown.proposal
-    ? growChange(grown.proposal, sample.max_wal_size_mb, policy)
-    : shrinkChange(next.quietIntervals, delta, sample.max_wal_size_mb, policy, formulaShrink);
+  // The WAL disk budget bounds every algorithm; past it, shrinking comes first.
+  const disk = walDiskLimit(sample, policy);
+  const wanted =
+    disk && sample.max_wal_size_mb > disk.limitMb
+      ? { action: 'decrease' as const, urgent: true, ...diskShrink(disk, sample.max_wal_size_mb, policy.minSizeMb) }
+      : grown.proposal
+        ? growChange(grown.proposal, sample.max_wal_size_mb, policy, disk)
+        : shrinkChange(next.quietIntervals, delta, sample.max_wal_size_mb, policy, formulaShrink);
   if ('none' in wanted) {
     // Requested checkpoints that WAL did not cause are worth a word when they explain a non-growth.
     const causes = formulaBased && wal.causes.other > 0 ? `; ${wal.causes.reason}` : '';
@@ -210,23 +218,32 @@ export function evaluate(rawInput: EvaluateInput): EvaluateResult {
   return { ...result, decision, insight };
 }
 
-function growChange(proposal: GrowProposal, currentMb: number, policy: Policy): Change | { none: string } {
+function growChange(proposal: GrowProposal, currentMb: number, policy: Policy, disk: WalDiskLimit | null): Change | { none: string } {
   const calculatedMb = Math.min(Math.ceil(proposal.calculatedMb), MAX_WAL_SIZE_LIMIT_MB);
-  const capped = calculatedMb > policy.maxMb;
-  const targetMb = capped ? policy.maxMb : calculatedMb;
+  // The lower of walrus.max and the WAL disk limit caps; walrus.max is named when they are equal.
+  const diskCapped = disk !== null && disk.limitMb < policy.maxMb && calculatedMb > disk.limitMb ? disk : null;
+  const capped = diskCapped === null && calculatedMb > policy.maxMb;
+  const targetMb = diskCapped ? diskCapped.limitMb : capped ? policy.maxMb : calculatedMb;
   if (currentMb >= targetMb) {
     return {
-      none: `${proposal.reason}; max_wal_size is already ${currentMb} MB, at or above the target ${targetMb} MB${capped ? ' (walrus.max)' : ''}`,
+      none:
+        `${proposal.reason}; max_wal_size is already ${currentMb} MB, at or above the target ${targetMb} MB` +
+        (diskCapped ? ` (${describeLimit(diskCapped, policy.minSizeMb)})` : capped ? ' (walrus.max)' : ''),
     };
   }
   return {
-    action: capped ? 'capped' : 'increase',
+    action: capped || diskCapped ? 'capped' : 'increase',
     targetMb,
-    reason: capped ? `${proposal.reason}, capped at walrus.max ${policy.maxMb} MB` : proposal.reason,
+    reason: diskCapped
+      ? `${proposal.reason}, capped at ${targetMb} MB by the WAL disk budget: ${describeLimit(diskCapped, policy.minSizeMb)}`
+      : capped
+        ? `${proposal.reason}, capped at walrus.max ${policy.maxMb} MB`
+        : proposal.reason,
     metadata: {
       ...proposal.metadata,
       calculated_size_mb: calculatedMb,
       ...(capped ? { walrus_max_mb: policy.maxMb } : {}),
+      ...(diskCapped ? limitMetadata(diskCapped) : {}),
     },
   };
 }
@@ -328,7 +345,7 @@ function emit(input: EvaluateInput, next: ClusterState, change: Change, delta: n
   });
   const extra = input.bypassRateLimits ? { rate_limits_bypassed: true } : {};
 
-  const block = input.bypassRateLimits ? null : checkRateLimit(next, policy, atMs);
+  const block = input.bypassRateLimits ? null : checkRateLimit(next, policy, atMs, { urgent: change.urgent === true });
   if (block) {
     // Not a change: the state stays as the rules left it (a skipped shrink
     // keeps its quiet intervals and is tried again next interval).

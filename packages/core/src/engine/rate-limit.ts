@@ -24,8 +24,14 @@ function windowOpen(state: ClusterState, atMs: number): boolean {
  * in pg_walrus's order: max_changes_per_hour = 0 (an emergency stop), then
  * the cooldown, then the hourly window. The cooldown ends exactly at
  * last_adjustment + cooldown_sec: a change at that instant is allowed.
+ *
+ * An urgent change (a shrink for the WAL disk budget) passes the cooldown
+ * and the hourly window: those protect against flapping, and a disk filling
+ * up cannot wait an hour. Such a shrink only ever goes down while the disk
+ * is over budget, and it counts like any change, so the growth that could
+ * follow it is rate-limited as usual. The emergency stop still holds.
  */
-export function checkRateLimit(state: ClusterState, policy: Policy, atMs: number): RateLimitBlock | null {
+export function checkRateLimit(state: ClusterState, policy: Policy, atMs: number, opts: { urgent?: boolean } = {}): RateLimitBlock | null {
   if (policy.maxChangesPerHour === 0) {
     return {
       blockedBy: 'hourly_limit',
@@ -34,6 +40,7 @@ export function checkRateLimit(state: ClusterState, policy: Policy, atMs: number
       metadata: { max_changes_per_hour: 0, changes_this_hour: state.changesThisHour },
     };
   }
+  if (opts.urgent) return null;
 
   if (policy.cooldownSec > 0 && state.lastAdjustmentAt !== null) {
     const endMs = toMs(state.lastAdjustmentAt) + policy.cooldownSec * 1000;

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { ClusterId } from './cluster-id.js';
+
+/*
+ * WAL disk safety (ARCHITECTURE §7): what a sample says about the disk WAL
+ * lives on, and the alert message. Kept apart from schemas.ts so that the
+ * contract's own messages stay readable there.
+ */
+
+const IsoTime = z.iso.datetime({ offset: true });
+const Bytes = z.number().int().min(0);
+const Count = z.number().int().min(0);
+
+/** The most replication slots a sample carries: the ones holding the most WAL (the collector keeps these). */
+export const MAX_SAMPLE_SLOTS = 100;
+
+/** One replication slot as `pg_replication_slots` shows it, with the WAL it keeps. */
+export const ReplicationSlotV1 = z.strictObject({
+  /** slot_name: PostgreSQL allows [a-z0-9_], at most 63 bytes. */
+  name: z.string().min(1).max(63),
+  type: z.enum(['physical', 'logical']),
+  active: z.boolean(),
+  /** reserved, extended, unreserved, lost; null before the slot reserved WAL. Text, so a future value is not refused. */
+  wal_status: z.string().max(32).nullable(),
+  /** WAL between restart_lsn and the current (on a standby: replayed) position; null when the slot holds none (never reserved, or lost). */
+  retained_bytes: Bytes.nullable(),
+  /** safe_wal_size: WAL that can still be written before the slot is lost; null without max_slot_wal_keep_size. */
+  safe_wal_size_bytes: z.number().int().nullable(),
+});
+export type ReplicationSlot = z.infer<typeof ReplicationSlotV1>;
+
+/** The archiver, from `archive_mode`, `pg_stat_archiver` and the `.ready` files of `pg_wal/archive_status`. */
+export const ArchiverV1 = z.strictObject({
+  mode: z.enum(['off', 'on', 'always']),
+  /** archive_command or archive_library is set; with neither, PostgreSQL keeps every segment waiting for one. */
+  configured: z.boolean(),
+  archived_count: Count,
+  failed_count: Count,
+  last_archived_wal: z.string().max(64).nullable(),
+  last_archived_at: IsoTime.nullable(),
+  last_failed_wal: z.string().max(64).nullable(),
+  last_failed_at: IsoTime.nullable(),
+  /** Segments waiting to be archived (`.ready` files); null when archiving is off (not listed). */
+  pending_files: Count.nullable(),
+});
+export type Archiver = z.infer<typeof ArchiverV1>;
+
+/**
+ * Optional Sample (v1) fields: a collector that does not read them (older,
+ * or a role without pg_monitor) leaves them out, and every consumer copes.
+ */
+export const WAL_DISK_SAMPLE_FIELDS = {
+  /** What pg_wal holds now: the sum of pg_ls_waldir() sizes. */
+  pg_wal_bytes: Bytes.optional(),
+  /** wal_keep_size in MB. */
+  wal_keep_size_mb: Count.optional(),
+  /** The slots holding the most WAL first, at most MAX_SAMPLE_SLOTS of them. */
+  replication_slots: z.array(ReplicationSlotV1).max(MAX_SAMPLE_SLOTS).optional(),
+  /** How many slots the server has (replication_slots may list fewer). */
+  replication_slot_count: Count.optional(),
+  archiver: ArchiverV1.optional(),
+} as const;
+
+export const ALERT_KINDS = ['slot_retention', 'archiver_failing', 'wal_disk_budget'] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+export const ALERT_STATES = ['firing', 'resolved'] as const;
+export type AlertState = (typeof ALERT_STATES)[number];
+
+/**
+ * An alert event on `walrus.alert.<cluster>` (ARCHITECTURE §7): one message
+ * when a condition starts (`firing`) and one when it ends (`resolved`),
+ * never one per sample. `id` is derived from cluster, kind, slot, state and
+ * `at` (the sample's collected_at), so a sample evaluated twice yields the
+ * same alert, published and stored once.
+ */
+export const AlertV1 = z
+  .strictObject({
+    v: z.literal(1),
+    id: z.uuid(),
+    cluster: ClusterId,
+    kind: z.enum(ALERT_KINDS),
+    state: z.enum(ALERT_STATES),
+    at: IsoTime,
+    /** One human-readable line: what holds the disk, how much, against what. */
+    detail: z.string().max(2000),
+    /** slot_retention: the slot and the WAL it holds. */
+    slot: z.string().min(1).max(63).optional(),
+    retained_bytes: Bytes.optional(),
+    wal_status: z.string().max(32).nullable().optional(),
+    /** wal_disk_budget: what pg_wal holds. */
+    used_bytes: Bytes.optional(),
+    /** walrus.wal_disk_budget in force, when one is. */
+    budget_bytes: Bytes.optional(),
+    /** archiver_failing: pg_stat_archiver's counters. */
+    failed_count: Count.optional(),
+    last_failed_wal: z.string().max(64).nullable().optional(),
+    last_failed_at: IsoTime.nullable().optional(),
+    pending_files: Count.nullable().optional(),
+  })
+  .refine((a) => a.kind !== 'slot_retention' || (a.slot !== undefined && a.retained_bytes !== undefined), {
+    message: 'a slot_retention alert names its slot and retained_bytes',
+    path: ['slot'],
+  });
+export type Alert = z.infer<typeof AlertV1>;

@@ -1,0 +1,158 @@
+import type { Policy } from '../../config/policy.js';
+import type { Alert, AlertKind, ReplicationSlot } from '../../disk-schemas.js';
+import type { Sample } from '../../schemas.js';
+import { uuidV5 } from '../decision-id.js';
+import { toMs } from '../time.js';
+import { archiverHealth } from './archiver.js';
+import { describeSlot, formatBytes, MB } from './holders.js';
+
+/** Where the decider keeps the firing alerts in ClusterState.algo (plain JSON, like the other engine entries there). */
+export const ALERT_STATE_KEY = 'alerts';
+
+/** A budget alert fires when its bytes reach this share of walrus.wal_disk_budget ... */
+export const ALERT_RAISE_RATIO = 0.8;
+/** ... and is resolved only once they are back under this share: no flapping around one threshold. */
+export const ALERT_CLEAR_RATIO = 0.7;
+
+/** The alerts firing now, by key (`wal_disk_budget`, `archiver_failing`, `slot_retention:<slot>`), with when each started. */
+export interface AlertBook {
+  firing: Record<string, { since: string }>;
+}
+
+export interface AlertsResult {
+  /** The book to store with the cluster's state. */
+  state: AlertBook;
+  /** Alert events to publish, in a fixed order: wal_disk_budget, slot_retention by slot, archiver_failing. */
+  alerts: Alert[];
+}
+
+/** An alert's id: the same cluster, kind, slot, state and sample time always give the same id. */
+export function alertId(cluster: string, kind: AlertKind, slot: string | undefined, state: Alert['state'], at: string): string {
+  return uuidV5(`alert|${cluster}|${kind}|${slot ?? ''}|${state}|${toMs(at)}`);
+}
+
+const SLOT_PREFIX = 'slot_retention:';
+
+function readBook(stored: unknown): AlertBook {
+  const firing: AlertBook['firing'] = {};
+  const raw = (stored as { firing?: unknown } | undefined)?.firing;
+  if (raw !== null && typeof raw === 'object') {
+    for (const [key, value] of Object.entries(raw)) {
+      const since = (value as { since?: unknown } | null)?.since;
+      if (typeof since === 'string') firing[key] = { since };
+    }
+  }
+  return { firing };
+}
+
+const percent = (bytes: number, budgetBytes: number): string => `${Math.round((100 * bytes) / budgetBytes)} %`;
+
+/**
+ * Alerts with hysteresis (ARCHITECTURE §7), pure: raised when a value
+ * crosses 80 % of walrus.wal_disk_budget, resolved once it is back under
+ * 70 %, one event per crossing, per kind and per slot. `archiver_failing`
+ * needs no budget (archiver.ts says when it fails). What a sample does not
+ * report (an older collector) leaves that alert as it was; a budget turned
+ * off resolves the budget alerts, and a slot that is gone resolves its own.
+ */
+export function evaluateAlerts(previous: unknown, sample: Sample, policy: Policy): AlertsResult {
+  const book = readBook(previous);
+  const firing = { ...book.firing };
+  const alerts: Alert[] = [];
+  const at = sample.collected_at;
+  const budgetBytes = policy.walDiskBudgetMb === null ? null : policy.walDiskBudgetMb * MB;
+  const budgetText = policy.walDiskBudgetMb === null ? '' : `walrus.wal_disk_budget ${formatBytes(policy.walDiskBudgetMb * MB)}`;
+
+  const emit = (key: string, kind: AlertKind, state: Alert['state'], detail: string, extra: Partial<Alert> = {}) => {
+    const slot = extra.slot;
+    alerts.push({
+      v: 1,
+      id: alertId(sample.cluster, kind, slot, state, at),
+      cluster: sample.cluster,
+      kind,
+      state,
+      at,
+      detail,
+      ...extra,
+      ...(budgetBytes !== null ? { budget_bytes: budgetBytes } : {}),
+    });
+    if (state === 'firing') firing[key] = { since: at };
+    else delete firing[key];
+  };
+
+  /** Hysteresis on one value against the budget; returns nothing, emits on a crossing. */
+  const againstBudget = (key: string, bytes: number, budget: number, raise: () => void, clear: () => void) => {
+    if (!(key in firing) && bytes >= ALERT_RAISE_RATIO * budget) raise();
+    else if (key in firing && bytes < ALERT_CLEAR_RATIO * budget) clear();
+  };
+
+  // wal_disk_budget: what pg_wal holds.
+  const used = sample.pg_wal_bytes;
+  if (budgetBytes === null) {
+    if ('wal_disk_budget' in firing) emit('wal_disk_budget', 'wal_disk_budget', 'resolved', 'walrus.wal_disk_budget is off: no budget to compare pg_wal with');
+  } else if (used !== undefined) {
+    const extra = { used_bytes: used };
+    againstBudget(
+      'wal_disk_budget',
+      used,
+      budgetBytes,
+      () =>
+        emit('wal_disk_budget', 'wal_disk_budget', 'firing', `pg_wal holds ${formatBytes(used)}: ${percent(used, budgetBytes)} of ${budgetText} (max_wal_size ${sample.max_wal_size_mb} MB)`, extra),
+      () =>
+        emit('wal_disk_budget', 'wal_disk_budget', 'resolved', `pg_wal holds ${formatBytes(used)}: ${percent(used, budgetBytes)} of ${budgetText}, under ${ALERT_CLEAR_RATIO * 100} % again`, extra),
+    );
+  }
+
+  // slot_retention: each slot's WAL against the budget.
+  const slots = sample.replication_slots;
+  if (budgetBytes === null) {
+    for (const key of Object.keys(firing).filter((k) => k.startsWith(SLOT_PREFIX)).sort()) {
+      const slot = key.slice(SLOT_PREFIX.length);
+      const retained = slots?.find((s) => s.name === slot)?.retained_bytes ?? 0;
+      emit(key, 'slot_retention', 'resolved', `walrus.wal_disk_budget is off: no budget to compare replication slot ${slot} with`, { slot, retained_bytes: retained });
+    }
+  } else if (slots !== undefined) {
+    const byName = new Map<string, ReplicationSlot>(slots.map((s) => [s.name, s]));
+    // The sample lists the slots holding the most WAL; when it lists them all, a firing slot not listed is gone.
+    const complete = sample.replication_slot_count === undefined || sample.replication_slot_count <= slots.length;
+    const names = [...new Set([...slots.map((s) => s.name), ...Object.keys(firing).filter((k) => k.startsWith(SLOT_PREFIX)).map((k) => k.slice(SLOT_PREFIX.length))])].sort();
+    for (const name of names) {
+      const key = SLOT_PREFIX + name;
+      const s = byName.get(name);
+      if (!s) {
+        if (complete && key in firing) emit(key, 'slot_retention', 'resolved', `replication slot ${name} no longer exists`, { slot: name, retained_bytes: 0 });
+        continue;
+      }
+      const retained = s.retained_bytes ?? 0;
+      const extra = { slot: name, retained_bytes: retained, wal_status: s.wal_status };
+      const safe = s.safe_wal_size_bytes === null ? '' : `; ${formatBytes(Math.max(s.safe_wal_size_bytes, 0))} more before max_slot_wal_keep_size invalidates it`;
+      againstBudget(
+        key,
+        retained,
+        budgetBytes,
+        () =>
+          emit(
+            key,
+            'slot_retention',
+            'firing',
+            `replication slot ${name} (${describeSlot(s)}) holds ${formatBytes(retained)} of WAL: ${percent(retained, budgetBytes)} of ${budgetText}${safe}`,
+            extra,
+          ),
+        () =>
+          emit(key, 'slot_retention', 'resolved', `replication slot ${name} holds ${formatBytes(retained)} of WAL: ${percent(retained, budgetBytes)} of ${budgetText}, under ${ALERT_CLEAR_RATIO * 100} % again`, extra),
+      );
+    }
+  }
+
+  // archiver_failing: no budget needed.
+  const health = archiverHealth(sample);
+  const a = sample.archiver;
+  if (health && a) {
+    const extra = { failed_count: a.failed_count, last_failed_wal: a.last_failed_wal, last_failed_at: a.last_failed_at, pending_files: a.pending_files };
+    const wasFiring = 'archiver_failing' in firing;
+    if (health.failing && !wasFiring) emit('archiver_failing', 'archiver_failing', 'firing', health.detail, extra);
+    else if (!health.failing && wasFiring) emit('archiver_failing', 'archiver_failing', 'resolved', health.detail, extra);
+  }
+
+  return { state: { firing }, alerts };
+}
