@@ -157,7 +157,7 @@ describe('cli - commands against a running walrus', () => {
     expect(await maxWalSizeMb(pgc)).toBe(96);
 
     const watcher = startWalrus(['watch', C, '--count', '2'], { NATS_URL: nats.url });
-    await expect.poll(() => watcher.stderr(), { timeout: 15_000 }).toContain('watching walrus.decision.db1 and walrus.applied.db1');
+    await expect.poll(() => watcher.stderr(), { timeout: 15_000 }).toContain('watching walrus.decision.db1, walrus.applied.db1 and walrus.alert.db1');
 
     const r = await cli(['analyze', C, '--apply', '--json']);
     expect(r.code).toBe(0);

@@ -6,6 +6,7 @@
  */
 export { readSample, readServerVersion, SampleReadError, UnsupportedServerError } from './sql/read-sample.js';
 export { MIN_SERVER_VERSION_NUM } from './sql/sample-query.js';
+export { readWalDisk, isPermissionDenied, type WalDiskFields } from './sql/read-wal-disk.js';
 export { settingToMb, settingToSeconds } from './sql/units.js';
 export { readSessionRole, type SessionRole } from './sql/read-session-role.js';
 export { GRANTS_HINT, SUPERUSER_WARNING, SuperuserCheck, type CheckClaims, type CheckLog } from './superuser.js';

@@ -147,11 +147,31 @@ export function streamConfigs(o: StreamOptions): Array<Partial<StreamConfig> & {
     {
       ...base,
       name: STREAM_DECISIONS,
-      subjects: ['walrus.decision.>', 'walrus.applied.>'],
+      // Alerts (ARCHITECTURE §7) are stored with the decisions: the historian's one consumer gets them too.
+      subjects: ['walrus.decision.>', 'walrus.applied.>', ALERT_SUBJECTS],
       max_age: o.decisionsMaxAgeSec * NS_PER_SEC,
     },
     { ...base, name: STREAM_DLQ, subjects: ['walrus.dlq.>'], max_age: o.dlqMaxAgeSec * NS_PER_SEC },
   ];
+}
+
+/** The subjects of the alerts, in WALRUS_DECISIONS; a stream an older walrus created lacks them. */
+export const ALERT_SUBJECTS = 'walrus.alert.>';
+
+/**
+ * Adds `subjects` to an existing stream that lacks them (a stream created by
+ * an older walrus), keeping everything else as it is; idempotent. Returns
+ * what it added. Needs `$JS.API.STREAM.UPDATE.<stream>`; the caller decides
+ * what a refusal means.
+ */
+export async function ensureStreamSubjects(jsm: JetStreamManager, stream: string, subjects: readonly string[], log: Logger): Promise<string[]> {
+  const info = await jsm.streams.info(stream);
+  const have = info.config.subjects ?? [];
+  const missing = subjects.filter((s) => !have.includes(s));
+  if (missing.length === 0) return [];
+  await jsm.streams.update(stream, { ...info.config, subjects: [...have, ...missing] });
+  log.info({ stream, added: missing, subjects: [...have, ...missing] }, 'added subjects to a stream created by an older walrus');
+  return missing;
 }
 
 /** Creates the streams when missing; existing ones are left as an administrator made them. */

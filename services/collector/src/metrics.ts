@@ -19,7 +19,7 @@ export function collectorMetrics(registry: Registry) {
     }),
     errors: new Counter({
       name: 'walrus_sample_errors_total',
-      help: 'Failed sampling attempts, by cluster and stage (connect, query, publish).',
+      help: 'Failed sampling attempts, by cluster and stage (connect, query, publish; disk: the WAL disk read failed and the sample went out without it).',
       labelNames: ['cluster', 'stage'],
       registers,
     }),

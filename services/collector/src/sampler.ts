@@ -5,7 +5,7 @@ import { headers } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import type { CollectorMetrics } from './metrics.js';
-import { readSample, type SuperuserCheck } from '@walrus/cluster';
+import { isPermissionDenied, readSample, readWalDisk, type SuperuserCheck, type WalDiskFields } from '@walrus/cluster';
 
 export interface SamplerOptions {
   cluster: ClusterEntry;
@@ -64,6 +64,8 @@ export class ClusterSampler {
   private intervalSec: number;
   /** Stream sequence of this cluster's previous sample, for the decider's order check. */
   private lastSeq: number | null = null;
+  /** Why the last WAL disk read failed ('' when it worked): reported once per change. */
+  private diskProblem = '';
 
   constructor(private readonly o: SamplerOptions) {
     this.js = jetstream(o.nc);
@@ -139,7 +141,9 @@ export class ClusterSampler {
       sample = await readSample(client, cluster.id, WALRUS_PARAM_NAMES, this.o.now);
       // Once per cluster and process (a query on the first sample only), not once per sample.
       await this.o.superusers?.check(client, cluster.id);
-      client.release();
+      const disk = await this.readDisk(client);
+      if (disk) sample = { ...sample, ...disk };
+      client.release(disk === null && this.diskProblem !== 'permission');
     } catch (err) {
       client.release(true);
       metrics.errors.inc({ cluster: cluster.id, stage: 'query' });
@@ -183,6 +187,34 @@ export class ClusterSampler {
       log.warn({ err, cluster: cluster.id }, 'could not publish sample; the next one will cover this interval');
     }
     return true;
+  }
+
+  /**
+   * What holds the WAL disk (README "Disk safety"). A failure never costs the
+   * sample: it goes out without these fields, and the cause is logged once
+   * per change (a role without pg_monitor, the usual one, stays that way).
+   */
+  private async readDisk(client: pg.PoolClient): Promise<WalDiskFields | null> {
+    const { cluster, log, metrics } = this.o;
+    try {
+      const disk = await readWalDisk(client);
+      if (this.diskProblem !== '') log.info({ cluster: cluster.id }, 'reading the WAL disk again (pg_wal, replication slots, archiver)');
+      this.diskProblem = '';
+      return disk;
+    } catch (err) {
+      metrics.errors.inc({ cluster: cluster.id, stage: 'disk' });
+      const problem = isPermissionDenied(err) ? 'permission' : 'error';
+      if (problem !== this.diskProblem) {
+        log.warn(
+          { cluster: cluster.id, error: redactUrl(errorMessage(err)) },
+          problem === 'permission'
+            ? 'cannot read pg_wal, replication slots or the archiver (GRANT pg_monitor to the role): samples go out without them, and walrus.wal_disk_budget sees only the budget'
+            : 'reading the WAL disk failed: this sample goes out without it',
+        );
+      }
+      this.diskProblem = problem;
+      return null;
+    }
   }
 
   private markUp(): void {

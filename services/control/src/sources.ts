@@ -1,6 +1,6 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { readSample, type SuperuserCheck } from '@walrus/cluster';
+import { readSample, readWalDisk, type SuperuserCheck } from '@walrus/cluster';
 import {
   appliedSubject,
   ApplyResultV1,
@@ -100,9 +100,15 @@ export class Sources {
     client.on('error', () => undefined);
     try {
       await client.connect();
-      const sample = await readSample(client, cluster, WALRUS_PARAM_NAMES, now);
+      const read = await readSample(client, cluster, WALRUS_PARAM_NAMES, now);
       // Once per cluster and process, not once per status request.
       await this.opts.superusers?.check(client, cluster);
+      // What holds the WAL disk, so that a live analyze keeps to walrus.wal_disk_budget as the decider does; without pg_monitor, the sample alone.
+      const disk = await readWalDisk(client).catch((err: unknown) => {
+        this.log.debug({ cluster, error: redactUrl(errorMessage(err)) }, 'live read without the WAL disk fields');
+        return {};
+      });
+      const sample = { ...read, ...disk };
       return { ok: true, sample, error: null };
     } catch (err) {
       const error = redactUrl(errorMessage(err));

@@ -1,10 +1,13 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import {
+  ALERT_STATE_KEY,
   clockWentBack,
   decisionMsgId,
   decisionSubject,
   evaluate,
+  evaluateAlerts,
   KV_STATE_BUCKET,
+  type Alert,
   resolvePolicy,
   sampleAhead,
   SampleV1,
@@ -36,8 +39,9 @@ import {
   type ServiceDeps,
   type ServiceHandle,
 } from '@walrus/runtime';
+import { AlertPublisher } from './alerts.js';
 import { ClusterLock } from './cluster-lock.js';
-import { deciderMetrics, readingsOf } from './metrics.js';
+import { deciderMetrics, readDiskReadings, readingsOf } from './metrics.js';
 import { serveRequests } from './requests.js';
 import { SampleLog } from './sample-log.js';
 
@@ -68,6 +72,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
   const samples = new SampleLog(requests);
   // Shared by the sample consumer and the requests this process serves (requests.ts).
   const lock = new ClusterLock();
+  const alertPublisher = await AlertPublisher.start({ nc, requests, log, provision: deps.provision });
   const warned = new Map<string, string>();
   let stopping = false;
   // Ends the backoff of a sample being retried when the decider stops.
@@ -108,7 +113,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
       const earlier = await unevaluated(cluster, state, revision, seq, storedAtMs, prevSeq);
       if (earlier.length > 0) m.caughtUp.inc(earlier.length);
       let current = state;
-      const done: Array<{ sample: Sample; prev: number | null; policy: Policy; decision: Decision | null; insight?: Insight; prevProfile: unknown; clockJump: string | null }> = [];
+      const done: Array<{ sample: Sample; prev: number | null; policy: Policy; decision: Decision | null; insight?: Insight; prevProfile: unknown; clockJump: string | null; alerts: Alert[] }> = [];
       for (const item of [...earlier, { seq, time: storedAtMs, sample }]) {
         const nowMs = now().getTime();
         // Dated too far ahead: the decider holding it dead-letters it (handle); never the cluster's last sample.
@@ -130,20 +135,33 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
           log.debug({ cluster, outcome: result.outcome.kind }, result.outcome.reason);
         }
         const evaluated = result.outcome.kind !== 'ignored_old_sample';
-        if (evaluated) {
-          done.push({
-            sample: item.sample,
-            prev: current.prevRequested,
-            policy,
-            decision: result.decision,
-            insight: result.insight,
-            prevProfile: current.algo['profile'],
-            clockJump: jump?.reason ?? null,
-          });
-        }
         // The stored time goes with lastSampleAt: the clock check compares the next samples with this one.
         const storedAt = evaluated && Number.isFinite(item.time) ? { lastSampleStoredAt: new Date(item.time).toISOString() } : {};
-        current = { ...result.state, sampleSeq: item.seq, ...storedAt };
+        if (!evaluated) {
+          current = { ...result.state, sampleSeq: item.seq, ...storedAt };
+          continue;
+        }
+        // Alerts (README "Disk safety"): published before the state that
+        // records them is saved, with ids derived from the sample, so a
+        // crash in between republishes the same alerts, stored once. The
+        // book comes from the state before any clock re-baseline: what fires
+        // does not depend on the clock.
+        const raised = evaluateAlerts(current.algo[ALERT_STATE_KEY], item.sample, policy);
+        for (const a of raised.alerts) await alertPublisher.publish(a);
+        done.push({
+          sample: item.sample,
+          prev: current.prevRequested,
+          policy,
+          decision: result.decision,
+          insight: result.insight,
+          prevProfile: current.algo['profile'],
+          clockJump: jump?.reason ?? null,
+          alerts: raised.alerts,
+        });
+        const algo = { ...result.state.algo };
+        if (Object.keys(raised.state.firing).length > 0) algo[ALERT_STATE_KEY] = raised.state;
+        else delete algo[ALERT_STATE_KEY];
+        current = { ...result.state, algo, sampleSeq: item.seq, ...storedAt };
       }
       try {
         await store.save(cluster, current, revision);
@@ -161,6 +179,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
         }
         recordEvaluated(d.sample, d.prev, d.policy, d.decision);
         reportInsight(cluster, d.prevProfile, d.insight);
+        recordAlerts(d.alerts);
       }
       return;
     }
@@ -200,6 +219,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     r.maxWalSizeBytes = sample.max_wal_size_mb * MB;
     r.maxAllowedBytes = policy.maxMb * MB;
     r.sampleTimeSec = Date.parse(sample.collected_at) / 1000;
+    readDiskReadings(r, sample, policy);
     const delta = forcedSince(prev, sample);
     if (delta > 0) m.forcedCheckpoints.inc({ cluster }, delta);
     if (decision) {
@@ -209,6 +229,15 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
         { cluster, decisionId: d.id, action: d.action, oldSizeMb: d.old_size_mb, newSizeMb: d.new_size_mb, forcedCheckpoints: d.forced_checkpoints },
         d.reason,
       );
+    }
+  };
+
+  const recordAlerts = (alerts: Alert[]): void => {
+    for (const a of alerts) {
+      m.alerts.inc({ cluster: a.cluster, kind: a.kind, state: a.state });
+      const fields = { cluster: a.cluster, alertId: a.id, kind: a.kind, state: a.state, ...(a.slot !== undefined ? { slot: a.slot } : {}) };
+      if (a.state === 'firing') log.warn(fields, a.detail);
+      else log.info(fields, a.detail);
     }
   };
 

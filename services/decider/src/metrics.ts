@@ -1,3 +1,4 @@
+import { archiverHealth, type Policy, type Sample } from '@walrus/core';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type DeciderMetrics = ReturnType<typeof deciderMetrics>;
@@ -12,17 +13,49 @@ export interface ClusterReadings {
   requiredSizeBytes: number | null;
   /** The time profile in force ('' when none). */
   profile: string | null;
+  /** WAL disk (README "Disk safety"): what pg_wal holds, the budget, each slot's WAL, the archiver (1 failing, 0 not). */
+  walDiskUsedBytes: number | null;
+  walDiskBudgetBytes: number | null;
+  slotRetainedBytes: Array<[slot: string, bytes: number]> | null;
+  archiverFailing: number | null;
 }
 
 /** The cluster's readings, created empty on first use. */
 export function readingsOf(readings: Map<string, ClusterReadings>, cluster: string): ClusterReadings {
   let r = readings.get(cluster);
   if (!r) {
-    r = { maxWalSizeBytes: null, maxAllowedBytes: null, sampleTimeSec: null, invalidOverrides: null, walRateBytesPerSec: null, requiredSizeBytes: null, profile: null };
+    r = {
+      maxWalSizeBytes: null,
+      maxAllowedBytes: null,
+      sampleTimeSec: null,
+      invalidOverrides: null,
+      walRateBytesPerSec: null,
+      requiredSizeBytes: null,
+      profile: null,
+      walDiskUsedBytes: null,
+      walDiskBudgetBytes: null,
+      slotRetainedBytes: null,
+      archiverFailing: null,
+    };
     readings.set(cluster, r);
   }
   return r;
 }
+
+/**
+ * The WAL disk readings of a sample: a series appears once the sample
+ * reports it (pg_wal, a slot, archiving on) or a budget is set, and goes
+ * when it no longer does (a dropped slot, a budget turned off).
+ */
+export function readDiskReadings(r: ClusterReadings, sample: Sample, policy: Policy): void {
+  if (sample.pg_wal_bytes !== undefined) r.walDiskUsedBytes = sample.pg_wal_bytes;
+  r.walDiskBudgetBytes = policy.walDiskBudgetMb === null ? null : policy.walDiskBudgetMb * MB;
+  if (sample.replication_slots !== undefined) r.slotRetainedBytes = sample.replication_slots.map((s) => [s.name, s.retained_bytes ?? 0]);
+  const archiver = archiverHealth(sample);
+  if (archiver) r.archiverFailing = sample.archiver?.mode === 'off' ? null : archiver.failing ? 1 : 0;
+}
+
+const MB = 1024 * 1024;
 
 /**
  * A gauge with one series per cluster, filled from the readings when scraped.
@@ -142,6 +175,37 @@ export function deciderMetrics(registry: Registry) {
         'Samples whose time disagreed with the service clocks, by cluster and reason: ahead = dated further ahead of the decider’s clock than WALRUS_MAX_CLOCK_SKEW_SEC (dead-lettered, never evaluated); ' +
         'back = dated before the cluster’s last sample though stored well after it (the collector’s clock went back: a new baseline instead of ignoring its samples).',
       labelNames: ['cluster', 'reason'],
+      registers,
+    }),
+    walDiskUsed: clusterGauge(registers, readings, {
+      name: 'walrus_wal_disk_used_bytes',
+      help: 'What the cluster’s pg_wal directory holds now (the sum of pg_ls_waldir() sizes) in its latest sample.',
+      value: (r) => r.walDiskUsedBytes,
+    }),
+    walDiskBudget: clusterGauge(registers, readings, {
+      name: 'walrus_wal_disk_budget_bytes',
+      help: 'walrus.wal_disk_budget in force for the cluster: what its WAL may hold on disk (no series when no budget is set).',
+      value: (r) => r.walDiskBudgetBytes,
+    }),
+    slotRetained: new Gauge({
+      name: 'walrus_slot_retained_bytes',
+      help: 'WAL a replication slot keeps on disk: the current (on a standby, replayed) WAL position minus the slot’s restart_lsn, in the latest sample; 0 for a slot holding none (lost, or never reserved).',
+      labelNames: ['cluster', 'slot'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [cluster, r] of readings) for (const [slot, bytes] of r.slotRetainedBytes ?? []) this.set({ cluster, slot }, bytes);
+      },
+    }),
+    archiverFailing: clusterGauge(registers, readings, {
+      name: 'walrus_archiver_failing',
+      help: 'With archiving on: 1 when the cluster’s latest WAL archive attempt failed (or no archive_command/archive_library is set while segments wait), so WAL piles up in pg_wal; 0 when archiving works.',
+      value: (r) => r.archiverFailing,
+    }),
+    alerts: new Counter({
+      name: 'walrus_alerts_total',
+      help: 'Alert events published on walrus.alert.<cluster>, by kind (slot_retention, archiver_failing, wal_disk_budget) and state (firing, resolved).',
+      labelNames: ['cluster', 'kind', 'state'],
       registers,
     }),
     stateConflicts: new Counter({

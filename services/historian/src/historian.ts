@@ -1,5 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { ApplyResultV1, DecisionV1, STREAM_DECISIONS, type ApplyResult, type Decision } from '@walrus/core';
+import { AlertV1, ApplyResultV1, DecisionV1, STREAM_DECISIONS, type Alert, type ApplyResult, type Decision } from '@walrus/core';
 import {
   ack,
   ConfigError,
@@ -21,6 +21,7 @@ import { migrate } from './migrate.js';
 import { lockDecision } from './sql/lock.js';
 import { notifyEvent } from './sql/notify.js';
 import { cleanupHistory, saveSettings } from './sql/settings.js';
+import { cleanupAlerts, storeAlert } from './sql/store-alert.js';
 import { storeDecision } from './sql/store-decision.js';
 import { storeOutcome } from './sql/store-outcome.js';
 
@@ -47,7 +48,7 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
 
   const rows = new Counter({
     name: 'walrus_history_events_total',
-    help: 'Decisions and apply outcomes received by the historian, by what became of them (stored, duplicate, pending).',
+    help: 'Decisions, apply outcomes and alerts received by the historian, by what became of them (stored, duplicate, pending).',
     labelNames: ['kind', 'result'],
     registers: [registry],
   });
@@ -163,16 +164,49 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
     rows.inc({ kind: 'outcome', result: res.where === 'pending' ? 'pending' : res.changed ? 'stored' : 'duplicate' });
   };
 
+  /** One row per alert event, stored once; NOTIFY in the same transaction, only for a new row. */
+  const onAlert = async (a: Alert): Promise<void> => {
+    const client = await pool.connect();
+    let stored: boolean;
+    try {
+      await client.query('BEGIN');
+      stored = await storeAlert(client, a);
+      if (stored && config.notifyChannel) {
+        await notifyEvent(client, config.notifyChannel, {
+          event: 'alert',
+          cluster: a.cluster,
+          alert_id: a.id,
+          kind: a.kind,
+          state: a.state,
+          slot: a.slot ?? null,
+          retained_bytes: a.retained_bytes ?? null,
+          detail: a.detail,
+          time: a.at,
+        });
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+    rows.inc({ kind: 'alert', result: stored ? 'stored' : 'duplicate' });
+    if (stored) log.debug({ cluster: a.cluster, alertId: a.id, kind: a.kind, state: a.state }, 'alert stored');
+  };
+
   const handle = async (msg: JsMsg): Promise<Outcome> => {
-    const isDecision = msg.subject.startsWith('walrus.decision.');
-    const decoded = isDecision ? decodeMessage(DecisionV1, msg.data) : decodeMessage(ApplyResultV1, msg.data);
+    const kind = msg.subject.startsWith('walrus.decision.') ? 'decision' : msg.subject.startsWith('walrus.alert.') ? 'alert' : 'outcome';
+    const decoded =
+      kind === 'decision' ? decodeMessage(DecisionV1, msg.data) : kind === 'alert' ? decodeMessage(AlertV1, msg.data) : decodeMessage(ApplyResultV1, msg.data);
     if (!decoded.ok) return { kind: 'reject', reason: decoded.reason };
     const subjectCluster = msg.subject.split('.')[2];
     if (decoded.value.cluster !== subjectCluster) {
       return { kind: 'reject', reason: `cluster mismatch: subject names ${subjectCluster}, payload ${decoded.value.cluster}` };
     }
     try {
-      if (isDecision) await onDecision(decoded.value as Decision);
+      if (kind === 'decision') await onDecision(decoded.value as Decision);
+      else if (kind === 'alert') await onAlert(decoded.value as Alert);
       else await onOutcome(decoded.value as ApplyResult);
       markDb(true);
       return ack;
@@ -196,6 +230,8 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
       const n = await cleanupHistory(pool);
       cleaned.inc(n);
       if (n > 0) log.info({ deleted: n, retentionDays: config.retentionDays }, 'history retention applied');
+      const alerts = await cleanupAlerts(pool);
+      if (alerts > 0) log.info({ deleted: alerts, retentionDays: config.retentionDays }, 'alert retention applied');
     } catch (err) {
       log.warn({ err }, 'history retention failed; will retry at the next interval');
     }

@@ -1,10 +1,10 @@
-import { ApplyResultV1, DecisionV1 } from '@walrus/core';
+import { AlertV1, ApplyResultV1, DecisionV1, formatBytes } from '@walrus/core';
 import { clusterArg, intFlag, noMorePositional, parseArgs } from './args.js';
 import type { CliConnection } from './client.js';
 import type { Output } from './output.js';
 
 /**
- * Decisions and outcomes as they happen, like LISTEN: a plain subscription
+ * Decisions, outcomes and alerts as they happen, like LISTEN: a plain subscription
  * (nothing is stored or acknowledged). Runs until Ctrl-C, or `--count`
  * events. NATS going away ends it with exit code 3.
  */
@@ -16,7 +16,7 @@ export async function watchCommand(argv: string[], conn: () => Promise<CliConnec
   const count = intFlag('watch', args, 'count', 1, 1_000_000);
   const json = args.flags.has('json');
   const { nc } = await conn();
-  const subjects = [`walrus.decision.${cluster}`, `walrus.applied.${cluster}`];
+  const subjects = [`walrus.decision.${cluster}`, `walrus.applied.${cluster}`, `walrus.alert.${cluster}`];
   let seen = 0;
   let done!: (code: number) => void;
   const finished = new Promise<number>((r) => (done = r));
@@ -37,7 +37,7 @@ export async function watchCommand(argv: string[], conn: () => Promise<CliConnec
     }),
   );
   await nc.flush();
-  if (!json) o.err(`watching ${subjects.join(' and ')} (Ctrl-C stops)\n`);
+  if (!json) o.err(`watching ${subjects.slice(0, -1).join(', ')} and ${subjects.at(-1)} (Ctrl-C stops)\n`);
   const onAbort = () => done(0);
   signal?.addEventListener('abort', onAbort);
   void nc.closed().then((err) => {
@@ -56,6 +56,13 @@ function describe(subject: string, payload: unknown): string | null {
     if (!d.success) return null;
     const v = d.data;
     return `${v.decided_at}  ${v.cluster}  decision ${v.action} ${v.old_size_mb} MB -> ${v.new_size_mb} MB (forced ${v.forced_checkpoints}): ${v.reason}`;
+  }
+  if (subject.startsWith('walrus.alert.')) {
+    const a = AlertV1.safeParse(payload);
+    if (!a.success) return null;
+    const v = a.data;
+    const what = v.slot !== undefined ? ` slot ${v.slot}${v.retained_bytes !== undefined ? ` (${formatBytes(v.retained_bytes)})` : ''}` : '';
+    return `${v.at}  ${v.cluster}  ALERT ${v.state} ${v.kind}${what}: ${v.detail}`;
   }
   const r = ApplyResultV1.safeParse(payload);
   if (!r.success) return null;
