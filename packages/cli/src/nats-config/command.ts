@@ -19,7 +19,7 @@ WALRUS_CLUSTERS or WALRUS_CLUSTERS_FILE (only the cluster ids are used).
   --historians N         historian users (default 1)
   --controls N           control services (walrus control; default 1)
   --cli-users N          users of walrus status/analyze/watch/... (default 1)
-  --alert-users N        read-only users for walrus.decision.> and walrus.applied.> (default 1)
+  --alert-users N        read-only users for walrus.decision.>, walrus.applied.> and walrus.alert.> (default 1)
   --decider-consumer X   the decider's durable consumer (WALRUS_DECIDER_CONSUMER, default walrus-decider)
   --no-provision         do not let services create streams and consumers (run them with
                          WALRUS_PROVISION=off and provision as walrus-admin)

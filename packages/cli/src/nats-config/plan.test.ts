@@ -48,6 +48,15 @@ describe('nats-config - plan', () => {
     }
   });
 
+  it('nats-config - only deciders publish alerts (and may add their subject to an older stream); alert and CLI users subscribe to them', () => {
+    const users = planNatsUsers(opts());
+    expect(users.filter((u) => u.publish.allow?.includes('walrus.alert.>')).map((u) => u.role)).toEqual(['decider']);
+    expect(users.filter((u) => u.publish.allow?.some((s) => s.startsWith('$JS.API.STREAM.UPDATE.'))).map((u) => u.role)).toEqual(['decider']);
+    expect(users.find((u) => u.role === 'decider')!.publish.allow).toContain('$JS.API.STREAM.UPDATE.WALRUS_DECISIONS');
+    expect(planNatsUsers(opts({ provision: false })).find((u) => u.role === 'decider')!.publish.allow).not.toContain('$JS.API.STREAM.UPDATE.WALRUS_DECISIONS');
+    for (const role of ['alerts', 'cli'] as const) expect(users.find((u) => u.role === role)!.subscribe.allow).toContain('walrus.alert.>');
+  });
+
   it('nats-config - an applier may consume and answer only its clusters, with its own filter', () => {
     const a2 = planNatsUsers(opts()).find((u) => u.user === 'walrus-applier-2')!;
     expect(a2.clusters).toEqual(['b']);

@@ -43,14 +43,17 @@ const STREAMS = ['WALRUS_SAMPLES', 'WALRUS_DECISIONS', 'WALRUS_DLQ'] as const;
 const KV_STREAM = 'KV_walrus_state';
 
 /**
- * Only deciders publish decisions and write walrus_state (ARCHITECTURE §7).
- * Every other user (the all-powerful walrus-admin aside, which runs
- * `walrus all`) is denied these explicitly, so that no allow rule added
- * later can open them: a decision, a KV write, and the JetStream requests
- * that would change the bucket's stream from outside.
+ * Only deciders publish decisions and alerts and write walrus_state
+ * (ARCHITECTURE §7). Every other user (the all-powerful walrus-admin aside,
+ * which runs `walrus all`) is denied these explicitly, so that no allow rule
+ * added later can open them: a decision, an alert, a KV write, and the
+ * JetStream requests that would change the bucket's stream or the decisions'
+ * stream from outside.
  */
 export const DECIDER_ONLY = [
   'walrus.decision.>',
+  'walrus.alert.>',
+  '$JS.API.STREAM.UPDATE.WALRUS_DECISIONS',
   '$KV.walrus_state.>',
   `$JS.API.STREAM.PURGE.${KV_STREAM}`,
   `$JS.API.STREAM.MSG.DELETE.${KV_STREAM}`,
@@ -139,6 +142,9 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
           `$JS.API.DIRECT.GET.${KV_STREAM}.>`,
           '$KV.walrus_state.>',
           'walrus.decision.>',
+          // Alerts (README "Disk safety"); a WALRUS_DECISIONS made by an older walrus gets their subject at start-up.
+          'walrus.alert.>',
+          ...(o.provision ? ['$JS.API.STREAM.UPDATE.WALRUS_DECISIONS'] : []),
           'walrus.dlq.decider',
         ],
       },
@@ -208,7 +214,7 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
     });
   }
   for (let i = 0; i < o.cliUsers; i++) {
-    add(numbered('walrus-cli', o.cliUsers, i), 'cli', [], ['walrus.api.>'], ['walrus.decision.>', 'walrus.applied.>']);
+    add(numbered('walrus-cli', o.cliUsers, i), 'cli', [], ['walrus.api.>'], ['walrus.decision.>', 'walrus.applied.>', 'walrus.alert.>']);
   }
   for (let i = 0; i < o.alertUsers; i++) {
     const user = numbered('walrus-alerts', o.alertUsers, i);
@@ -218,7 +224,7 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
       clusters: [],
       inboxPrefix: inbox(user),
       publish: { deny: ['>', ...DECIDER_ONLY] },
-      subscribe: { allow: [`${inbox(user)}.>`, 'walrus.decision.>', 'walrus.applied.>'] },
+      subscribe: { allow: [`${inbox(user)}.>`, 'walrus.decision.>', 'walrus.applied.>', 'walrus.alert.>'] },
     });
   }
   if (o.admin) {
