@@ -5,7 +5,7 @@ import { proactiveGrowth } from './algorithms/proactive.js';
 import type { GrowInput, GrowProposal, PreviousSample, WalView } from './algorithms/types.js';
 import { classifyCheckpoints } from './checkpoint-causes.js';
 import { decisionId } from './decision-id.js';
-import { describeLimit, diskShrink, limitMetadata, walDiskLimit, type WalDiskLimit } from './disk/limit.js';
+import { describeLimit, DISK_STATE_KEY, diskMemory, diskShrink, limitMetadata, walDiskLimit, type WalDiskLimit } from './disk/limit.js';
 import { checkRateLimit, recordChange } from './rate-limit.js';
 import { shrinkTarget } from './shrink.js';
 import type { ClusterState } from './state.js';
@@ -131,7 +131,7 @@ export function evaluate(rawInput: EvaluateInput): EvaluateResult {
     prevRequested: requested,
     lastSampleAt: toIso(atMs),
     prevWalBytes: sample.wal_bytes,
-    algo: { ...state.algo, [WAL_STATE_KEY]: walRate, [PROFILE_STATE_KEY]: profiled.profile },
+    algo: { ...state.algo, [WAL_STATE_KEY]: walRate, [PROFILE_STATE_KEY]: profiled.profile, ...diskMemoryEntry(sample) },
   };
   const nothing = (kind: OutcomeKind, reason: string): EvaluateResult => ({
     state: seen,
@@ -197,7 +197,7 @@ export function evaluate(rawInput: EvaluateInput): EvaluateResult {
   };
   const formulaShrink = algorithm.proposeShrink && (() => algorithm.proposeShrink?.(growInput) ?? null);
   // The WAL disk budget bounds every algorithm; past it, shrinking comes first.
-  const disk = walDiskLimit(sample, policy);
+  const disk = walDiskLimit(sample, policy, state.algo[DISK_STATE_KEY]);
   const wanted =
     disk && sample.max_wal_size_mb > disk.limitMb
       ? { action: 'decrease' as const, urgent: true, ...diskShrink(disk, sample.max_wal_size_mb, policy.minSizeMb) }
@@ -216,6 +216,12 @@ export function evaluate(rawInput: EvaluateInput): EvaluateResult {
   // shows it from the decisions it stores.
   const decision = result.decision && { ...result.decision, metadata: { ...result.decision.metadata, sizing_status: sizingStatus(result.state, sample) } };
   return { ...result, decision, insight };
+}
+
+/** What the slots held, for the next sample's reserve (README "Disk safety"); nothing when the sample does not say. */
+function diskMemoryEntry(sample: Sample): Record<string, unknown> {
+  const memory = diskMemory(sample);
+  return memory === undefined ? {} : { [DISK_STATE_KEY]: memory };
 }
 
 function growChange(proposal: GrowProposal, currentMb: number, policy: Policy, disk: WalDiskLimit | null): Change | { none: string } {

@@ -2,6 +2,18 @@ import type { Policy } from '../../config/policy.js';
 import type { Sample } from '../../schemas.js';
 import { ceilMb, describeHolders, diskHolders, type DiskHolders } from './holders.js';
 
+/** Where the engine remembers, in ClusterState.algo, what the slots held at the last sample. */
+export const DISK_STATE_KEY = 'disk';
+
+/** A shrink for the disk goes this share of the budget below the limit, so that a slot still growing does not ask for a change at every sample. */
+export const DISK_SHRINK_STEP = 0.1;
+
+/** What the engine keeps between samples (plain JSON). */
+export interface DiskMemory {
+  /** WAL the slots held at the last sample that reported them, MB. */
+  slot_mb: number;
+}
+
 /**
  * The WAL disk budget rule (README "Disk safety"): no decision sets
  * max_wal_size above
@@ -12,13 +24,20 @@ import { ceilMb, describeHolders, diskHolders, type DiskHolders } from './holder
  * a slot holds and WAL kept for wal_keep_size may lie partly inside the last
  * max_wal_size of WAL, but counting them apart is the bound that holds
  * whatever the slot and the checkpoints do next.
+ *
+ * A slot that grew since the last sample is expected to grow as much again
+ * before the next one, when walrus can look again: that growth is kept free
+ * too (the reserve), so that max_wal_size plus what the slots hold stays
+ * within the budget between samples, not only at them.
  */
 export interface WalDiskLimit {
   budgetMb: number;
   holders: DiskHolders;
   /** The slots' WAL in whole MB, rounded up. */
   slotRetainedMb: number;
-  /** budget − slots − wal_keep_size: what is left for max_wal_size (may be below walrus.min_size, or negative). */
+  /** How much the slots' WAL grew since the last sample: kept free for the next interval. */
+  reserveMb: number;
+  /** budget − slots − wal_keep_size − reserve: what is left for max_wal_size (may be below walrus.min_size, or negative). */
   roomMb: number;
   /** The largest max_wal_size walrus may set: the room, but at least walrus.min_size. */
   limitMb: number;
@@ -26,21 +45,37 @@ export interface WalDiskLimit {
   floored: boolean;
 }
 
-/** The limit in force for this sample, or null when the cluster has no budget. */
-export function walDiskLimit(sample: Sample, policy: Policy): WalDiskLimit | null {
+function readMemory(stored: unknown): DiskMemory | null {
+  const mb = (stored as { slot_mb?: unknown } | null | undefined)?.slot_mb;
+  return typeof mb === 'number' && Number.isFinite(mb) ? { slot_mb: mb } : null;
+}
+
+/** What to remember of this sample; undefined when it does not report slots (then the last memory is kept). */
+export function diskMemory(sample: Sample): DiskMemory | undefined {
+  if (sample.replication_slots === undefined) return undefined;
+  return { slot_mb: ceilMb(diskHolders(sample).slotRetainedBytes) };
+}
+
+/** The limit in force for this sample, or null when the cluster has no budget. `previous` is what diskMemory() gave last time. */
+export function walDiskLimit(sample: Sample, policy: Policy, previous?: unknown): WalDiskLimit | null {
   const budgetMb = policy.walDiskBudgetMb;
   if (budgetMb === null) return null;
   const holders = diskHolders(sample);
   const slotRetainedMb = ceilMb(holders.slotRetainedBytes);
-  const roomMb = budgetMb - slotRetainedMb - holders.walKeepMb;
+  const before = readMemory(previous);
+  const reserveMb = before !== null && sample.replication_slots !== undefined ? Math.max(0, slotRetainedMb - before.slot_mb) : 0;
+  const roomMb = budgetMb - slotRetainedMb - holders.walKeepMb - reserveMb;
   const floored = roomMb < policy.minSizeMb;
-  return { budgetMb, holders, slotRetainedMb, roomMb, limitMb: floored ? policy.minSizeMb : roomMb, floored };
+  return { budgetMb, holders, slotRetainedMb, reserveMb, roomMb, limitMb: floored ? policy.minSizeMb : roomMb, floored };
 }
 
-/** Why the limit is what it is, e.g. "walrus.wal_disk_budget 256 MB − replication slot s1 (…) holds 150 MB, wal_keep_size 0 MB". */
+const reserveText = (l: WalDiskLimit): string => (l.reserveMb > 0 ? `; ${l.reserveMb} MB kept free for the slots' growth until the next sample (their growth since the last)` : '');
+
+/** Why the limit is what it is, e.g. "walrus.wal_disk_budget 256 MB leaves 106 MB for max_wal_size: replication slot s1 (…) holds 150 MB, wal_keep_size 0 MB". */
 export function describeLimit(l: WalDiskLimit, minSizeMb: number): string {
   return (
     `walrus.wal_disk_budget ${l.budgetMb} MB leaves ${Math.max(l.roomMb, 0)} MB for max_wal_size: ${describeHolders(l.holders)}` +
+    reserveText(l) +
     (l.floored ? `; walrus.min_size ${minSizeMb} MB is the floor` : '')
   );
 }
@@ -53,6 +88,7 @@ export function limitMetadata(l: WalDiskLimit): Record<string, unknown> {
     slot_retained_mb: l.slotRetainedMb,
     ...(l.holders.slot ? { retaining_slot: l.holders.slot.name } : {}),
     wal_keep_size_mb: l.holders.walKeepMb,
+    ...(l.reserveMb > 0 ? { slot_growth_reserve_mb: l.reserveMb } : {}),
   };
 }
 
@@ -66,16 +102,27 @@ export interface DiskShrink {
 /**
  * max_wal_size plus what the slots and wal_keep_size hold passes the budget
  * (a slot kept growing after the last decision, or the budget was lowered):
- * shrink straight to the limit. Called only when current > limitMb.
+ * shrink below the limit by DISK_SHRINK_STEP of the budget, never below
+ * walrus.min_size. The step bounds the changes a stuck slot causes (about
+ * ten from the budget down to the floor) however often walrus samples.
+ * Called only when current > limitMb.
  */
 export function diskShrink(l: WalDiskLimit, currentMb: number, minSizeMb: number): DiskShrink {
-  const total = currentMb + l.slotRetainedMb + l.holders.walKeepMb;
+  // current > limit means this passes the budget (or the floor was passed already).
+  const total = currentMb + l.slotRetainedMb + l.holders.walKeepMb + l.reserveMb;
+  const stepMb = Math.ceil(l.budgetMb * DISK_SHRINK_STEP);
+  const targetMb = Math.max(l.limitMb - stepMb, minSizeMb);
   return {
-    targetMb: l.limitMb,
+    targetMb,
     reason:
-      `WAL disk budget: max_wal_size ${currentMb} MB + ${l.slotRetainedMb} MB held by slots + wal_keep_size ${l.holders.walKeepMb} MB = ${total} MB ` +
-      `passes walrus.wal_disk_budget ${l.budgetMb} MB (${describeHolders(l.holders)}); shrinking to ${l.limitMb} MB` +
-      (l.floored ? ` (walrus.min_size ${minSizeMb} MB: the budget cannot be kept by max_wal_size alone)` : ''),
-    metadata: { ...limitMetadata(l), trigger: 'wal_disk_budget', min_size_mb: minSizeMb },
+      `WAL disk budget: max_wal_size ${currentMb} MB + ${l.slotRetainedMb} MB held by slots + wal_keep_size ${l.holders.walKeepMb} MB` +
+      (l.reserveMb > 0 ? ` + ${l.reserveMb} MB the slots may grow by the next sample` : '') +
+      ` = ${total} MB passes walrus.wal_disk_budget ${l.budgetMb} MB (${describeHolders(l.holders)}); shrinking to ${targetMb} MB` +
+      (targetMb === minSizeMb
+        ? l.floored
+          ? ` (walrus.min_size ${minSizeMb} MB: the budget cannot be kept by max_wal_size alone)`
+          : ` (walrus.min_size)`
+        : `, ${stepMb} MB below the limit ${l.limitMb} MB so that a growing slot does not ask for a change at every sample`),
+    metadata: { ...limitMetadata(l), trigger: 'wal_disk_budget', shrink_step_mb: stepMb, min_size_mb: minSizeMb },
   };
 }
