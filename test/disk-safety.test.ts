@@ -1,7 +1,10 @@
 import type pg from 'pg';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
-import { ALERT_SUBJECTS, createLogger, ensureStreamSubjects } from '@walrus/runtime';
+import { Writable } from 'node:stream';
+import { alertId, type Alert } from '@walrus/core';
+import { AlertPublisher } from '@walrus/decider';
+import { ALERT_SUBJECTS, createLogger, ensureStreamSubjects, JetStreamRequests } from '@walrus/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeWal } from './harness/load.js';
 import { cleanupAll, PG_VERSIONS, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
@@ -225,6 +228,58 @@ describe('disk safety - the alert subject on an existing stream', () => {
     const info = await jsm.streams.info('WALRUS_DECISIONS');
     expect(info.config.subjects).toEqual(['walrus.decision.>', 'walrus.applied.>', ALERT_SUBJECTS]);
     expect(info.config.max_age).toBe(30 * 86400 * 1_000_000_000);
+    await nc.close();
+  });
+
+  it('disk safety - without the subject (no provisioning), alerts still reach subscribers, an error says so, and storing resumes once it is added', async () => {
+    const url = nats.url;
+    const nc = await connect({ servers: url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete('WALRUS_DECISIONS');
+    await createOldDecisionsStream(url);
+    const lines: Array<{ level: number; msg: string }> = [];
+    const log = createLogger({
+      level: 'info',
+      name: 'test',
+      destination: new Writable({
+        write(chunk: Buffer, _e, cb) {
+          for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as { level: number; msg: string });
+          cb();
+        },
+      }),
+    });
+    let clock = 1_000_000;
+    const requests = new JetStreamRequests(nc);
+    const publisher = await AlertPublisher.start({ nc, requests, log, provision: false, now: () => clock });
+    expect(lines.filter((l) => l.level === 50 && l.msg.includes('does not store walrus.alert.>'))).toHaveLength(1);
+
+    const received: string[] = [];
+    const sub = nc.subscribe('walrus.alert.>', { callback: (_e, m) => void received.push(m.json<Alert>().id) });
+    await nc.flush();
+    const alert = (at: string): Alert => ({
+      v: 1,
+      id: alertId('c1', 'archiver_failing', undefined, 'firing', at),
+      cluster: 'c1',
+      kind: 'archiver_failing',
+      state: 'firing',
+      at,
+      detail: 'archiving fails',
+    });
+    const first = alert('2026-01-01T00:00:00.000Z');
+    await publisher.publish(first);
+    await waitFor(() => received.includes(first.id), { what: 'the alert as a plain message', timeoutMs: 5_000 });
+    expect((await jsm.streams.info('WALRUS_DECISIONS')).state.messages).toBe(0);
+
+    // An administrator adds the subject; within a minute the decider stores alerts again.
+    await ensureStreamSubjects(jsm, 'WALRUS_DECISIONS', [ALERT_SUBJECTS], log);
+    clock += 60_000;
+    const second = alert('2026-01-01T00:01:00.000Z');
+    await publisher.publish(second);
+    await publisher.publish(second); // a redelivered sample: stored once
+    expect((await jsm.streams.info('WALRUS_DECISIONS')).state.messages).toBe(1);
+    expect(lines.some((l) => l.msg === 'alerts are stored in the decisions stream again')).toBe(true);
+    sub.unsubscribe();
+    requests.close();
     await nc.close();
   });
 });

@@ -47,10 +47,10 @@ export function describeSlot(s: ReplicationSlot): string {
   return `${s.type}, ${s.active ? 'active' : 'inactive'}${s.wal_status ? `, wal_status ${s.wal_status}` : ''}`;
 }
 
-/** One phrase naming what holds the disk, e.g. "replication slot standby1 (physical, inactive) holds 212 MB, wal_keep_size 0 MB". */
+/** One phrase naming what holds the disk, in MB like every size in a decision's reason, e.g. "replication slot standby1 (physical, inactive) holds 212 MB, wal_keep_size 0 MB". */
 export function describeHolders(h: DiskHolders): string {
   const slot = h.slot
-    ? `replication slot ${h.slot.name} (${describeSlot(h.slot)}) holds ${formatBytes(h.slotRetainedBytes)}` +
+    ? `replication slot ${h.slot.name} (${describeSlot(h.slot)}) holds ${ceilMb(h.slotRetainedBytes)} MB` +
       (h.slotsHolding > 1 ? ` (the oldest of ${h.slotsHolding} slots holding WAL)` : '')
     : 'no replication slot holds WAL';
   return `${slot}, wal_keep_size ${h.walKeepMb} MB`;

@@ -60,7 +60,10 @@ describe('wal disk budget - growth', () => {
   it('wal disk budget - a growth past budget − slot − wal_keep_size is capped there, naming the slot and how much it holds', () => {
     const { decision } = grow(256, { walDiskBudgetMb: 1024 }, { slots: [slot('standby1', 300)], keepMb: 24 });
     expect(decision).toMatchObject({ action: 'capped', old_size_mb: 256, new_size_mb: 700 });
-    expect(decision?.reason).toContain('capped at 700 MB by the WAL disk budget');
+    expect(decision?.reason).toBe(
+      '3 forced checkpoints in the interval (threshold 2): 256 MB x 4 = 1024 MB, capped at 700 MB by the WAL disk budget: ' +
+        'walrus.wal_disk_budget 1024 MB leaves 700 MB for max_wal_size: replication slot standby1 (physical, inactive, wal_status extended) holds 300 MB, wal_keep_size 24 MB',
+    );
     expect(decision?.reason).toContain('replication slot standby1 (physical, inactive, wal_status extended) holds 300 MB');
     expect(decision?.reason).toContain('wal_keep_size 24 MB');
     expect(decision?.metadata).toMatchObject({ calculated_size_mb: 1024, wal_disk_budget_mb: 1024, wal_disk_limit_mb: 700, slot_retained_mb: 300, retaining_slot: 'standby1', wal_keep_size_mb: 24 });
@@ -109,7 +112,11 @@ describe('wal disk budget - shrinking when a slot keeps growing', () => {
     expect(r.decision).toMatchObject({ action: 'decrease', old_size_mb: 1000, new_size_mb: 400 });
     expect(r.decision?.reason).toContain('1000 MB + 1400 MB held by slots + wal_keep_size 0 MB = 2400 MB passes walrus.wal_disk_budget 2000 MB');
     expect(r.decision?.reason).toContain('replication slot stuck');
-    expect(r.decision?.reason).toContain('shrinking to 400 MB, 200 MB below the limit 600 MB');
+    expect(r.decision?.reason).toBe(
+      'WAL disk budget: max_wal_size 1000 MB + 1400 MB held by slots + wal_keep_size 0 MB = 2400 MB passes walrus.wal_disk_budget 2000 MB ' +
+        '(replication slot stuck (physical, inactive, wal_status extended) holds 1400 MB, wal_keep_size 0 MB); ' +
+        'shrinking to 400 MB, 200 MB below the limit 600 MB so that a growing slot does not ask for a change at every sample',
+    );
     expect(r.decision?.metadata).toMatchObject({ trigger: 'wal_disk_budget', wal_disk_limit_mb: 600, shrink_step_mb: 200, retaining_slot: 'stuck' });
     expect(r.state.quietIntervals).toBe(0);
     expect(r.state.totalAdjustments).toBe(1);
