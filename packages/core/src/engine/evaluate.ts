@@ -227,9 +227,9 @@ function diskMemoryEntry(sample: Sample): Record<string, unknown> {
 function growChange(proposal: GrowProposal, currentMb: number, policy: Policy, disk: WalDiskLimit | null): Change | { none: string } {
   const calculatedMb = Math.min(Math.ceil(proposal.calculatedMb), MAX_WAL_SIZE_LIMIT_MB);
   // The lower of walrus.max and the WAL disk limit caps; walrus.max is named when they are equal.
-  const diskCapped = disk !== null && disk.limitMb < policy.maxMb && calculatedMb > disk.limitMb ? disk : null;
+  const diskCapped = disk !== null && disk.growLimitMb < policy.maxMb && calculatedMb > disk.growLimitMb ? disk : null;
   const capped = diskCapped === null && calculatedMb > policy.maxMb;
-  const targetMb = diskCapped ? diskCapped.limitMb : capped ? policy.maxMb : calculatedMb;
+  const targetMb = diskCapped ? diskCapped.growLimitMb : capped ? policy.maxMb : calculatedMb;
   if (currentMb >= targetMb) {
     return {
       none:

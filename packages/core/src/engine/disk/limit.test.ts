@@ -126,10 +126,13 @@ describe('wal disk budget - shrinking when a slot keeps growing', () => {
     const first = step(baselined(), diskSample({ at: 300, size: 400 }, { slots: [slot('stuck', 1300)] }), p());
     expect(first.decision).toBeNull();
     expect(first.state.algo['disk']).toEqual({ slot_mb: 1300 });
-    // +100 MB in one interval: 2000 − 1400 − 100 leaves 500 for max_wal_size, so a growth stops there ...
-    const grown = step(first.state, diskSample({ requested: 3, at: 600, size: 400 }, over), p());
-    expect(grown.decision).toMatchObject({ action: 'capped', new_size_mb: 500, metadata: { slot_growth_reserve_mb: 100, wal_disk_limit_mb: 500 } });
+    // +100 MB in one interval: 2000 − 1400 − 100 leaves 500 for max_wal_size; while the slot grows, a growth stops 200 MB lower ...
+    const grown = step(first.state, diskSample({ requested: 3, at: 600, size: 100 }, over), p());
+    expect(grown.decision).toMatchObject({ action: 'capped', new_size_mb: 300, metadata: { slot_growth_reserve_mb: 100, wal_disk_limit_mb: 500, wal_disk_grow_limit_mb: 300 } });
     expect(grown.decision?.reason).toContain('100 MB kept free for the slots');
+    expect(grown.decision?.reason).toContain('while the slots keep growing, a growth stops 200 MB lower, at 300 MB');
+    // ... so that just after a shrink (to 300) a growth has nowhere to go until the slot stops growing.
+    expect(step(first.state, diskSample({ requested: 3, at: 600, size: 300 }, over), p()).decision).toBeNull();
     // ... and 550 MB is already too much.
     const shrunk = step(first.state, diskSample({ at: 600, size: 550 }, over), p());
     expect(shrunk.decision).toMatchObject({ action: 'decrease', new_size_mb: 300 });

@@ -39,8 +39,15 @@ export interface WalDiskLimit {
   reserveMb: number;
   /** budget − slots − wal_keep_size − reserve: what is left for max_wal_size (may be below walrus.min_size, or negative). */
   roomMb: number;
-  /** The largest max_wal_size walrus may set: the room, but at least walrus.min_size. */
+  /** The largest max_wal_size walrus may set: the room, but at least walrus.min_size. Above it, walrus shrinks. */
   limitMb: number;
+  /**
+   * The largest size a growth may set: the limit, or, while the slots' WAL
+   * is growing, a shrink step below it (never below walrus.min_size), so
+   * that walrus does not grow into room a growing slot takes back at the
+   * next sample (a capped growth and a shrink in turn).
+   */
+  growLimitMb: number;
   /** The room is below walrus.min_size: the floor wins, and the budget cannot be kept by max_wal_size alone. */
   floored: boolean;
 }
@@ -66,8 +73,12 @@ export function walDiskLimit(sample: Sample, policy: Policy, previous?: unknown)
   const reserveMb = before !== null && sample.replication_slots !== undefined ? Math.max(0, slotRetainedMb - before.slot_mb) : 0;
   const roomMb = budgetMb - slotRetainedMb - holders.walKeepMb - reserveMb;
   const floored = roomMb < policy.minSizeMb;
-  return { budgetMb, holders, slotRetainedMb, reserveMb, roomMb, limitMb: floored ? policy.minSizeMb : roomMb, floored };
+  const limitMb = floored ? policy.minSizeMb : roomMb;
+  const growLimitMb = reserveMb > 0 ? Math.max(limitMb - shrinkStepMb(budgetMb), policy.minSizeMb) : limitMb;
+  return { budgetMb, holders, slotRetainedMb, reserveMb, roomMb, limitMb, growLimitMb, floored };
 }
+
+const shrinkStepMb = (budgetMb: number): number => Math.ceil(budgetMb * DISK_SHRINK_STEP);
 
 const reserveText = (l: WalDiskLimit): string => (l.reserveMb > 0 ? `; ${l.reserveMb} MB kept free for the slots' growth until the next sample (their growth since the last)` : '');
 
@@ -76,7 +87,8 @@ export function describeLimit(l: WalDiskLimit, minSizeMb: number): string {
   return (
     `walrus.wal_disk_budget ${l.budgetMb} MB leaves ${Math.max(l.roomMb, 0)} MB for max_wal_size: ${describeHolders(l.holders)}` +
     reserveText(l) +
-    (l.floored ? `; walrus.min_size ${minSizeMb} MB is the floor` : '')
+    (l.floored ? `; walrus.min_size ${minSizeMb} MB is the floor` : '') +
+    (l.growLimitMb < l.limitMb ? `; while the slots keep growing, a growth stops ${l.limitMb - l.growLimitMb} MB lower, at ${l.growLimitMb} MB` : '')
   );
 }
 
@@ -85,6 +97,7 @@ export function limitMetadata(l: WalDiskLimit): Record<string, unknown> {
   return {
     wal_disk_budget_mb: l.budgetMb,
     wal_disk_limit_mb: l.limitMb,
+    ...(l.growLimitMb < l.limitMb ? { wal_disk_grow_limit_mb: l.growLimitMb } : {}),
     slot_retained_mb: l.slotRetainedMb,
     ...(l.holders.slot ? { retaining_slot: l.holders.slot.name } : {}),
     wal_keep_size_mb: l.holders.walKeepMb,
@@ -110,7 +123,7 @@ export interface DiskShrink {
 export function diskShrink(l: WalDiskLimit, currentMb: number, minSizeMb: number): DiskShrink {
   // current > limit means this passes the budget (or the floor was passed already).
   const total = currentMb + l.slotRetainedMb + l.holders.walKeepMb + l.reserveMb;
-  const stepMb = Math.ceil(l.budgetMb * DISK_SHRINK_STEP);
+  const stepMb = shrinkStepMb(l.budgetMb);
   const targetMb = Math.max(l.limitMb - stepMb, minSizeMb);
   return {
     targetMb,
