@@ -52,13 +52,13 @@ const KV_STREAM = 'KV_walrus_state';
  */
 export const DECIDER_ONLY = [
   'walrus.decision.>',
-  'walrus.alert.>',
-  '$JS.API.STREAM.UPDATE.WALRUS_DECISIONS',
   '$KV.walrus_state.>',
   `$JS.API.STREAM.PURGE.${KV_STREAM}`,
   `$JS.API.STREAM.MSG.DELETE.${KV_STREAM}`,
   `$JS.API.STREAM.UPDATE.${KV_STREAM}`,
   `$JS.API.STREAM.DELETE.${KV_STREAM}`,
+  'walrus.alert.>',
+  '$JS.API.STREAM.UPDATE.WALRUS_DECISIONS',
 ] as const;
 
 /** The requests deciders serve for the control service (analyze --apply, reset), in their queue group. */
