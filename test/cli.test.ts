@@ -156,19 +156,26 @@ describe('cli - errors say what is wrong, with exit codes that mean it', () => {
   });
 
   it('3 when no decider serves analyze --apply or reset (deciders alone change the state), and nothing is published', async () => {
-    const s = await startInProcess(control, { WALRUS_PAGE: 'off', WALRUS_CLUSTERS: `${C}=${pgc.url}` }, nats.url);
+    // A NATS server of its own with a control service and no decider.
+    const own = await startNats();
+    const C = 'lonely';
+    const s = await startInProcess(control, { WALRUS_PAGE: 'off', WALRUS_CLUSTERS: `${C}=${pgc.url}` }, own.url);
+    const seen = await SubjectWatch.open(own.url, ['walrus.decision.>', 'walrus.applied.>']);
     try {
-      const [apply, reset] = await Promise.all([cli(['analyze', C, '--apply']), cli(['reset', C])]);
+      const env = { NATS_URL: own.url };
+      const [apply, reset] = await Promise.all([cli(['analyze', C, '--apply'], env), cli(['reset', C], env)]);
       expect(apply).toMatchObject({
         code: 3,
         err: expect.stringContaining('no walrus decider answers on walrus.decider.analyze: analyze with apply is carried out by a decider; start `walrus decider` or `walrus all`'),
       });
       expect(reset).toMatchObject({ code: 3, err: expect.stringContaining('no walrus decider answers on walrus.decider.reset') });
       // Without --apply the control service evaluates by itself.
-      expect((await cli(['analyze', C])).code).toBe(0);
-      expect(watch.messages).toEqual([]);
+      expect((await cli(['analyze', C], env)).code).toBe(0);
+      expect(seen.messages).toEqual([]);
     } finally {
+      await seen.close();
       await s.stop();
+      await own.cleanup();
     }
   });
 

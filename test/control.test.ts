@@ -285,7 +285,8 @@ describe('control - endpoints over NATS request/reply', () => {
   it('analyze with apply changes the server and writes history while rate-limited', async () => {
     const C = await freshCluster();
     await grownTwice(C);
-    await hourLongCooldown();
+    // The deciders carry analyze --apply out with the settings of the cluster's last sample: one under the cooldown.
+    await heldBack(C);
     await checkpoints(2);
     const r = await ok<AnalyzeResult>('analyze', { cluster: C, apply: true });
     expect(r).toMatchObject({ analyzed: true, applied: true, apply_status: 'applied', max_wal_size_mb: 1152 });
