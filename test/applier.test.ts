@@ -1,3 +1,4 @@
+import { jetstreamManager } from '@nats-io/jetstream';
 import { applier } from '@walrus/applier';
 import type { Decision } from '@walrus/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +69,40 @@ describe('applier - refuses what it must not do, and says why', () => {
     await publishJs(s.nc, 'walrus.decision.info', real);
     expect(await resultFor(real)).toMatchObject({ status: 'applied', max_wal_size_mb: 96 });
     expect(watch.on('walrus.applied.info').map((r) => r.decision_id)).toEqual([real.id]);
+    await pg.query("ALTER SYSTEM SET max_wal_size = '64MB'");
+    await pg.query('SELECT pg_reload_conf()');
+  });
+
+  it('dead-letters an invalid decision with the reason, and goes on with the next one', async () => {
+    const s = await startApplier('poison', pg.url);
+    const jsm = await jetstreamManager(s.nc);
+    const dlqCount = async () => (await jsm.streams.info('WALRUS_DLQ', { subjects_filter: 'walrus.dlq.applier' })).state.subjects?.['walrus.dlq.applier'] ?? 0;
+    const before = await dlqCount();
+    const badJson = '{"v":1,"action":';
+    const badSchema = JSON.stringify({ ...decision('poison'), new_size_mb: 'lots' });
+    await publishJs(s.nc, 'walrus.decision.poison', badJson);
+    await publishJs(s.nc, 'walrus.decision.poison', badSchema);
+    const good = decision('poison', { new_size_mb: 96 });
+    await publishJs(s.nc, 'walrus.decision.poison', good);
+    // In stream order, after the two invalid ones.
+    expect(await resultFor(good)).toMatchObject({ status: 'applied', max_wal_size_mb: 96 });
+    expect(await dlqCount()).toBe(before + 2);
+    const letters: Array<{ data: string; error: string | undefined; subject: string | undefined }> = [];
+    const info = await jsm.streams.info('WALRUS_DLQ');
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+      const m = await jsm.streams.getMessage('WALRUS_DLQ', { seq }).catch(() => null);
+      if (m?.subject === 'walrus.dlq.applier') letters.push({ data: m.string(), error: m.header.get('Walrus-Error'), subject: m.header.get('Walrus-Original-Subject') });
+    }
+    // Republished unchanged, with the reason and where it came from.
+    expect(letters.slice(-2)).toEqual([
+      { data: badJson, error: expect.stringMatching(/^bad JSON/), subject: 'walrus.decision.poison' },
+      { data: badSchema, error: expect.stringMatching(/^schema violation: new_size_mb/), subject: 'walrus.decision.poison' },
+    ]);
+    const metrics = await s.registry.metrics();
+    expect(metrics).toMatch(/walrus_dead_letters_total\{service="applier",reason="bad JSON"\} 1/);
+    expect(metrics).toMatch(/walrus_dead_letters_total\{service="applier",reason="schema violation"\} 1/);
+    // Only the valid decision got an outcome.
+    expect(watch.on('walrus.applied.poison').map((r) => r.decision_id)).toEqual([good.id]);
     await pg.query("ALTER SYSTEM SET max_wal_size = '64MB'");
     await pg.query('SELECT pg_reload_conf()');
   });

@@ -11,13 +11,23 @@ let nats: NatsServer;
 let pg: PostgresCluster;
 let svc: InProcessService;
 let watch: SubjectWatch;
+/** A collector without WALRUS_SAMPLE_INTERVAL, started first so that its 30 s pass while the other tests run (its test comes last). */
+let cadence: InProcessService;
 
 beforeAll(async () => {
-  [nats, pg] = await Promise.all([startNats(), startPostgres({ version: 15, config: { checkpoint_timeout: '45s' } })]);
+  let slow: PostgresCluster;
+  [nats, pg, slow] = await Promise.all([
+    startNats(),
+    startPostgres({ version: 15, config: { checkpoint_timeout: '45s' } }),
+    // 30 s: PostgreSQL's smallest checkpoint_timeout.
+    startPostgres({ version: 17, config: { checkpoint_timeout: '30s' } }),
+  ]);
   watch = await SubjectWatch.open(nats.url, ['walrus.sample.>']);
+  cadence = await startInProcess(collector, { WALRUS_CLUSTERS: `cadence=${slow.url}` }, nats.url);
   svc = await startInProcess(collector, { WALRUS_CLUSTERS: `up=${pg.url}`, WALRUS_SAMPLE_INTERVAL: '1', WALRUS_CONNECT_TIMEOUT_SEC: '1' }, nats.url);
 });
 afterAll(async () => {
+  await cadence?.stop();
   await svc?.stop();
   await watch?.close();
   await cleanupAll();
@@ -104,4 +114,16 @@ describe('collector - a hung or dead cluster never delays the others', () => {
       blackHole.close();
     }
   });
+});
+
+describe('collector - the sample interval', () => {
+  it('is the cluster\'s checkpoint_timeout when WALRUS_SAMPLE_INTERVAL is not set', async () => {
+    const samples = () => watch.on('walrus.sample.cadence') as Array<{ collected_at: string; checkpoint_timeout_s: number }>;
+    await waitFor(() => samples().length >= 2 || null, { what: 'two samples of the cluster', timeoutMs: 90_000, intervalMs: 250 });
+    const [first, second] = samples();
+    expect(first!.checkpoint_timeout_s).toBe(30);
+    // Consecutive samples (nothing published in between), 30 s apart give or take the 5 % jitter.
+    // Not a stopwatch: only a lower bound, which a shorter default interval would break.
+    expect(Date.parse(second!.collected_at) - Date.parse(first!.collected_at)).toBeGreaterThanOrEqual(28_000);
+  }, 120_000);
 });

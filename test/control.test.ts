@@ -32,7 +32,14 @@ import { SubjectWatch } from './harness/watch.js';
 // like WAL-forced ones), samples read from it and published by the test so
 // that every interval is known, and the decider, applier, historian and
 // control service running as they do in production.
-const C = 'main';
+//
+// Each test stands alone (any one runs with -t, in any order): it takes a
+// cluster id of its own (no state, no history, no decisions yet), resets the
+// server's settings, and builds the history it needs itself. The ids all name
+// the same server, so one test at a time changes its max_wal_size.
+const POOL = Array.from({ length: 12 }, (_, i) => `c${String(i + 1).padStart(2, '0')}`);
+const CLUSTERS = POOL.map((id) => `${id}=%URL%`).join(',');
+let used = 0;
 let nats: NatsServer;
 let pgc: PostgresCluster;
 let nc: NatsConnection;
@@ -43,16 +50,12 @@ beforeAll(async () => {
   [nats, pgc] = await Promise.all([startNats(), startPostgres({ version: 17, config: { max_wal_size: '32MB' } })]);
   await pgc.query('CREATE DATABASE history');
   const history = pgc.urlFor('history');
-  const policy = { WALRUS_COOLDOWN_SEC: '0', WALRUS_THRESHOLD: '2', WALRUS_MAX: '16GB' };
-  watch = await SubjectWatch.open(nats.url, ['walrus.decision.>', 'walrus.applied.>']);
-  svc.historian = await startInProcess(historian, { HISTORY_DATABASE_URL: history, ...policy }, nats.url);
-  svc.decider = await startInProcess(decider, policy, nats.url);
-  svc.applier = await startInProcess(applier, { WALRUS_CLUSTERS: `${C}=${pgc.url}` }, nats.url);
-  svc.control = await startInProcess(
-    control,
-    { WALRUS_CLUSTERS: `${C}=${pgc.url}`, HISTORY_DATABASE_URL: history, WALRUS_PAGE: 'off', ...policy },
-    nats.url,
-  );
+    watch = await SubjectWatch.open(nats.url, ['walrus.decision.>', 'walrus.applied.>']);
+  svc.historian = await startInProcess(historian, { HISTORY_DATABASE_URL: history, ...POLICY }, nats.url);
+  svc.decider = await startInProcess(decider, POLICY, nats.url);
+  const clusters = CLUSTERS.replaceAll('%URL%', pgc.url);
+  svc.applier = await startInProcess(applier, { WALRUS_CLUSTERS: clusters }, nats.url);
+  svc.control = await startInProcess(control, controlEnv(clusters, history), nats.url);
   nc = await connect({ servers: nats.url, name: 'control-test' });
 });
 
@@ -62,6 +65,19 @@ afterAll(async () => {
   for (const s of Object.values(svc).reverse()) await s.stop();
   await cleanupAll();
 });
+
+const POLICY = { WALRUS_COOLDOWN_SEC: '0', WALRUS_THRESHOLD: '2', WALRUS_MAX: '16GB' };
+const controlEnv = (clusters: string, history: string) => ({ WALRUS_CLUSTERS: clusters, HISTORY_DATABASE_URL: history, WALRUS_PAGE: 'off', ...POLICY });
+
+/** A cluster id no other test has used, on a server with its settings reset (max_wal_size back to 32 MB). */
+async function freshCluster(): Promise<string> {
+  const id = POOL[used++];
+  if (!id) throw new Error('control.test.ts: add ids to POOL');
+  await pgc.query('ALTER SYSTEM RESET ALL');
+  await pgc.query('SELECT pg_reload_conf()');
+  await waitFor(async () => (await maxWalSizeMb(pgc)) === 32, { what: 'max_wal_size back to 32 MB', timeoutMs: 10_000 });
+  return id;
+}
 
 async function call<T>(endpoint: Endpoint, body: unknown = {}): Promise<ApiReply<T>> {
   const m = await nc.request(apiSubject(endpoint), JSON.stringify(body), { timeout: 30_000 });
@@ -73,8 +89,8 @@ async function ok<T>(endpoint: Endpoint, body: unknown = {}): Promise<T> {
   return r.result;
 }
 
-/** Reads the statistics as the collector does, and publishes them. */
-async function publishSample(): Promise<string> {
+/** Reads the statistics as the collector does, and publishes them as cluster C's. */
+async function publishSample(C: string): Promise<string> {
   const client = await pgc.connect();
   try {
     const s = await readSample(client, C, WALRUS_PARAM_NAMES, () => new Date());
@@ -87,12 +103,50 @@ async function publishSample(): Promise<string> {
 async function checkpoints(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await pgc.query('CHECKPOINT');
 }
-const decisionFor = (sampleAt: string, what: string) =>
+const decisionFor = (C: string, sampleAt: string, what: string) =>
   watch.next(`walrus.decision.${C}`, (d) => d.sample_at === sampleAt, what);
-const outcomeOf = (decisionId: unknown) =>
+const outcomeOf = (C: string, decisionId: unknown) =>
   watch.next(`walrus.applied.${C}`, (r) => r.decision_id === decisionId, 'its outcome');
 const metric = async (s: InProcessService, re: RegExp) => Number(re.exec(await s.registry.metrics())?.[1] ?? NaN);
 const MB = 1024 * 1024;
+
+/** A baseline, then 2 and 3 requested checkpoints: max_wal_size grows 32 -> 96 -> 384 MB. Returns the two decisions. */
+async function grownTwice(C: string): Promise<Record<string, unknown>[]> {
+  await publishSample(C); // baseline
+  await checkpoints(2);
+  const d1 = await decisionFor(C, await publishSample(C), 'the first increase');
+  expect(d1).toMatchObject({ action: 'increase', old_size_mb: 32, new_size_mb: 96, forced_checkpoints: 2 });
+  expect(await outcomeOf(C, d1.id)).toMatchObject({ status: 'applied', max_wal_size_mb: 96 });
+  await checkpoints(3);
+  const d2 = await decisionFor(C, await publishSample(C), 'the second increase');
+  expect(d2).toMatchObject({ action: 'increase', old_size_mb: 96, new_size_mb: 384, forced_checkpoints: 3 });
+  expect(await outcomeOf(C, d2.id)).toMatchObject({ status: 'applied', max_wal_size_mb: 384 });
+  return [d1, d2];
+}
+
+/** Decisions JetStream holds for the cluster. */
+async function storedDecisionCount(C: string): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  const subject = `walrus.decision.${C}`;
+  return (await jsm.streams.info('WALRUS_DECISIONS', { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+}
+
+/** The cluster's own override: a cooldown of an hour (read at each sample), and an invalid threshold. */
+async function hourLongCooldown(): Promise<void> {
+  await pgc.query("ALTER SYSTEM SET walrus.cooldown_sec = '3600'");
+  await pgc.query("ALTER SYSTEM SET walrus.threshold = 'lots'");
+  await pgc.query('SELECT pg_reload_conf()');
+}
+
+/** After grownTwice: two more checkpoints under the hour-long cooldown give a skipped increase. Returns its sample time. */
+async function heldBack(C: string): Promise<string> {
+  await hourLongCooldown();
+  await checkpoints(2);
+  const at = await publishSample(C);
+  const skipped = await decisionFor(C, at, 'a skipped increase');
+  expect(skipped).toMatchObject({ action: 'skipped', metadata: expect.objectContaining({ blocked_by: 'cooldown' }) });
+  return at;
+}
 
 describe('control - endpoints over NATS request/reply', () => {
   it('lists its endpoints on walrus.api.info', async () => {
@@ -106,33 +160,25 @@ describe('control - endpoints over NATS request/reply', () => {
       'walrus.api.reset',
       'walrus.api.cleanup_history',
     ]);
-    expect(info).toMatchObject({ history: true, live_clusters: [C] });
+    expect(info).toMatchObject({ history: true, live_clusters: POOL });
   });
 
   it('two increases: the server grows twice and the metrics count exactly what happened', async () => {
-    await publishSample(); // baseline
-    await checkpoints(2);
-    const s1 = await publishSample();
-    const d1 = await decisionFor(s1, 'the first increase');
-    expect(d1).toMatchObject({ action: 'increase', old_size_mb: 32, new_size_mb: 96, forced_checkpoints: 2 });
-    expect(await outcomeOf(d1.id)).toMatchObject({ status: 'applied', max_wal_size_mb: 96 });
-    await checkpoints(3);
-    const s2 = await publishSample();
-    const d2 = await decisionFor(s2, 'the second increase');
-    expect(d2).toMatchObject({ action: 'increase', old_size_mb: 96, new_size_mb: 384, forced_checkpoints: 3 });
-    expect(await outcomeOf(d2.id)).toMatchObject({ status: 'applied', max_wal_size_mb: 384 });
+    const C = await freshCluster();
+    await grownTwice(C);
     expect(await maxWalSizeMb(pgc)).toBe(384);
 
     const dec = svc.decider!;
-    expect(await metric(dec, /walrus_decisions_total\{cluster="main",action="increase",service="decider"\} (\d+)/)).toBe(2);
-    expect(await metric(dec, /walrus_forced_checkpoints_total\{cluster="main",service="decider"\} (\d+)/)).toBe(5);
+    const m = (name: string, labels = '') => new RegExp(`${name}\\{cluster="${C}",${labels}service="decider"\\} ([\\d.e+-]+)`);
+    expect(await metric(dec, m('walrus_decisions_total', 'action="increase",'))).toBe(2);
+    expect(await metric(dec, m('walrus_forced_checkpoints_total'))).toBe(5);
     // The gauge shows the size in the latest sample, taken before the second resize.
-    expect(await metric(dec, /walrus_max_wal_size_bytes\{cluster="main",service="decider"\} (\d+)/)).toBe(96 * MB);
-    expect(await metric(dec, /walrus_max_allowed_bytes\{cluster="main",service="decider"\} (\d+)/)).toBe(16 * 1024 * MB);
-    const age = await metric(dec, /walrus_sample_age_seconds\{cluster="main",service="decider"\} ([\d.e+-]+)/);
+    expect(await metric(dec, m('walrus_max_wal_size_bytes'))).toBe(96 * MB);
+    expect(await metric(dec, m('walrus_max_allowed_bytes'))).toBe(16 * 1024 * MB);
+    const age = await metric(dec, m('walrus_sample_age_seconds'));
     expect(age).toBeGreaterThanOrEqual(0);
     expect(age).toBeLessThan(120);
-    await waitFor(async () => (await metric(svc.applier!, /walrus_apply_total\{cluster="main",status="applied",service="applier"\} (\d+)/)) === 2, {
+    await waitFor(async () => (await metric(svc.applier!, new RegExp(`walrus_apply_total\\{cluster="${C}",status="applied",service="applier"\\} (\\d+)`))) === 2, {
       what: 'walrus_apply_total{status="applied"} = 2',
       timeoutMs: 10_000,
     });
@@ -144,14 +190,9 @@ describe('control - endpoints over NATS request/reply', () => {
   });
 
   it('status: per-cluster fields of pg_walrus plus reachability, and the fleet summary', async () => {
-    // From now on the cluster has a cooldown of an hour: its own override, read at each sample.
-    await pgc.query("ALTER SYSTEM SET walrus.cooldown_sec = '3600'");
-    await pgc.query("ALTER SYSTEM SET walrus.threshold = 'lots'");
-    await pgc.query('SELECT pg_reload_conf()');
-    await checkpoints(2);
-    const s3 = await publishSample();
-    const skipped = await decisionFor(s3, 'a skipped increase');
-    expect(skipped).toMatchObject({ action: 'skipped', metadata: expect.objectContaining({ blocked_by: 'cooldown' }) });
+    const C = await freshCluster();
+    await grownTwice(C);
+    const s3 = await heldBack(C);
 
     const r = await ok<StatusResult>('status', { cluster: C });
     expect(r.clusters).toHaveLength(1);
@@ -182,12 +223,28 @@ describe('control - endpoints over NATS request/reply', () => {
     expect(r.clusters[0]!.cooldown_remaining_sec).toBeGreaterThan(3500);
     expect(r.clusters[0]!.invalid_overrides).toEqual([expect.objectContaining({ parameter: 'walrus.threshold', value: 'lots' })]);
 
+    // The fleet: every cluster the service knows (its WALRUS_CLUSTERS, whatever has state or samples),
+    // this one as above (reachability judged by sample age there), and a summary that adds them up.
     const fleet = await ok<StatusResult>('status');
-    expect(fleet.clusters.map((c) => c.cluster)).toEqual([C]);
-    expect(fleet.fleet).toMatchObject({ clusters: 1, reachable: 1, cooldown_active: 1, with_invalid_overrides: 1, total_adjustments: 2 });
+    expect(fleet.clusters.map((c) => c.cluster)).toEqual(POOL);
+    // The single-cluster answer read the server live; the fleet uses the last sample.
+    const { reachable: _r, reachable_by: _b, cooldown_remaining_sec: _c, sample_age_sec: _a, last_sample_at: _l, ...same } = r.clusters[0]!;
+    expect(fleet.clusters.find((c) => c.cluster === C)).toMatchObject({ ...same, reachable: true, reachable_by: 'sample_age' });
+    const count = (f: (c: (typeof fleet.clusters)[number]) => boolean) => fleet.clusters.filter(f).length;
+    expect(fleet.fleet).toMatchObject({
+      clusters: fleet.clusters.length,
+      reachable: count((c) => c.reachable === true),
+      cooldown_active: count((c) => c.cooldown_active),
+      with_invalid_overrides: count((c) => c.invalid_overrides.length > 0),
+      total_adjustments: fleet.clusters.reduce((n, c) => n + c.total_adjustments, 0),
+    });
+    expect(fleet.fleet.with_invalid_overrides).toBeGreaterThanOrEqual(1);
   });
 
   it('recommendation: what would happen, with the rate limit that holds it back, and nothing changes', async () => {
+    const C = await freshCluster();
+    await grownTwice(C);
+    await hourLongCooldown();
     await checkpoints(2);
     const kv = await new Kvm(nc).open(KV_STATE_BUCKET);
     const before = (await kv.get(C))!.revision;
@@ -207,7 +264,30 @@ describe('control - endpoints over NATS request/reply', () => {
     expect(await maxWalSizeMb(pgc)).toBe(384);
   });
 
+  it('analyze without apply: the same evaluation, and nothing is saved, published or changed', async () => {
+    const C = await freshCluster();
+    await grownTwice(C);
+    await hourLongCooldown();
+    await checkpoints(2);
+    const kv = await new Kvm(nc).open(KV_STATE_BUCKET);
+    const before = (await kv.get(C))!.revision;
+    const decisionsBefore = await storedDecisionCount(C);
+    const r = await ok<AnalyzeResult>('analyze', { cluster: C });
+    expect(r).toMatchObject({ analyzed: true, applied: false, decision_id: null, apply_status: null });
+    expect(r.recommendation).toMatchObject({ action: 'increase', recommended_size_mb: 1152, forced_checkpoints: 2, blocked_by: 'cooldown' });
+    // A decision would have been stored (acknowledged by JetStream) before the answer.
+    expect(await storedDecisionCount(C)).toBe(decisionsBefore);
+    expect((await kv.get(C))!.revision).toBe(before);
+    expect(await maxWalSizeMb(pgc)).toBe(384);
+    expect(await metric(svc.control!, new RegExp(`walrus_manual_decisions_total\\{cluster="${C}"`))).toBeNaN();
+  });
+
   it('analyze with apply changes the server and writes history while rate-limited', async () => {
+    const C = await freshCluster();
+    await grownTwice(C);
+    // The deciders carry analyze --apply out with the settings of the cluster's last sample: one under the cooldown.
+    await heldBack(C);
+    await checkpoints(2);
     const r = await ok<AnalyzeResult>('analyze', { cluster: C, apply: true });
     expect(r).toMatchObject({ analyzed: true, applied: true, apply_status: 'applied', max_wal_size_mb: 1152 });
     expect(r.recommendation).toMatchObject({ action: 'increase', blocked_by: 'cooldown' });
@@ -227,7 +307,7 @@ describe('control - endpoints over NATS request/reply', () => {
       timeoutMs: 20_000,
     });
     expect(row).toMatchObject({ action: 'increase', metadata: expect.objectContaining({ rate_limits_bypassed: true }) });
-    expect(await metric(svc.control!, /walrus_manual_decisions_total\{cluster="main",action="increase",service="control"\} (\d+)/)).toBe(1);
+    expect(await metric(svc.control!, new RegExp(`walrus_manual_decisions_total\\{cluster="${C}",action="increase",service="control"\\} (\\d+)`))).toBe(1);
 
     // The manual change counts like the decider's own: a third adjustment, baseline moved on.
     const st = (await ok<StatusResult>('status', { cluster: C })).clusters[0]!;
@@ -239,14 +319,28 @@ describe('control - endpoints over NATS request/reply', () => {
   });
 
   it('history: newest first, per cluster or fleet, with a limit; walrus.status in SQL is current', async () => {
+    const C = await freshCluster();
+    await grownTwice(C);
+    await heldBack(C);
+    await checkpoints(2);
+    const manual = await ok<AnalyzeResult>('analyze', { cluster: C, apply: true });
+    expect(manual).toMatchObject({ applied: true, max_wal_size_mb: 1152 });
+    await waitFor(async () => (await ok<HistoryResult>('history', { cluster: C, limit: 1 })).rows[0]?.apply_status === 'applied', {
+      what: 'the manual change and its outcome in history',
+      timeoutMs: 20_000,
+    });
+
     const h = await ok<HistoryResult>('history', { cluster: C, limit: 2 });
     expect(h.rows).toHaveLength(2);
     expect(h.rows[0]).toMatchObject({ action: 'increase', new_size_mb: 1152, apply_status: 'applied' });
     expect(h.rows[1]).toMatchObject({ action: 'skipped' });
-    const all = await ok<HistoryResult>('history', { limit: 100 });
-    expect(all.rows.map((x) => x.action)).toEqual(['increase', 'skipped', 'increase', 'increase']);
+    const mine = await ok<HistoryResult>('history', { cluster: C, limit: 100 });
+    expect(mine.rows.map((x) => x.action)).toEqual(['increase', 'skipped', 'increase', 'increase']);
+    // The fleet's history holds the same rows for this cluster, in the same order.
+    const all = await ok<HistoryResult>('history', { limit: 1000 });
+    expect(all.rows.filter((x) => x.cluster === C)).toEqual(mine.rows);
 
-    const [s] = await pgc.query('SELECT * FROM walrus.status', [], { database: 'history' });
+    const [s] = await pgc.query('SELECT * FROM walrus.status WHERE cluster = $1', [C], { database: 'history' });
     expect(s).toMatchObject({
       cluster: C,
       max_wal_size_mb: 1152,
@@ -259,45 +353,69 @@ describe('control - endpoints over NATS request/reply', () => {
   });
 
   it('cleanup_history deletes by retention and walrus.status keeps the cluster', async () => {
+    const C = await freshCluster();
+    await grownTwice(C);
+    await waitFor(async () => (await ok<HistoryResult>('history', { cluster: C, limit: 10 })).rows.filter((x) => x.apply_status === 'applied').length === 2, {
+      what: 'both increases and their outcomes in history',
+      timeoutMs: 20_000,
+    });
+    const count = async () => Number((await pgc.query<{ n: string }>('SELECT count(*) AS n FROM walrus.history', [], { database: 'history' }))[0]!.n);
+    const rows = await count();
+    expect(rows).toBeGreaterThanOrEqual(2);
     const kept = await ok<CleanupResult>('cleanup_history', { retention_days: 30 });
     expect(kept.deleted).toBe(0);
+    expect(await count()).toBe(rows);
     const gone = await ok<CleanupResult>('cleanup_history', { retention_days: 0 });
-    expect(gone.deleted).toBe(4);
+    expect(gone.deleted).toBe(rows);
     expect((await ok<HistoryResult>('history', { limit: 10 })).rows).toEqual([]);
-    const rows = await pgc.query('SELECT cluster, max_wal_size_mb FROM walrus.status', [], { database: 'history' });
-    expect(rows).toEqual([{ cluster: C, max_wal_size_mb: 1152 }]);
+    const status = await pgc.query('SELECT cluster, max_wal_size_mb FROM walrus.status WHERE cluster = $1', [C], { database: 'history' });
+    expect(status).toEqual([{ cluster: C, max_wal_size_mb: 384 }]);
   });
 
   it('reset clears the state: the next sample is a new baseline', async () => {
+    const C = await freshCluster();
+    await grownTwice(C);
     const r = await ok<ResetResult>('reset', { cluster: C });
     expect(r).toEqual({ cluster: C, had_state: true });
     const st = (await ok<StatusResult>('status', { cluster: C })).clusters[0]!;
     expect(st).toMatchObject({ has_state: false, total_adjustments: 0, cooldown_active: false, last_evaluated_at: null });
     await checkpoints(3);
-    const s = await publishSample();
+    const s = await publishSample(C);
     // A baseline: no decision, though three checkpoints were requested.
     await waitFor(async () => (await ok<StatusResult>('status', { cluster: C })).clusters[0]!.last_evaluated_at === new Date(s).toISOString(), {
       what: 'the decider to take a new baseline',
       timeoutMs: 20_000,
     });
     expect((await ok<StatusResult>('status', { cluster: C })).clusters[0]).toMatchObject({ has_state: true, total_adjustments: 0, quiet_intervals: 0 });
+    expect(await storedDecisionCount(C)).toBe(2);
     expect(await ok<ResetResult>('reset', { cluster: C })).toEqual({ cluster: C, had_state: true });
   });
 
   it('consumer lag: what each durable consumer has not received, read from JetStream', async () => {
+    const C = await freshCluster();
+    await grownTwice(C);
     // A consumer nobody reads lags by every decision of the cluster stored so far.
     const jsm = await jetstreamManager(nc);
     await jsm.consumers.add('WALRUS_DECISIONS', { durable_name: 'test-lagging', ack_policy: AckPolicy.Explicit, filter_subject: `walrus.decision.${C}` });
-    const decisions = (await jsm.streams.info('WALRUS_DECISIONS', { subjects_filter: `walrus.decision.${C}` })).state.subjects?.[`walrus.decision.${C}`];
-    expect(decisions).toBe(watch.on(`walrus.decision.${C}`).length);
-    const lag = (name: string) => metric(svc.control!, new RegExp(`walrus_jetstream_consumer_${name}\\{stream="WALRUS_DECISIONS",consumer="test-lagging",service="control"\\} (\\d+)`));
-    expect(await lag('pending_messages')).toBe(decisions);
-    expect(await lag('ack_pending_messages')).toBe(0);
-    expect(await metric(svc.control!, /walrus_jetstream_consumer_pending_messages\{stream="WALRUS_DECISIONS",consumer="walrus-historian",service="control"\} (\d+)/)).toBe(0);
-    await jsm.consumers.delete('WALRUS_DECISIONS', 'test-lagging');
+    try {
+      const decisions = await storedDecisionCount(C);
+      expect(decisions).toBe(2);
+      const lag = (name: string) => metric(svc.control!, new RegExp(`walrus_jetstream_consumer_${name}\\{stream="WALRUS_DECISIONS",consumer="test-lagging",service="control"\\} (\\d+)`));
+      expect(await lag('pending_messages')).toBe(decisions);
+      expect(await lag('ack_pending_messages')).toBe(0);
+      await waitFor(
+        async () => (await metric(svc.control!, /walrus_jetstream_consumer_pending_messages\{stream="WALRUS_DECISIONS",consumer="walrus-historian",service="control"\} (\d+)/)) === 0,
+        { what: 'the historian caught up (lag 0)', timeoutMs: 20_000 },
+      );
+    } finally {
+      await jsm.consumers.delete('WALRUS_DECISIONS', 'test-lagging');
+    }
   });
 
   it('errors: unknown cluster, bad requests, not JSON', async () => {
+    const C = await freshCluster();
+    const notFound = () => metric(svc.control!, /walrus_control_requests_total\{endpoint="recommendation",result="not_found",service="control"\} (\d+)/);
+    const before = (await notFound()) || 0;
     for (const endpoint of ['status', 'recommendation', 'analyze', 'reset'] as const) {
       const r = await call(endpoint, { cluster: 'nope' });
       expect(r, endpoint).toMatchObject({ ok: false, error: { code: 'not_found', message: expect.stringContaining('unknown cluster nope') } });
@@ -309,6 +427,29 @@ describe('control - endpoints over NATS request/reply', () => {
     expect(await call('analyze', { cluster: C, apply: 'yes' })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     const raw = await nc.request(apiSubject('status'), 'not json', { timeout: 5000 });
     expect(raw.json()).toMatchObject({ ok: false, error: { code: 'bad_request', message: 'the request is not JSON' } });
-    expect(await metric(svc.control!, /walrus_control_requests_total\{endpoint="recommendation",result="not_found",service="control"\} (\d+)/)).toBe(1);
+    expect(await notFound()).toBe(before + 1);
+  });
+
+  it('several control processes answer in one queue group: each request once, by either, each answer right', async () => {
+    const C = await freshCluster();
+    await grownTwice(C);
+    const second = await startInProcess(control, controlEnv(CLUSTERS.replaceAll('%URL%', pgc.url), pgc.urlFor('history')), nats.url);
+    try {
+      const answered = (s: InProcessService) => metric(s, /walrus_control_requests_total\{endpoint="status",result="ok",service="control"\} (\d+)/).then((n) => n || 0);
+      const before = [await answered(svc.control!), await answered(second)];
+      const N = 24;
+      const answers = await Promise.all(Array.from({ length: N }, () => ok<StatusResult>('status', { cluster: C })));
+      for (const a of answers) {
+        expect(a.clusters).toHaveLength(1);
+        expect(a.clusters[0]).toMatchObject({ cluster: C, current_max_wal_size_mb: 384, total_adjustments: 2, changes_this_hour: 2, reachable: true, has_state: true });
+      }
+      const by = [(await answered(svc.control!)) - before[0]!, (await answered(second)) - before[1]!];
+      // Both took a share, and no request was answered twice (outside a queue group both would answer each).
+      expect(by[0]).toBeGreaterThan(0);
+      expect(by[1]).toBeGreaterThan(0);
+      expect(by[0]! + by[1]!).toBe(N);
+    } finally {
+      await second.stop();
+    }
   });
 });

@@ -1,6 +1,8 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { ApplyResult, Decision } from '@walrus/core';
-import { historian } from '@walrus/historian';
+import { historian, loadMigrations, migrate } from '@walrus/historian';
+import { createLogger } from '@walrus/runtime';
+import pgLib from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
@@ -109,5 +111,74 @@ describe('historian - every decision once, outcomes on the same row', () => {
     const [zero] = await pg.query<{ n: string }>('SELECT walrus.cleanup_history(0) AS n', [], { database: 'history' });
     expect(Number(zero!.n)).toBeGreaterThanOrEqual(1);
     expect(await rowsFor(recent.id)).toEqual([]);
+  });
+});
+
+describe.concurrent('historian - an existing schema, and retention over time', () => {
+  // Each with its own database and NATS server: a second historian on the shared
+  // server would take a share of the other tests' messages (one durable consumer).
+  async function ownHistorian(database: string, env: Record<string, string> = {}) {
+    const own = await startNats();
+    const s = await startInProcess(historian, { HISTORY_DATABASE_URL: pg.urlFor(database), ...env }, own.url);
+    return s;
+  }
+  const rowsOf = (database: string, sql: string, params: unknown[] = []) => pg.query<Record<string, unknown>>(sql, params, { database });
+
+  it('migrates a database at migration 1 that holds history: schema brought up to date, rows kept', async () => {
+    await pg.query('CREATE DATABASE legacy');
+    // An installation made by a historian that knew only the first migration.
+    const pool = new pgLib.Pool({ connectionString: pg.urlFor('legacy'), max: 1 });
+    try {
+      expect(await migrate(pool, createLogger({ level: 'silent', name: 'test' }), loadMigrations().filter((m) => m.version === 1))).toEqual([1]);
+    } finally {
+      await pool.end();
+    }
+    const old = [decision({ cluster: 'old1' }), decision({ cluster: 'old1', new_size_mb: 8192 })];
+    for (const [i, d] of old.entries()) {
+      await rowsOf(
+        'legacy',
+        `INSERT INTO walrus.history (timestamp, cluster, decision_id, action, old_size_mb, new_size_mb, forced_checkpoints, checkpoint_timeout_sec, reason, metadata, apply_status, applied_at)
+         VALUES (now() - make_interval(hours => $1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())`,
+        [2 - i, d.cluster, d.id, d.action, d.old_size_mb, d.new_size_mb, d.forced_checkpoints, d.checkpoint_timeout_sec, d.reason, JSON.stringify(d.metadata), i === 0 ? 'applied' : null],
+      );
+    }
+    const before = await rowsOf('legacy', 'SELECT * FROM walrus.history ORDER BY id');
+    expect(before).toHaveLength(2);
+    await expect(rowsOf('legacy', 'SELECT * FROM walrus.status')).rejects.toThrow(/does not exist/);
+
+    const s = await ownHistorian('legacy');
+    try {
+      expect((await rowsOf('legacy', 'SELECT version FROM walrus.migrations ORDER BY version')).map((r) => r.version)).toEqual(loadMigrations().map((m) => m.version));
+      expect(s.lines.filter((l) => l.msg === 'applied migration').map((l) => l.migration)).toEqual(loadMigrations().slice(1).map((m) => m.name));
+      // Every row as it was.
+      expect(await rowsOf('legacy', 'SELECT * FROM walrus.history ORDER BY id')).toEqual(before);
+      // The status of the clusters that already had history, and new decisions stored beside the old rows.
+      expect(await rowsOf('legacy', 'SELECT cluster, decisions, adjustments_applied FROM walrus.status')).toEqual([{ cluster: 'old1', decisions: '2', adjustments_applied: '1' }]);
+      const next = decision({ cluster: 'old1' });
+      await publishJs(s.nc, 'walrus.decision.old1', next);
+      await waitFor(async () => (await rowsOf('legacy', 'SELECT 1 FROM walrus.history WHERE decision_id = $1', [next.id])).length === 1, { what: 'a new decision stored', timeoutMs: 15_000 });
+      expect(await rowsOf('legacy', 'SELECT cluster, decisions FROM walrus.status')).toEqual([{ cluster: 'old1', decisions: '3' }]);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('runs retention every WALRUS_HISTORY_CLEANUP_INTERVAL_SEC, not only at start-up', async () => {
+    await pg.query('CREATE DATABASE periodic');
+    const s = await ownHistorian('periodic', { WALRUS_HISTORY_CLEANUP_INTERVAL_SEC: '10', WALRUS_HISTORY_RETENTION_DAYS: '7' });
+    try {
+      // Written after the start-up run: only a later, periodic run can delete it.
+      const old = decision({ cluster: 'p1', decided_at: new Date(Date.now() - 30 * 86400_000).toISOString() });
+      const recent = decision({ cluster: 'p1' });
+      for (const d of [old, recent]) await publishJs(s.nc, 'walrus.decision.p1', d);
+      await waitFor(async () => (await rowsOf('periodic', 'SELECT 1 FROM walrus.history WHERE cluster = $1', ['p1'])).length === 2, { what: 'both rows stored', timeoutMs: 15_000 });
+      const stored = s.lines.length;
+      await waitFor(() => s.lines.slice(stored).find((l) => l.msg === 'history retention applied'), { what: 'a periodic retention run', timeoutMs: 30_000, intervalMs: 250 });
+      expect(s.lines.slice(stored).find((l) => l.msg === 'history retention applied')).toMatchObject({ deleted: 1, retentionDays: 7 });
+      expect((await rowsOf('periodic', 'SELECT decision_id FROM walrus.history')).map((r) => r.decision_id)).toEqual([recent.id]);
+      expect(await s.registry.metrics()).toMatch(/walrus_history_rows_deleted_total\{service="historian"\} 1/);
+    } finally {
+      await s.stop();
+    }
   });
 });

@@ -7,7 +7,7 @@ import type { Decision } from '@walrus/core';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { maxWalSizeMb } from './harness/load.js';
-import { cleanupAll, PG_VERSIONS, startNats, startPostgres, type NatsServer, type PostgresCluster } from './harness/mod.js';
+import { cleanupAll, freePort, PG_VERSIONS, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
 import { startPatroniStandIn } from './harness/patroni-standin.js';
 import { SubjectWatch } from './harness/watch.js';
@@ -40,6 +40,12 @@ async function startApplier(cluster: string, url: string, env: Record<string, st
   const s = await startInProcess(applier, { WALRUS_CLUSTERS: `${cluster}=${url}`, ...env }, nats.url);
   services.push(s);
   return s;
+}
+
+/** Back to the server's 64 MB, also when a test failed half-way (a later decision computed from 64 MB would be stale). */
+async function resetSize(): Promise<void> {
+  await pg18.query(`ALTER SYSTEM SET max_wal_size = '64MB'`);
+  await pg18.query('SELECT pg_reload_conf()');
 }
 
 const autoConfValue = async (c: PostgresCluster) =>
@@ -97,6 +103,61 @@ describe('security - the patroni apply strategy', () => {
     expect(watch.on('walrus.applied.patroni401')).toHaveLength(1);
     await pg18.query(`ALTER SYSTEM SET max_wal_size = '64MB'`);
     await pg18.query('SELECT pg_reload_conf()');
+  });
+
+  it('retries a Patroni that answers 5xx, then applies', async () => {
+    try {
+      let calls = 0;
+      const patroni = await startPatroniStandIn({
+        onPatch: async (body) => {
+          calls += 1;
+          if (calls <= 2) throw new Error('no leader (the DCS is away)');
+          const size = (body as { postgresql: { parameters: { max_wal_size: string } } }).postgresql.parameters.max_wal_size;
+          await pg18.query(`ALTER SYSTEM SET max_wal_size = '${size.replace(/'/g, '')}'`);
+          await pg18.query('SELECT pg_reload_conf()');
+          return null;
+        },
+      });
+      const s = await startApplier('patroni5xx', `${pg18.url}?walrus_apply=patroni&walrus_patroni_url=${encodeURIComponent(patroni.url)}`);
+      const d = decision('patroni5xx');
+      await publishJs(s.nc, 'walrus.decision.patroni5xx', d);
+      expect(await resultFor(d)).toMatchObject({ status: 'applied', max_wal_size_mb: 128, error: null });
+      // Two 500s retried (not reported as failed), the third PATCH applied.
+      expect(patroni.requests.map((r) => r.path)).toEqual(['/config', '/config', '/config']);
+      expect(watch.on('walrus.applied.patroni5xx')).toHaveLength(1);
+      expect(await s.registry.metrics()).toMatch(/walrus_apply_retries_total\{cluster="patroni5xx",service="applier"\} 2/);
+      // Said once as a warning, each further attempt at debug level.
+      const retries = s.lines.filter((l) => /^cluster (unreachable; will retry until the decision expires|still unreachable)$/.test(l.msg) && l.decisionId === d.id);
+      expect(retries.map((l) => String(l.err))).toEqual([expect.stringMatching(/answered 500/), expect.stringMatching(/answered 500/)]);
+    } finally {
+      await resetSize();
+    }
+  });
+
+  it('retries an unreachable Patroni REST API until it answers', async () => {
+    try {
+      const port = await freePort();
+      const s = await startApplier('patronidown', `${pg18.url}?walrus_apply=patroni&walrus_patroni_url=${encodeURIComponent(`http://127.0.0.1:${port}`)}`);
+      const d = decision('patronidown');
+      await publishJs(s.nc, 'walrus.decision.patronidown', d);
+      // Nothing listens yet: the applier says so and retries.
+      await waitFor(() => s.lines.find((l) => l.decisionId === d.id && /unreachable/.test(String(l.err))), { what: 'a retry of the unreachable API', timeoutMs: 20_000 });
+      expect(watch.on('walrus.applied.patronidown')).toEqual([]);
+      const patroni = await startPatroniStandIn({
+        port,
+        onPatch: async (body) => {
+          const size = (body as { postgresql: { parameters: { max_wal_size: string } } }).postgresql.parameters.max_wal_size;
+          await pg18.query(`ALTER SYSTEM SET max_wal_size = '${size.replace(/'/g, '')}'`);
+          await pg18.query('SELECT pg_reload_conf()');
+          return null;
+        },
+      });
+      expect(await resultFor(d)).toMatchObject({ status: 'applied', max_wal_size_mb: 128, error: null });
+      expect(patroni.requests).toHaveLength(1);
+      expect(watch.on('walrus.applied.patronidown')).toHaveLength(1);
+    } finally {
+      await resetSize();
+    }
   });
 
   it('refuses an invalid strategy selection at start-up, naming the cluster', () => {

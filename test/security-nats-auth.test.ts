@@ -1,14 +1,16 @@
 /**
- * Each way a service can authenticate to NATS (nkey seed, token, TLS client
- * certificate), the secret given through a `*_FILE` variable where one
- * exists, with the real `walrus` command.
+ * Each way a service can authenticate to NATS (nkey seed, token, password,
+ * operator-mode credentials, TLS client certificate), the secret given
+ * through a `*_FILE` variable where one exists, with the real `walrus` command.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WALRUS_BIN } from '@walrus/cli/launch';
-import { nkeys } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import * as jwt from '@nats-io/jwt';
+import { connect, credsAuthenticator, nkeys } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, registerCleanup, startNats } from './harness/mod.js';
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
@@ -69,6 +71,57 @@ describe.concurrent('security - NATS authentication methods', () => {
   it('connects with a token', async () => {
     const nats = await startNats({ config: 'authorization { token: "tok-Secret-42" }' });
     await deciderStarts({ NATS_URL: nats.url, NATS_TOKEN: 'tok-Secret-42' }, 'tok-Secret-42');
+  });
+
+  it('connects with a token from NATS_TOKEN_FILE', async () => {
+    const nats = await startNats({ config: 'authorization { token: "tok-File-77" }' });
+    writeFileSync(join(dir, 'token'), 'tok-File-77\n', { mode: 0o600 });
+    await deciderStarts({ NATS_URL: nats.url, NATS_TOKEN_FILE: join(dir, 'token') }, 'tok-File-77');
+  });
+
+  it('connects with a user and a password from NATS_PASSWORD_FILE', async () => {
+    const nats = await startNats({ config: 'authorization { users = [ { user: "walrus-decider", password: "pw-File-Secret-5" } ] }' });
+    writeFileSync(join(dir, 'password'), 'pw-File-Secret-5\n', { mode: 0o600 });
+    await deciderStarts({ NATS_URL: nats.url, NATS_USER: 'walrus-decider', NATS_PASSWORD_FILE: join(dir, 'password') }, 'pw-File-Secret-5');
+  });
+
+  it('connects to an operator-mode server with NATS_CREDS_FILE (user JWT and seed), and uses JetStream there', async () => {
+    // Operator, system account, an account with JetStream and a user of it, signed as nsc would.
+    const operator = jwt.createOperator();
+    const system = jwt.createAccount();
+    const account = jwt.createAccount();
+    const user = jwt.createUser();
+    const operatorJwt = await jwt.encodeOperator('walrus-test', operator, { system_account: system.getPublicKey() });
+    const systemJwt = await jwt.encodeAccount('SYS', system, {}, { signer: operator });
+    // Every limit spelled out: nats-server reads a missing one as 0 (no connection, no subscription).
+    const unlimited = { subs: -1, conn: -1, leaf: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 };
+    const accountJwt = await jwt.encodeAccount('WALRUS', account, { limits: unlimited }, { signer: operator });
+    const userJwt = await jwt.encodeUser('walrus-decider', user, account);
+    const credsFile = join(dir, 'walrus-decider.creds');
+    writeFileSync(credsFile, jwt.fmtCreds(userJwt, user), { mode: 0o600 });
+    const nats = await startNats({
+      config: [
+        `operator: ${operatorJwt}`,
+        `system_account: ${system.getPublicKey()}`,
+        'resolver: MEMORY',
+        'resolver_preload: {',
+        `  ${system.getPublicKey()}: ${systemJwt}`,
+        `  ${account.getPublicKey()}: ${accountJwt}`,
+        '}',
+      ].join('\n'),
+    });
+    // Without the credentials the server refuses a client.
+    await expect(connect({ servers: nats.url, timeout: 3000 })).rejects.toThrow(/Authorization/i);
+    const seed = new TextDecoder().decode(user.getSeed());
+    await deciderStarts({ NATS_URL: nats.url, NATS_CREDS_FILE: credsFile }, seed);
+    // The decider provisioned the streams in the account of its user.
+    const nc = await connect({ servers: nats.url, authenticator: credsAuthenticator(readFileSync(credsFile)) });
+    try {
+      const jsm = await jetstreamManager(nc);
+      expect((await jsm.streams.info('WALRUS_SAMPLES')).config.name).toBe('WALRUS_SAMPLES');
+    } finally {
+      await nc.close();
+    }
   });
 
   it('connects over TLS with a client certificate (NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY)', async () => {

@@ -1,8 +1,8 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
-import { decisionMsgId, decisionSubject, type ApplyResult, type Decision } from '@walrus/core';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { decisionMsgId, decisionSubject, type ApplyResult, type Decision, type Sample } from '@walrus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maxWalSizeMb, writeWal } from '../harness/load.js';
+import { maxWalSizeMb, requestedCheckpoints, writeWal } from '../harness/load.js';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from '../harness/mod.js';
 import { startWalrus, type LogLine, type WalrusProcess } from '../harness/walrus-process.js';
 import { decisionFor } from './decisions.js';
@@ -46,6 +46,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The first log line after line `from` that matches. */
 const logAfter = (from: number, match: (l: LogLine) => boolean, what: string, timeoutMs = 60_000) =>
   waitFor(() => walrus.lines.slice(from).find(match), { what, timeoutMs, intervalMs: 100 });
+/** The latest sample of the cluster in the stream that matches (what the decider reads). */
+const sampledWith = (match: (s: Sample) => boolean, what: string) =>
+  waitFor(
+    async () => {
+      const m = await (await jetstreamManager(nc)).streams.getMessage('WALRUS_SAMPLES', { last_by_subj: `walrus.sample.${CLUSTER}` }).catch(() => null);
+      const s = m?.json<Sample>();
+      return s && match(s) ? s : null;
+    },
+    { what, timeoutMs: 30_000, intervalMs: 100 },
+  );
 const decisions = () => storedMessages<Decision>(nc, 'WALRUS_DECISIONS', `walrus.decision.${CLUSTER}`);
 const outcomes = () => storedMessages<ApplyResult>(nc, 'WALRUS_DECISIONS', `walrus.applied.${CLUSTER}`);
 const historyRows = () =>
@@ -53,17 +63,45 @@ const historyRows = () =>
 
 describe('faults - outages while everything runs', () => {
   it('pg_stat_reset_shared mid-run: re-baseline, no spurious resize', async () => {
-    await pgc.query('CHECKPOINT');
-    await sleep(1500);
-    await pgc.query('CHECKPOINT');
-    await sleep(2500); // sampled with the higher count
+    const size = await maxWalSizeMb(pgc);
+    const since = new Date().toISOString();
+    // Build the counter up to 8 or more, two requested checkpoints per sampled
+    // interval (threshold 3: nothing to decide), each pair seen in a sample.
+    let n = await requestedCheckpoints(pgc);
+    for (let round = 0; round < 4; round++) {
+      await pgc.query('CHECKPOINT');
+      await pgc.query('CHECKPOINT');
+      n += 2;
+      await sampledWith((s) => s.checkpoints_requested === n, `a sample with ${n} requested checkpoints`);
+    }
+    // Then the reset and four checkpoints, with the process stopped so that
+    // its next sample sees them at once: requested drops from n (>= 8) to 4.
+    // A decider that took the 4 after the reset as the interval's forced
+    // checkpoints, or the size of the drop (>= 4), would grow here (threshold 3).
     const from = walrus.lines.length;
-    await pgc.query("SELECT pg_stat_reset_shared('checkpointer')");
-    await logAfter(from, (l) => l.cluster === CLUSTER && l.outcome === 'rebaseline', 'a re-baseline after the reset');
-    await pgc.query('CHECKPOINT');
-    await sleep(2500);
-    expect(await decisions()).toEqual([]);
-    expect(await maxWalSizeMb(pgc)).toBe(32);
+    const paused = new Date().toISOString();
+    walrus.signal('SIGSTOP');
+    try {
+      await sleep(300); // a statistics query sent just before the stop completes on the server meanwhile
+      await pgc.query("SELECT pg_stat_reset_shared('checkpointer')");
+      for (let i = 0; i < 4; i++) await pgc.query('CHECKPOINT');
+    } finally {
+      walrus.signal('SIGCONT');
+    }
+    const jump = await sampledWith((s) => s.collected_at > paused, 'the first sample after the reset');
+    expect(jump.checkpoints_requested).toBe(4);
+    // Samples from before the pause give no_change; the one after it must re-baseline (a decision is logged with its action).
+    const evaluated = (l: LogLine) => l.cluster === CLUSTER && (typeof l.outcome === 'string' || typeof l.action === 'string');
+    const rebaseline = await logAfter(from, (l) => evaluated(l) && l.outcome !== 'no_change', 'the evaluation of the sample after the reset');
+    expect(rebaseline).toMatchObject({ outcome: 'rebaseline' });
+    // Two more samples evaluated after it: a decision of the re-baselined sample would be in the stream before them.
+    const after = walrus.lines.indexOf(rebaseline) + 1;
+    await waitFor(() => walrus.lines.slice(after).filter(evaluated).length >= 2 || null, {
+      what: 'two samples evaluated after the re-baseline',
+      timeoutMs: 30_000,
+    });
+    expect((await decisions()).filter((d) => d.data.sample_at >= since)).toEqual([]);
+    expect(await maxWalSizeMb(pgc)).toBe(size);
   });
 
   it('NATS stopped and restarted: every service reconnects by itself and no decision is lost', async () => {

@@ -26,11 +26,15 @@ export interface StandInOptions {
    * to the members' configuration and reload); its result is recorded.
    */
   onPatch?: (body: unknown) => Promise<unknown>;
+  /** Listen on this port (e.g. one a client was already told about); default any free port. */
+  port?: number;
 }
 
 /**
  * A tiny stand-in of Patroni's REST API: `PATCH /config` only, recording
  * every request. Not Patroni: it imitates the one endpoint walrus calls.
+ * An `onPatch` that throws is answered with 500 (Patroni unwell: no leader,
+ * DCS away).
  */
 export async function startPatroniStandIn(opts: StandInOptions = {}): Promise<PatroniStandIn> {
   const requests: RecordedRequest[] = [];
@@ -62,7 +66,7 @@ export async function startPatroniStandIn(opts: StandInOptions = {}): Promise<Pa
       res.writeHead(500).end(String(err));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const close = () =>
     new Promise<void>((resolve) => {

@@ -89,6 +89,33 @@ describe('simulate - replays recorded samples through each algorithm', () => {
     expect((await readFile(exported, 'utf8')).trim().split('\n')).toHaveLength(12);
   });
 
+  it('simulate - --recorded evaluates each sample at the size the cluster really had; by default the size follows the simulated decisions', async () => {
+    const file = join(dir, 'recorded.jsonl');
+    // The cluster really grew 32 -> 64 MB at the sixth sample (someone else's change, or another algorithm's).
+    const samples = recorded().map((s, i) => ({ ...s, max_wal_size_mb: i >= 5 ? 64 : 32 }));
+    await writeFile(file, samples.map((s) => JSON.stringify(s)).join('\n'));
+    const args = ['--file', file, '--algorithm', 'multiplicative', '--json', '--decisions', '--set', 'walrus.cooldown_sec=0', '--set', 'walrus.max_changes_per_hour=100'];
+    type Out = Array<{ summary: { increases: number }; decisions: Array<{ action: string; sample_at: string; old_size_mb: number; new_size_mb: number }> }>;
+    const recordedRun = await run([...args, '--recorded']);
+    const followed = await run(args);
+    expect(recordedRun.code).toBe(0);
+    expect(followed.code).toBe(0);
+    const rec = (JSON.parse(recordedRun.stdout) as Out)[0]!.decisions;
+    const fol = (JSON.parse(followed.stdout) as Out)[0]!.decisions;
+    const sizeAt = new Map(samples.map((s) => [s.collected_at, s.max_wal_size_mb]));
+    // Ten loaded intervals, ten forced checkpoints each: a growth at every one of them either way.
+    expect(rec.map((d) => d.action)).toEqual(Array(10).fill('increase'));
+    // --recorded: every decision starts from what the sample recorded, 32 MB then 64 MB, and asks for x11.
+    for (const d of rec) {
+      expect(d.old_size_mb).toBe(sizeAt.get(d.sample_at));
+      expect(d.new_size_mb).toBe(d.old_size_mb * 11);
+    }
+    // Default: each decision starts from the size the previous one set (capped at walrus.max, 4 GB).
+    expect(fol[0]).toMatchObject({ old_size_mb: 32, new_size_mb: 352 });
+    for (let i = 1; i < fol.length; i++) expect(fol[i]!.old_size_mb).toBe(fol[i - 1]!.new_size_mb);
+    expect(fol.at(-1)).toMatchObject({ action: 'capped', new_size_mb: 4096 });
+  });
+
   it('simulate - usage and configuration errors', async () => {
     expect((await run([])).code).toBe(64);
     expect((await run(['--file', 'x', '--algorithm', 'fibonacci'])).stderr).toContain('unknown algorithm "fibonacci"');

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { resolvePolicy } from './overlay.js';
+import { isUnsetValue, resolvePolicy } from './overlay.js';
 import { DEFAULT_POLICY, PARAM_LIST } from './params.js';
 import { INT_MAX, parseBool, parseSizeMb } from './units.js';
 
@@ -42,6 +42,34 @@ describe('fuzz - size parsing', () => {
   });
 });
 
+/*
+ * PostgreSQL's parse_bool_with_len, written out as the set of texts it
+ * accepts (after our trim and case folding): every prefix of true, false,
+ * yes and no, "on", "of"/"off", "1" and "0". An independent oracle for
+ * parseBool, which computes the same from a table.
+ */
+const TRUE_WORDS = new Set(['t', 'tr', 'tru', 'true', 'y', 'ye', 'yes', 'on', '1']);
+const FALSE_WORDS = new Set(['f', 'fa', 'fal', 'fals', 'false', 'n', 'no', 'of', 'off', '0']);
+function expectedBool(text: string): boolean | null {
+  const t = text.trim().toLowerCase();
+  if (TRUE_WORDS.has(t)) return true;
+  if (FALSE_WORDS.has(t)) return false;
+  return null;
+}
+
+/** Texts near the accepted words (prefixes, padding, case, a letter too many), plus anything. */
+const boolText = fc.oneof(
+  settingText,
+  fc
+    .tuple(
+      fc.constantFrom('true', 'false', 'yes', 'no', 'on', 'off', '1', '0', 'o', 'ofx', 'yess', 'nope', '2', '01'),
+      fc.nat({ max: 5 }),
+      fc.boolean(),
+      fc.stringMatching(/^[ \t]{0,2}$/),
+    )
+    .map(([w, cut, upper, pad]) => `${pad}${(upper ? w.toUpperCase() : w).slice(0, Math.max(1, w.length - cut))}${pad}`),
+);
+
 describe('fuzz - boolean parsing', () => {
   it('fuzz - never throws; accepted words keep their meaning in any case and padding', () => {
     const words = fc.constantFrom(['on', true], ['off', false], ['true', true], ['false', false], ['yes', true], ['no', false], ['1', true], ['0', false]) as fc.Arbitrary<[string, boolean]>;
@@ -50,12 +78,17 @@ describe('fuzz - boolean parsing', () => {
         expect(parseBool(`${pad}${upper ? w.toUpperCase() : w}${pad}`)).toEqual({ ok: true, value });
       }),
     );
+  });
+
+  it('fuzz - accepts exactly what PostgreSQL accepts, and refuses everything else with a reason', () => {
     fc.assert(
-      fc.property(settingText, (text) => {
+      fc.property(boolText, (text) => {
+        const want = expectedBool(text);
         const r = parseBool(text);
-        expect(typeof (r.ok ? r.value : r.error)).toMatch(/boolean|string/);
+        if (want === null) expect(r).toEqual({ ok: false, error: expect.stringMatching(/boolean/) });
+        else expect(r).toEqual({ ok: true, value: want });
       }),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
   });
 });
@@ -66,20 +99,64 @@ describe('fuzz - configuration overlay', () => {
     fc.assert(
       fc.property(fc.dictionary(names, settingText, { maxKeys: 8 }), (settings) => {
         const { policy, warnings } = resolvePolicy(DEFAULT_POLICY, settings);
+        let expectedWarnings = 0;
         for (const spec of PARAM_LIST) {
           const text = settings[spec.name];
-          if (text === undefined) {
+          const mine = warnings.filter((w) => w.parameter === spec.name);
+          if (text === undefined || isUnsetValue(spec, text)) {
+            // Not set (or set to nothing): the default, silently.
+            expect(mine).toEqual([]);
             expect(policy[spec.key]).toEqual(DEFAULT_POLICY[spec.key]);
             continue;
           }
-          const warned = warnings.some((w) => w.parameter === spec.name);
-          if (warned) expect(policy[spec.key]).toEqual(DEFAULT_POLICY[spec.key]);
           const parsed = spec.parse(text);
-          if (parsed.ok && !warned) expect(policy[spec.key]).toEqual(parsed.value);
+          if (parsed.ok) {
+            expect(mine).toEqual([]);
+            expect(policy[spec.key]).toEqual(parsed.value);
+          } else {
+            // Every invalid value warns, once, naming the parameter, the value and what is allowed.
+            expectedWarnings++;
+            expect(mine).toEqual([{ parameter: spec.name, value: text, allowed: spec.allowed, message: expect.any(String) }]);
+            expect(mine[0]!.message).toContain(spec.name);
+            expect(mine[0]!.message).toContain(JSON.stringify(text));
+            expect(mine[0]!.message).toContain(spec.allowed);
+            expect(policy[spec.key]).toEqual(DEFAULT_POLICY[spec.key]);
+          }
         }
-        for (const w of warnings) expect(w.message).toContain(w.parameter);
+        // Unknown walrus.* names are named too; names of other extensions are not ours.
+        const unknown = Object.keys(settings).filter((n) => n.startsWith('walrus.') && !PARAM_LIST.some((p) => p.name === n));
+        for (const n of unknown) expect(warnings.filter((w) => w.parameter === n)).toHaveLength(1);
+        expect(warnings.some((w) => w.parameter === 'other.setting')).toBe(false);
+        expect(warnings).toHaveLength(expectedWarnings + unknown.length);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('fuzz - a value out of its documented range always warns', () => {
+    // Just past each numeric bound, as an operator might mistype it.
+    const outside = fc.constantFrom(
+      ['walrus.threshold', '0'],
+      ['walrus.threshold', '1001'],
+      ['walrus.shrink_factor', '1'],
+      ['walrus.shrink_factor', '0.001'],
+      ['walrus.shrink_intervals', '0'],
+      ['walrus.max', '1MB'],
+      ['walrus.max', '2147483648MB'],
+      ['walrus.min_size', '1024kB'],
+      ['walrus.history_retention_days', '-1'],
+      ['walrus.history_retention_days', '3651'],
+      ['walrus.cooldown_sec', '86401'],
+      ['walrus.max_changes_per_hour', '1001'],
+      ['walrus.ema_alpha', '0'],
+      ['walrus.target_percentile', '101'],
+      ['walrus.additive_increment_mb', '0'],
+    ) as fc.Arbitrary<[string, string]>;
+    fc.assert(
+      fc.property(outside, fc.stringMatching(/^ ?$/), ([name, value], pad) => {
+        const { warnings } = resolvePolicy(DEFAULT_POLICY, { [name]: `${pad}${value}${pad}` });
+        expect(warnings.map((w) => w.parameter)).toEqual([name]);
+      }),
     );
   });
 });

@@ -1,48 +1,68 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Policy } from '../config/policy.js';
+import { ALGORITHM_NAMES, type Policy, type ProactiveSizing } from '../config/policy.js';
 import type { Decision } from '../schemas.js';
 import { at, policy, sample } from '../testing/builders.js';
 import { evaluate } from './evaluate.js';
 import { initialState } from './state.js';
 
 const EXECUTABLE = new Set(['increase', 'decrease', 'capped']);
+const MB = 1024 * 1024;
 
 const policyArb: fc.Arbitrary<Policy> = fc
   .record({
+    algorithm: fc.constantFrom(...ALGORITHM_NAMES),
+    proactiveSizing: fc.constantFrom<ProactiveSizing>('auto', 'on', 'off'),
     maxMb: fc.integer({ min: 64, max: 2_000_000 }),
     minFraction: fc.double({ min: 0, max: 1, noNaN: true }),
     threshold: fc.integer({ min: 1, max: 5 }),
     shrinkEnable: fc.boolean(),
     shrinkFactor: fc.double({ min: 0.01, max: 0.99, noNaN: true }),
     shrinkIntervals: fc.integer({ min: 1, max: 4 }),
-    cooldownSec: fc.integer({ min: 0, max: 1800 }),
+    // Often none or short, so that runs reach the hourly limit.
+    cooldownSec: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 120 }), fc.integer({ min: 0, max: 1800 })),
     maxChangesPerHour: fc.integer({ min: 0, max: 10 }),
     dryRun: fc.boolean(),
+    additiveIncrementMb: fc.integer({ min: 1, max: 100_000 }),
+    emaAlpha: fc.double({ min: 0.01, max: 1, noNaN: true }),
+    targetPercentile: fc.integer({ min: 1, max: 100 }),
   })
   .map(({ minFraction, ...p }) => policy({ ...p, dryRun: p.dryRun && minFraction > 0.8, minSizeMb: Math.max(2, Math.floor(p.maxMb * minFraction)) }));
 
-/** One interval: seconds since the previous sample, checkpoints requested in it (or a statistics reset), standby or not. */
+/**
+ * One interval: seconds since the previous sample, checkpoints requested in
+ * it (or -1: a statistics reset), the WAL written (MB/s) and whether the
+ * redo point moved with it (a checkpoint ran), so that the WAL-rate
+ * algorithms see every kind of interval.
+ */
 const stepArb = fc.record({
   dt: fc.integer({ min: 1, max: 1200 }),
   requested: fc.oneof(fc.integer({ min: 0, max: 12 }), fc.constant(-1)),
+  walMbPerSec: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 200, noNaN: true })),
+  redoMoves: fc.boolean(),
 });
+type Step = { dt: number; requested: number; walMbPerSec: number; redoMoves: boolean };
 
 interface Run {
   decisions: Decision[];
 }
 
 /** Feeds samples as the collector would see them: the size moves only when an executable decision is applied. */
-function simulate(p: Policy, startMb: number, steps: { dt: number; requested: number }[]): Run {
+function simulate(p: Policy, startMb: number, steps: Step[]): Run {
   let state = initialState();
   let size = startMb;
   let requested = 0;
   let t = 0;
+  let wal = 0;
+  let redo = 0;
   const decisions: Decision[] = [];
   for (const s of steps) {
     t += s.dt;
     requested = s.requested < 0 ? 0 : requested + s.requested;
-    const r = evaluate({ state, sample: sample({ at: t, requested, size }), policy: p, now: '2025-06-01T12:00:00.000Z' });
+    wal += Math.round(s.walMbPerSec * MB * s.dt);
+    if (s.redoMoves) redo = wal;
+    const smp = { ...sample({ at: t, requested, size, walBytes: wal, timeout: 300 }), checkpoint_redo_bytes: redo, wal_segment_size_bytes: 16 * MB };
+    const r = evaluate({ state, sample: smp, policy: p, now: '2025-06-01T12:00:00.000Z' });
     state = r.state;
     if (r.decision) {
       decisions.push(r.decision);
@@ -52,9 +72,28 @@ function simulate(p: Policy, startMb: number, steps: { dt: number; requested: nu
   return { decisions };
 }
 
+/**
+ * The hour windows of pg_walrus, rebuilt from the changes alone: the first
+ * change opens a window of one hour; a change at or after its end opens the
+ * next. Returns how many changes each window holds.
+ */
+function changesPerWindow(timesMs: number[]): number[] {
+  const counts: number[] = [];
+  let windowStart: number | null = null;
+  for (const t of timesMs) {
+    if (windowStart === null || t >= windowStart + 3600_000) {
+      windowStart = t;
+      counts.push(1);
+    } else {
+      counts[counts.length - 1]! += 1;
+    }
+  }
+  return counts;
+}
+
 const runArb = fc.tuple(policyArb, fc.integer({ min: 32, max: 4_000_000 }), fc.array(stepArb, { minLength: 1, maxLength: 40 }));
 
-describe('fuzz - decision engine invariants (multiplicative)', () => {
+describe('fuzz - decision engine invariants (every algorithm)', () => {
   it('fuzz - never grows above walrus.max, never shrinks below walrus.min_size', () => {
     fc.assert(
       fc.property(runArb, ([p, start, steps]) => {
@@ -70,7 +109,7 @@ describe('fuzz - decision engine invariants (multiplicative)', () => {
           expect(d.new_size_mb).toBeGreaterThanOrEqual(2);
         }
       }),
-      { numRuns: 200 },
+      { numRuns: 400 },
     );
   });
 
@@ -81,10 +120,10 @@ describe('fuzz - decision engine invariants (multiplicative)', () => {
         const times = changes.map((d) => Date.parse(d.sample_at));
         for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(p.cooldownSec * 1000);
         if (p.maxChangesPerHour === 0) expect(changes).toEqual([]);
-        // Within any hour there can be at most twice the limit (two adjacent windows).
-        for (const t of times) expect(times.filter((u) => u >= t && u < t + 3600_000).length).toBeLessThanOrEqual(2 * p.maxChangesPerHour);
+        // Each one-hour window holds at most max_changes_per_hour changes: the limit itself, not twice it.
+        for (const n of changesPerWindow(times)) expect(n).toBeLessThanOrEqual(p.maxChangesPerHour);
       }),
-      { numRuns: 200 },
+      { numRuns: 400 },
     );
   });
 
@@ -106,10 +145,12 @@ describe('fuzz - decision engine invariants (multiplicative)', () => {
         let state = initialState();
         let t = 0;
         let requested = 0;
+        let wal = 0;
         for (const s of steps) {
           t += s.dt;
           requested = s.requested < 0 ? 0 : requested + s.requested;
-          state = evaluate({ state, sample: sample({ at: t, requested, size: start }), policy: p, now: at(0) }).state;
+          wal += Math.round(s.walMbPerSec * MB * s.dt);
+          state = evaluate({ state, sample: sample({ at: t, requested, size: start, walBytes: wal }), policy: p, now: at(0) }).state;
         }
         const older = sample({ at: pick % (t + 1), requested: requested + 5, size: start });
         const r = evaluate({ state, sample: older, policy: p, now: at(0) });
@@ -118,5 +159,16 @@ describe('fuzz - decision engine invariants (multiplicative)', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('fuzz - the generated runs reach every algorithm\'s growth, shrink and rate limits (the properties above are not vacuous)', () => {
+    const all = new Set<string>();
+    for (const algorithm of ALGORITHM_NAMES) {
+      const runs = fc.sample(runArb.map(([p, start, steps]) => [{ ...p, algorithm }, start, steps] as const), { numRuns: 300, seed: 42 });
+      const actions = new Set(runs.flatMap(([p, start, steps]) => simulate(p, start, steps).decisions.map((d) => `${d.action}:${String(d.metadata.blocked_by ?? '')}`)));
+      expect([...actions], algorithm).toEqual(expect.arrayContaining(['increase:', 'decrease:', 'skipped:cooldown', 'skipped:hourly_limit']));
+      for (const a of actions) all.add(a);
+    }
+    expect([...all]).toEqual(expect.arrayContaining(['capped:', 'dry_run:']));
   });
 });
