@@ -19,6 +19,7 @@ export * from './engine/decision-id.js';
 export * from './engine/rate-limit.js';
 export * from './engine/shrink.js';
 export * from './engine/evaluate.js';
+export { countsForCluster, MEMBER_FORGET_MS, primaryMemberOf, PRIMARY_MEMBER_KEY, targetMemberOf, TARGET_MEMBER_KEY } from './engine/members.js';
 export * from './engine/algorithms/types.js';
 export * from './engine/algorithms/registry.js';
 export { saturatingMultiplyMb } from './engine/algorithms/saturating.js';

@@ -10,6 +10,8 @@ export const MIN_WAL_SIZE_LIMIT_MB = 2;
 const IsoTime = z.iso.datetime({ offset: true });
 const SizeMb = z.number().int().min(0).max(MAX_WAL_SIZE_LIMIT_MB);
 const Count = z.number().int().min(0);
+/** A member of a cluster: `host:port` as configured (a hostname, an IPv4 or a bracketed IPv6 address). */
+export const MemberName = z.string().min(3).max(300).regex(/^\S+:\d{1,5}$/, 'member must be host:port');
 
 /**
  * Schemas are strict: an unknown field means a producer speaks another
@@ -41,6 +43,13 @@ export const SampleV1 = z.strictObject({
   wal_segment_size_bytes: z.number().int().positive().optional(),
   /* What holds WAL on disk (pg_wal, slots, wal_keep_size, the archiver): disk-schemas.ts. */
   ...WAL_DISK_SAMPLE_FIELDS,
+  /*
+   * Optional (ARCHITECTURE §7): the member the sample was read from
+   * (`host:port` as configured) and its timeline. A cluster with several
+   * members has one sample per member per interval on the same subject.
+   */
+  member: MemberName.optional(),
+  timeline: z.number().int().positive().optional(),
 });
 export type Sample = z.infer<typeof SampleV1>;
 
@@ -69,6 +78,19 @@ export type Decision = z.infer<typeof DecisionV1>;
 export const APPLY_STATUSES = ['applied', 'stale', 'rejected', 'failed'] as const;
 export type ApplyStatus = (typeof APPLY_STATUSES)[number];
 
+export const MEMBER_APPLY_STATUSES = ['applied', 'stale', 'failed', 'unreachable'] as const;
+
+/** One member's part in applying a decision (optional ApplyResult field `members`). */
+export const MemberOutcome = z.strictObject({
+  member: MemberName,
+  /** What the member was when the applier looked: `primary`, `standby`, or `unknown` (not reachable). */
+  role: z.enum(['primary', 'standby', 'unknown']),
+  status: z.enum(MEMBER_APPLY_STATUSES),
+  max_wal_size_mb: SizeMb.nullable(),
+  error: z.string().nullable(),
+});
+export type MemberOutcome = z.infer<typeof MemberOutcome>;
+
 export const ApplyResultV1 = z.strictObject({
   v: z.literal(1),
   decision_id: z.uuid(),
@@ -77,6 +99,15 @@ export const ApplyResultV1 = z.strictObject({
   applied_at: IsoTime,
   max_wal_size_mb: SizeMb.nullable(),
   error: z.string().nullable(),
+  /*
+   * Optional, for clusters with several members: the member the decision
+   * was applied to as the primary (or the one member a member-targeted
+   * decision names), each member's outcome, and the members that did not
+   * take the size. `status` is the primary's (the target member's).
+   */
+  member: MemberName.optional(),
+  members: z.array(MemberOutcome).max(100).optional(),
+  failed_members: z.array(MemberName).max(100).optional(),
 });
 export type ApplyResult = z.infer<typeof ApplyResultV1>;
 

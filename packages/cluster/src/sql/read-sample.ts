@@ -1,6 +1,6 @@
 import type { ClientBase } from 'pg';
 import type { Sample } from '@walrus/core';
-import { MIN_SERVER_VERSION_NUM, SERVER_VERSION_SQL, sampleSqlFor, type SampleRow } from './sample-query.js';
+import { MIN_SERVER_VERSION_NUM, ROLE_SQL, SERVER_VERSION_SQL, sampleSqlFor, timelineOf, type RoleRow, type SampleRow } from './sample-query.js';
 import { settingToMb, settingToSeconds } from './units.js';
 
 /** The server answered, but not with something a Sample can be made of. */
@@ -77,6 +77,8 @@ export async function readSample(
   cluster: string,
   walrusParamNames: readonly string[],
   now: () => Date,
+  /** The member the client is connected to (`host:port`), named in the sample. */
+  options: { member?: string } = {},
 ): Promise<Sample> {
   const invalid = walrusParamNames.filter((name) => !WALRUS_PARAM.test(name));
   if (invalid.length > 0) {
@@ -90,7 +92,8 @@ export async function readSample(
   const row = rows[0];
   if (!row) throw new SampleReadError('the sample statement returned no row', cluster);
   try {
-    return toSample(row, cluster, collectedAt);
+    const sample = toSample(row, cluster, collectedAt);
+    return options.member === undefined ? sample : { ...sample, member: options.member };
   } catch (err) {
     if (err instanceof SampleReadError) throw err;
     throw new SampleReadError(err instanceof Error ? err.message : String(err), cluster, { cause: err });
@@ -139,7 +142,21 @@ function toSample(row: SampleRow, cluster: string, collectedAt: Date): Sample {
     checkpoint_completion_target: completionTarget,
     settings: parseSettings(row.settings),
     ...optionalCheckpointFields(row),
+    ...timelineField(row),
   };
+}
+
+function timelineField(row: SampleRow): Pick<Sample, 'timeline'> {
+  const timeline = timelineOf(row);
+  return timeline === null ? {} : { timeline };
+}
+
+/** Whether the connected server is in recovery, and its timeline (null when it tells none). */
+export async function readRole(client: ClientBase): Promise<{ inRecovery: boolean; timeline: number | null }> {
+  const { rows } = await client.query<RoleRow>(ROLE_SQL);
+  const row = rows[0];
+  if (!row) throw new Error('the role statement returned no row');
+  return { inRecovery: row.in_recovery === 'true', timeline: timelineOf(row) };
 }
 
 /** The optional fields are left out rather than failing the sample when a server does not give them. */

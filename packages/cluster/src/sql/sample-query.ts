@@ -32,6 +32,8 @@ export const SERVER_VERSION_SQL = "SELECT current_setting('server_version_num') 
  *   session has seen a placeholder (e.g. ALTER SYSTEM + reload), removing the
  *   setting leaves it as '' in that session, not NULL (proved by a test), so
  *   '' means "not set" for a long-lived collector connection.
+ * - The timeline (TIMELINE_COLUMNS): which history the server is on, so
+ *   that the engine can tell a new primary from a stale one.
  */
 function sampleSql(view: string, requested: string, timed: string): string {
   return `
@@ -53,7 +55,8 @@ SELECT
     WHERE p.value <> '') AS settings,
   (cp.redo_lsn - '0/0'::pg_lsn)::text AS checkpoint_redo_bytes,
   ws.setting AS wal_segment_size,
-  ws.unit AS wal_segment_size_unit
+  ws.unit AS wal_segment_size_unit,
+  ${TIMELINE_COLUMNS}
 FROM ${view} AS c
 CROSS JOIN (
   SELECT r.in_recovery,
@@ -65,6 +68,19 @@ CROSS JOIN (SELECT setting, unit FROM pg_settings WHERE name = 'checkpoint_timeo
 CROSS JOIN (SELECT setting, unit FROM pg_settings WHERE name = 'wal_segment_size') AS ws
 CROSS JOIN pg_control_checkpoint() AS cp`;
 }
+
+/**
+ * The server's timeline, read three ways (parsed by `timelineOf`): a
+ * primary's from the WAL file it writes (`pg_walfile_name` shows a new
+ * timeline at once after promotion, while `pg_control_checkpoint()` names
+ * the old one until the next checkpoint; it raises an error during
+ * recovery, hence the CASE); a standby's from its WAL receiver (needs
+ * pg_monitor, NULL while it does not stream), else from its last
+ * restartpoint. `s` is the sample's subquery with `in_recovery` and `lsn`.
+ */
+export const TIMELINE_COLUMNS = `CASE WHEN s.in_recovery THEN NULL ELSE pg_walfile_name(s.lsn) END AS wal_file,
+  (SELECT w.received_tli::text FROM pg_stat_wal_receiver AS w) AS received_tli,
+  (SELECT c.timeline_id::text FROM pg_control_checkpoint() AS c) AS checkpoint_tli`;
 
 /** PostgreSQL 15 and 16: pg_stat_bgwriter.checkpoints_req / checkpoints_timed. */
 export const SAMPLE_SQL_BGWRITER = sampleSql('pg_stat_bgwriter', 'checkpoints_req', 'checkpoints_timed');
@@ -93,4 +109,33 @@ export interface SampleRow {
   checkpoint_redo_bytes: string | null;
   wal_segment_size: string | null;
   wal_segment_size_unit: string | null;
+  wal_file: string | null;
+  received_tli: string | null;
+  checkpoint_tli: string | null;
+}
+
+/** The timeline of the TIMELINE_COLUMNS, or null when the server gives none. */
+export function timelineOf(row: { wal_file: string | null; received_tli: string | null; checkpoint_tli: string | null }): number | null {
+  // A WAL file name starts with the timeline, 8 hex digits.
+  const fromFile = row.wal_file && /^[0-9A-F]{8}/i.test(row.wal_file) ? Number.parseInt(row.wal_file.slice(0, 8), 16) : NaN;
+  for (const tli of [fromFile, Number(row.received_tli ?? NaN), Number(row.checkpoint_tli ?? NaN)]) {
+    if (Number.isSafeInteger(tli) && tli > 0) return tli;
+  }
+  return null;
+}
+
+/** In recovery or not, and the timeline: what the applier and control need to find a cluster's primary. */
+export const ROLE_SQL = `
+SELECT s.in_recovery::text AS in_recovery,
+  ${TIMELINE_COLUMNS}
+FROM (
+  SELECT r.in_recovery, CASE WHEN r.in_recovery THEN NULL ELSE pg_current_wal_lsn() END AS lsn
+    FROM (SELECT pg_is_in_recovery() AS in_recovery) AS r
+) AS s`;
+
+export interface RoleRow {
+  in_recovery: string;
+  wal_file: string | null;
+  received_tli: string | null;
+  checkpoint_tli: string | null;
 }

@@ -15,8 +15,11 @@ const NAMESPACE_BYTES = Buffer.from(DECISION_ID_NAMESPACE.replace(/-/g, ''), 'he
  * redelivery yields the same id, so it is published and stored once.
  * Milliseconds (not the text) so that "…Z" and "…+00:00" agree.
  */
-export function decisionId(cluster: string, collectedAt: string): string {
-  return uuidV5(`${cluster}|${toMs(collectedAt)}`);
+export function decisionId(cluster: string, collectedAt: string, member?: string): string {
+  // Decisions about one member (a failover restore, a member brought to the
+  // cluster's size) name it too: two members sampled in the same millisecond
+  // must not share an id, or JetStream would keep only one of the decisions.
+  return uuidV5(member === undefined ? `${cluster}|${toMs(collectedAt)}` : `${cluster}|${toMs(collectedAt)}|${member}`);
 }
 
 /**

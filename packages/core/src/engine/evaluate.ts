@@ -13,6 +13,7 @@ import { applyProfiles } from './profiles.js';
 import { sizingStatus } from './sizing-status.js';
 import { toIso, toMs } from './time.js';
 import { requiredSizeMb, trackWal, WAL_STATE_KEY, type WalRateState } from './wal-rate.js';
+import { evaluateMembers } from './members.js';
 
 /** Where the engine keeps the name of the active time profile in ClusterState.algo. */
 export const PROFILE_STATE_KEY = 'profile';
@@ -24,7 +25,10 @@ export type OutcomeKind =
   | 'standby'
   | 'disabled'
   | 'no_change'
-  | 'decision';
+  | 'decision'
+  // Clusters with several members (engine/members.ts):
+  | 'failover'
+  | 'split_brain';
 
 /** Why nothing happened, or why the decision: for logs, metrics and status. */
 export interface Outcome {
@@ -79,11 +83,12 @@ interface Change {
 }
 
 /**
- * ARCHITECTURE §4, one sample at a time. Pure: the same state and sample give
- * the same result (decided_at aside), which is what makes redelivery and
- * replay safe.
+ * ARCHITECTURE §4, one sample at a time, for a sample whose counters are the
+ * cluster's baseline (see `evaluate` for samples that name their member).
+ * Pure: the same state and sample give the same result (decided_at aside),
+ * which is what makes redelivery and replay safe.
  */
-export function evaluate(rawInput: EvaluateInput): EvaluateResult {
+export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
   // A time profile open at the sample's time overrides a few parameters for everything below.
   const profiled = applyProfiles(rawInput.policy, rawInput.sample.collected_at);
   const input: EvaluateInput = { ...rawInput, policy: profiled.policy };
@@ -389,4 +394,15 @@ function emit(input: EvaluateInput, next: ClusterState, change: Change, delta: n
     { ...counted, ...afterShrink, totalAdjustments: counted.totalAdjustments + 1 },
     decision(change.action, change.reason, { ...change.metadata, ...extra }),
   );
+}
+
+/**
+ * The engine's entry: one sample of a cluster. A sample that names its
+ * member (the collector's, since clusters may have several) goes through
+ * the member rules first (engine/members.ts: rule 1 per member, which
+ * member is the primary, failover, standbys brought to the cluster's size);
+ * the counters of the primary then go through ARCHITECTURE §4 as before.
+ */
+export function evaluate(input: EvaluateInput): EvaluateResult {
+  return input.sample.member === undefined ? evaluateCounters(input) : evaluateMembers(input, input.sample.member, evaluateCounters);
 }

@@ -2,6 +2,22 @@ import { z } from 'zod';
 
 const IsoTime = z.iso.datetime({ offset: true });
 const Count = z.number().int().min(0);
+const Member = z.string().min(1).max(300);
+const SizeMb = z.number().int().min(0);
+const Timeline = z.number().int().positive().nullable();
+
+/** What the engine last saw of one member of a cluster (for status, and the member rules). */
+export const MemberFactsV1 = z.strictObject({
+  /** `stale_primary`: out of recovery on an older timeline than the primary's (an old primary not yet demoted). */
+  role: z.enum(['primary', 'standby', 'stale_primary']),
+  maxWalSizeMb: SizeMb,
+  timeline: Timeline,
+  /** collected_at of its last sample evaluated: rule 1 holds per member. */
+  lastSampleAt: IsoTime,
+  /** The last member-targeted decision for it: not repeated for the same sizes until `at` + its expiry. */
+  sync: z.strictObject({ targetMb: SizeMb, fromMb: SizeMb, at: IsoTime }).optional(),
+});
+export type MemberFacts = z.infer<typeof MemberFactsV1>;
 
 /**
  * What the decider keeps per cluster between samples, stored as JSON in the
@@ -42,6 +58,27 @@ export const ClusterStateV1 = z.strictObject({
   lastSampleStoredAt: IsoTime.optional(),
   /** Each algorithm's private state under its name (plain JSON). */
   algo: z.record(z.string(), z.unknown()),
+  /*
+   * Clusters whose samples name their member (engine/members.ts); absent
+   * for the others and in states written before members existed.
+   */
+  /** Per member, what its last sample said. */
+  members: z.record(Member, MemberFactsV1).optional(),
+  /** The member taken for the primary, and its timeline; `demoted` once it was seen in recovery. */
+  primary: z.strictObject({ member: Member, timeline: Timeline, since: IsoTime, demoted: z.boolean() }).optional(),
+  /** The member whose counters prevRequested / prevWalBytes / lastSampleAt are (the primary, or a lone standby). */
+  counterMember: Member.optional(),
+  /**
+   * The cluster's size: what walrus last put in force on the primary (a
+   * decision's size while the applier may still be applying it, until
+   * `pendingUntil`, unless the primary shows another), else what the
+   * primary runs with. A new primary below it is brought back to it.
+   */
+  learned: z
+    .strictObject({ sizeMb: SizeMb, at: IsoTime, pendingFromMb: SizeMb.nullable(), pendingUntil: IsoTime.nullable() })
+    .optional(),
+  /** Changes of primary (and of the primary's timeline) seen so far. */
+  failovers: Count.optional(),
 });
 export type ClusterState = z.infer<typeof ClusterStateV1>;
 

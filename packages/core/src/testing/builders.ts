@@ -27,6 +27,9 @@ export interface SampleSpec {
   walBytes?: number;
   timeout?: number;
   settings?: Record<string, string>;
+  /** The member the sample names (host:port), and its timeline. */
+  member?: string;
+  timeline?: number;
 }
 
 export function sample(spec: SampleSpec = {}): Sample {
@@ -45,6 +48,8 @@ export function sample(spec: SampleSpec = {}): Sample {
     checkpoint_timeout_s: spec.timeout ?? 300,
     checkpoint_completion_target: 0.9,
     settings: spec.settings ?? {},
+    ...(spec.member !== undefined ? { member: spec.member } : {}),
+    ...(spec.timeline !== undefined ? { timeline: spec.timeline } : {}),
   };
 }
 

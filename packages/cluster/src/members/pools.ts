@@ -1,0 +1,38 @@
+import pg from 'pg';
+import type { MemberEndpoint } from './cluster-url.js';
+
+/**
+ * One pg.Pool per member of a cluster, created on first use. A member that
+ * leaves the list has its pool ended (`retain`); a member whose URL changed
+ * (Patroni moved it) gets a new pool.
+ */
+export class MemberPools {
+  private readonly pools = new Map<string, { url: string; pool: pg.Pool }>();
+
+  constructor(
+    private readonly options: Omit<pg.PoolConfig, 'connectionString'>,
+    private readonly onIdleError: (member: string, err: Error) => void = () => undefined,
+  ) {}
+
+  pool(member: MemberEndpoint): pg.Pool {
+    const known = this.pools.get(member.name);
+    if (known && known.url === member.url) return known.pool;
+    if (known) void known.pool.end().catch(() => undefined);
+    const pool = new pg.Pool({ ...this.options, connectionString: member.url });
+    pool.on('error', (err) => this.onIdleError(member.name, err));
+    this.pools.set(member.name, { url: member.url, pool });
+    return pool;
+  }
+
+  /** Ends the pools of members not in `names`. */
+  async retain(names: Iterable<string>): Promise<void> {
+    const keep = new Set(names);
+    const gone = [...this.pools].filter(([name]) => !keep.has(name));
+    for (const [name] of gone) this.pools.delete(name);
+    await Promise.all(gone.map(([, p]) => p.pool.end().catch(() => undefined)));
+  }
+
+  async end(): Promise<void> {
+    await this.retain([]);
+  }
+}

@@ -1,0 +1,362 @@
+import type { Policy } from '../config/policy.js';
+import type { Decision, DecisionAction, Sample } from '../schemas.js';
+import { decisionId } from './decision-id.js';
+import { recordChange } from './rate-limit.js';
+import type { ClusterState, MemberFacts } from './state.js';
+import { toIso, toMs } from './time.js';
+import { WAL_STATE_KEY, type WalRateState } from './wal-rate.js';
+
+/*
+ * The member rules: a cluster is a set of members (a primary and its
+ * standbys), each sampled on its own, their samples interleaved on the
+ * cluster's subject. Pure, like the rest of the engine; the time is the
+ * sample's collected_at.
+ *
+ * - Rule 1 holds per member: a member's sample not newer than that member's
+ *   last is ignored (another member's later sample does not hide it).
+ * - Decisions come from the primary's counters only (evaluateCounters, the
+ *   ARCHITECTURE §4 rules); a standby's counters are its own and never mix
+ *   with them.
+ * - A change of primary (another member out of recovery on a newer
+ *   timeline, or the primary's own timeline moving) is a failover: the
+ *   counters are re-baselined on the new primary; the learned size is kept
+ *   and, when the new primary runs below it, restored at once (an
+ *   `increase` that bypasses the rate limits, as a manual analyze does, but
+ *   counts as a change).
+ * - A member out of recovery on an older timeline than the primary's is a
+ *   stale old primary (a split brain of the moment): ignored.
+ * - A standby whose size differs from the cluster's is brought to it by a
+ *   decision that names it (`metadata.target_member`), which the applier
+ *   carries out on that member alone; not rate limited, not counted.
+ */
+
+/** What the member rules need of evaluate()'s input and result (structural, to keep this module a leaf). */
+export interface MemberRulesInput {
+  state: ClusterState;
+  sample: Sample;
+  policy: Policy;
+  now: string;
+  bypassRateLimits?: boolean;
+}
+export interface MemberRulesResult {
+  state: ClusterState;
+  decision: Decision | null;
+  outcome: { kind: string; reason: string };
+}
+
+/** Member facts older than this (on the samples' clock) are forgotten: the member left the cluster. */
+export const MEMBER_FORGET_MS = 24 * 3600 * 1000;
+
+/** Metadata keys the applier, the historian and status read. */
+export const TARGET_MEMBER_KEY = 'target_member';
+export const PRIMARY_MEMBER_KEY = 'primary_member';
+
+type Change = 'same' | 'first' | 'failover' | 'timeline' | 'stale';
+
+export function evaluateMembers<I extends MemberRulesInput, R extends MemberRulesResult>(input: I, member: string, counters: (i: I) => R): R {
+  const { state, sample } = input;
+  const atMs = toMs(sample.collected_at);
+  const known = state.members?.[member];
+  const make = (r: MemberRulesResult): R => r as R;
+
+  // 1. per member.
+  if (known && atMs <= toMs(known.lastSampleAt)) {
+    return make({
+      state,
+      decision: null,
+      outcome: {
+        kind: 'ignored_old_sample',
+        reason: `sample of member ${member} collected at ${sample.collected_at} is not newer than its last evaluated one (${known.lastSampleAt})`,
+      },
+    });
+  }
+  const timeline = sample.timeline ?? null;
+  const facts = (role: MemberFacts['role'], sync = known?.sync): MemberFacts => ({
+    role,
+    maxWalSizeMb: sample.max_wal_size_mb,
+    timeline,
+    lastSampleAt: toIso(atMs),
+    ...(sync ? { sync } : {}),
+  });
+  const withMember = (s: ClusterState, f: MemberFacts): ClusterState => ({ ...s, members: { ...remembered(s.members, atMs), [member]: f } });
+
+  if (sample.in_recovery) return make(standby(input, member, withMember, facts, counters));
+
+  const primary = state.primary;
+  const change = classify(primary, member, timeline);
+  if (change === 'stale') {
+    return make({
+      state: withMember(state, facts('stale_primary')),
+      decision: null,
+      outcome: {
+        kind: 'split_brain',
+        reason:
+          `member ${member} reports itself primary on timeline ${timeline ?? '?'}, but ${primary?.member} is the primary on timeline ` +
+          `${primary?.timeline ?? '?'}: a stale old primary, ignored`,
+      },
+    });
+  }
+  const asPrimary = withMember(state, facts('primary', undefined));
+  if (change === 'same' || (change === 'first' && (state.counterMember === undefined || state.counterMember === member))) {
+    // The primary's counters: the ARCHITECTURE §4 rules.
+    const before: ClusterState = {
+      ...asPrimary,
+      counterMember: member,
+      primary: change === 'first' ? { member, timeline, since: toIso(atMs), demoted: false } : { ...primary!, timeline: timeline ?? primary!.timeline, demoted: false },
+    };
+    const r = counters({ ...input, state: before });
+    if (r.outcome.kind === 'ignored_old_sample') return r;
+    return make({ ...r, state: { ...r.state, learned: learnedAfter(r.state.learned, sample, r.decision, atMs) }, decision: tagged(r.decision, member) });
+  }
+  if (change === 'first') {
+    // A lone standby's counters were the baseline until now.
+    return make({
+      state: rebaselined(asPrimary, member, timeline, sample, atMs, state.failovers ?? 0),
+      decision: null,
+      outcome: { kind: 'baseline', reason: `member ${member} is the primary: baseline of ${sample.checkpoints_requested} requested checkpoints` },
+    });
+  }
+  return make(failover(input, member, change, asPrimary));
+}
+
+function classify(primary: ClusterState['primary'], member: string, timeline: number | null): Change {
+  if (!primary) return 'first';
+  if (primary.member === member) {
+    return timeline !== null && primary.timeline !== null && timeline !== primary.timeline ? 'timeline' : 'same';
+  }
+  if (primary.demoted) return 'failover';
+  // A promotion always starts a new timeline: the newer one is the primary.
+  if (timeline !== null && primary.timeline !== null) return timeline > primary.timeline ? 'failover' : 'stale';
+  return 'failover';
+}
+
+function remembered(members: ClusterState['members'], atMs: number): Record<string, MemberFacts> {
+  const out: Record<string, MemberFacts> = {};
+  for (const [name, f] of Object.entries(members ?? {})) if (atMs - toMs(f.lastSampleAt) <= MEMBER_FORGET_MS) out[name] = f;
+  return out;
+}
+
+function standby<I extends MemberRulesInput, R extends MemberRulesResult>(
+  input: I,
+  member: string,
+  withMember: (s: ClusterState, f: MemberFacts) => ClusterState,
+  facts: (role: MemberFacts['role'], sync?: MemberFacts['sync']) => MemberFacts,
+  counters: (i: I) => R,
+): MemberRulesResult {
+  const { state, sample } = input;
+  const primary = state.primary && state.primary.member === member ? { ...state.primary, demoted: true } : state.primary;
+  const seen: ClusterState = { ...withMember(state, facts('standby')), ...(primary ? { primary } : {}) };
+  if (state.counterMember === undefined || state.counterMember === member) {
+    // The only member seen so far (or the primary, just demoted): its counters
+    // are the baseline, and the rules say "standby" (rule 4), as for a
+    // single-host cluster.
+    const r = counters({ ...input, state: { ...seen, counterMember: member } });
+    return r.outcome.kind === 'ignored_old_sample' ? { ...r, state: seen } : r;
+  }
+  const sync = memberSync(input, member);
+  if (!sync) {
+    return {
+      state: seen,
+      decision: null,
+      outcome: { kind: 'standby', reason: `member ${member} is a standby (max_wal_size ${sample.max_wal_size_mb} MB); decisions come from ${state.primary?.member ?? 'the primary'}` },
+    };
+  }
+  const atMs = toMs(sample.collected_at);
+  return {
+    state: withMember(seen, facts('standby', { targetMb: sync.new_size_mb, fromMb: sample.max_wal_size_mb, at: toIso(atMs) })),
+    decision: sync,
+    outcome: { kind: 'decision', reason: sync.reason },
+  };
+}
+
+/** A decision bringing a standby to the cluster's size, or null when none is due. */
+function memberSync(input: MemberRulesInput, member: string): Decision | null {
+  const { state, sample, policy } = input;
+  const learned = state.learned;
+  if (!learned || !policy.enable) return null;
+  const atMs = toMs(sample.collected_at);
+  const current = sample.max_wal_size_mb;
+  if (current === learned.sizeMb) return null;
+  // The applier may still be on its way to this member with the cluster's last decision.
+  if (pending(learned, atMs) && current === learned.pendingFromMb) return null;
+  const last = state.members?.[member]?.sync;
+  const expiryMs = 2 * sample.checkpoint_timeout_s * 1000;
+  if (last && last.targetMb === learned.sizeMb && last.fromMb === current && atMs < toMs(last.at) + expiryMs) return null;
+  const action: DecisionAction = current < learned.sizeMb ? 'increase' : 'decrease';
+  const reason =
+    `member ${member} (standby) runs max_wal_size ${current} MB, the cluster's size is ${learned.sizeMb} MB ` +
+    `(primary ${state.primary?.member ?? 'unknown'}): brought to it`;
+  const metadata = {
+    [TARGET_MEMBER_KEY]: member,
+    [PRIMARY_MEMBER_KEY]: state.primary?.member ?? null,
+    member_sync: true,
+    cluster_size_mb: learned.sizeMb,
+  };
+  return decisionFor(input, member, policy.dryRun ? 'dry_run' : action, learned.sizeMb, 0, policy.dryRun ? `dry run, would ${action}: ${reason}` : reason, {
+    ...metadata,
+    ...(policy.dryRun ? { would_apply: action, dry_run: true } : {}),
+  });
+}
+
+function failover<I extends MemberRulesInput>(input: I, member: string, change: 'failover' | 'timeline', asPrimary: ClusterState): MemberRulesResult {
+  const { state, sample, policy } = input;
+  const atMs = toMs(sample.collected_at);
+  const timeline = sample.timeline ?? null;
+  const before = state.primary;
+  const failovers = (state.failovers ?? 0) + 1;
+  const rebased = rebaselined(asPrimary, member, timeline, sample, atMs, failovers);
+  const what =
+    change === 'timeline'
+      ? `the primary ${member} moved from timeline ${before?.timeline ?? '?'} to ${timeline ?? '?'} (restarted or promoted again)`
+      : `failover: ${member} is the primary now (was ${before?.member ?? 'unknown'}; timeline ${before?.timeline ?? '?'} -> ${timeline ?? '?'})`;
+  const learned = state.learned;
+  const current = sample.max_wal_size_mb;
+  const target = learned ? Math.min(learned.sizeMb, policy.maxMb) : null;
+  if (!learned || target === null || !policy.enable || current >= target) {
+    const why = !learned
+      ? 'no size learned yet'
+      : !policy.enable
+        ? 'walrus.enable is off'
+        : `it runs max_wal_size ${current} MB, at or above the cluster's ${learned.sizeMb} MB`;
+    return {
+      state: { ...rebased, learned: observed(sample, atMs) },
+      decision: null,
+      outcome: { kind: 'failover', reason: `${what}; counters re-baselined; ${why}` },
+    };
+  }
+  const capped = target < learned.sizeMb;
+  const action: DecisionAction = policy.dryRun ? 'dry_run' : capped ? 'capped' : 'increase';
+  const reason =
+    `${what}; it runs max_wal_size ${current} MB, below the ${learned.sizeMb} MB walrus had put in force: restored at once` +
+    (capped ? `, capped at walrus.max ${policy.maxMb} MB` : '');
+  const metadata: Record<string, unknown> = {
+    failover: change === 'failover',
+    timeline_change: true,
+    [PRIMARY_MEMBER_KEY]: member,
+    previous_primary: before?.member ?? null,
+    timeline_from: before?.timeline ?? null,
+    timeline_to: timeline,
+    learned_size_mb: learned.sizeMb,
+    rate_limits_bypassed: true,
+    ...(capped ? { walrus_max_mb: policy.maxMb } : {}),
+    ...(policy.dryRun ? { would_apply: capped ? 'capped' : 'increase', dry_run: true } : {}),
+  };
+  const decision = decisionFor(input, member, action, target, 0, policy.dryRun ? `dry run, would restore: ${reason}` : reason, metadata);
+  // Not rate limited, but a change like any other: it starts a cooldown and counts in the hour window.
+  const counted = recordChange(rebased, atMs);
+  return {
+    state: {
+      ...counted,
+      totalAdjustments: counted.totalAdjustments + (policy.dryRun ? 0 : 1),
+      learned: policy.dryRun ? observed(sample, atMs) : pendingLearned(target, current, sample, atMs),
+    },
+    decision,
+    outcome: { kind: 'decision', reason: decision.reason },
+  };
+}
+
+/** The new primary's counters become the baseline; the WAL rate learned so far is kept (it is the workload's). */
+function rebaselined(s: ClusterState, member: string, timeline: number | null, sample: Sample, atMs: number, failovers: number): ClusterState {
+  const wal = s.algo[WAL_STATE_KEY] as WalRateState | undefined;
+  const algo = { ...s.algo };
+  if (wal) {
+    algo[WAL_STATE_KEY] = {
+      ...wal,
+      windowAt: toIso(atMs),
+      windowWalBytes: sample.wal_bytes,
+      windowForced: 0,
+      lastRate: null,
+      prevLastRate: null,
+      redoBytes: sample.checkpoint_redo_bytes ?? null,
+      sizeMb: sample.max_wal_size_mb,
+    } satisfies WalRateState;
+  }
+  return {
+    ...s,
+    algo,
+    counterMember: member,
+    primary: { member, timeline, since: toIso(atMs), demoted: false },
+    prevRequested: sample.checkpoints_requested,
+    prevWalBytes: sample.wal_bytes,
+    lastSampleAt: toIso(atMs),
+    failovers,
+  };
+}
+
+function pending(learned: NonNullable<ClusterState['learned']>, atMs: number): boolean {
+  return learned.pendingUntil !== null && atMs < toMs(learned.pendingUntil);
+}
+
+const observed = (sample: Sample, atMs: number): NonNullable<ClusterState['learned']> => ({
+  sizeMb: sample.max_wal_size_mb,
+  at: toIso(atMs),
+  pendingFromMb: null,
+  pendingUntil: null,
+});
+
+/** A decided size, pending while the applier may still apply it (its default expiry: two checkpoint_timeouts). */
+const pendingLearned = (sizeMb: number, fromMb: number, sample: Sample, atMs: number): NonNullable<ClusterState['learned']> => ({
+  sizeMb,
+  at: toIso(atMs),
+  pendingFromMb: fromMb,
+  pendingUntil: toIso(atMs + 2 * sample.checkpoint_timeout_s * 1000),
+});
+
+/** The cluster's size after a primary sample and what the rules decided from it. */
+function learnedAfter(learned: ClusterState['learned'], sample: Sample, decision: Decision | null, atMs: number): NonNullable<ClusterState['learned']> {
+  if (decision && (decision.action === 'increase' || decision.action === 'capped' || decision.action === 'decrease')) {
+    return pendingLearned(decision.new_size_mb, decision.old_size_mb, sample, atMs);
+  }
+  // Still the size before the decision: the applier has not got there yet.
+  if (learned && pending(learned, atMs) && sample.max_wal_size_mb === learned.pendingFromMb) return learned;
+  return observed(sample, atMs);
+}
+
+/** A decision from the primary's counters names the primary. */
+function tagged(decision: Decision | null, member: string): Decision | null {
+  return decision ? { ...decision, metadata: { ...decision.metadata, [PRIMARY_MEMBER_KEY]: member } } : null;
+}
+
+function decisionFor(
+  input: MemberRulesInput,
+  member: string,
+  action: DecisionAction,
+  newSizeMb: number,
+  forced: number,
+  reason: string,
+  metadata: Record<string, unknown>,
+): Decision {
+  const { sample, policy } = input;
+  return {
+    v: 1,
+    id: decisionId(sample.cluster, sample.collected_at, member),
+    cluster: sample.cluster,
+    decided_at: input.now,
+    sample_at: sample.collected_at,
+    action,
+    old_size_mb: sample.max_wal_size_mb,
+    new_size_mb: newSizeMb,
+    forced_checkpoints: forced,
+    checkpoint_timeout_sec: sample.checkpoint_timeout_s,
+    algorithm: policy.algorithm,
+    reason,
+    metadata,
+  };
+}
+
+/** The member a decision is for alone (member sync), or null for the whole cluster. */
+export function targetMemberOf(decision: Pick<Decision, 'metadata'>): string | null {
+  const t = decision.metadata[TARGET_MEMBER_KEY];
+  return typeof t === 'string' && t !== '' ? t : null;
+}
+
+/** The member that was primary when the decision was made, if the samples named members. */
+export function primaryMemberOf(decision: Pick<Decision, 'metadata'>): string | null {
+  const p = decision.metadata[PRIMARY_MEMBER_KEY];
+  return typeof p === 'string' && p !== '' ? p : null;
+}
+
+/** Whether `sample`'s counters were the cluster's baseline when it was evaluated (for metrics of forced checkpoints and size). */
+export function countsForCluster(stateBefore: ClusterState, sample: Sample): boolean {
+  return sample.member === undefined || stateBefore.counterMember === undefined || stateBefore.counterMember === sample.member;
+}
