@@ -27,11 +27,13 @@ import {
   Limiter,
   OncePerProcess,
 } from '@walrus/runtime';
-import { SuperuserCheck } from '@walrus/cluster';
+import { MemberList, MemberPools, parseClusterUrl, SuperuserCheck, type ClusterTopology } from '@walrus/cluster';
 import pg from 'pg';
 import { Counter, Histogram } from 'prom-client';
 import { attemptApply, toApplyResult, type Attempt } from './apply-decision.js';
-import { selectStrategy, type ClusterStrategy } from './strategies/select.js';
+import { attemptOnMembers } from './apply-members.js';
+import { strategyFor } from './strategies/select.js';
+import type { ApplyStrategy } from './strategies/types.js';
 
 export interface ApplierConfig {
   clusters: ClusterEntry[];
@@ -75,29 +77,30 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
   });
 
   const owned = new Map(config.clusters.map((c) => [c.id, c]));
-  // Validated by loadConfig; `url` here is the connection URL without walrus_* parameters.
-  const strategies = new Map<string, ClusterStrategy>(
+  /** Per cluster: its members (from the URL, or Patroni), one pool per member, how a size is put in force. */
+  interface Served {
+    members: MemberList;
+    pools: MemberPools;
+    strategy: ApplyStrategy;
+  }
+  const served = new Map<string, Served>(
     config.clusters.map((c) => {
-      const s = selectStrategy(c.id, c.url, config.connectTimeoutSec * 1000);
-      if (!s.ok) throw new Error(s.problem);
-      return [c.id, s.value];
+      // Validated by loadConfig.
+      const parsed = parseClusterUrl(c.id, c.url);
+      if (!parsed.ok) throw new Error(parsed.problem);
+      const topology: ClusterTopology = parsed.value;
+      const pools = new MemberPools(
+        { max: 1, connectionTimeoutMillis: config.connectTimeoutSec * 1000, application_name: 'walrus-applier', idleTimeoutMillis: 60_000 },
+        (member, err) => log.warn({ err, cluster: c.id, member }, 'idle connection to cluster member lost'),
+      );
+      return [c.id, { members: new MemberList(topology, config.connectTimeoutSec * 1000), pools, strategy: strategyFor(topology, config.connectTimeoutSec * 1000) }];
     }),
   );
-  const pools = new Map<string, pg.Pool>();
+  const servedBy = (c: ClusterEntry): Served => served.get(c.id)!;
+  /** The pool of a single-member cluster's one member (the start-up role check uses the first member of any). */
   const poolFor = (c: ClusterEntry): pg.Pool => {
-    let pool = pools.get(c.id);
-    if (!pool) {
-      pool = new pg.Pool({
-        connectionString: strategies.get(c.id)?.url ?? c.url,
-        max: 1,
-        connectionTimeoutMillis: config.connectTimeoutSec * 1000,
-        application_name: 'walrus-applier',
-        idleTimeoutMillis: 60_000,
-      });
-      pool.on('error', (err) => log.warn({ err, cluster: c.id }, 'idle connection to cluster lost'));
-      pools.set(c.id, pool);
-    }
-    return pool;
+    const s = servedBy(c);
+    return s.pools.pool(s.members.current[0]!);
   };
 
   const superusers = new SuperuserCheck(log, deps.once ?? new OncePerProcess());
@@ -139,6 +142,8 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
       status: result.status,
       maxWalSizeMb: result.max_wal_size_mb,
       error: result.error,
+      ...(result.member !== undefined ? { member: result.member } : {}),
+      ...(result.failed_members?.length ? { failedMembers: result.failed_members } : {}),
     };
     if (result.status === 'applied') log.info(entry, 'max_wal_size changed');
     else log.warn(entry, `decision not applied: ${result.status}`);
@@ -199,6 +204,28 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
   };
 
   const attemptOnCluster = async (cluster: ClusterEntry, d: Decision): Promise<Attempt> => {
+    const s = servedBy(cluster);
+    if (s.members.topology.multiMember) {
+      if (s.members.dynamic) {
+        const r = await s.members.refresh();
+        if (r.error) log.warn({ cluster: cluster.id, error: r.error }, 'could not read the member list from Patroni; using the last one');
+        else await s.pools.retain(r.members.map((m) => m.name));
+      }
+      return attemptOnMembers({
+        decision: d,
+        members: s.members.current,
+        connect: async (m) => {
+          const client = await s.pools.pool(m).connect();
+          // Once per cluster and process, on whichever member comes first (the role is the same on all).
+          await superusers.check(client, cluster.id).catch(() => undefined);
+          return client;
+        },
+        verifyTimeoutMs: config.verifyTimeoutSec * 1000,
+        sleep,
+        monotonicMs: () => performance.now(),
+        strategy: s.strategy,
+      });
+    }
     let client: pg.PoolClient;
     try {
       client = await poolFor(cluster).connect();
@@ -215,7 +242,7 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
         verifyTimeoutMs: config.verifyTimeoutSec * 1000,
         sleep: (ms) => sleep(ms),
         monotonicMs: () => performance.now(),
-        ...(strategies.get(cluster.id) ? { strategy: strategies.get(cluster.id)!.strategy } : {}),
+        strategy: s.strategy,
       });
       broken = a.kind === 'transient';
       return a;
@@ -245,7 +272,10 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
         { nc, stream: STREAM_DECISIONS, service: 'applier', log, metrics, handle: handle(cluster), maxMessages: 8 },
       ),
     );
-    log.debug({ cluster: cluster.id, url: redactUrl(cluster.url), strategy: strategies.get(cluster.id)?.strategy.name }, 'applying decisions for cluster');
+    log.debug(
+      { cluster: cluster.id, url: redactUrl(cluster.url), strategy: servedBy(cluster).strategy.name, members: servedBy(cluster).members.current.map((m) => m.name) },
+      'applying decisions for cluster',
+    );
   }
   // Not awaited: a cluster that is down at start-up must not hold the applier
   // back. A few at a time: an applier serving a thousand clusters must not
@@ -259,7 +289,8 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
       if (stopping) return release();
       const timeoutMs = config.connectTimeoutSec * 1000;
       const pool = new pg.Pool({
-        connectionString: strategies.get(cluster.id)?.url ?? cluster.url,
+        // The first member's: the role and its grants are the same on every member (they replicate).
+        connectionString: servedBy(cluster).members.current[0]!.url,
         max: 1,
         connectionTimeoutMillis: timeoutMs,
         query_timeout: timeoutMs,
@@ -283,7 +314,7 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
       stopping = true;
       stopped.abort();
       await Promise.all(consumers.map((c) => c.stop()));
-      await Promise.all([...pools.values()].map((p) => p.end()));
+      await Promise.all([...served.values()].map((s) => s.pools.end()));
     },
   };
 }

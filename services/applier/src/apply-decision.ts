@@ -1,4 +1,4 @@
-import type { ApplyResult, ApplyStatus, Decision } from '@walrus/core';
+import type { ApplyResult, ApplyStatus, Decision, MemberOutcome } from '@walrus/core';
 import type { ClientBase } from 'pg';
 import { errorMessage, isTransientPgError, sqlState } from '@walrus/runtime';
 import { readMaxWalSize } from './sql/max-wal-size.js';
@@ -7,7 +7,15 @@ import { alterSystemStrategy } from './strategies/alter-system.js';
 import { ManagerError, type ApplyStrategy } from './strategies/types.js';
 
 export type Attempt =
-  | { kind: 'done'; status: ApplyStatus; maxWalSizeMb: number | null; error: string | null }
+  | {
+      kind: 'done';
+      status: ApplyStatus;
+      maxWalSizeMb: number | null;
+      error: string | null;
+      /** Clusters with several members: the member applied to as primary (or the one targeted), and every member's part. */
+      member?: string;
+      members?: MemberOutcome[];
+    }
   | { kind: 'transient'; error: string };
 
 export interface AttemptOptions {
@@ -21,7 +29,7 @@ export interface AttemptOptions {
   strategy?: ApplyStrategy;
 }
 
-const done = (status: ApplyStatus, maxWalSizeMb: number | null, error: string | null): Attempt => ({
+const done = (status: ApplyStatus, maxWalSizeMb: number | null, error: string | null): Extract<Attempt, { kind: 'done' }> => ({
   kind: 'done',
   status,
   maxWalSizeMb,
@@ -58,34 +66,43 @@ export async function attemptApply(o: AttemptOptions): Promise<Attempt> {
     } catch (err) {
       return classifyAlterError(err);
     }
-    const deadline = o.monotonicMs() + o.verifyTimeoutMs;
-    let live = await readMaxWalSize(o.client);
-    // The reload reaches our own backend a few milliseconds later, usually:
-    // look again soon, then back off to 50 ms.
-    for (let pause = 2; live.mb !== d.new_size_mb && o.monotonicMs() < deadline; pause = Math.min(pause * 2, 50)) {
-      await o.sleep(pause);
-      live = await readMaxWalSize(o.client);
-    }
-    if (live.mb === d.new_size_mb) return done('applied', live.mb, null);
-    if (live.source === 'command line') {
-      return done(
-        'failed',
-        live.mb,
-        `max_wal_size is set on the server's command line (source: command line), which overrides ALTER SYSTEM: the reload changed nothing; set it where the server is started`,
-      );
-    }
-    return done(
-      'failed',
-      live.mb,
-      `after ${o.strategy?.name === 'patroni' ? 'ALTER SYSTEM RESET and Patroni PATCH /config' : 'ALTER SYSTEM and pg_reload_conf()'} max_wal_size still shows ${live.mb} MB (source: ${live.source}) after ${o.verifyTimeoutMs} ms`,
-    );
+    return await verifySize(o, o.client, d.new_size_mb);
   } catch (err) {
     if (isTransientPgError(err)) return { kind: 'transient', error: errorMessage(err) };
     return done('failed', null, `unexpected error: ${errorMessage(err)}`);
   }
 }
 
-function classifyAlterError(err: unknown): Attempt {
+/** Reads max_wal_size back until it shows `sizeMb` or the verify timeout passes; says why when it does not. */
+export async function verifySize(
+  o: Pick<AttemptOptions, 'verifyTimeoutMs' | 'sleep' | 'monotonicMs' | 'strategy'>,
+  client: ClientBase,
+  sizeMb: number,
+): Promise<Extract<Attempt, { kind: 'done' }>> {
+  const deadline = o.monotonicMs() + o.verifyTimeoutMs;
+  let live = await readMaxWalSize(client);
+  // The reload reaches our own backend a few milliseconds later, usually:
+  // look again soon, then back off to 50 ms.
+  for (let pause = 2; live.mb !== sizeMb && o.monotonicMs() < deadline; pause = Math.min(pause * 2, 50)) {
+    await o.sleep(pause);
+    live = await readMaxWalSize(client);
+  }
+  if (live.mb === sizeMb) return done('applied', live.mb, null);
+  if (live.source === 'command line') {
+    return done(
+      'failed',
+      live.mb,
+      `max_wal_size is set on the server's command line (source: command line), which overrides ALTER SYSTEM: the reload changed nothing; set it where the server is started`,
+    );
+  }
+  return done(
+    'failed',
+    live.mb,
+    `after ${o.strategy?.name === 'patroni' ? 'ALTER SYSTEM RESET and Patroni PATCH /config' : 'ALTER SYSTEM and pg_reload_conf()'} max_wal_size still shows ${live.mb} MB (source: ${live.source}) after ${o.verifyTimeoutMs} ms`,
+  );
+}
+
+export function classifyAlterError(err: unknown): Attempt {
   if (err instanceof ManagerError) {
     return err.transient ? { kind: 'transient', error: err.message } : done('failed', null, err.message);
   }
@@ -118,6 +135,7 @@ function classifyAlterError(err: unknown): Attempt {
 }
 
 export function toApplyResult(d: Decision, a: Extract<Attempt, { kind: 'done' }>, at: Date): ApplyResult {
+  const failed = a.members?.filter((m) => m.status !== 'applied').map((m) => m.member);
   return {
     v: 1,
     decision_id: d.id,
@@ -126,5 +144,7 @@ export function toApplyResult(d: Decision, a: Extract<Attempt, { kind: 'done' }>
     applied_at: at.toISOString(),
     max_wal_size_mb: a.maxWalSizeMb,
     error: a.error,
+    ...(a.member !== undefined ? { member: a.member } : {}),
+    ...(a.members !== undefined ? { members: a.members, failed_members: failed ?? [] } : {}),
   };
 }

@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { MAX_WAL_SIZE_LIMIT_MB } from '@walrus/core';
 import { envInt, loadClusters, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
 import { startApplier, type ApplierConfig } from './applier.js';
-import { selectStrategy } from './strategies/select.js';
+import { parseClusterUrl } from '@walrus/cluster';
 
 export { startApplier, applierConsumerName, type ApplierConfig } from './applier.js';
 export { attemptApply } from './apply-decision.js';
-export { selectStrategy } from './strategies/select.js';
+export { attemptOnMembers } from './apply-members.js';
 
 export const applierEnvSchema = z.object({
   /** The applier's own ceiling: a decision above it is rejected, whatever the decider says. */
@@ -28,7 +28,7 @@ export const applier: ServiceDefinition<ApplierConfig> = {
     const clusters = loadClusters(env);
     const problems = [...own.problems, ...clusters.problems];
     for (const c of clusters.clusters) {
-      const s = selectStrategy(c.id, c.url, 10_000);
+      const s = parseClusterUrl(c.id, c.url);
       if (!s.ok) problems.push(s.problem);
     }
     if (!own.config || problems.length > 0) return { config: null, problems };
