@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { SampleV1, type Sample } from '@walrus/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readSample, readServerVersion } from '@walrus/cluster';
+import { readRole, readSample, readServerVersion } from '@walrus/cluster';
 import { cleanupAll, createStandby, PG_VERSIONS, startPostgres, waitFor, type PgVersion, type PostgresCluster } from './harness/mod.js';
 
 afterAll(cleanupAll);
@@ -78,6 +78,10 @@ describe.each(PG_VERSIONS)('collector query - PostgreSQL %i', (version) => {
     const after = await lsnBytes(client, 'pg_current_wal_lsn()');
     expect(s.cluster).toBe(`pg${version}`);
     expect(s.in_recovery).toBe(false);
+    // A fresh cluster writes on timeline 1; no member unless the caller names one.
+    expect(s.timeline).toBe(1);
+    expect(s.member).toBeUndefined();
+    expect((await readSample(client, 'c', PARAMS, () => new Date(), { member: '127.0.0.1:5999' })).member).toBe('127.0.0.1:5999');
     expect(s.wal_bytes).toBeGreaterThanOrEqual(before);
     expect(s.wal_bytes).toBeLessThanOrEqual(after);
     expect(await lsnBytes(client, `'${s.wal_lsn}'::pg_lsn`)).toBe(s.wal_bytes);
@@ -223,6 +227,14 @@ describe.each(PG_VERSIONS)('collector query - PostgreSQL %i', (version) => {
       );
       expect(caughtUp.in_recovery).toBe(true);
       expect(caughtUp.wal_bytes).toBeGreaterThan(s.wal_bytes);
+      // The standby tells the timeline it receives; promoted, it writes on the next one at once
+      // (pg_control_checkpoint() would still name the old one until a checkpoint).
+      expect(caughtUp.timeline).toBe(1);
+      expect(await readRole(sc)).toEqual({ inRecovery: true, timeline: 1 });
+      await standby.promote();
+      const promoted = await sample(sc);
+      expect(promoted).toMatchObject({ in_recovery: false, timeline: 2 });
+      expect(await readRole(sc)).toEqual({ inRecovery: false, timeline: 2 });
     } finally {
       await standby.cleanup();
     }

@@ -13,6 +13,9 @@ export const dlqSubject = (service: string): string => `walrus.dlq.${service}`;
 /** Message ids make a retried JetStream publish land once (Nats-Msg-Id). */
 export const sampleMsgId = (cluster: string, collectedAt: string): string =>
   `${cluster}:${Date.parse(collectedAt)}`;
+/** A sample of one member of a cluster with several: members sampled in the same millisecond must not share an id. */
+export const memberSampleMsgId = (cluster: string, member: string, collectedAt: string): string =>
+  `${cluster}:${member}:${Date.parse(collectedAt)}`;
 export const decisionMsgId = (decisionId: string): string => `decision:${decisionId}`;
 export const applyResultMsgId = (decisionId: string, status: string): string =>
   `applied:${decisionId}:${status}`;

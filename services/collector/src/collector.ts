@@ -1,7 +1,7 @@
 import { SuperuserCheck } from '@walrus/cluster';
 import { Limiter, OncePerProcess, type ClusterEntry, type ServiceDeps, type ServiceHandle } from '@walrus/runtime';
 import { collectorMetrics } from './metrics.js';
-import { ClusterSampler } from './sampler.js';
+import { ClusterMembers } from './cluster-members.js';
 
 export interface CollectorConfig {
   clusters: ClusterEntry[];
@@ -24,7 +24,7 @@ export async function startCollector(deps: ServiceDeps<CollectorConfig>): Promis
   const spreadMs = Math.min(10_000, 10 * config.clusters.length);
   const samplers = config.clusters.map(
     (cluster, i) =>
-      new ClusterSampler({
+      new ClusterMembers({
         cluster,
         nc,
         log,
@@ -47,6 +47,8 @@ export async function startCollector(deps: ServiceDeps<CollectorConfig>): Promis
       clusters: samplers.length,
       up: samplers.filter((s) => s.isUp === true).length,
       down: samplers.filter((s) => s.isUp === false).length,
+      members: samplers.reduce((n, s) => n + s.memberStates.length, 0),
+      membersDown: samplers.reduce((n, s) => n + s.memberStates.filter((u) => u === false).length, 0),
       queriesRunning: limiter.inUse,
       queriesWaiting: limiter.queued,
     }),

@@ -7,8 +7,14 @@ export function collectorMetrics(registry: Registry) {
   return {
     up: new Gauge({
       name: 'walrus_cluster_up',
-      help: '1 when the last attempt to sample the cluster succeeded, 0 when the cluster could not be reached or read.',
+      help: '1 when the last attempt to sample the cluster (of a cluster of several members: any member) succeeded, 0 when no member could be reached or read.',
       labelNames: ['cluster'],
+      registers,
+    }),
+    memberUp: new Gauge({
+      name: 'walrus_member_up',
+      help: '1 when the last attempt to sample this member of the cluster succeeded, 0 when it could not be reached or read.',
+      labelNames: ['cluster', 'member'],
       registers,
     }),
     published: new Counter({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envInt, loadClusters, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
+import { parseClusterUrl } from '@walrus/cluster';
 import { startCollector, type CollectorConfig } from './collector.js';
 
 export { startCollector, type CollectorConfig } from './collector.js';
@@ -22,6 +23,10 @@ export const collector: ServiceDefinition<CollectorConfig> = {
     const own = loadEnvConfig(collectorEnvSchema, env);
     const clusters = loadClusters(env);
     const problems = [...own.problems, ...clusters.problems];
+    for (const c of clusters.clusters) {
+      const parsed = parseClusterUrl(c.id, c.url);
+      if (!parsed.ok) problems.push(parsed.problem);
+    }
     if (!own.config || problems.length > 0) return { config: null, problems };
     return {
       config: {

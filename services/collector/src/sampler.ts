@@ -1,15 +1,18 @@
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { SampleV1, sampleMsgId, sampleSubject, WALRUS_PARAM_NAMES } from '@walrus/core';
-import { backoffDelay, errorMessage, PREV_SEQ_HEADER, retry, redactUrl, type ClusterEntry, type Limiter, type Logger } from '@walrus/runtime';
-import { headers } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { SampleV1, WALRUS_PARAM_NAMES } from '@walrus/core';
+import { backoffDelay, errorMessage, redactUrl, type ClusterEntry, type Limiter, type Logger } from '@walrus/runtime';
 import pg from 'pg';
 import type { CollectorMetrics } from './metrics.js';
-import { isPermissionDenied, readSample, readWalDisk, type SuperuserCheck, type WalDiskFields } from '@walrus/cluster';
+import { isPermissionDenied, readSample, readWalDisk, type MemberEndpoint, type SuperuserCheck, type WalDiskFields } from '@walrus/cluster';
+import type { ClusterPublisher } from './publisher.js';
 
 export interface SamplerOptions {
   cluster: ClusterEntry;
-  nc: NatsConnection;
+  /** The member this sampler reads (a cluster of one host has one). */
+  member: MemberEndpoint;
+  /** The cluster's publisher, shared by its members' samplers. */
+  publisher: ClusterPublisher;
+  /** Told when this member becomes reachable or not (the cluster's up gauge sums its members). */
+  onUpChange?: (up: boolean) => void;
   log: Logger;
   metrics: CollectorMetrics;
   now: () => Date;
@@ -35,12 +38,10 @@ const JITTER = 0.05;
 /** Before the first sample tells the cluster's checkpoint_timeout. */
 const DEFAULT_INTERVAL_SEC = 300;
 const MAX_BACKOFF_MS = 60_000;
-/** Between the attempts to publish one sample. */
-const PUBLISH_BACKOFF = { initialMs: 500, maxMs: 1000 };
 
 /**
- * Samples one cluster forever: on time while it answers, with backoff while
- * it does not, reporting each change between up and down once.
+ * Samples one member of a cluster forever: on time while it answers, with
+ * backoff while it does not, reporting each change between up and down once.
  */
 /** How long stop() waits for a sample in progress and for the pool to close. */
 const STOP_GRACE_MS = 2_000;
@@ -55,34 +56,39 @@ async function settledWithin(p: Promise<unknown> | null, ms: number): Promise<vo
 
 export class ClusterSampler {
   private readonly pool: pg.Pool;
-  private readonly js: JetStreamClient;
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
   private stopped = false;
   private up: boolean | null = null;
   private failures = 0;
   private intervalSec: number;
-  /** Stream sequence of this cluster's previous sample, for the decider's order check. */
-  private lastSeq: number | null = null;
   /** Why the last WAL disk read failed ('' when it worked): reported once per change. */
   private diskProblem = '';
 
   constructor(private readonly o: SamplerOptions) {
-    this.js = jetstream(o.nc);
     this.intervalSec = o.intervalSec ?? DEFAULT_INTERVAL_SEC;
     this.pool = new pg.Pool({
-      connectionString: o.cluster.url,
+      connectionString: o.member.url,
       max: o.poolSize,
       connectionTimeoutMillis: o.connectTimeoutSec * 1000,
       idleTimeoutMillis: 0,
       application_name: 'walrus-collector',
       statement_timeout: o.queryTimeoutMs,
     });
-    this.pool.on('error', (err) => o.log.debug({ err, cluster: o.cluster.id }, 'idle connection lost'));
+    this.pool.on('error', (err) => o.log.debug({ err, cluster: o.cluster.id, member: o.member.name }, 'idle connection lost'));
   }
 
   get isUp(): boolean | null {
     return this.up;
+  }
+
+  get member(): MemberEndpoint {
+    return this.o.member;
+  }
+
+  /** The interval this member is sampled at (its checkpoint_timeout unless fixed). */
+  get currentIntervalSec(): number {
+    return this.intervalSec;
   }
 
   start(): void {
@@ -138,7 +144,7 @@ export class ClusterSampler {
     const release = await this.o.limiter.acquire();
     const t0 = performance.now();
     try {
-      sample = await readSample(client, cluster.id, WALRUS_PARAM_NAMES, this.o.now);
+      sample = await readSample(client, cluster.id, WALRUS_PARAM_NAMES, this.o.now, { member: this.o.member.name });
       // Once per cluster and process (a query on the first sample only), not once per sample.
       await this.o.superusers?.check(client, cluster.id);
       const disk = await this.readDisk(client);
@@ -162,30 +168,7 @@ export class ClusterSampler {
       log.error({ cluster: cluster.id, issues: checked.error.issues }, 'sample failed validation; not published');
       return true;
     }
-    const msgID = sampleMsgId(cluster.id, sample.collected_at);
-    try {
-      // Three attempts under the same message id: JetStream stores a retried publish once.
-      const ack = await retry(
-        () => {
-          const h = headers();
-          if (this.lastSeq !== null) h.set(PREV_SEQ_HEADER, String(this.lastSeq));
-          return this.js.publish(sampleSubject(cluster.id), JSON.stringify(checked.data), { msgID, timeout: 5000, headers: h });
-        },
-        {
-          maxAttempts: 3,
-          backoff: PUBLISH_BACKOFF,
-          retryable: () => !this.stopped,
-          onRetry: () => metrics.errors.inc({ cluster: cluster.id, stage: 'publish' }),
-        },
-      );
-      this.lastSeq = ack.seq;
-      metrics.published.inc({ cluster: cluster.id });
-    } catch (err) {
-      metrics.errors.inc({ cluster: cluster.id, stage: 'publish' });
-      // The next sample carries the cumulative counters, so the decider
-      // loses no checkpoint; only this interval's resolution is lost.
-      log.warn({ err, cluster: cluster.id }, 'could not publish sample; the next one will cover this interval');
-    }
+    await this.o.publisher.publish(checked.data);
     return true;
   }
 
@@ -218,21 +201,25 @@ export class ClusterSampler {
   }
 
   private markUp(): void {
-    this.o.metrics.up.set({ cluster: this.o.cluster.id }, 1);
+    this.o.metrics.memberUp.set({ cluster: this.o.cluster.id, member: this.o.member.name }, 1);
     if (this.up !== true) {
-      this.o.log.info({ cluster: this.o.cluster.id, server: redactUrl(this.o.cluster.url) }, 'cluster reachable');
+      this.o.log.info({ cluster: this.o.cluster.id, member: this.o.member.name, server: redactUrl(this.o.member.url) }, 'cluster reachable');
     }
+    const changed = this.up !== true;
     this.up = true;
+    if (changed) this.o.onUpChange?.(true);
   }
 
   private markDown(err: unknown): void {
-    this.o.metrics.up.set({ cluster: this.o.cluster.id }, 0);
+    this.o.metrics.memberUp.set({ cluster: this.o.cluster.id, member: this.o.member.name }, 0);
     if (this.up !== false) {
       this.o.log.error(
-        { cluster: this.o.cluster.id, server: redactUrl(this.o.cluster.url), error: redactUrl(errorMessage(err)) },
+        { cluster: this.o.cluster.id, member: this.o.member.name, server: redactUrl(this.o.member.url), error: redactUrl(errorMessage(err)) },
         'cluster unreachable; retrying with backoff',
       );
     }
+    const changed = this.up !== false;
     this.up = false;
+    if (changed) this.o.onUpChange?.(false);
   }
 }

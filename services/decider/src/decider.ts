@@ -2,6 +2,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import {
   ALERT_STATE_KEY,
   clockWentBack,
+  countsForCluster,
   decisionMsgId,
   decisionSubject,
   evaluate,
@@ -113,7 +114,17 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
       const earlier = await unevaluated(cluster, state, revision, seq, storedAtMs, prevSeq);
       if (earlier.length > 0) m.caughtUp.inc(earlier.length);
       let current = state;
-      const done: Array<{ sample: Sample; prev: number | null; policy: Policy; decision: Decision | null; insight?: Insight; prevProfile: unknown; clockJump: string | null; alerts: Alert[] }> = [];
+      const done: Array<{
+        sample: Sample;
+        prev: number | null;
+        counts: boolean;
+        policy: Policy;
+        decision: Decision | null;
+        insight?: Insight;
+        prevProfile: unknown;
+        clockJump: string | null;
+        alerts: Alert[];
+      }> = [];
       for (const item of [...earlier, { seq, time: storedAtMs, sample }]) {
         const nowMs = now().getTime();
         // Dated too far ahead: the decider holding it dead-letters it (handle); never the cluster's last sample.
@@ -132,11 +143,16 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
           // again after a crash republishes the same id: JetStream stores it once.
           await requests.publish(decisionSubject(cluster), JSON.stringify(result.decision), { msgId: decisionMsgId(result.decision.id) });
         } else {
-          log.debug({ cluster, outcome: result.outcome.kind }, result.outcome.reason);
+          const fields = { cluster, outcome: result.outcome.kind, ...(item.sample.member !== undefined ? { member: item.sample.member } : {}) };
+          // A change of primary, or a stale old primary, is worth seeing without debug logs.
+          if (result.outcome.kind === 'failover') log.info(fields, result.outcome.reason);
+          else if (result.outcome.kind === 'split_brain') log.warn(fields, result.outcome.reason);
+          else log.debug(fields, result.outcome.reason);
         }
         const evaluated = result.outcome.kind !== 'ignored_old_sample';
-        // The stored time goes with lastSampleAt: the clock check compares the next samples with this one.
-        const storedAt = evaluated && Number.isFinite(item.time) ? { lastSampleStoredAt: new Date(item.time).toISOString() } : {};
+        const counts = countsForCluster(current, item.sample);
+        // The stored time goes with lastSampleAt (the cluster's counters: not a standby member's): the clock check compares the next samples with this one.
+        const storedAt = evaluated && counts && Number.isFinite(item.time) ? { lastSampleStoredAt: new Date(item.time).toISOString() } : {};
         if (!evaluated) {
           current = { ...result.state, sampleSeq: item.seq, ...storedAt };
           continue;
@@ -146,11 +162,15 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
         // crash in between republishes the same alerts, stored once. The
         // book comes from the state before any clock re-baseline: what fires
         // does not depend on the clock.
-        const raised = evaluateAlerts(current.algo[ALERT_STATE_KEY], item.sample, policy);
+        // A standby member's disk is not the cluster's: its samples would
+        // resolve what the primary's raise (alerts are per cluster, not per member).
+        const raised = counts ? evaluateAlerts(current.algo[ALERT_STATE_KEY], item.sample, policy) : { alerts: [], state: null };
         for (const a of raised.alerts) await alertPublisher.publish(a);
         done.push({
           sample: item.sample,
           prev: current.prevRequested,
+          // A standby member's counters and size are its own, not the cluster's.
+          counts,
           policy,
           decision: result.decision,
           insight: result.insight,
@@ -159,7 +179,9 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
           alerts: raised.alerts,
         });
         const algo = { ...result.state.algo };
-        if (Object.keys(raised.state.firing).length > 0) algo[ALERT_STATE_KEY] = raised.state;
+        if (raised.state === null) {
+          // Left as it was.
+        } else if (Object.keys(raised.state.firing).length > 0) algo[ALERT_STATE_KEY] = raised.state;
         else delete algo[ALERT_STATE_KEY];
         current = { ...result.state, algo, sampleSeq: item.seq, ...storedAt };
       }
@@ -177,7 +199,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
           m.clockSkew.inc({ cluster, reason: 'back' });
           log.warn({ cluster, collectedAt: d.sample.collected_at }, d.clockJump);
         }
-        recordEvaluated(d.sample, d.prev, d.policy, d.decision);
+        recordEvaluated(d.sample, d.counts ? d.prev : null, d.counts, d.policy, d.decision);
         reportInsight(cluster, d.prevProfile, d.insight);
         recordAlerts(d.alerts);
       }
@@ -213,11 +235,13 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     r.profile = insight.profile ?? '';
   };
 
-  const recordEvaluated = (sample: Sample, prev: number | null, policy: Policy, decision: Decision | null) => {
+  const recordEvaluated = (sample: Sample, prev: number | null, counts: boolean, policy: Policy, decision: Decision | null) => {
     const cluster = sample.cluster;
     const r = readingsOf(m.readings, cluster);
-    r.maxWalSizeBytes = sample.max_wal_size_mb * MB;
-    r.maxAllowedBytes = policy.maxMb * MB;
+    if (counts) {
+      r.maxWalSizeBytes = sample.max_wal_size_mb * MB;
+      r.maxAllowedBytes = policy.maxMb * MB;
+    }
     r.sampleTimeSec = Date.parse(sample.collected_at) / 1000;
     readDiskReadings(r, sample, policy);
     const delta = forcedSince(prev, sample);
@@ -226,7 +250,15 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
       const d = decision;
       m.decisions.inc({ cluster, action: d.action });
       log.info(
-        { cluster, decisionId: d.id, action: d.action, oldSizeMb: d.old_size_mb, newSizeMb: d.new_size_mb, forcedCheckpoints: d.forced_checkpoints },
+        {
+          cluster,
+          decisionId: d.id,
+          action: d.action,
+          oldSizeMb: d.old_size_mb,
+          newSizeMb: d.new_size_mb,
+          forcedCheckpoints: d.forced_checkpoints,
+          ...(sample.member !== undefined ? { member: sample.member } : {}),
+        },
         d.reason,
       );
     }

@@ -99,8 +99,11 @@ export function clockWentBack(state: ClusterState, sample: Sample, facts: ClockF
  */
 function rebaselined(state: ClusterState, atMs: number): ClusterState {
   const notAfter = (iso: string | null): string | null => (iso !== null && toMs(iso) > atMs ? toIso(atMs) : iso);
+  // Each member's last sample time is on the old clock too: its rule 1 would
+  // ignore the member until the clock caught up. Its facts are read again.
+  const { members: _onTheOldClock, ...rest } = state;
   return {
-    ...state,
+    ...rest,
     prevRequested: null,
     lastSampleAt: null,
     prevWalBytes: null,
