@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ClusterId } from './cluster-id.js';
 import type { SizingStatus } from './engine/sizing-status.js';
+import type { MemberOutcome } from './schemas.js';
 
 /**
  * The control surface over NATS request/reply: JSON in, JSON out, one subject
@@ -111,6 +112,25 @@ export interface ClusterStatus extends SizingStatus {
   reachable_error: string | null;
   invalid_overrides: InvalidOverride[];
   has_state: boolean;
+  /** The member taken for the primary (clusters whose samples name their member), or null. */
+  primary_member: string | null;
+  /** Every member walrus has seen in the last day, the primary first. */
+  members: MemberStatus[];
+  /** Changes of primary (or of its timeline) the decider has seen. */
+  failovers: number;
+}
+
+/** One member of a cluster, as its last sample showed it. */
+export interface MemberStatus {
+  member: string;
+  /** `stale_primary`: out of recovery on an older timeline than the primary (an old primary not yet demoted). */
+  role: 'primary' | 'standby' | 'stale_primary';
+  max_wal_size_mb: number;
+  timeline: number | null;
+  last_sample_at: string;
+  sample_age_sec: number;
+  /** Whether the member runs the cluster's size (the size walrus put in force on the primary). */
+  at_cluster_size: boolean | null;
 }
 
 export interface FleetSummary {
@@ -147,6 +167,10 @@ export interface HistoryRow {
   applied_at: string | null;
   applied_size_mb: number | null;
   apply_error: string | null;
+  /** Clusters with several members: the primary when the decision was made, the one member it was for (null: the whole cluster), each member's part in applying it. */
+  primary_member?: string | null;
+  target_member?: string | null;
+  apply_members?: MemberOutcome[] | null;
 }
 
 export interface HistoryResult {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { policyFromEnv } from '@walrus/core';
-import { envBool, envInt, loadClusters, loadEnvConfig, type ClusterEntry, type ServiceDefinition } from '@walrus/runtime';
+import { parseClusterUrl } from '@walrus/cluster';
+import { envBool, envInt, loadClusters, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
 import { startControl, type ControlConfig } from './control.js';
 
 export { startControl, type ControlConfig } from './control.js';
@@ -21,16 +22,6 @@ export const controlEnvSchema = z.object({
   WALRUS_QUERY_TIMEOUT_MS: envInt(100, 600_000).default(10_000),
 });
 
-/** walrus_* URL parameters (the applier's strategy) are not libpq's: drop them before connecting. */
-function withoutWalrusParams(c: ClusterEntry): ClusterEntry {
-  const q = c.url.indexOf('?');
-  if (q < 0) return c;
-  const params = new URLSearchParams(c.url.slice(q + 1));
-  for (const k of [...params.keys()]) if (k.startsWith('walrus_')) params.delete(k);
-  const rest = params.toString();
-  return { id: c.id, url: c.url.slice(0, q) + (rest ? `?${rest}` : '') };
-}
-
 export const control: ServiceDefinition<ControlConfig> = {
   name: 'control',
   defaultMetricsPort: 9105,
@@ -41,11 +32,16 @@ export const control: ServiceDefinition<ControlConfig> = {
     const given = (env.WALRUS_CLUSTERS ?? '').trim() !== '' || (env.WALRUS_CLUSTERS_FILE ?? '').trim() !== '';
     const clusters = given ? loadClusters(env) : { clusters: [], problems: [] };
     const problems = [...own.problems, ...(policy.ok ? [] : policy.errors), ...clusters.problems];
+    // walrus_* URL parameters and multi-host lists are read as the collector reads them.
+    for (const c of clusters.clusters) {
+      const parsed = parseClusterUrl(c.id, c.url);
+      if (!parsed.ok) problems.push(parsed.problem);
+    }
     if (!own.config || !policy.ok || problems.length > 0) return { config: null, problems };
     return {
       config: {
         defaults: policy.policy,
-        clusters: clusters.clusters.map(withoutWalrusParams),
+        clusters: clusters.clusters,
         historyDatabaseUrl: own.config.HISTORY_DATABASE_URL ?? null,
         connectTimeoutSec: own.config.WALRUS_CONNECT_TIMEOUT_SEC,
         queryTimeoutMs: own.config.WALRUS_QUERY_TIMEOUT_MS,

@@ -1,6 +1,6 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { readSample, readWalDisk, type SuperuserCheck } from '@walrus/cluster';
+import { choosePrimary, parseClusterUrl, readSample, readWalDisk, type MemberEndpoint, type SuperuserCheck } from '@walrus/cluster';
 import {
   appliedSubject,
   ApplyResultV1,
@@ -35,7 +35,8 @@ export class Sources {
     /** The decider's state, read-only here: analyze with apply and reset ask a decider (deciders.ts). */
     private readonly store: StateReader,
     readonly jsm: JetStreamManager,
-    private readonly urls: Map<string, string>,
+    /** Per cluster, its members as its URL lists them. */
+    private readonly urls: Map<string, readonly MemberEndpoint[]>,
     private readonly opts: { connectTimeoutSec: number; queryTimeoutMs: number; superusers?: SuperuserCheck },
     private readonly log: Logger,
   ) {}
@@ -49,7 +50,13 @@ export class Sources {
     // The deciders' own store, opened here to read; whoever starts first creates the (empty) bucket, with the same settings.
     const store = await StateStore.open(nc, requests, o, log);
     const jsm = await jetstreamManager(nc);
-    return new Sources(store, jsm, new Map(o.clusters.map((c) => [c.id, c.url])), o, log);
+    const members = new Map<string, readonly MemberEndpoint[]>();
+    for (const c of o.clusters) {
+      // Validated by loadConfig.
+      const parsed = parseClusterUrl(c.id, c.url);
+      if (parsed.ok) members.set(c.id, parsed.value.members);
+    }
+    return new Sources(store, jsm, members, o, log);
   }
 
   liveClusters(): string[] {
@@ -87,12 +94,29 @@ export class Sources {
     return parsed.success ? parsed.data : null;
   }
 
-  /** Reads the statistics now, as the collector would (read-only; needs pg_monitor). */
+  /**
+   * Reads the statistics now, as the collector would (read-only; needs
+   * pg_monitor). Of a cluster of several members, every member is read and
+   * the primary's sample returned (out of recovery, the highest timeline of
+   * several); when none is, the first member's that answered.
+   */
   async liveSample(cluster: string, now: () => Date): Promise<LiveRead> {
-    const url = this.urls.get(cluster);
-    if (!url) return { ok: false, sample: null, error: 'no connection URL for this cluster in this process' };
+    const members = this.urls.get(cluster);
+    if (!members || members.length === 0) return { ok: false, sample: null, error: 'no connection URL for this cluster in this process' };
+    const several = members.length > 1;
+    const reads = await Promise.all(members.map((m) => this.readMember(cluster, m, several, now)));
+    const answered = reads.filter((r): r is { member: string; sample: Sample; error: null } => r.sample !== null);
+    if (answered.length === 0) return { ok: false, sample: null, error: reads.map((r) => (several ? `${r.member}: ${r.error}` : r.error)).join('; ') };
+    const choice = choosePrimary(
+      answered.map((r) => ({ member: r.member, inRecovery: r.sample.in_recovery, timeline: r.sample.timeline ?? null, error: null })),
+    );
+    const sample = answered.find((r) => r.member === choice.primary)?.sample ?? answered[0]!.sample;
+    return { ok: true, sample, error: null };
+  }
+
+  private async readMember(cluster: string, m: MemberEndpoint, named: boolean, now: () => Date): Promise<{ member: string; sample: Sample | null; error: string | null }> {
     const client = new pg.Client({
-      connectionString: url,
+      connectionString: m.url,
       connectionTimeoutMillis: this.opts.connectTimeoutSec * 1000,
       statement_timeout: this.opts.queryTimeoutMs,
       application_name: 'walrus-control',
@@ -100,20 +124,19 @@ export class Sources {
     client.on('error', () => undefined);
     try {
       await client.connect();
-      const read = await readSample(client, cluster, WALRUS_PARAM_NAMES, now);
+      const read = await readSample(client, cluster, WALRUS_PARAM_NAMES, now, named ? { member: m.name } : {});
       // Once per cluster and process, not once per status request.
       await this.opts.superusers?.check(client, cluster);
       // What holds the WAL disk, so that a live analyze keeps to walrus.wal_disk_budget as the decider does; without pg_monitor, the sample alone.
       const disk = await readWalDisk(client).catch((err: unknown) => {
-        this.log.debug({ cluster, error: redactUrl(errorMessage(err)) }, 'live read without the WAL disk fields');
+        this.log.debug({ cluster, member: m.name, error: redactUrl(errorMessage(err)) }, 'live read without the WAL disk fields');
         return {};
       });
-      const sample = { ...read, ...disk };
-      return { ok: true, sample, error: null };
+      return { member: m.name, sample: { ...read, ...disk }, error: null };
     } catch (err) {
       const error = redactUrl(errorMessage(err));
-      this.log.warn({ cluster, server: redactUrl(url), error }, 'live read of the cluster failed');
-      return { ok: false, sample: null, error };
+      this.log.warn({ cluster, member: m.name, server: redactUrl(m.url), error }, 'live read of the cluster failed');
+      return { member: m.name, sample: null, error };
     } finally {
       await client.end().catch(() => undefined);
     }

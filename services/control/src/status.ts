@@ -8,6 +8,7 @@ import {
   type Sample,
   type ClusterStatus,
   type FleetSummary,
+  type MemberStatus,
 } from '@walrus/core';
 
 /** What is known of one cluster when a status is asked for. */
@@ -37,7 +38,9 @@ export function sampleIsFresh(sample: Sample, nowMs: number): boolean {
  * judged at `nowMs` (wall clock): they answer "could walrus change it now?".
  */
 export function clusterStatus(facts: ClusterFacts, defaults: Policy, nowMs: number): ClusterStatus {
-  const { state, sample } = facts;
+  const { state } = facts;
+  // The last sample on the stream may be a standby member's: the cluster is what its primary shows.
+  const sample = primarySample(facts.sample, state);
   const { policy, warnings } = resolvePolicy(defaults, sample?.settings ?? {});
   const applied = facts.applied;
   const appliedLater =
@@ -94,7 +97,39 @@ export function clusterStatus(facts: ClusterFacts, defaults: Policy, nowMs: numb
     has_state: state !== null,
     // The engine's own reading of the state; the required size at the freshest sample's settings.
     ...sizingStatus(state, sample),
+    primary_member: state?.primary?.member ?? null,
+    members: memberStatuses(state, nowMs),
+    failovers: state?.failovers ?? 0,
   };
+}
+
+/**
+ * The sample to report the cluster by: the one given, unless it is another
+ * member's than the primary's, whose last facts (size, time, role) then
+ * stand in for it.
+ */
+function primarySample(sample: Sample | null, state: ClusterState | null): Sample | null {
+  const primary = state?.primary;
+  if (!sample || sample.member === undefined || !primary || sample.member === primary.member) return sample;
+  const f = state.members?.[primary.member];
+  if (!f) return sample;
+  return { ...sample, member: primary.member, in_recovery: false, max_wal_size_mb: f.maxWalSizeMb, collected_at: f.lastSampleAt, ...(f.timeline !== null ? { timeline: f.timeline } : {}) };
+}
+
+function memberStatuses(state: ClusterState | null, nowMs: number): MemberStatus[] {
+  const primary = state?.primary?.member;
+  const size = state?.learned?.sizeMb ?? null;
+  return Object.entries(state?.members ?? {})
+    .map(([member, f]): MemberStatus => ({
+      member,
+      role: f.role,
+      max_wal_size_mb: f.maxWalSizeMb,
+      timeline: f.timeline,
+      last_sample_at: f.lastSampleAt,
+      sample_age_sec: Math.max(0, Math.round((nowMs - Date.parse(f.lastSampleAt)) / 1000)),
+      at_cluster_size: size === null ? null : f.maxWalSizeMb === size,
+    }))
+    .sort((a, b) => Number(b.member === primary) - Number(a.member === primary) || a.member.localeCompare(b.member));
 }
 
 export function fleetSummary(clusters: readonly ClusterStatus[]): FleetSummary {

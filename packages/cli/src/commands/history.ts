@@ -1,4 +1,4 @@
-import type { HistoryResult } from '@walrus/core';
+import type { HistoryResult, HistoryRow } from '@walrus/core';
 import { clusterArg, intFlag, noMorePositional, parseArgs } from './args.js';
 import { callApi, type CliConnection } from './client.js';
 import { mb, table, text } from './format.js';
@@ -21,18 +21,27 @@ export async function historyCommand(argv: string[], conn: () => Promise<CliConn
   }
   o.out(
     table(
-      ['TIME', 'CLUSTER', 'ACTION', 'OLD', 'NEW', 'FORCED', 'OUTCOME', 'REASON'],
+      ['TIME', 'CLUSTER', 'PRIMARY', 'ACTION', 'OLD', 'NEW', 'FORCED', 'OUTCOME', 'REASON'],
       result.rows.map((r) => [
         r.timestamp,
         r.cluster,
+        // The member the decision was made on; a decision for one standby names it.
+        `${text(r.primary_member)}${r.target_member ? ` (for ${r.target_member})` : ''}`,
         r.action,
         mb(r.old_size_mb),
         mb(r.new_size_mb),
         String(r.forced_checkpoints),
-        r.apply_error ? `${text(r.apply_status)}: ${r.apply_error}` : text(r.apply_status),
+        outcome(r),
         text(r.reason),
       ]),
     ),
   );
   return 0;
+}
+
+/** The outcome, with the members that did not take the size. */
+function outcome(r: HistoryRow): string {
+  const base = r.apply_error ? `${text(r.apply_status)}: ${r.apply_error}` : text(r.apply_status);
+  const failed = (r.apply_members ?? []).filter((m) => m.status !== 'applied' && m.role !== 'primary');
+  return failed.length === 0 ? base : `${base}; not on ${failed.map((m) => `${m.member} (${m.status})`).join(', ')}`;
 }

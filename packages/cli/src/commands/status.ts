@@ -1,4 +1,4 @@
-import type { ClusterStatus, StatusResult } from '@walrus/core';
+import type { ClusterStatus, MemberStatus, StatusResult } from '@walrus/core';
 import { clusterArg, noMorePositional, parseArgs } from './args.js';
 import { callApi, type CliConnection } from './client.js';
 import { age, keyValues, mb, rate, table, text, yesNo } from './format.js';
@@ -42,12 +42,23 @@ function fleet(r: StatusResult): string {
       .filter(Boolean)
       .join(', ') || '-',
   ]);
+  // Clusters of several members get a second table: each member's role and size.
+  const several = r.clusters.filter((c) => (c.members ?? []).length > 1);
   return (
     `${f.clusters} clusters: ${f.reachable} reachable, ${f.unreachable} unreachable, ${f.unknown} unknown; ` +
     `${f.at_ceiling} at ceiling, ${f.cooldown_active} in cooldown, ${f.total_adjustments} adjustments\n\n` +
     (rows.length > 0
       ? table(['CLUSTER', 'MAX_WAL_SIZE', 'WALRUS.MAX', 'WAL RATE', 'REQUIRED', 'REACHABLE', 'SAMPLE', 'ADJUSTMENTS', 'QUIET', 'RATE LIMIT', 'NOTES'], rows)
-      : 'no cluster known yet: no state, no samples (is a collector running?)\n')
+      : 'no cluster known yet: no state, no samples (is a collector running?)\n') +
+    (several.length > 0 ? `\n${memberTable(several.flatMap((c) => c.members.map((m) => [c.cluster, m] as const)))}` : '')
+  );
+}
+
+/** Members with their role and size, one row each. */
+function memberTable(rows: ReadonlyArray<readonly [string, MemberStatus]>): string {
+  return table(
+    ['CLUSTER', 'MEMBER', 'ROLE', 'MAX_WAL_SIZE', 'TIMELINE', 'SAMPLE', 'AT CLUSTER SIZE'],
+    rows.map(([cluster, m]) => [cluster, m.member, m.role.replace('_', ' '), mb(m.max_wal_size_mb), text(m.timeline), age(m.sample_age_sec), yesNo(m.at_cluster_size)]),
   );
 }
 
@@ -81,5 +92,8 @@ function detail(c: ClusterStatus): string {
     ['changes this hour', `${c.changes_this_hour} of ${c.max_changes_per_hour}${c.hourly_limit_reached ? ' (limit reached)' : ''}`],
     ['invalid overrides', c.invalid_overrides.length === 0 ? 'none' : c.invalid_overrides.map((w) => w.message).join('\n' + ' '.repeat(19))],
   ];
-  return keyValues(pairs);
+  const members = c.members ?? [];
+  if (members.length === 0) return keyValues(pairs);
+  pairs.push(['primary', text(c.primary_member)], ['failovers', String(c.failovers ?? 0)]);
+  return `${keyValues(pairs)}\n${memberTable(members.map((m) => [c.cluster, m] as const))}`;
 }

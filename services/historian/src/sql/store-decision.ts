@@ -1,4 +1,4 @@
-import type { Decision } from '@walrus/core';
+import { primaryMemberOf, targetMemberOf, type Decision } from '@walrus/core';
 import type { PoolClient } from 'pg';
 
 export interface StoredRow {
@@ -15,8 +15,8 @@ export async function storeDecision(client: PoolClient, d: Decision): Promise<St
   const inserted = await client.query<StoredRow>(
     `INSERT INTO walrus.history
        (timestamp, cluster, decision_id, action, old_size_mb, new_size_mb, forced_checkpoints,
-        checkpoint_timeout_sec, reason, metadata)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        checkpoint_timeout_sec, reason, metadata, primary_member, target_member)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (decision_id) DO NOTHING
      RETURNING id, apply_status`,
     [
@@ -30,6 +30,8 @@ export async function storeDecision(client: PoolClient, d: Decision): Promise<St
       d.checkpoint_timeout_sec,
       d.reason,
       { ...d.metadata, algorithm: d.algorithm, sample_at: d.sample_at },
+      primaryMemberOf(d),
+      targetMemberOf(d),
     ],
   );
   const row = inserted.rows[0];
@@ -38,7 +40,8 @@ export async function storeDecision(client: PoolClient, d: Decision): Promise<St
     `WITH p AS (DELETE FROM walrus.pending_outcomes WHERE decision_id = $1 RETURNING *)
      UPDATE walrus.history h
         SET apply_status = p.apply_status, applied_at = p.applied_at,
-            applied_size_mb = p.applied_size_mb, apply_error = p.apply_error
+            applied_size_mb = p.applied_size_mb, apply_error = p.apply_error,
+            apply_members = p.apply_members
        FROM p
       WHERE h.decision_id = p.decision_id
      RETURNING h.id, h.apply_status`,
