@@ -88,6 +88,12 @@ export const MemberOutcome = z.strictObject({
   status: z.enum(MEMBER_APPLY_STATUSES),
   max_wal_size_mb: SizeMb.nullable(),
   error: z.string().nullable(),
+  /**
+   * Under Patroni, how the size reached the member: `patroni` (PATCH /config),
+   * or `alter_system` when Patroni did not bring its value to this member
+   * within the verify timeout and walrus set the cluster's size there itself.
+   */
+  via: z.enum(['patroni', 'alter_system']).optional(),
 });
 export type MemberOutcome = z.infer<typeof MemberOutcome>;
 

@@ -145,6 +145,10 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
       ...(result.member !== undefined ? { member: result.member } : {}),
       ...(result.failed_members?.length ? { failedMembers: result.failed_members } : {}),
     };
+    const overridden = result.members?.filter((m) => m.via === 'alter_system').map((m) => m.member) ?? [];
+    if (overridden.length > 0) {
+      log.warn({ ...entry, members: overridden }, "Patroni's value did not reach these members within the verify timeout: set there with ALTER SYSTEM (reset before walrus's next PATCH /config)");
+    }
     if (result.status === 'applied') log.info(entry, 'max_wal_size changed');
     else log.warn(entry, `decision not applied: ${result.status}`);
   };

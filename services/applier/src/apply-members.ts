@@ -149,19 +149,20 @@ async function viaPatroni(o: MembersAttemptOptions, primary: Connected, standbys
       return a.kind === 'transient' ? a : doneOnPrimary(name, a);
     }
     const [first, ...others] = await Promise.all([
-      verifySize(o, client, d.new_size_mb),
+      takeOrOverride(o, client, d.new_size_mb),
       ...standbys.map(async (s): Promise<MemberOutcome> => {
         if (!s.client) return unreachable(s);
         const failed = resetFailed.get(s.member.name);
         if (failed) return failed;
         try {
-          return outcomeOf(s.member.name, await verifySize(o, s.client, d.new_size_mb));
+          const t = await takeOrOverride(o, s.client, d.new_size_mb);
+          return { ...outcomeOf(s.member.name, t.result), via: t.via };
         } catch (err) {
           return failedOutcome(s, errorMessage(err), isTransient(err));
         }
       }),
     ]);
-    return { kind: 'done', primary: first, members: [outcomeOf(name, first), ...others] };
+    return { kind: 'done', primary: first.result, members: [{ ...outcomeOf(name, first.result), via: first.via }, ...others] };
   } catch (err) {
     if (isTransient(err)) {
       primary.broken = true;
@@ -184,7 +185,8 @@ async function attemptOnMember(o: MembersAttemptOptions, name: string): Promise<
   }
   let broken = false;
   try {
-    const a = await attemptApply({ ...o, client });
+    const strategy = o.strategy;
+    const a = strategy && isPatroni(strategy) ? await memberViaPatroni(o, client, name) : await attemptApply({ ...o, client });
     broken = a.kind === 'transient';
     if (a.kind === 'transient') return done('failed', null, `member ${name}: ${a.error}; its next sample asks again`, name);
     return { ...a, member: name };
@@ -233,4 +235,51 @@ function failedOutcome(s: Connected, error: string, transient = false): MemberOu
 
 function unreachable(s: Connected): MemberOutcome {
   return { member: s.member.name, role: 'unknown', status: 'unreachable', max_wal_size_mb: null, error: s.error ?? 'not reachable' };
+}
+
+/**
+ * Waits for Patroni's value to show on a member; when it does not (seen
+ * here: a member whose PostgreSQL Patroni restarted while the PATCH
+ * arrived keeps the old value, and Patroni, counting it as applied, never
+ * writes it again), sets the cluster's size on that member with ALTER
+ * SYSTEM. The value is the cluster's own, and walrus resets it before its
+ * next PATCH /config, so it shadows nothing for long.
+ */
+async function takeOrOverride(o: MembersAttemptOptions, client: PoolClient, sizeMb: number): Promise<{ result: Done; via: 'patroni' | 'alter_system' }> {
+  const viaPatroni = await verifySize(o, client, sizeMb);
+  if (viaPatroni.status === 'applied' || (await readMaxWalSize(client)).source === 'command line') return { result: viaPatroni, via: 'patroni' };
+  try {
+    await alterSystemStrategy.apply(client, sizeMb);
+  } catch (err) {
+    const a = classifyAlterError(err);
+    return { result: a.kind === 'transient' ? done('failed', null, a.error) : a, via: 'alter_system' };
+  }
+  return { result: await verifySize({ ...o, strategy: alterSystemStrategy }, client, sizeMb), via: 'alter_system' };
+}
+
+/** A decision for one member under Patroni: its checks, its ALTER SYSTEM value reset, PATCH /config, read back (or set). */
+async function memberViaPatroni(o: MembersAttemptOptions, client: PoolClient, name: string): Promise<Attempt> {
+  const strategy = o.strategy;
+  if (!strategy || !isPatroni(strategy)) throw new Error('memberViaPatroni without the patroni strategy');
+  const d = o.decision;
+  try {
+    const missing = missingGrants(await readPrivileges(client));
+    if (missing.length > 0) return done('failed', null, `missing grant: ${missing.join('; ')}`);
+    const before = await readMaxWalSize(client);
+    if (before.mb === d.new_size_mb) return done('applied', before.mb, null);
+    if (before.mb !== d.old_size_mb) {
+      return done('stale', before.mb, `max_wal_size is ${before.mb} MB on member ${name} but the decision was computed from ${d.old_size_mb} MB (changed by someone else): nothing done`);
+    }
+    try {
+      await strategy.resetOn(client);
+      await strategy.patch(d.new_size_mb);
+    } catch (err) {
+      return classifyAlterError(err);
+    }
+    const t = await takeOrOverride(o, client, d.new_size_mb);
+    return { ...t.result, members: [{ ...outcomeOf(name, t.result), role: 'standby', via: t.via }] };
+  } catch (err) {
+    if (isTransient(err)) return { kind: 'transient', error: errorMessage(err) };
+    return done('failed', null, `unexpected error: ${errorMessage(err)}`);
+  }
 }
