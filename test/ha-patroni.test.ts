@@ -196,5 +196,9 @@ describe('high availability - a real Patroni cluster', () => {
     for (const d of executable) expect(results().filter((r) => r.decision_id === d.id && r.status === 'applied').length).toBeLessThanOrEqual(1);
     // Decisions were made on more than one primary.
     expect(new Set(stored.map((d) => d.metadata['primary_member'])).size).toBeGreaterThanOrEqual(2);
+    // The REST API's and the role's passwords are URL parameters and userinfo: they never reach a log.
+    const logs = JSON.stringify(services.map((s) => s.lines));
+    expect(logs).not.toContain(cluster.restapiAuth.password);
+    expect(logs).not.toContain(cluster.credentials.walrus.password);
   });
 });

@@ -28,13 +28,16 @@ export interface StandInOptions {
   onPatch?: (body: unknown) => Promise<unknown>;
   /** Listen on this port (e.g. one a client was already told about); default any free port. */
   port?: number;
+  /** Answers every (authorised) request with this status instead, e.g. 503 (no leader, DCS away). */
+  status?: number;
 }
 
 /**
  * A tiny stand-in of Patroni's REST API: `PATCH /config` only, recording
- * every request. Not Patroni: it imitates the one endpoint walrus calls.
- * An `onPatch` that throws is answered with 500 (Patroni unwell: no leader,
- * DCS away).
+ * every request. Not Patroni: it imitates the one endpoint walrus calls,
+ * for the error paths (refusals, an API away or unwell); what works is
+ * tested against real Patroni (test/ha-patroni.test.ts). An `onPatch` that
+ * throws is answered with 500 (Patroni unwell: no leader, DCS away).
  */
 export async function startPatroniStandIn(opts: StandInOptions = {}): Promise<PatroniStandIn> {
   const requests: RecordedRequest[] = [];
@@ -53,6 +56,10 @@ export async function startPatroniStandIn(opts: StandInOptions = {}): Promise<Pa
       const expected = opts.auth ? `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`).toString('base64')}` : null;
       if (expected && rec.authorization !== expected) {
         res.writeHead(401, { 'content-type': 'text/plain' }).end('no auth header received');
+        return;
+      }
+      if (opts.status !== undefined) {
+        res.writeHead(opts.status, { 'content-type': 'text/plain' }).end(`stand-in answering ${opts.status}`);
         return;
       }
       if (req.method !== 'PATCH' || req.url !== '/config') {

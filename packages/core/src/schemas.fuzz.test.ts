@@ -64,6 +64,8 @@ const BAD: { [K in keyof Sample]-?: fc.Arbitrary<unknown> } = {
     fc.constant([{ name: 's', type: 'other', active: false, wal_status: null, retained_bytes: 0, safe_wal_size_bytes: null }]),
   ),
   replication_slot_count: fc.oneof(notOfKind('number', 'undefined'), fc.constant(-1), fc.constant(2.5)),
+  member: fc.oneof(notOfKind('string', 'undefined'), fc.constantFrom('', 'db1', 'db1:', ':5432', 'db 1:5432', 'db1:port', 'db1:123456')),
+  timeline: fc.oneof(notOfKind('number', 'undefined'), fc.integer({ max: 0 }), fc.constant(1.5)),
   archiver: fc.oneof(
     notOfKind('object', 'undefined'),
     fc.constant({ mode: 'sometimes' }),
