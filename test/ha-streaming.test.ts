@@ -186,6 +186,15 @@ describe.each([15, 18] as PgVersion[])('high availability - plain streaming repl
     );
     expect(rows.map((r) => r.decision_id).sort()).toEqual([...ids].sort());
     expect(rows.find((r) => r.decision_id === restore['id'])).toMatchObject({ primary_member: S, apply_status: 'applied' });
+    // Each member's part is kept with the outcome.
+    const [partialRow] = await history.query<{ apply_members: Array<{ member: string; status: string }> }>(
+      'SELECT apply_members FROM walrus.history WHERE decision_id = $1',
+      [partial['decision_id']],
+    );
+    expect(partialRow?.apply_members.map((m) => [m.member, m.status])).toEqual([
+      [P, 'applied'],
+      [S, 'unreachable'],
+    ]);
     for (const d of stored.filter((x) => ['increase', 'capped', 'decrease'].includes(x.action))) {
       expect(results(id).filter((r) => r.decision_id === d.id && r.status === 'applied').length).toBeLessThanOrEqual(1);
     }

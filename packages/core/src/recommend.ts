@@ -73,6 +73,15 @@ export function recommend(input: RecommendInput): RecommendOutput {
     recommendation: { ...base, current_size_mb: current, recommended_size_mb: current, action, reason, dry_run: policy.dryRun, ...extra },
   });
   if (!policy.enable) return none('error', 'walrus.enable is off for this cluster');
+  // Of a cluster of several members, only the primary's statistics are judged.
+  const primary = input.state?.primary?.member;
+  if (sample.member !== undefined && sample.in_recovery && primary !== undefined && sample.member !== primary) {
+    return none(
+      'none',
+      `the freshest sample is of the standby ${sample.member}; decisions come from the primary ${primary}` +
+        (input.sampleSource === 'stream' ? ' (give this control service the cluster in WALRUS_CLUSTERS to analyze the primary live)' : ''),
+    );
+  }
 
   const state = input.state ?? initialState();
   const manual = evaluate({ state, sample, policy, now: input.now, bypassRateLimits: true });
