@@ -225,7 +225,7 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
           return client;
         },
         verifyTimeoutMs: config.verifyTimeoutSec * 1000,
-        sleep,
+        sleep: (ms) => sleep(ms),
         monotonicMs: () => performance.now(),
         strategy: s.strategy,
       });

@@ -1,9 +1,8 @@
 import { findPrimary, readRole, type MemberEndpoint } from '@walrus/cluster';
 import { targetMemberOf, type Decision, type MemberOutcome } from '@walrus/core';
-import { errorMessage } from '@walrus/runtime';
+import { errorMessage, isTransientPgError as isTransient } from '@walrus/runtime';
 import type { PoolClient } from 'pg';
 import { attemptApply, classifyAlterError, verifySize, type Attempt, type AttemptOptions } from './apply-decision.js';
-import { isTransient } from './pg-errors.js';
 import { readMaxWalSize } from './sql/max-wal-size.js';
 import { missingGrants, readPrivileges } from './sql/privileges.js';
 import { alterSystemStrategy } from './strategies/alter-system.js';

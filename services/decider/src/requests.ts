@@ -132,6 +132,13 @@ async function analyze(deps: RequestDeps, req: DeciderAnalyzeRequest): Promise<D
   return lock.run(cluster, async () => {
     for (let attempt = 1; ; attempt++) {
       const { state, revision } = await store.get(cluster);
+      // A live sample may only name a member the collector reported: an
+      // unknown "primary" on a high timeline would make the real one's
+      // samples look stale until it is seen in recovery, which it never is.
+      const member = chosen.source === 'live' ? chosen.sample.member : undefined;
+      if (member !== undefined && state?.members && !(member in state.members)) {
+        throw new ApiFailure('bad_request', `the sample names member ${member}, which the collector has not reported for cluster ${cluster}`);
+      }
       const { recommendation, manual } = recommend({
         cluster,
         state,
