@@ -37,6 +37,17 @@ describe('configuration - invalid values stop a service with a clear message', (
     expect(err).toMatch(/WALRUS_CLUSTERS: cluster id "prod\.eu" is invalid/);
   });
 
+  it('a multi-host URL that cannot be split into members is named, for the collector, the applier and control alike', async () => {
+    const env = { WALRUS_CLUSTERS: 'ha=postgres://walrus:s3cret@db1:5432,,db3:99999/postgres' };
+    for (const service of ['collector', 'applier', 'control']) {
+      const err = await failsWith([service], env);
+      expect(err).toMatch(/WALRUS_CLUSTERS: cluster ha: an empty host in the host list "db1:5432,,db3:99999"/);
+      expect(err).not.toContain('s3cret');
+    }
+    const members = await failsWith(['collector'], { WALRUS_CLUSTERS: 'ha=postgres://db1,db2/postgres?walrus_members=patroni' });
+    expect(members).toMatch(/WALRUS_CLUSTERS: cluster ha: walrus_members=patroni needs walrus_apply=patroni/);
+  });
+
   it('a clusters file is read line by line, and a bad line is named', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'walrus-clusters-'));
     registerCleanup(() => rmSync(dir, { recursive: true, force: true }));

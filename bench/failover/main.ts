@@ -156,7 +156,9 @@ async function runArm(o: Options, nats: NatsServer, arm: Arm, n: number): Promis
   const env = {
     WALRUS_CLUSTERS: `${id}=${url}`,
     WALRUS_SAMPLE_INTERVAL: String(o.sampleInterval),
-    WALRUS_MIN_SIZE: '32MB',
+    // Growth only: with shrinking the size swings around the need and never
+    // settles, and the failover's cost would drown in the swings' own.
+    WALRUS_SHRINK_ENABLE: 'off',
     WALRUS_COOLDOWN_SEC: '0',
     WALRUS_MAX_CHANGES_PER_HOUR: '60',
     WALRUS_CONNECT_TIMEOUT_SEC: '2',

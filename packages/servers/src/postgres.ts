@@ -495,7 +495,16 @@ class StandbyImpl extends ClusterImpl implements Standby {
   }
 
   async promote(): Promise<void> {
-    await this.query('SELECT pg_promote(true, 60)');
+    // Under write load the replay of what the primary sent last can cancel
+    // this very statement ("conflict with recovery", SQLSTATE 40001): ask again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.query('SELECT pg_promote(true, 60)');
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== '40001' || attempt >= 5) throw err;
+      }
+    }
     await waitFor(async () => (await this.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r'))[0]?.r === false, {
       what: `standby on port ${this.port} to leave recovery`,
       timeoutMs: this.inst.timeoutMs,
