@@ -495,11 +495,13 @@ class StandbyImpl extends ClusterImpl implements Standby {
   }
 
   async promote(): Promise<void> {
-    // Under write load the replay of what the primary sent last can cancel
-    // this very statement ("conflict with recovery", SQLSTATE 40001): ask again.
+    // pg_promote() without waiting, then a poll: under write load the replay
+    // of what the primary sent last cancels statements that hold a snapshot
+    // for long ("conflict with recovery", SQLSTATE 40001), as a waiting
+    // pg_promote(true) does; the poll's short queries are simply asked again.
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.query('SELECT pg_promote(true, 60)');
+        await this.query('SELECT pg_promote(false)');
         break;
       } catch (err) {
         if ((err as { code?: string }).code !== '40001' || attempt >= 5) throw err;
