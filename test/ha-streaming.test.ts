@@ -1,10 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applier } from '@walrus/applier';
+import { runControlCommand } from '@walrus/cli';
 import { collector } from '@walrus/collector';
+import { control } from '@walrus/control';
 import { decider } from '@walrus/decider';
 import { historian } from '@walrus/historian';
-import type { ApplyResult, Decision, Sample } from '@walrus/core';
+import type { ApplyResult, ClusterStatus, Decision, Sample } from '@walrus/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { storedMessages } from './faults/stream.js';
 import { startInProcess, type InProcessService } from './harness/in-process.js';
@@ -62,7 +64,7 @@ async function blockWalrus(c: PostgresCluster, blocked: boolean): Promise<void> 
 }
 
 async function start(env: Record<string, string>): Promise<void> {
-  for (const def of [historian, decider, applier, collector] as const) {
+  for (const def of [historian, decider, applier, collector, control] as const) {
     services.push(await startInProcess(def as Parameters<typeof startInProcess>[0], env, nats.url));
   }
 }
@@ -166,6 +168,33 @@ describe.each([15, 18] as PgVersion[])('high availability - plain streaming repl
     expect(decisions(id).find((d) => d.id === later['decision_id'])?.metadata).toMatchObject({ primary_member: S });
     await load.stop();
     expect(load.transactions).toBeGreaterThan(0);
+
+    // Status tells the members apart: the new primary, and the old one last seen as primary on timeline 1.
+    const status = async (args: string[]) => {
+      let out = '';
+      const code = await runControlCommand('status', args, { NATS_URL: nats.url }, { out: (t) => (out += t), err: () => undefined });
+      expect(code).toBe(0);
+      return out;
+    };
+    // Members are shown as their last sample found them: wait for one taken after the growth.
+    const api = await waitFor(
+      async () => {
+        const st = JSON.parse(await status([id, '--json'])) as ClusterStatus;
+        return st.members[0]?.max_wal_size_mb === 256 ? st : null;
+      },
+      { what: 'status showing the new primary at 256 MB', timeoutMs: 20_000 },
+    );
+    expect(api).toMatchObject({ primary_member: S, failovers: 1, current_max_wal_size_mb: 256, in_recovery: false });
+    expect(api.members.map((m) => [m.member, m.role, m.timeline])).toEqual([
+      [S, 'primary', 2],
+      [P, 'stale_primary', 1],
+    ]);
+    expect(api.members[0]).toMatchObject({ max_wal_size_mb: 256, at_cluster_size: true });
+    const detail = await status([id]);
+    expect(detail).toMatch(new RegExp(`primary\\s+${S}`));
+    expect(detail).toMatch(new RegExp(`${id}\\s+${S}\\s+primary\\s+256 MB\\s+2\\s`));
+    expect(detail).toMatch(new RegExp(`${id}\\s+${P}\\s+stale primary\\s+\\d+ MB\\s+1\\s`));
+    expect(await status([])).toMatch(new RegExp(`CLUSTER\\s+MEMBER\\s+ROLE\\s+MAX_WAL_SIZE[^]*${id}\\s+${S}\\s+primary`));
 
     // 5. No decision lost or doubled: the stream, the history and the outcomes agree.
     const stored = (await storedMessages<Decision>(services[0]!.nc, 'WALRUS_DECISIONS', `walrus.decision.${id}`)).map((m) => m.data);

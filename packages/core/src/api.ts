@@ -123,7 +123,7 @@ export interface ClusterStatus extends SizingStatus {
 /** One member of a cluster, as its last sample showed it. */
 export interface MemberStatus {
   member: string;
-  /** `stale_primary`: out of recovery on an older timeline than the primary (an old primary not yet demoted). */
+  /** `stale_primary`: last seen out of recovery on an older timeline than the primary (an old primary not yet demoted, or gone). */
   role: 'primary' | 'standby' | 'stale_primary';
   max_wal_size_mb: number;
   timeline: number | null;

@@ -100,6 +100,8 @@ describe('members - failover', () => {
       totalAdjustments: 2,
       failovers: 1,
     });
+    // The old primary, last seen as primary, is a stale one now.
+    expect(r.state.members?.[A]?.role).toBe('stale_primary');
     // The new primary's counters are its own: its next forced checkpoints count from 3.
     const next = step(r.state, b({ at: 150, requested: 4, size: 256, recovery: false, timeline: 2 }), fast);
     expect(next.outcome.kind).toBe('no_change');

@@ -204,7 +204,7 @@ function failover<I extends MemberRulesInput>(input: I, member: string, change: 
   const timeline = sample.timeline ?? null;
   const before = state.primary;
   const failovers = (state.failovers ?? 0) + 1;
-  const rebased = rebaselined(asPrimary, member, timeline, sample, atMs, failovers);
+  const rebased = formerPrimary(rebaselined(asPrimary, member, timeline, sample, atMs, failovers), before?.member, member);
   const what =
     change === 'timeline'
       ? `the primary ${member} moved from timeline ${before?.timeline ?? '?'} to ${timeline ?? '?'} (restarted or promoted again)`
@@ -281,6 +281,13 @@ function rebaselined(s: ClusterState, member: string, timeline: number | null, s
     lastSampleAt: toIso(atMs),
     failovers,
   };
+}
+
+/** The old primary, last seen as primary, is a stale one now (whether it is gone or not demoted yet): its facts say so. */
+function formerPrimary(s: ClusterState, former: string | undefined, member: string): ClusterState {
+  const f = former !== undefined && former !== member ? s.members?.[former] : undefined;
+  if (!f || f.role !== 'primary') return s;
+  return { ...s, members: { ...s.members, [former!]: { ...f, role: 'stale_primary' } } };
 }
 
 function pending(learned: NonNullable<ClusterState['learned']>, atMs: number): boolean {

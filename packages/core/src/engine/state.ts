@@ -8,7 +8,7 @@ const Timeline = z.number().int().positive().nullable();
 
 /** What the engine last saw of one member of a cluster (for status, and the member rules). */
 export const MemberFactsV1 = z.strictObject({
-  /** `stale_primary`: out of recovery on an older timeline than the primary's (an old primary not yet demoted). */
+  /** `stale_primary`: last seen out of recovery on an older timeline than the primary's (an old primary not yet demoted, or gone). */
   role: z.enum(['primary', 'standby', 'stale_primary']),
   maxWalSizeMb: SizeMb,
   timeline: Timeline,
