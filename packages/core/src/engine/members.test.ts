@@ -126,6 +126,14 @@ describe('members - failover', () => {
     expect(off.decision).toBeNull();
   });
 
+  it("members - the restore stays within the new primary's WAL disk budget", () => {
+    const slot = { name: 's1', type: 'physical' as const, active: false, wal_status: 'reserved', retained_bytes: 100 * 1024 * 1024, safe_wal_size_bytes: null };
+    const promoted = { ...b({ at: 120, size: 32, recovery: false, timeline: 2 }), replication_slots: [slot], wal_keep_size_mb: 0 };
+    const r = step(grown(), promoted, { ...fast, walDiskBudgetMb: 300, minSizeMb: 32 });
+    expect(r.decision).toMatchObject({ action: 'capped', new_size_mb: 200, metadata: { failover: true, wal_disk_budget_mb: 300, wal_disk_limit_mb: 200 } });
+    expect(r.decision?.reason).toMatch(/capped at 200 MB by the WAL disk budget: walrus.wal_disk_budget 300 MB leaves 200 MB/);
+  });
+
   it('members - a switchover: the old primary seen in recovery first, then the new one', () => {
     const state = grown();
     const demoted = step(state, a({ at: 100, requested: 9, size: 256, recovery: true, timeline: 1 }), fast);

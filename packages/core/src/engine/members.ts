@@ -1,6 +1,7 @@
 import type { Policy } from '../config/policy.js';
 import type { Decision, DecisionAction, Sample } from '../schemas.js';
 import { decisionId } from './decision-id.js';
+import { describeLimit, limitMetadata, walDiskLimit } from './disk/limit.js';
 import { recordChange } from './rate-limit.js';
 import type { ClusterState, MemberFacts } from './state.js';
 import { toIso, toMs } from './time.js';
@@ -176,23 +177,27 @@ function memberSync(input: MemberRulesInput, member: string): Decision | null {
   if (!learned || !policy.enable) return null;
   const atMs = toMs(sample.collected_at);
   const current = sample.max_wal_size_mb;
-  if (current === learned.sizeMb) return null;
+  // The standby's own WAL disk budget (its slots) bounds what it gets.
+  const disk = walDiskLimit(sample, policy);
+  const target = disk !== null ? Math.min(learned.sizeMb, disk.growLimitMb) : learned.sizeMb;
+  if (current === target) return null;
   // The applier may still be on its way to this member with the cluster's last decision.
   if (pending(learned, atMs) && current === learned.pendingFromMb) return null;
   const last = state.members?.[member]?.sync;
   const expiryMs = 2 * sample.checkpoint_timeout_s * 1000;
-  if (last && last.targetMb === learned.sizeMb && last.fromMb === current && atMs < toMs(last.at) + expiryMs) return null;
-  const action: DecisionAction = current < learned.sizeMb ? 'increase' : 'decrease';
+  if (last && last.targetMb === target && last.fromMb === current && atMs < toMs(last.at) + expiryMs) return null;
+  const action: DecisionAction = current < target ? 'increase' : 'decrease';
   const reason =
     `member ${member} (standby) runs max_wal_size ${current} MB, the cluster's size is ${learned.sizeMb} MB ` +
-    `(primary ${state.primary?.member ?? 'unknown'}): brought to it`;
+    `(primary ${state.primary?.member ?? 'unknown'}): brought to ${target < learned.sizeMb && disk ? `${target} MB, its WAL disk budget's limit (${describeLimit(disk, policy.minSizeMb)})` : 'it'}`;
   const metadata = {
     [TARGET_MEMBER_KEY]: member,
     [PRIMARY_MEMBER_KEY]: state.primary?.member ?? null,
     member_sync: true,
     cluster_size_mb: learned.sizeMb,
+    ...(disk !== null && target < learned.sizeMb ? limitMetadata(disk) : {}),
   };
-  return decisionFor(input, member, policy.dryRun ? 'dry_run' : action, learned.sizeMb, 0, policy.dryRun ? `dry run, would ${action}: ${reason}` : reason, {
+  return decisionFor(input, member, policy.dryRun ? 'dry_run' : action, target, 0, policy.dryRun ? `dry run, would ${action}: ${reason}` : reason, {
     ...metadata,
     ...(policy.dryRun ? { would_apply: action, dry_run: true } : {}),
   });
@@ -211,7 +216,10 @@ function failover<I extends MemberRulesInput>(input: I, member: string, change: 
       : `failover: ${member} is the primary now (was ${before?.member ?? 'unknown'}; timeline ${before?.timeline ?? '?'} -> ${timeline ?? '?'})`;
   const learned = state.learned;
   const current = sample.max_wal_size_mb;
-  const target = learned ? Math.min(learned.sizeMb, policy.maxMb) : null;
+  // Not above walrus.max, nor above what the new primary's WAL disk budget leaves (its own slots).
+  const disk = walDiskLimit(sample, policy);
+  const diskCapped = disk !== null && learned !== undefined && disk.growLimitMb < Math.min(learned.sizeMb, policy.maxMb) ? disk : null;
+  const target = learned ? Math.min(learned.sizeMb, policy.maxMb, diskCapped?.growLimitMb ?? Infinity) : null;
   if (!learned || target === null || !policy.enable || current >= target) {
     const why = !learned
       ? 'no size learned yet'
@@ -228,7 +236,7 @@ function failover<I extends MemberRulesInput>(input: I, member: string, change: 
   const action: DecisionAction = policy.dryRun ? 'dry_run' : capped ? 'capped' : 'increase';
   const reason =
     `${what}; it runs max_wal_size ${current} MB, below the ${learned.sizeMb} MB walrus had put in force: restored at once` +
-    (capped ? `, capped at walrus.max ${policy.maxMb} MB` : '');
+    (diskCapped ? `, capped at ${target} MB by the WAL disk budget: ${describeLimit(diskCapped, policy.minSizeMb)}` : capped ? `, capped at walrus.max ${policy.maxMb} MB` : '');
   const metadata: Record<string, unknown> = {
     failover: change === 'failover',
     timeline_change: true,
@@ -238,7 +246,7 @@ function failover<I extends MemberRulesInput>(input: I, member: string, change: 
     timeline_to: timeline,
     learned_size_mb: learned.sizeMb,
     rate_limits_bypassed: true,
-    ...(capped ? { walrus_max_mb: policy.maxMb } : {}),
+    ...(diskCapped ? limitMetadata(diskCapped) : capped ? { walrus_max_mb: policy.maxMb } : {}),
     ...(policy.dryRun ? { would_apply: capped ? 'capped' : 'increase', dry_run: true } : {}),
   };
   const decision = decisionFor(input, member, action, target, 0, policy.dryRun ? `dry run, would restore: ${reason}` : reason, metadata);
