@@ -58,6 +58,8 @@ describe('decider - state in walrus_state survives restarts; decisions are deter
     await send(first, sample('keep', 0, 10));
     const kv = await new Kvm(first.nc).open('walrus_state');
     await expect.poll(async () => (await kv.get('keep'))?.json<{ prevRequested: number }>()?.prevRequested, { timeout: 10_000 }).toBe(10);
+    // The forced-checkpoint counter exists from the baseline on, so that increase() sees the first ones.
+    await expect.poll(() => first.registry.metrics(), { timeout: 10_000 }).toMatch(/^walrus_forced_checkpoints_total\{cluster="keep",service="decider"\} 0$/m);
     await first.stop();
     services.splice(services.indexOf(first), 1);
 

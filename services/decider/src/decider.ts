@@ -245,7 +245,10 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     r.sampleTimeSec = Date.parse(sample.collected_at) / 1000;
     readDiskReadings(r, sample, policy);
     const delta = forcedSince(prev, sample);
-    if (delta > 0) m.forcedCheckpoints.inc({ cluster }, delta);
+    // Also by 0: the series then exists from the cluster's first sample, so that
+    // increase() counts its first forced checkpoints (a series that appears
+    // with them would hide them from the dashboard and deploy/prometheus/alerts.yml).
+    m.forcedCheckpoints.inc({ cluster }, delta);
     if (decision) {
       const d = decision;
       m.decisions.inc({ cluster, action: d.action });
