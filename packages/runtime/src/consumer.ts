@@ -270,6 +270,11 @@ export async function runConsumer(opts: RunConsumerOptions): Promise<RunningCons
     pending: () => (lastMsg ? lastMsg.info.pending : null),
     inFlight: () => (concurrency > 1 ? inFlight.size : sequentialInHand),
   });
+  // At 0 from the start: a dashboard then shows no retries rather than no
+  // data, and increase() counts the first ones (a series that appears with
+  // them hides them). Dead letters have a reason label known only then.
+  metrics.retries.inc({ service }, 0);
+  metrics.redeliveries.inc({ service }, 0);
 
   // Resolved when a message in hand finishes: the pull loop (the only waiter)
   // then dispatches the next one. Not Promise.race over everything in hand,
