@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ALERTS_FILE, ALERTS_TEST_FILE, alertRules, alertRuleTests, PROMETHEUS_CONFIG_FILE } from './harness/deploy-files.js';
+import { ALERTS_FILE, ALERTS_TEST_FILE, alertRules, alertRuleTests, PROMETHEUS_CONFIG_FILE, ROOT } from './harness/deploy-files.js';
 import { promtool } from './harness/prometheus.js';
 
 // deploy/prometheus as Debian's promtool sees it; test/prometheus-queries.test.ts
@@ -51,6 +51,15 @@ describe('prometheus rules - deploy/prometheus/alerts.yml', () => {
       // A hysteresis reads the alert's own ALERTS series, nobody else's.
       for (const m of r.expr.matchAll(/ALERTS\{alertname="(\w+)"/g)) expect(m[1], r.alert).toBe(r.alert);
     }
+  });
+});
+
+describe('prometheus rules - the README', () => {
+  it('its "Alerting rules" table lists every alert with its for and severity', () => {
+    const readme = readFileSync(`${ROOT}README.md`, 'utf8');
+    const section = readme.slice(readme.indexOf('\n### Alerting rules\n'), readme.indexOf('\n### When things go away\n'));
+    const rows = [...section.matchAll(/^\| `(Walrus\w+)` \| (\w+) \| (\w+) \|/gm)].map((m) => ({ alert: m[1], for: m[2], severity: m[3] }));
+    expect(rows).toEqual(rules.map((r) => ({ alert: r.alert, for: r.for, severity: r.labels?.severity })));
   });
 });
 
