@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeWal } from './harness/load.js';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
+import { defined } from './harness/defined.js';
 import { promtool } from './harness/prometheus.js';
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
 import { SubjectWatch } from './harness/watch.js';
@@ -55,8 +56,11 @@ describe('prometheus metrics - promtool check metrics on what each service serve
       historian: { HISTORY_DATABASE_URL: pgc.urlFor('history') },
       control: { WALRUS_CLUSTERS: `c1=${pgc.url}`, HISTORY_DATABASE_URL: pgc.urlFor('history') },
     };
-    for (const s of SERVICES) procs.set(s, startWalrus([s], { NATS_URL: nats.url, ...env[s] }));
-    for (const s of SERVICES) ports.set(s, (await procs.get(s)!.waitForLog((l) => l.msg === 'started', `${s} started`)).metricsPort as number);
+    for (const s of SERVICES) {
+      const p = startWalrus([s], { NATS_URL: nats.url, ...env[s] });
+      procs.set(s, p);
+      ports.set(s, (await p.waitForLog((l) => l.msg === 'started', `${s} started`)).metricsPort as number);
+    }
   });
 
   afterAll(async () => {
@@ -74,7 +78,8 @@ describe('prometheus metrics - promtool check metrics on what each service serve
     await watch.next('walrus.applied.c1', (a) => a.status === 'applied', 'an applied decision', 30_000);
 
     for (const s of SERVICES) {
-      const metrics = async () => (await fetch(`http://127.0.0.1:${ports.get(s)!}/metrics`)).text();
+      const port = defined(ports.get(s), `${s}'s metrics port`);
+      const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       // The historian stores the outcome a moment after the applier publishes it.
       for (const series of EXPECTED[s]) await expect.poll(metrics, { timeout: 10_000 }).toMatch(series);
       const text = await metrics();

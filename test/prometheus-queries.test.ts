@@ -5,6 +5,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ALERTS_FILE, alertRules, dashboards, grafanaExpr, PROMETHEUS_CONFIG_FILE } from './harness/deploy-files.js';
+import { defined } from './harness/defined.js';
 import { publishJs } from './harness/in-process.js';
 import { writeWal } from './harness/load.js';
 import { cleanupAll, freePort, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
@@ -104,7 +105,7 @@ describe('prometheus queries - every alert and dashboard expression returns data
     };
     config.global = { ...config.global, scrape_interval: '1s', evaluation_interval: '1s' };
     config.rule_files = [ALERTS_FILE];
-    const job = config.scrape_configs.find((s) => s.job_name === 'walrus')!;
+    const job = defined(config.scrape_configs.find((s) => s.job_name === 'walrus'), 'the walrus scrape job');
     job.static_configs = [{ targets: [`127.0.0.1:${metricsPort}`, `127.0.0.1:${deadPort}`] }];
     prom = await startPrometheus({ config: stringify(config) });
   });
@@ -133,7 +134,7 @@ describe('prometheus queries - every alert and dashboard expression returns data
     // A poison message: the decider dead-letters it.
     await publishJs(nc, 'walrus.sample.poison', '{"v":1, this is not JSON');
     // A cluster whose collector stopped half an hour ago: its last sample, as it was published then.
-    const last = watch.on('walrus.sample.full').at(-1)!;
+    const last = defined(watch.on('walrus.sample.full').at(-1), 'a sample of full');
     const { pg_wal_bytes: _w, replication_slots: _s, replication_slot_count: _n, archiver: _a, wal_keep_size_mb: _k, ...plain } = last;
     const ghostAt = new Date(Date.now() - 30 * 60_000);
     await publishJs(nc, 'walrus.sample.ghost', { ...plain, cluster: 'ghost', collected_at: ghostAt.toISOString() }, `ghost:${ghostAt.getTime()}`);
@@ -167,7 +168,7 @@ describe('prometheus queries - every alert and dashboard expression returns data
     // decisions the writes bring) fails.
     await pgc.query('ALTER DATABASE history ALLOW_CONNECTIONS false');
     await pgc.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'history'");
-    const historyDown = rules.find((r) => r.alert === 'WalrusHistoryDatabaseDown')!.expr;
+    const historyDown = defined(rules.find((r) => r.alert === 'WalrusHistoryDatabaseDown'), 'WalrusHistoryDatabaseDown').expr;
     for (let round = 0; round < 10 && !hasData(await prom.query(historyDown)); round++) {
       const seen = watch.on('walrus.sample.full').length;
       await writeWal(pgc, { rounds: 1 });
@@ -218,9 +219,8 @@ describe('prometheus queries - every alert and dashboard expression returns data
       // The cluster variable's own query: label_values(walrus_max_wal_size_bytes, cluster).
       for (const v of board.variables) {
         const q = typeof v.query === 'string' ? v.query : (v.query?.query ?? v.definition ?? '');
-        const m = /^label_values\((.+),\s*(\w+)\)$/.exec(q);
-        expect(m, `${board.file}: variable ${v.name} is a label_values query`).not.toBeNull();
-        expect(await prom.labelValues(m![2]!, m![1]!)).toEqual(expect.arrayContaining(['full', 'capped', 'nogrant', 'ghost']));
+        const [, match, label] = defined(/^label_values\((.+),\s*(\w+)\)$/.exec(q), `${board.file}: variable ${v.name} as a label_values query`);
+        expect(await prom.labelValues(defined(label), defined(match))).toEqual(expect.arrayContaining(['full', 'capped', 'nogrant', 'ghost']));
       }
     }
   });
