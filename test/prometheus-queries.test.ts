@@ -29,6 +29,8 @@ afterAll(cleanupAll);
 //            while checkpoints are forced), an invalid walrus.threshold, no ALTER grant
 //   nogrant  no pg_monitor (no disk readings) and no ALTER grant (its applies fail)
 //   down     a port nothing listens on (unreachable)
+//   pair     two members (a multi-host URL, as nogrant): this server, and a port
+//            nothing listens on (a member unreachable while the cluster is up)
 //
 // and besides: a process Prometheus cannot scrape (up == 0), a poison message
 // (a dead letter), a sample of a cluster whose collector went away half an hour
@@ -78,6 +80,7 @@ describe('prometheus queries - every alert and dashboard expression returns data
       capped: pgc.urlFor('postgres', 'walrus_capped'),
       nogrant: pgc.urlFor('postgres', 'walrus_nogrant'),
       down: `postgres://walrus@127.0.0.1:${await freePort()}/postgres`,
+      pair: `postgres://walrus_nogrant@127.0.0.1:${pgc.port},127.0.0.1:${await freePort()}/postgres`,
     };
     walrus = startWalrus(['all'], {
       NATS_URL: nats.url,

@@ -44,7 +44,7 @@ describe('prometheus rules - deploy/prometheus/alerts.yml', () => {
       expect((r.annotations?.description ?? '').length, r.alert).toBeGreaterThan(100);
       // The labels the alert keeps (its outer aggregation) are named in what it says.
       const by = [...r.expr.matchAll(/\bby \(([^)]*)\)/g)].flatMap((m) => (m[1] ?? '').split(',').map((l) => l.trim()));
-      for (const label of new Set(by.filter((l) => ['cluster', 'slot', 'service', 'consumer', 'instance'].includes(l)))) {
+      for (const label of new Set(by.filter((l) => ['cluster', 'slot', 'member', 'service', 'consumer', 'instance'].includes(l)))) {
         expect(r.annotations?.summary, `${r.alert} summary names ${label}`).toContain(`{{ $labels.${label} }}`);
         expect(r.annotations?.description, `${r.alert} description names ${label}`).toContain(`{{ $labels.${label} }}`);
       }
