@@ -21,6 +21,8 @@ export default defineConfig({
           name: 'integration',
           sequence: { groupOrder: 1 },
           include: ['test/**/*.test.ts'],
+          // A failed test prints the logs of the services and servers it started.
+          setupFiles: ['test/harness/setup.ts'],
           pool: 'forks',
           maxWorkers: 2,
           testTimeout: 120_000,

@@ -11,6 +11,7 @@ import {
   type ServiceHandle,
   StartupWaits,
 } from '@walrus/runtime';
+import { registerLogSource } from './logs.js';
 import type { LogLine } from './walrus-process.js';
 
 export interface InProcessService {
@@ -41,6 +42,8 @@ export async function startInProcess<C>(
     },
   });
   const log = createLogger({ level: 'debug', name: `test-${def.name}`, destination });
+  let stopped = false;
+  registerLogSource({ name: `${def.name} (in-process)`, lines: () => lines.map((l) => JSON.stringify(l)), running: () => !stopped });
   const nc = await connect({ servers: natsUrl, name: `test-${def.name}` });
   await ensureStreams(nc, DEFAULT_STREAM_OPTIONS, log);
   const registry = createRegistry(def.name);
@@ -51,6 +54,7 @@ export async function startInProcess<C>(
     registry,
     lines,
     stop: async () => {
+      stopped = true;
       await handle.stop();
       await nc.close();
     },

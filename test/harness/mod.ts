@@ -12,7 +12,9 @@
  * walrus-test-* (under $WALRUS_TEST_TMPDIR when set), everything killed at
  * once on SIGINT/SIGTERM/SIGHUP, servers in the tests' process group.
  */
-import { configureServers } from '@walrus/servers';
+import * as servers from '@walrus/servers';
+import { configureServers, type NatsOptions, type NatsServer, type PostgresCluster, type PostgresOptions, type Standby } from '@walrus/servers';
+import { registerLogFile, snapshotLogFiles } from './logs.js';
 
 configureServers({
   tempPrefix: 'walrus-test-',
@@ -21,15 +23,13 @@ configureServers({
   ownProcessGroup: false,
 });
 
-export { cleanupAll, cleanupAllSync, pendingCleanups, registerCleanup, type CleanupFn, type CleanupOptions } from '@walrus/servers';
+export { cleanupAllSync, pendingCleanups, registerCleanup, type CleanupFn, type CleanupOptions } from '@walrus/servers';
 export { freePort } from '@walrus/servers';
 export { waitFor, WaitTimeoutError, type WaitOptions } from '@walrus/servers';
-export { startNats, NATS_SERVER_BIN, type NatsOptions, type NatsServer } from '@walrus/servers';
+export { NATS_SERVER_BIN, type NatsOptions, type NatsServer } from '@walrus/servers';
 export {
-  createStandby,
   PG_VERSIONS,
   pgInstallDir,
-  startPostgres,
   type PgVersion,
   type PostgresCluster,
   type PostgresOptions,
@@ -38,3 +38,40 @@ export {
   type Standby,
 } from '@walrus/servers';
 export { postgresRunAs, tempBase, tempRoot } from '@walrus/servers';
+
+// The servers as @walrus/servers starts them, with their logs registered for
+// setup.ts (printed when a test fails) and read once more before a cleanup
+// removes their directories.
+
+/** Everything registered, newest first (servers.cleanupAll), after keeping their logs. */
+export async function cleanupAll(): Promise<void> {
+  snapshotLogFiles();
+  await servers.cleanupAll();
+}
+
+function keepLogOnCleanup<T extends { cleanup(): Promise<void> }>(server: T): T {
+  const cleanup = server.cleanup.bind(server);
+  server.cleanup = async () => {
+    snapshotLogFiles();
+    await cleanup();
+  };
+  return server;
+}
+
+export async function startNats(options?: NatsOptions): Promise<NatsServer> {
+  const nats = await servers.startNats(options);
+  registerLogFile(`nats-server${options?.name ? ` ${options.name}` : ''} ${nats.url}`, nats.logFile, () => nats.running);
+  return keepLogOnCleanup(nats);
+}
+
+export async function startPostgres(options: PostgresOptions): Promise<PostgresCluster> {
+  const pg = await servers.startPostgres(options);
+  registerLogFile(`PostgreSQL ${pg.version} on port ${pg.port}`, pg.logFile, () => pg.running);
+  return keepLogOnCleanup(pg);
+}
+
+export async function createStandby(primary: PostgresCluster, options?: Omit<PostgresOptions, 'version'>): Promise<Standby> {
+  const standby = await servers.createStandby(primary, options);
+  registerLogFile(`PostgreSQL ${standby.version} standby on port ${standby.port}`, standby.logFile, () => standby.running);
+  return keepLogOnCleanup(standby);
+}

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { WALRUS_BIN, WALRUS_NODE_ARGS } from '@walrus/cli/launch';
 import { diesWithParent } from '@walrus/servers';
+import { registerLogSource } from './logs.js';
 
 
 export interface LogLine {
@@ -40,6 +41,11 @@ export function startWalrus(args: string[], env: Record<string, string>, nodeArg
   running.add(proc);
   let out = '';
   let err = '';
+  const name = `walrus ${args.join(' ')} (pid ${String(proc.pid)})`;
+  const alive = () => proc.exitCode === null && proc.signalCode === null;
+  const splitLines = (text: string) => (text === '' ? [] : text.replace(/\n$/, '').split('\n'));
+  registerLogSource({ name, lines: () => splitLines(out), running: alive });
+  registerLogSource({ name: `${name} stderr`, lines: () => splitLines(err), running: alive });
   let partial = '';
   const lines: LogLine[] = [];
   const waiters = new Set<() => void>();
