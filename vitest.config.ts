@@ -23,6 +23,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           // A failed test prints the logs of the services and servers it started.
           setupFiles: ['test/harness/setup.ts'],
+          // First, one line naming any missing system package (test/system-packages.txt).
+          globalSetup: ['test/harness/global-setup.ts'],
           pool: 'forks',
           maxWorkers: 2,
           testTimeout: 120_000,

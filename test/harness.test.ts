@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -114,5 +116,14 @@ describe('harness - helpers', () => {
     const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
     expect(new Set(ports).size).toBe(20);
     for (const p of ports) expect(p).not.toBe(5432);
+  });
+
+  it('harness - freePort leases ports below the kernel ephemeral range, one file per port with our pid', async () => {
+    // The kernel gives ports of that range to any connection or port-0 listen
+    // on the machine; a server's port (kept while it restarts) must not be one.
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    const port = await freePort();
+    expect(port).toBeLessThan(low!);
+    expect(readFileSync(join(tmpdir(), 'walrus-ports', String(port)), 'utf8')).toBe(String(process.pid));
   });
 });

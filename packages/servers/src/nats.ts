@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { registerCleanup } from './cleanup.js';
+import { freePort } from './ports.js';
 import { describeExit, killTree, killTreeSync, logTail, makeTempDir, processGone, spawnLogged, waitExitOrKill, type Spawned } from './process.js';
 import { waitFor } from './wait.js';
 
@@ -23,9 +24,9 @@ export interface NatsOptions {
   name?: string;
   /** Default true: `-js -sd <dir>/js`. */
   jetstream?: boolean;
-  /** Fixed client port; default: one the server picks (`-p -1`), kept for restarts. */
+  /** Fixed client port; default: a `freePort()`, kept for restarts. */
   port?: number;
-  /** Fixed HTTP monitor port; default: one the server picks, kept for restarts. */
+  /** Fixed HTTP monitor port; default: a `freePort()`, kept for restarts. */
   monitorPort?: number;
   /**
    * When start() / restart() resolve: `healthz` (default) once the monitor's
@@ -87,16 +88,20 @@ export async function startNats(options: NatsOptions = {}): Promise<NatsServer> 
   if (options.config !== undefined) await writeFile(configFile, options.config);
   const timeoutMs = options.timeoutMs ?? 30_000;
 
-  let port = options.port;
-  let monitorPort = options.monitorPort;
+  // Ports from freePort(), not the server's own choice (-p -1): those come
+  // from the kernel's ephemeral range, where anyone may take them while the
+  // server is stopped for a restart.
+  const ownPorts = options.port === undefined && options.monitorPort === undefined;
+  let port = options.port ?? (await freePort());
+  let monitorPort = options.monitorPort ?? (await freePort());
   let reportedPorts: Record<string, readonly string[]> = {};
   let proc: Spawned | undefined;
   let removed = false;
 
   const argsFor = (): string[] => [
     '-a', '127.0.0.1',
-    '-p', String(port ?? -1),
-    '-m', String(monitorPort ?? -1),
+    '-p', String(port),
+    '-m', String(monitorPort),
     '--ports_file_dir', dir,
     '-l', logFile,
     ...(options.name !== undefined ? ['-n', options.name] : []),
@@ -115,7 +120,7 @@ export async function startNats(options: NatsOptions = {}): Promise<NatsServer> 
     void spawned.exited.then((exit) => died.abort(new Error(`nats-server ${describeExit(exit)}`)));
     try {
       // nats-server writes nats-server_<pid>.ports once its listeners are bound:
-      // the reliable way to learn ports chosen with -1.
+      // the sign that it listens, and where (cluster ports included).
       const portsFile = join(dir, `nats-server_${spawned.pid}.ports`);
       const ports = await waitFor(
         async () => JSON.parse(await readFile(portsFile, 'utf8')) as PortsFile,
@@ -166,11 +171,20 @@ export async function startNats(options: NatsOptions = {}): Promise<NatsServer> 
     await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   };
 
-  try {
-    await launch();
-  } catch (err) {
-    await cleanup();
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (err) {
+      // A program outside freePort()'s leases bound one of the ports first: take others.
+      if (ownPorts && attempt < 3 && err instanceof Error && /address already in use/.test(err.message)) {
+        port = await freePort();
+        monitorPort = await freePort();
+        continue;
+      }
+      await cleanup();
+      throw err;
+    }
   }
 
   const handle: NatsServer = {
@@ -178,10 +192,10 @@ export async function startNats(options: NatsOptions = {}): Promise<NatsServer> 
       return `nats://127.0.0.1:${port}`;
     },
     get port() {
-      return port ?? -1;
+      return port;
     },
     get monitorPort() {
-      return monitorPort ?? -1;
+      return monitorPort;
     },
     get monitorUrl() {
       return `http://127.0.0.1:${monitorPort}`;
