@@ -1,13 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupAll, freePort, startNats, startPostgres, waitFor, WaitTimeoutError } from './harness/mod.js';
+import { cleanupAll, freePort, registerCleanup, startNats, startPostgres, waitFor, WaitTimeoutError } from './harness/mod.js';
 import { processGone } from './harness/process.js';
 import { spawn } from 'node:child_process';
-import { diesWithParent } from '@walrus/servers';
+import { diesWithParent, removeStaleTempRoots } from '@walrus/servers';
 
 afterAll(cleanupAll);
 
@@ -116,6 +116,23 @@ describe('harness - helpers', () => {
     const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
     expect(new Set(ports).size).toBe(20);
     for (const p of ports) expect(p).not.toBe(5432);
+  });
+
+  it('harness - the temporary roots of killed runs are removed, those of live processes and fresh unowned ones are kept', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'walrus-sweep-'));
+    registerCleanup(() => rmSync(base, { recursive: true, force: true }));
+    const gone = spawn('/bin/true');
+    await new Promise((r) => gone.once('exit', r));
+    const root = (name: string, owner?: number) => {
+      mkdirSync(join(base, name, 'pg17-x', 'data'), { recursive: true });
+      if (owner !== undefined) writeFileSync(join(base, name, 'owner.pid'), String(owner));
+    };
+    root('walrus-test-dead', gone.pid);
+    root('walrus-test-live', process.pid);
+    root('walrus-test-unowned');
+    root('other-dead', gone.pid);
+    expect(removeStaleTempRoots('walrus-test-', [base])).toEqual([join(base, 'walrus-test-dead')]);
+    expect(readdirSync(base).sort()).toEqual(['other-dead', 'walrus-test-live', 'walrus-test-unowned']);
   });
 
   it('harness - freePort leases ports below the kernel ephemeral range, one file per port with our pid', async () => {

@@ -36,6 +36,7 @@ export {
   makeTempDir,
   postgresRunAs,
   processGone,
+  removeStaleTempRoots,
   spawnLogged,
   tempBase,
   tempRoot,

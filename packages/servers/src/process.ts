@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, chownSync, closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +58,7 @@ export function tempBase(): string {
 }
 
 let root: string | undefined;
+const OWNER_FILE = 'owner.pid';
 
 /**
  * This process's temporary root, <tempBase()>/<tempPrefix>XXXXXX, removed by
@@ -68,6 +69,8 @@ export function tempRoot(): string {
   if (root !== undefined) return root;
   const dir = mkdtempSync(join(tempBase(), serversOptions().tempPrefix));
   chmodSync(dir, 0o711);
+  // Who owns it: removeStaleTempRoots() removes the roots of processes that are gone.
+  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
   root = dir;
   const remove = (): void => {
     rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
@@ -75,6 +78,81 @@ export function tempRoot(): string {
   };
   registerCleanup(remove, { name: `remove ${dir}`, sync: remove });
   return dir;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether a running process's command line names something under `dir` (a server's data directory, log, store). */
+function inUse(dir: string): boolean {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(dir)) return true;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return false;
+}
+
+/**
+ * Removes what SIGKILLed runs left behind under `bases`: temp roots named
+ * <prefix>* whose owner process is gone and that no running process uses
+ * (a root without an owner file counts once it is an hour old). In /dev/shm
+ * they hold memory: a few killed runs with their PostgreSQL data and WAL
+ * can take gigabytes from the machine the next run needs. Returns the roots
+ * removed.
+ */
+export function removeStaleTempRoots(prefix: string, bases: readonly string[] = ['/dev/shm', tmpdir()]): string[] {
+  const removed: string[] = [];
+  for (const base of new Set(bases)) {
+    let names: string[];
+    try {
+      names = readdirSync(base).filter((n) => n.startsWith(prefix));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const dir = join(base, name);
+      if (dir === root) continue;
+      try {
+        const owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8').trim());
+        if (Number.isInteger(owner) && owner > 0 && alive(owner)) continue;
+      } catch {
+        try {
+          if (Date.now() - statSync(dir).mtimeMs < 3600_000) continue;
+        } catch {
+          continue;
+        }
+      }
+      if (inUse(dir)) continue;
+      // A killed postmaster's SysV segment stays until removed by id.
+      try {
+        for (const sub of readdirSync(dir)) dropStaleShmemOf(join(dir, sub, 'data'));
+      } catch {
+        // Not readable: removed below all the same.
+      }
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      removed.push(dir);
+    }
+  }
+  return removed;
+}
+
+function dropStaleShmemOf(dataDir: string): void {
+  try {
+    const shmid = (readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[6] ?? '').trim().split(/\s+/)[1];
+    if (shmid && /^\d+$/.test(shmid)) execFileSync('ipcrm', ['-m', shmid], { stdio: 'ignore' });
+  } catch {
+    // No pid file, or the segment is gone already.
+  }
 }
 
 /** A fresh directory under the temp root, owned by `owner` when given (mode 0700). */
