@@ -29,6 +29,10 @@ export default defineConfig({
           maxWorkers: 2,
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          // expect.poll gives up after 1 s by default: a browser render or a
+          // service's reaction on a busy 2-core machine can take longer. A
+          // deadline says when to give up, not how fast it should be.
+          expect: { poll: { timeout: 60_000 } },
         },
       },
     ],

@@ -223,7 +223,7 @@ describe('cli - commands against a running walrus', () => {
     expect(await maxWalSizeMb(pgc)).toBe(96);
 
     const watcher = startWalrus(['watch', C, '--count', '2'], { NATS_URL: nats.url });
-    await expect.poll(() => watcher.stderr(), { timeout: 15_000 }).toContain(`watching walrus.decision.${C}, walrus.applied.${C} and walrus.alert.${C}`);
+    await watcher.waitForStderr(`watching walrus.decision.${C}, walrus.applied.${C} and walrus.alert.${C}`, 'the watcher subscribed');
 
     const r = await cli(['analyze', C, '--apply', '--json']);
     expect(r.code).toBe(0);

@@ -69,11 +69,18 @@ describe('collector - samples on time, survives a cluster that goes away', () =>
 });
 
 describe('collector - a hung or dead cluster never delays the others', () => {
-  it('samples a healthy cluster on time while another hangs in connect and a third refuses', async () => {
+  it('samples a healthy cluster while another hangs in connect and a third refuses, and stops without waiting for the hung connect', async () => {
     // A "server" that accepts connections and never answers: the collector's
-    // connect to it lasts the whole connect timeout (30 s, longer than the test).
+    // connect to it lasts the whole connect timeout, 300 s, longer than the
+    // test may run (120 s). So nothing here is timed: a healthy sample taken
+    // while that connect is pending, and a stop that returns at all, show
+    // that neither waits for it.
     const sockets = new Set<Socket>();
-    const blackHole = createServer((s) => void sockets.add(s));
+    let hungClosed = 0;
+    const blackHole = createServer((s) => {
+      sockets.add(s);
+      s.once('close', () => hungClosed++);
+    });
     await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
     const hungPort = (blackHole.address() as AddressInfo).port;
     const deadPort = await freePort();
@@ -84,29 +91,29 @@ describe('collector - a hung or dead cluster never delays the others', () => {
       {
         WALRUS_CLUSTERS: `hung=postgres://walrus@127.0.0.1:${hungPort}/postgres,dead=postgres://walrus@127.0.0.1:${deadPort}/postgres,good2=${good.url}`,
         WALRUS_SAMPLE_INTERVAL: '1',
-        WALRUS_CONNECT_TIMEOUT_SEC: '30',
+        WALRUS_CONNECT_TIMEOUT_SEC: '300',
         // One query slot: were a hung connect to hold it, the healthy cluster could not be sampled at all.
         WALRUS_COLLECTOR_CONCURRENCY: '1',
       },
       nats.url,
     );
+    const hungConnectErrors = async () =>
+      Number(/walrus_sample_errors_total\{cluster="hung",stage="connect",service="collector"\} (\d+)/.exec(await c.registry.metrics())?.[1] ?? 0);
     try {
-      await waitFor(() => sockets.size > 0 || null, { what: 'the collector to connect to the black hole', timeoutMs: 15_000 });
+      await waitFor(() => sockets.size > 0 || null, { what: 'the collector to connect to the black hole', timeoutMs: 60_000 });
       const before = own.on('walrus.sample.good2').length;
-      await waitFor(() => own.on('walrus.sample.good2').length >= before + 5 || null, { what: 'five more samples of the healthy cluster', timeoutMs: 20_000 });
-      const times = own.on('walrus.sample.good2').map((s) => Date.parse((s as { collected_at: string }).collected_at));
-      const gaps = times.slice(1).map((t, i) => t - times[i]!);
-      // Interval 1 s with up to 5 % jitter; a wait on the hung cluster would show as a gap of ~30 s.
-      expect(Math.max(...gaps.slice(-5))).toBeLessThan(5_000);
+      await waitFor(() => own.on('walrus.sample.good2').length >= before + 5 || null, { what: 'five more samples of the healthy cluster', timeoutMs: 60_000 });
+      // Those five were taken while the first connect to the black hole was still pending.
+      expect(hungClosed).toBe(0);
+      expect(await hungConnectErrors()).toBe(0);
       expect(own.on('walrus.sample.hung')).toHaveLength(0);
       expect(own.on('walrus.sample.dead')).toHaveLength(0);
       const metrics = await c.registry.metrics();
       expect(metrics).toMatch(/walrus_cluster_up\{cluster="dead",service="collector"\} 0/);
       expect(metrics).toMatch(/walrus_cluster_up\{cluster="good2",service="collector"\} 1/);
-      // Nor does the hung connect hold the stop for its 30 s timeout.
-      const stopping = performance.now();
+      // Nor does the hung connect hold the stop: waiting for it would take 300 s.
       await c.stop();
-      expect(performance.now() - stopping).toBeLessThan(15_000);
+      expect(await hungConnectErrors()).toBe(0);
     } finally {
       await c.stop();
       await own.close();

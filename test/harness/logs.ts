@@ -17,11 +17,13 @@ export interface LogSource {
   lines(): string[];
   /** Still running: a source started before a test is only shown for it while it runs. */
   running(): boolean;
+  /** Say "no output" when it printed nothing (default true; not for a process's stderr). */
+  reportSilence?: boolean;
 }
 
 interface Entry extends LogSource {
   id: number;
-  /** Lines already printed (a later failure prints only what came after). */
+  /** Lines already printed (a later failure prints only what came after); -1: "no output" said. */
   shown: number;
 }
 
@@ -80,20 +82,28 @@ export function wholeFileScope(): LogScope {
 export function takeLogs(scope: LogScope, why: string): string {
   const parts: string[] = [];
   for (const e of entries) {
-    if (!(e.id >= scope.firstId || scope.runningAtStart.has(e.id))) continue;
+    const startedInScope = e.id >= scope.firstId;
+    if (!(startedInScope || scope.runningAtStart.has(e.id))) continue;
     let lines: string[];
     try {
       lines = e.lines();
     } catch (err) {
       lines = [`(could not read: ${err instanceof Error ? err.message : String(err)})`];
     }
-    const fresh = lines.slice(e.shown);
-    if (fresh.length === 0) continue;
-    const from = Math.max(e.shown, lines.length - MAX_LINES);
-    const omitted = from - e.shown;
+    const state = e.running() ? 'running' : 'stopped';
+    if (lines.length === 0) {
+      // Started and silent: worth knowing (a process that never got going).
+      if (startedInScope && e.shown === 0 && e.reportSilence !== false) parts.push(`──── ${e.name} (${state}): no output ────`);
+      e.shown = -1;
+      continue;
+    }
+    const shown = Math.max(e.shown, 0);
+    if (lines.length <= shown) continue;
+    const from = Math.max(shown, lines.length - MAX_LINES);
+    const omitted = from - shown;
     e.shown = lines.length;
     parts.push(
-      `──── ${e.name}: lines ${from + 1}-${lines.length}${omitted > 0 ? ` (${omitted} earlier lines left out)` : ''} ────`,
+      `──── ${e.name} (${state}): lines ${from + 1}-${lines.length}${omitted > 0 ? ` (${omitted} earlier lines left out)` : ''} ────`,
       ...lines.slice(from),
     );
   }

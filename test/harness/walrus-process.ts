@@ -16,14 +16,29 @@ export interface WalrusProcess {
   lines: LogLine[];
   stdout(): string;
   stderr(): string;
-  /** Resolves with the first log line that matches, or throws after the timeout naming what it waited for. */
+  /**
+   * Resolves with the first log line that matches; throws when the process
+   * exits first, or after the timeout (default WAIT_DEFAULT_MS), naming what
+   * it waited for.
+   */
   waitForLog(match: (l: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>;
+  /** The same for text on stderr (the CLI commands' progress lines). */
+  waitForStderr(text: string, what: string, timeoutMs?: number): Promise<void>;
   /** Resolves with the exit code (or the signal name). */
   exited: Promise<number | string>;
   signal(sig: NodeJS.Signals): void;
   /** SIGTERM and wait; SIGKILL after the timeout. */
   stop(timeoutMs?: number): Promise<number | string>;
 }
+
+/**
+ * How long a wait goes on before it gives up, unless the test says otherwise.
+ * Not how long things should take: on a busy 2-core machine starting a
+ * walrus process (node loading the TypeScript sources) takes from 2 s to
+ * over 20 s. Just under the test timeout (120 s), so that a failure still
+ * names what it waited for.
+ */
+export const WAIT_DEFAULT_MS = 90_000;
 
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -45,7 +60,7 @@ export function startWalrus(args: string[], env: Record<string, string>, nodeArg
   const alive = () => proc.exitCode === null && proc.signalCode === null;
   const splitLines = (text: string) => (text === '' ? [] : text.replace(/\n$/, '').split('\n'));
   registerLogSource({ name, lines: () => splitLines(out), running: alive });
-  registerLogSource({ name: `${name} stderr`, lines: () => splitLines(err), running: alive });
+  registerLogSource({ name: `${name} stderr`, lines: () => splitLines(err), running: alive, reportSilence: false });
   let partial = '';
   const lines: LogLine[] = [];
   const waiters = new Set<() => void>();
@@ -66,6 +81,7 @@ export function startWalrus(args: string[], env: Record<string, string>, nodeArg
   });
   proc.stderr!.on('data', (chunk: Buffer) => {
     err += chunk.toString();
+    for (const w of waiters) w();
   });
   const exited = new Promise<number | string>((resolve) => {
     proc.once('exit', (code, sig) => {
@@ -74,6 +90,30 @@ export function startWalrus(args: string[], env: Record<string, string>, nodeArg
       resolve(code ?? sig ?? 'unknown');
     });
   });
+  /** Resolves with the first truthy `found()`, checked on every output chunk and at exit. */
+  const waitUntil = <T>(found: () => T | undefined, what: string, timeoutMs: number): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const check = () => {
+        const value = found();
+        if (value !== undefined) {
+          cleanup();
+          resolve(value);
+        } else if (proc.exitCode !== null || proc.signalCode !== null) {
+          cleanup();
+          reject(new Error(`walrus ${args.join(' ')} exited before ${what}\nstderr: ${err}\nstdout: ${out.slice(-4000)}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}\nstderr: ${err}\nstdout: ${out.slice(-4000)}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
   const self: WalrusProcess = {
     proc,
     lines,
@@ -81,29 +121,10 @@ export function startWalrus(args: string[], env: Record<string, string>, nodeArg
     stderr: () => err,
     exited,
     signal: (sig) => proc.kill(sig),
-    waitForLog: (match, what, timeoutMs = 30_000) =>
-      new Promise<LogLine>((resolve, reject) => {
-        const check = () => {
-          const found = lines.find(match);
-          if (found) {
-            cleanup();
-            resolve(found);
-          } else if (proc.exitCode !== null || proc.signalCode !== null) {
-            cleanup();
-            reject(new Error(`walrus ${args.join(' ')} exited before logging ${what}\nstderr: ${err}\nstdout: ${out.slice(-4000)}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}\nstderr: ${err}\nstdout: ${out.slice(-4000)}`));
-        }, timeoutMs);
-        const cleanup = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      }),
+    waitForLog: (match, what, timeoutMs = WAIT_DEFAULT_MS) => waitUntil(() => lines.find(match), what, timeoutMs),
+    waitForStderr: async (text, what, timeoutMs = WAIT_DEFAULT_MS) => {
+      await waitUntil(() => err.includes(text) || undefined, what, timeoutMs);
+    },
     stop: async (timeoutMs = 20_000) => {
       if (proc.exitCode !== null || proc.signalCode !== null) return exited;
       proc.kill('SIGTERM');
