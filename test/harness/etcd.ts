@@ -17,6 +17,7 @@ import {
   waitFor,
   type Spawned,
 } from '@walrus/servers';
+import { registerLogFile, snapshotLogFiles } from './logs.js';
 
 /** Debian's `etcd-server` package (3.4). */
 export const ETCD_BIN = '/usr/bin/etcd';
@@ -82,6 +83,8 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<Etcd> {
     unregister();
     if (removed) return;
     removed = true;
+    // Its log stays readable for a failure report (logs.ts) once the directory is gone.
+    snapshotLogFiles();
     const current = proc;
     if (current && !current.exit) {
       await killTree(current.pid);
@@ -147,6 +150,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<Etcd> {
     throw err;
   }
 
+  registerLogFile(`etcd ${dir}`, logFile, () => proc !== undefined && proc.exit === undefined);
   return {
     get host() {
       return `127.0.0.1:${clientPort}`;

@@ -9,6 +9,7 @@ import { startEtcd, type Etcd } from './etcd.js';
 import { debianPostgres, memberConfig, type Credentials } from './patroni-config.js';
 import { PatroniMember, type Role } from './patroni-member.js';
 import { freePort, logTail, makeTempDir, postgresRunAs, registerCleanup, waitFor } from '@walrus/servers';
+import { registerLogFile, snapshotLogFiles } from './logs.js';
 
 export { PatroniMember, type Role } from './patroni-member.js';
 export { bootstrapDcs, debianPostgres } from './patroni-config.js';
@@ -187,6 +188,8 @@ async function startOnce(options: PatroniClusterOptions): Promise<PatroniCluster
     if (stopped) return;
     stopped = true;
     unregister();
+    // The members' logs stay readable for a failure report (logs.ts) once their directories are gone.
+    snapshotLogFiles();
     await Promise.allSettled(nodes.map((m) => m.cleanup()));
     if (ownEtcd) await etcd.cleanup();
   };
@@ -221,21 +224,22 @@ async function startOnce(options: PatroniClusterOptions): Promise<PatroniCluster
         chownSync(configFile, runAs.uid, runAs.gid);
         chownSync(pgLogDir, runAs.uid, runAs.gid);
       }
-      nodes.push(
-        new PatroniMember({
-          name,
-          dir,
-          dataDir: join(dir, 'data'),
-          configFile,
-          patroniLogFile: join(dir, 'patroni.log'),
-          postgresLogFile: join(pgLogDir, 'postgresql.log'),
-          pgPort,
-          apiPort,
-          runAs,
-          credentials,
-          restapi: restapiAuth,
-        }),
-      );
+      const node = new PatroniMember({
+        name,
+        dir,
+        dataDir: join(dir, 'data'),
+        configFile,
+        patroniLogFile: join(dir, 'patroni.log'),
+        postgresLogFile: join(pgLogDir, 'postgresql.log'),
+        pgPort,
+        apiPort,
+        runAs,
+        credentials,
+        restapi: restapiAuth,
+      });
+      nodes.push(node);
+      registerLogFile(`Patroni ${scope} ${name}`, node.patroniLogFile, () => node.running);
+      registerLogFile(`PostgreSQL of Patroni ${scope} ${name}`, node.postgresLogFile, () => node.running);
     }
   } catch (err) {
     await stop();
