@@ -13,7 +13,8 @@
  * once on SIGINT/SIGTERM/SIGHUP, servers in the tests' process group.
  */
 import * as servers from '@walrus/servers';
-import { configureServers, type NatsOptions, type NatsServer, type PostgresCluster, type PostgresOptions, type Standby } from '@walrus/servers';
+import { configureServers, type WaitOptions, type NatsOptions, type NatsServer, type PostgresCluster, type PostgresOptions, type Standby } from '@walrus/servers';
+import { WAIT_DEFAULT_MS } from './deadline.js';
 import { registerLogFile, snapshotLogFiles } from './logs.js';
 
 configureServers({
@@ -25,7 +26,8 @@ configureServers({
 
 export { cleanupAllSync, pendingCleanups, registerCleanup, type CleanupFn, type CleanupOptions } from '@walrus/servers';
 export { freePort } from '@walrus/servers';
-export { waitFor, WaitTimeoutError, type WaitOptions } from '@walrus/servers';
+export { WaitTimeoutError, type WaitOptions } from '@walrus/servers';
+export { WAIT_DEFAULT_MS } from './deadline.js';
 export { NATS_SERVER_BIN, type NatsOptions, type NatsServer } from '@walrus/servers';
 export {
   PG_VERSIONS,
@@ -74,4 +76,9 @@ export async function createStandby(primary: PostgresCluster, options?: Omit<Pos
   const standby = await servers.createStandby(primary, options);
   registerLogFile(`PostgreSQL ${standby.version} standby on port ${standby.port}`, standby.logFile, () => standby.running);
   return keepLogOnCleanup(standby);
+}
+
+/** waitFor of @walrus/servers, giving up after WAIT_DEFAULT_MS unless the test says otherwise (see deadline.ts). */
+export function waitFor<T>(predicate: () => T | Promise<T>, options: WaitOptions): Promise<NonNullable<T>> {
+  return servers.waitFor(predicate, { ...options, timeoutMs: options.timeoutMs ?? WAIT_DEFAULT_MS });
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { WALRUS_BIN, WALRUS_NODE_ARGS } from '@walrus/cli/launch';
 import { diesWithParent } from '@walrus/servers';
+import { WAIT_DEFAULT_MS } from './deadline.js';
 import { registerLogSource } from './logs.js';
 
 
@@ -31,14 +32,6 @@ export interface WalrusProcess {
   stop(timeoutMs?: number): Promise<number | string>;
 }
 
-/**
- * How long a wait goes on before it gives up, unless the test says otherwise.
- * Not how long things should take: on a busy 2-core machine starting a
- * walrus process (node loading the TypeScript sources) takes from 2 s to
- * over 20 s. Just under the test timeout (120 s), so that a failure still
- * names what it waited for.
- */
-export const WAIT_DEFAULT_MS = 90_000;
 
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
