@@ -68,6 +68,28 @@ describe('collector - samples on time, survives a cluster that goes away', () =>
   });
 });
 
+describe('collector - sessions the server ends', () => {
+  it('survives its sessions being terminated at any moment, also while it holds one between two queries, and keeps sampling', async () => {
+    // A fast shutdown or pg_terminate_backend ends a session wherever the
+    // collector is: in a query (that query fails), or holding the connection
+    // between its queries, where the error arrives outside any query. That
+    // one crashed the process (an 'error' event nobody listened for).
+    const before = watch.on('walrus.sample.up').length;
+    const killer = await pg.connect();
+    let terminated = 0;
+    const until = Date.now() + 6_000;
+    while (Date.now() < until) {
+      const rows = await killer.query<{ t: boolean }>("SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE application_name = 'walrus-collector'");
+      terminated += rows.rows.filter((r) => r.t).length;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await killer.end();
+    expect(terminated).toBeGreaterThan(3);
+    // Still alive (an uncaught error would fail this file), and sampling again.
+    await waitFor(() => watch.on('walrus.sample.up').length >= before + 3 || null, { what: 'samples after the terminations' });
+  });
+});
+
 describe('collector - a hung or dead cluster never delays the others', () => {
   it('samples a healthy cluster while another hangs in connect and a third refuses, and stops without waiting for the hung connect', async () => {
     // A "server" that accepts connections and never answers: the collector's

@@ -301,6 +301,7 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
         application_name: 'walrus-applier',
       });
       pool.on('error', () => undefined);
+      pool.on('connect', (client) => client.on('error', () => undefined));
       try {
         await checkRole(pool, cluster.id);
       } finally {

@@ -76,6 +76,11 @@ export class ClusterSampler {
       statement_timeout: o.queryTimeoutMs,
     });
     this.pool.on('error', (err) => o.log.debug({ err, cluster: o.cluster.id, member: o.member.name }, 'idle connection lost'));
+    // pg-pool listens for errors on idle clients only: a client held between
+    // two queries (or while waiting for the limiter) when the server ends its
+    // session (a fast shutdown, pg_terminate_backend) would emit an 'error'
+    // nobody handles and crash the process. Its next query fails instead.
+    this.pool.on('connect', (client) => client.on('error', (err) => o.log.debug({ err, cluster: o.cluster.id, member: o.member.name }, 'connection lost while in use')));
   }
 
   get isUp(): boolean | null {

@@ -18,6 +18,9 @@ export class HistoryDb {
       application_name: 'walrus-control',
     });
     this.pool.on('error', () => undefined);
+    // Also a held client's (pg-pool listens on idle ones only): a session the
+    // server ends between two queries must fail the next query, not crash the process.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   async history(cluster: string | undefined, limit: number): Promise<HistoryResult> {

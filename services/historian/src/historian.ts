@@ -45,6 +45,8 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
   });
   // An idle connection that breaks (server restart) must not crash the process.
   pool.on('error', (err) => log.warn({ err }, 'history database connection lost'));
+  // So must one held between two queries (pg-pool listens on idle clients only): its next query fails instead.
+  pool.on('connect', (client) => client.on('error', (err) => log.debug({ err }, 'history database connection lost while in use')));
 
   const rows = new Counter({
     name: 'walrus_history_events_total',

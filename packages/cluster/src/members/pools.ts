@@ -20,6 +20,11 @@ export class MemberPools {
     if (known) void known.pool.end().catch(() => undefined);
     const pool = new pg.Pool({ ...this.options, connectionString: member.url });
     pool.on('error', (err) => this.onIdleError(member.name, err));
+    // pg-pool listens for errors on idle clients only: a client held between
+    // two queries when the server ends its session (a fast shutdown,
+    // pg_terminate_backend) would emit an 'error' nobody handles and crash
+    // the process. Its next query fails instead, and the caller handles that.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     this.pools.set(member.name, { url: member.url, pool });
     return pool;
   }
