@@ -18,6 +18,7 @@ import {
   waitFor,
   type Spawned,
 } from '@walrus/servers';
+import { registerLogFile, snapshotLogFiles } from './logs.js';
 
 /**
  * Debian's `prometheus` package (test/system-packages: .ci/run installs it):
@@ -108,6 +109,8 @@ export async function startPrometheus(options: { config: string; timeoutMs?: num
     unregister();
     if (removed) return;
     removed = true;
+    // Its log stays readable for a failure report (logs.ts) once the directory is gone.
+    snapshotLogFiles();
     if (proc && !proc.exit) {
       proc.child.kill('SIGTERM');
       await waitExitOrKill(proc, 10_000);
@@ -145,6 +148,8 @@ export async function startPrometheus(options: { config: string; timeoutMs?: num
       throw new Error(`prometheus did not start: ${err instanceof Error ? err.message : String(err)}\n${tail}`, { cause: err });
     }
   }
+
+  registerLogFile(`prometheus ${url}`, logFile, () => proc !== undefined && proc.exit === undefined);
 
   const api = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${url}${path}`);
