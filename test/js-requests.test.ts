@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -104,7 +105,7 @@ describe('JetStreamRequests - failures', () => {
     const own = new JetStreamRequests(nc, { timeoutMs: 10_000 });
     const sub = nc.subscribe('silent2.>');
     const pending = own.publish('silent2.x', 'x').catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     own.close();
     sub.unsubscribe();
     expect(String(await pending)).toMatch(/closed/);
@@ -117,7 +118,7 @@ describe('JetStreamRequests - failures', () => {
     for (const n of ['1', '2', '3']) requests.later(() => nc.publish('later.x', n));
     expect(got).toEqual([]);
     await nc.flush();
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     sub.unsubscribe();
     expect(got).toEqual(['1', '2', '3']);
   });
@@ -166,7 +167,7 @@ describe('JetStreamRequests - a write that throws', () => {
       throw new Error('connection closed');
     });
     requests.later(() => nc.publish('later.y', 'after'));
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     await nc.flush();
     sub.unsubscribe();
     expect(got).toEqual(['after']);

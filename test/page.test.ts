@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, writeFileSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { fileURLToPath } from 'node:url';
@@ -104,7 +105,7 @@ async function waitForEvaluation(s: Sample): Promise<Record<string, unknown> | n
       return d && d.sample_at === s.collected_at ? d : null;
     }
     if (Date.now() > deadline) throw new Error(`the decider did not evaluate ${s.cluster} at ${s.collected_at}`);
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
 }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { applier } from '@walrus/applier';
 import { collector } from '@walrus/collector';
@@ -51,7 +52,6 @@ afterAll(async () => {
   await cleanupAll();
 });
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const growths = () => watch.on(`walrus.decision.${CLUSTER}`).filter((d) => d['action'] === 'increase' || d['action'] === 'capped');
 
 async function setAlgorithm(name: string): Promise<void> {

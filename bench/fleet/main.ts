@@ -9,6 +9,7 @@
  * A measurement, not a test: it prints figures and exits 0 unless something broke.
  * See bench/README.md ("bench:fleet") and docs/SCALING.md.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -68,7 +69,6 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const progress = (t: string) => process.stderr.write(`[bench:fleet] ${t}\n`);
 const CONSUMER = 'walrus-decider';
 /** The latency run starts a fresh decider: its first seconds include V8 compiling the hot paths. */

@@ -5,6 +5,7 @@
  * A measurement, not a test: it exits 0 whatever the figures, non-zero only
  * when something broke. See bench/README.md.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { availableParallelism, constants, loadavg } from 'node:os';
 import { connect } from '@nats-io/transport-node';
 import { applier } from '@walrus/applier';
@@ -35,7 +36,6 @@ const DECIDER_ENV: Record<string, string> = {
   WALRUS_MAX_CHANGES_PER_HOUR: '1000',
 };
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const progress = (text: string): void => {
   process.stderr.write(`[bench] ${text}\n`);
 };

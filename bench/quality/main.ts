@@ -7,6 +7,7 @@
  * measurement, not a test: it prints tables and exits 0 whatever the
  * figures. See bench/README.md.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +48,6 @@ const COMMON_ENV: Record<string, string> = {
 };
 
 const progress = (text: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Options {
   shape: 'steady' | 'bursts' | 'both';

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { decisionMsgId, decisionSubject } from '@walrus/core';
@@ -74,7 +75,7 @@ describe('faults - historian killed between receiving and acknowledging', () => 
       const d = decisionFor(`hist-${n % 5}`, n);
       await js.publish(decisionSubject(d.cluster), JSON.stringify(d), { msgID: `again:${d.id}` });
     }
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     const rows = await rowsPerDecision();
     expect(rows).toHaveLength(40);
     expect(rows.every((r) => r.n === '1')).toBe(true);
