@@ -21,53 +21,10 @@ import { createLogger, DEFAULT_STREAM_OPTIONS, ensureStreams } from '@walrus/run
 import { cleanupAll, freePort, registerCleanup, startNats, startPostgres, waitFor, type NatsServer } from '@walrus/test';
 import { makeTempDir } from '@walrus/test/process';
 import { startWalrus, type WalrusProcess } from '@walrus/test/walrus-process';
+import { parseFleetOptions, type FleetOptions } from './options.js';
 import { cpuSeconds, percentile, rssMb } from './proc.js';
 import { BENCH_POLICY, syntheticSample } from './synthetic.js';
 import { testDecision } from '@walrus/test/messages';
-
-interface Options {
-  clusters: number;
-  rounds: number;
-  /** Throughput runs per process count (interleaved 1, 2, 1, 2, …); the median is reported, with the range. */
-  repeat: number;
-  rate: number;
-  seconds: number;
-  collectorEntries: number;
-  collectorServers: number;
-  collectorSeconds: number;
-  skipCollector: boolean;
-  skipDeciders: boolean;
-  skipApplier: boolean;
-  /** Directory for the deciders' V8 CPU profiles (--cpu-prof), or null. */
-  profileDir: string | null;
-}
-
-function parseOptions(argv: string[]): Options {
-  const o: Options = { clusters: 10_000, rounds: 3, repeat: 3, rate: 1000, seconds: 10, collectorEntries: 1000, collectorServers: 2, collectorSeconds: 60, skipCollector: false, skipDeciders: false, skipApplier: false, profileDir: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const num = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v <= 0) throw new Error(`${a}: a positive integer is required (got ${argv[i]})`);
-      return v;
-    };
-    if (a === '--clusters') o.clusters = num();
-    else if (a === '--rounds') o.rounds = num();
-    else if (a === '--repeat') o.repeat = num();
-    else if (a === '--rate') o.rate = num();
-    else if (a === '--seconds') o.seconds = num();
-    else if (a === '--collector-entries') o.collectorEntries = num();
-    else if (a === '--collector-servers') o.collectorServers = num();
-    else if (a === '--collector-seconds') o.collectorSeconds = num();
-    else if (a === '--skip-collector') o.skipCollector = true;
-    else if (a === '--skip-deciders') o.skipDeciders = true;
-    else if (a === '--skip-applier') o.skipApplier = true;
-    else if (a === '--profile') o.profileDir = argv[++i] ?? '';
-    else if (a === '--') continue;
-    else throw new Error(`unknown option ${a} (allowed: --clusters --rounds --repeat --rate --seconds --collector-entries --collector-servers --collector-seconds --skip-collector --skip-deciders --skip-applier --profile DIR)`);
-  }
-  return o;
-}
 
 const progress = (t: string) => process.stderr.write(`[bench:fleet] ${t}\n`);
 const CONSUMER = 'walrus-decider';
@@ -136,7 +93,7 @@ async function drain(nc: NatsConnection): Promise<{ seconds: number; acked: numb
   }
 }
 
-async function throughput(nc: NatsConnection, nats: NatsServer, o: Options, processes: number, firstRound: number) {
+async function throughput(nc: NatsConnection, nats: NatsServer, o: FleetOptions, processes: number, firstRound: number) {
   const samples: Sample[] = [];
   for (let r = firstRound; r < firstRound + o.rounds; r++) for (let i = 0; i < o.clusters; i++) samples.push(syntheticSample(i, r));
   progress(`loading ${samples.length} samples for ${processes} decider(s)`);
@@ -152,7 +109,7 @@ async function throughput(nc: NatsConnection, nats: NatsServer, o: Options, proc
   return { processes, samples: samples.length, seconds, rate: samples.length / seconds, deciderCpuMsPerSample: (deciderCpu * 1000) / samples.length, natsCpuMsPerSample: (natsCpu * 1000) / samples.length };
 }
 
-async function latency(nc: NatsConnection, nats: NatsServer, o: Options, firstRound: number) {
+async function latency(nc: NatsConnection, nats: NatsServer, o: FleetOptions, firstRound: number) {
   const running = await startDeciders(nats, 1, o.profileDir);
   await started(running);
   const decider = running[0]!.p;
@@ -214,7 +171,7 @@ async function latency(nc: NatsConnection, nats: NatsServer, o: Options, firstRo
   };
 }
 
-async function collectorCpu(o: Options) {
+async function collectorCpu(o: FleetOptions) {
   const perServer = Math.ceil(o.collectorEntries / o.collectorServers);
   progress(`starting ${o.collectorServers} PostgreSQL servers for ${o.collectorEntries} cluster entries`);
   const servers = await Promise.all(
@@ -248,7 +205,7 @@ async function collectorCpu(o: Options) {
  * ready (a durable consumer per cluster), idle CPU and memory, and one
  * decision applied among them.
  */
-async function applierFigures(o: Options) {
+async function applierFigures(o: FleetOptions) {
   const perServer = Math.ceil(o.collectorEntries / o.collectorServers);
   progress(`applier: ${o.collectorEntries} cluster entries on ${o.collectorServers} PostgreSQL servers`);
   const servers = await Promise.all(
@@ -289,7 +246,7 @@ async function applierFigures(o: Options) {
   return { entries: o.collectorEntries, readySec, idlePercent, rss, status: result.status, applyMs };
 }
 
-async function deciderFigures(o: Options): Promise<string[]> {
+async function deciderFigures(o: FleetOptions): Promise<string[]> {
   const nats = await startNats();
   const nc = await connect({ servers: nats.url, name: 'bench-fleet' });
   await ensureStreams(nc, DEFAULT_STREAM_OPTIONS, createLogger({ level: 'silent', name: 'bench' }));
@@ -335,7 +292,7 @@ async function deciderFigures(o: Options): Promise<string[]> {
 }
 
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
+  const o = parseFleetOptions(process.argv.slice(2));
   const lines = [
     `bench:fleet  ${new Date().toISOString()}  ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
     '',

@@ -1,17 +1,16 @@
 import type { HistoryResult, HistoryRow } from '@walrus/core';
-import { clusterArg, intFlag, noMorePositional, parseArgs } from './args.js';
+import { clusterArg, intOption, noMorePositional, parseCommandArgs } from './options.js';
 import { callApi, type CliConnection } from './client.js';
 import { mb, table, text } from './format.js';
 import { printJson, type Output } from './output.js';
 
 export async function historyCommand(argv: string[], conn: () => Promise<CliConnection>, o: Output): Promise<number> {
-  const args = parseArgs('history', argv, ['cluster', 'limit'], ['json']);
-  noMorePositional('history', args, 1);
-  const flag = args.flags.get('cluster');
-  const cluster = clusterArg('history', typeof flag === 'string' ? flag : args.positional[0], false);
-  const limit = intFlag('history', args, 'limit', 1, 10_000) ?? 20;
+  const args = parseCommandArgs(argv, { cluster: 'string', limit: 'string', json: 'boolean' });
+  noMorePositional(args.positional, 1);
+  const cluster = clusterArg('history', args.values.cluster ?? args.positional[0], false);
+  const limit = intOption('limit', args.values.limit, 1, 10_000) ?? 20;
   const result = await callApi<HistoryResult>(await conn(), 'history', { ...(cluster ? { cluster } : {}), limit }, 8000);
-  if (args.flags.has('json')) {
+  if (args.values.json) {
     printJson(o, result.rows);
     return 0;
   }

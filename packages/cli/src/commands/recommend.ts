@@ -1,5 +1,5 @@
 import type { AnalyzeResult, Recommendation } from '@walrus/core';
-import { clusterArg, noMorePositional, parseArgs } from './args.js';
+import { clusterArg, noMorePositional, parseCommandArgs } from './options.js';
 import { callApi, EXIT, type CliConnection } from './client.js';
 import { keyValues, mb, text } from './format.js';
 import { printJson, type Output } from './output.js';
@@ -20,23 +20,23 @@ export function recommendationText(r: Recommendation): string {
 }
 
 export async function recommendCommand(argv: string[], conn: () => Promise<CliConnection>, o: Output): Promise<number> {
-  const args = parseArgs('recommend', argv, [], ['json']);
-  noMorePositional('recommend', args, 1);
+  const args = parseCommandArgs(argv, { json: 'boolean' });
+  noMorePositional(args.positional, 1);
   const cluster = clusterArg('recommend', args.positional[0], true);
   const r = await callApi<Recommendation>(await conn(), 'recommendation', { cluster }, 15_000);
-  if (args.flags.has('json')) printJson(o, r);
+  if (args.values.json) printJson(o, r);
   else o.out(recommendationText(r));
   return r.action === 'error' ? EXIT.failed : EXIT.ok;
 }
 
 export async function analyzeCommand(argv: string[], conn: () => Promise<CliConnection>, o: Output): Promise<number> {
-  const args = parseArgs('analyze', argv, [], ['json', 'apply']);
-  noMorePositional('analyze', args, 1);
+  const args = parseCommandArgs(argv, { json: 'boolean', apply: 'boolean' });
+  noMorePositional(args.positional, 1);
   const cluster = clusterArg('analyze', args.positional[0], true);
-  const apply = args.flags.has('apply');
+  const apply = args.values.apply === true;
   // With apply, the answer waits for the applier's outcome (WALRUS_CONTROL_APPLY_WAIT_SEC).
   const r = await callApi<AnalyzeResult>(await conn(), 'analyze', { cluster, apply }, apply ? 130_000 : 15_000);
-  if (args.flags.has('json')) {
+  if (args.values.json) {
     printJson(o, r);
   } else {
     o.out(recommendationText(r.recommendation));

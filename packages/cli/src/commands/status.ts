@@ -1,15 +1,15 @@
 import type { ClusterStatus, MemberStatus, StatusResult } from '@walrus/core';
-import { clusterArg, noMorePositional, parseArgs } from './args.js';
+import { clusterArg, noMorePositional, parseCommandArgs } from './options.js';
 import { callApi, type CliConnection } from './client.js';
 import { age, keyValues, mb, rate, table, text, yesNo } from './format.js';
 import { printJson, type Output } from './output.js';
 
 export async function statusCommand(argv: string[], conn: () => Promise<CliConnection>, o: Output): Promise<number> {
-  const args = parseArgs('status', argv, [], ['json']);
-  noMorePositional('status', args, 1);
+  const args = parseCommandArgs(argv, { json: 'boolean' });
+  noMorePositional(args.positional, 1);
   const cluster = clusterArg('status', args.positional[0], false);
   const result = await callApi<StatusResult>(await conn(), 'status', cluster ? { cluster } : {}, 8000);
-  if (args.flags.has('json')) {
+  if (args.values.json) {
     printJson(o, cluster ? result.clusters[0] : result);
     return 0;
   }
