@@ -17,7 +17,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Sample } from '@walrus/core';
 import { collectorLikePublisher } from '@walrus/test/fleet';
-import { createLogger, DEFAULT_STREAM_OPTIONS, ensureStreams } from '@walrus/runtime';
+import { createLogger, DEFAULT_STREAM_OPTIONS, ensureStreams, formatTable } from '@walrus/runtime';
 import { cleanupAll, freePort, registerCleanup, startNats, startPostgres, waitFor, type NatsServer } from '@walrus/test';
 import { makeTempDir } from '@walrus/test/process';
 import { startWalrus, type WalrusProcess } from '@walrus/test/walrus-process';
@@ -276,16 +276,18 @@ async function deciderFigures(o: FleetOptions): Promise<string[]> {
   const f = (n: number, d = 0) => n.toFixed(d);
   const med = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
   const span = (xs: number[], d: number) => `${f(med(xs), d)} (${f(Math.min(...xs), d)}-${f(Math.max(...xs), d)})`;
-  const row = (n: 1 | 2) => {
-    const rs = runs[n];
-    return `    ${n === 1 ? '1 process  ' : '2 processes'}  ${span(rs.map((r) => r.rate), 0).padStart(20)}   ${span(rs.map((r) => r.deciderCpuMsPerSample), 3).padStart(21)}   ${span(rs.map((r) => r.natsCpuMsPerSample), 3).padStart(25)}`;
-  };
+  const table = formatTable(
+    ['', 'samples/s', 'decider CPU ms/sample', 'nats-server CPU ms/sample'],
+    ([1, 2] as const).map((n) => {
+      const rs = runs[n];
+      return [n === 1 ? '1 process' : '2 processes', span(rs.map((r) => r.rate), 0), span(rs.map((r) => r.deciderCpuMsPerSample), 3), span(rs.map((r) => r.natsCpuMsPerSample), 3)];
+    }),
+    { align: ['left', 'right', 'right', 'right'] },
+  );
   return [
     `synthetic clusters: ${o.clusters}; every sample after the baseline is an increase decision (worst case per sample)`,
     `(a) decider throughput, ${o.rounds * o.clusters} samples per run, median (min-max) of ${o.repeat} runs`,
-    `                       samples/s   decider CPU ms/sample   nats-server CPU ms/sample`,
-    row(1),
-    row(2),
+    ...table.split('\n').map((line) => `    ${line}`),
     `(b) latency sample -> decision at ${o.rate}/s (achieved ${f(lat.achievedRate)}/s, ${lat.decided}/${lat.total} decided, ${lat.failedPublishes} publishes timed out): p50 ${f(lat.p50, 1)} ms, p99 ${f(lat.p99, 1)} ms, max ${f(lat.max, 1)} ms; after the first ${WARM_UP_SEC} s (a running decider): p50 ${f(lat.warmP50, 1)} ms, p99 ${f(lat.warmP99, 1)} ms`,
     `(c) decider resident memory after seeing all ${o.clusters} clusters: ${f(lat.rss)} MB`,
   ];

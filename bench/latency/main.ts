@@ -17,7 +17,7 @@ import { describeEnvironment, formatEnvironment } from './environment.js';
 import { OBSERVER_SQL, parseOptions, USAGE, UsageError, type LatencyOptions } from './options.js';
 import { measureReloadFloor } from './reload-floor.js';
 import { RoundDriver, type RoundTiming } from './rounds.js';
-import { formatTable, summarize, type Row } from './stats.js';
+import { formatStages, summarize, type Row } from './stats.js';
 
 const CLUSTER = 'bench';
 /** The cluster oscillates between these: grow 64 x (1 + 1) = 128 (= walrus.max), shrink 128 x 0.5 = 64 (= walrus.min_size). */
@@ -161,7 +161,7 @@ function report(
     `collector: ${reads.length} readSample calls on one connection (after 20 not counted); in service: walrus_collector_query_duration_seconds`,
     '',
     'all times in ms',
-    formatTable(rows),
+    formatStages(rows),
     '',
     `(*) observer: a separate session polling ${o.observer === 'pg_settings' ? 'pg_settings' : 'current_setting()'} in a tight loop, ${polls.p50} statements per decision (median),`,
     `    one statement ${pollMean.p50.toFixed(2)} ms (median); the slowest poll of a decision, the most "visible" can be late by:`,

@@ -1,3 +1,5 @@
+import { formatTable } from '@walrus/runtime';
+
 /** Order statistics of a set of durations (milliseconds). */
 export interface Summary {
   count: number;
@@ -34,7 +36,7 @@ export interface Row {
 const fmt = (ms: number): string => (Number.isNaN(ms) ? '-' : ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
 
 /** A fixed-width text table: stage, count, p50, p90, p99, max (ms). */
-export function formatTable(rows: readonly Row[]): string {
+export function formatStages(rows: readonly Row[]): string {
   const header = ['stage', 'count', 'p50', 'p90', 'p99', 'max'];
   const cells = rows.map((r) => [
     r.label,
@@ -44,8 +46,5 @@ export function formatTable(rows: readonly Row[]): string {
     fmt(r.summary.p99),
     fmt(r.summary.max),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: readonly string[]): string =>
-    c.map((text, i) => (i === 0 ? text.padEnd(widths[i]!) : text.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+  return formatTable(header, cells, { align: header.map((_, i) => (i === 0 ? 'left' : 'right')) });
 }

@@ -1,3 +1,4 @@
+import { formatTable } from '@walrus/runtime';
 import type { Point } from './monitor.js';
 
 const MB = 1024 * 1024;
@@ -144,7 +145,5 @@ export function formatBurstTable(rows: readonly { arm: string; f: BurstFigures }
 }
 
 function markdownTable(header: string[], body: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  return [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...body.map(line)].join('\n');
+  return formatTable(header, body, { style: 'markdown' });
 }

@@ -24,3 +24,4 @@ export * from './backoff.js';
 export * from './pg-errors.js';
 export * from './startup.js';
 export * from './once.js';
+export * from './table.js';

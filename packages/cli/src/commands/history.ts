@@ -1,7 +1,8 @@
 import type { HistoryResult, HistoryRow } from '@walrus/core';
 import { clusterArg, intOption, noMorePositional, parseCommandArgs } from './options.js';
 import { callApi, type CliConnection } from './client.js';
-import { mb, table, text } from './format.js';
+import { formatTable } from '@walrus/runtime';
+import { mb, text } from './format.js';
 import { printJson, type Output } from './output.js';
 
 export async function historyCommand(argv: string[], conn: () => Promise<CliConnection>, o: Output): Promise<number> {
@@ -19,7 +20,7 @@ export async function historyCommand(argv: string[], conn: () => Promise<CliConn
     return 0;
   }
   o.out(
-    table(
+    formatTable(
       ['TIME', 'CLUSTER', 'PRIMARY', 'ACTION', 'OLD', 'NEW', 'FORCED', 'OUTCOME', 'REASON'],
       result.rows.map((r) => [
         r.timestamp,
@@ -33,7 +34,7 @@ export async function historyCommand(argv: string[], conn: () => Promise<CliConn
         outcome(r),
         text(r.reason),
       ]),
-    ),
+    ) + '\n',
   );
   return 0;
 }

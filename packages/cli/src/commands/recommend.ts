@@ -1,11 +1,12 @@
 import type { AnalyzeResult, Recommendation } from '@walrus/core';
 import { clusterArg, noMorePositional, parseCommandArgs } from './options.js';
 import { callApi, EXIT, type CliConnection } from './client.js';
-import { keyValues, mb, text } from './format.js';
+import { formatKeyValues } from '@walrus/runtime';
+import { mb, text } from './format.js';
 import { printJson, type Output } from './output.js';
 
 export function recommendationText(r: Recommendation): string {
-  return keyValues([
+  return formatKeyValues([
     ['cluster', r.cluster],
     ['action', r.action],
     ['current size', mb(r.current_size_mb)],
@@ -16,7 +17,7 @@ export function recommendationText(r: Recommendation): string {
     ['rate limit', r.blocked_by ? `${r.blocked_by}${r.blocked_until ? ` until ${r.blocked_until}` : ''} (an automatic change would be skipped; analyze --apply bypasses it)` : 'none'],
     ['statistics', r.sample_source ? `${r.sample_source === 'live' ? 'read live' : 'last sample'} at ${text(r.sample_at)}` : '-'],
     ...(r.dry_run ? [['dry run', 'yes'] as [string, string]] : []),
-  ]);
+  ]) + '\n';
 }
 
 export async function recommendCommand(argv: string[], conn: () => Promise<CliConnection>, o: Output): Promise<number> {
@@ -42,12 +43,12 @@ export async function analyzeCommand(argv: string[], conn: () => Promise<CliConn
     o.out(recommendationText(r.recommendation));
     if (apply) {
       o.out(
-        keyValues([
+        formatKeyValues([
           ['applied', r.applied ? 'yes' : 'no'],
           ['decision', text(r.decision_id)],
           ['outcome', r.apply_status ? `${r.apply_status}${r.max_wal_size_mb !== null ? `, max_wal_size now ${r.max_wal_size_mb} MB` : ''}${r.apply_error ? `: ${r.apply_error}` : ''}` : '-'],
           ...(r.reason ? [['note', r.reason] as [string, string]] : []),
-        ]),
+        ]) + '\n',
       );
     }
   }
