@@ -15,14 +15,14 @@ import { join } from 'node:path';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { Sample } from '@walrus/core';
+import { nearestRank, percentileOf, type Sample } from '@walrus/core';
 import { collectorLikePublisher } from '@walrus/test/fleet';
 import { createLogger, DEFAULT_STREAM_OPTIONS, ensureStreams, formatTable } from '@walrus/runtime';
 import { cleanupAll, freePort, registerCleanup, startNats, startPostgres, waitFor, type NatsServer } from '@walrus/test';
 import { makeTempDir } from '@walrus/test/process';
 import { startWalrus, type WalrusProcess } from '@walrus/test/walrus-process';
 import { parseFleetOptions, type FleetOptions } from './options.js';
-import { cpuSeconds, percentile, rssMb } from './proc.js';
+import { cpuSeconds, rssMb } from './proc.js';
 import { BENCH_POLICY, syntheticSample } from './synthetic.js';
 import { testDecision } from '@walrus/test/messages';
 
@@ -157,6 +157,7 @@ async function latency(nc: NatsConnection, nats: NatsServer, o: FleetOptions, fi
   await decider.stop();
   const sorted = [...latencies].sort((a, b) => a - b);
   const warmSorted = [...warm].sort((a, b) => a - b);
+  const percentile = (values: readonly number[], p: number): number => nearestRank(values, p) ?? NaN;
   return {
     total,
     failedPublishes,
@@ -274,7 +275,7 @@ async function deciderFigures(o: FleetOptions): Promise<string[]> {
   const lat = await latency(nc, nats, o, round);
   await nc.close();
   const f = (n: number, d = 0) => n.toFixed(d);
-  const med = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+  const med = (xs: number[]) => percentileOf(xs, 50) ?? NaN;
   const span = (xs: number[], d: number) => `${f(med(xs), d)} (${f(Math.min(...xs), d)}-${f(Math.max(...xs), d)})`;
   const table = formatTable(
     ['', 'samples/s', 'decider CPU ms/sample', 'nats-server CPU ms/sample'],

@@ -1,3 +1,4 @@
+import { nearestRank } from '@walrus/core';
 import { formatTable } from '@walrus/runtime';
 
 /** Order statistics of a set of durations (milliseconds). */
@@ -10,14 +11,11 @@ export interface Summary {
   mean: number;
 }
 
-/**
- * Nearest-rank percentiles: p99 of 200 values is the 198th smallest, a value
- * that was actually measured (no interpolation that would flatter a tail).
- */
+/** Nearest-rank percentiles (@walrus/core's nearestRank): values that were actually measured. */
 export function summarize(values: readonly number[]): Summary {
   if (values.length === 0) return { count: 0, p50: NaN, p90: NaN, p99: NaN, max: NaN, mean: NaN };
   const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number): number => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  const rank = (p: number): number => nearestRank(sorted, p) ?? NaN;
   return {
     count: sorted.length,
     p50: rank(50),

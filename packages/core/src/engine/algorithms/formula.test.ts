@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { policy, sample } from '../../testing/builders.js';
 import { ADAPTIVE_HEADROOM } from './adaptive.js';
 import { formulaGrowth } from './formula.js';
-import { percentileOf } from './percentile.js';
+import { percentileOf } from '../../percentile.js';
 import { repeat, scenario, type Tick } from './sizing-scenario.js';
 import type { GrowInput } from './types.js';
 
