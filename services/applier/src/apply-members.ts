@@ -95,7 +95,8 @@ async function onStandby(o: MembersAttemptOptions, s: Connected): Promise<Member
       try {
         await alterSystemStrategy.apply(s.client, size);
       } catch (err) {
-        const a = classifyAlterError(err);
+        // The grants were read above: a refusal now is not for want of them.
+        const a = classifyAlterError(err, { grantsHeld: true });
         return a.kind === 'transient' ? failedOutcome(s, a.error, true) : outcomeOf(s.member.name, a);
       }
     }
@@ -125,7 +126,7 @@ async function viaPatroni(o: MembersAttemptOptions, primary: Connected, standbys
     try {
       await strategy.resetOn(client);
     } catch (err) {
-      const a = classifyAlterError(err);
+      const a = classifyAlterError(err, { grantsHeld: true });
       if (a.kind === 'transient') primary.broken = true;
       return a.kind === 'transient' ? a : doneOnPrimary(name, a);
     }
@@ -273,7 +274,7 @@ async function memberViaPatroni(o: MembersAttemptOptions, client: PoolClient, na
       await strategy.resetOn(client);
       await strategy.patch(d.new_size_mb);
     } catch (err) {
-      return classifyAlterError(err);
+      return classifyAlterError(err, { grantsHeld: true });
     }
     const t = await takeOrOverride(o, client, d.new_size_mb);
     return { ...t.result, members: [{ ...outcomeOf(name, t.result), role: 'standby', via: t.via }] };
