@@ -3,7 +3,7 @@
 // and one cluster's recent samples and decisions from the control service's
 // JSON API, then follows /api/events (server-sent events relaying NATS) so
 // that new samples and decisions show up as they happen. Type-checked
-// (tsconfig.json beside it: the DOM, not node) with the API's own types.
+// (tsconfig.app.json beside it: the DOM) with the API's own types.
 'use strict';
 
 /**
