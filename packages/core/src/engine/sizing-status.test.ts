@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { policy, run, sample } from '../testing/builders.js';
 import { sizingStatus } from './sizing-status.js';
 import { MB } from './wal-rate.js';
@@ -9,7 +9,9 @@ describe('sizing status', () => {
     const samples = [0, 300, 600].map((at, i) => sample({ at, walBytes: i * 300 * MB }));
     const { state } = run(samples, policy({ profiles }));
     // 1 MB/s over 300 s: 1.9 x (300 + 16) = 601 MB
-    expect(sizingStatus(state, samples[2]!)).toEqual({
+    const last = samples[2];
+    assert(last);
+    expect(sizingStatus(state, last)).toEqual({
       active_profile: 'always',
       wal_rate_bytes_per_second: MB,
       wal_rate_ema_bytes_per_second: MB,
