@@ -84,11 +84,11 @@ export async function runConsumer(opts: RunConsumerOptions): Promise<RunningCons
   let slotFreed: (() => void) | null = null;
 
   /** Queues a message behind the earlier ones of its key; resolves once there is room for another. */
-  const dispatch = async (msg: JsMsg) => {
+  const dispatch = async (msg: JsMsg, keyOf: (msg: JsMsg) => string) => {
     while (inFlight.size >= concurrency) await new Promise<void>((r) => (slotFreed = r));
     // Stopping meanwhile: leave it unacknowledged; JetStream redelivers it.
     if (stopped) return;
-    const key = opts.keyOf!(msg);
+    const key = keyOf(msg);
     const one = (tails.get(key) ?? Promise.resolve()).then(() => handleOne(msg)).catch((err: unknown) => {
       log.error({ err, subject: msg.subject, seq: msg.seq }, 'message handling failed unexpectedly');
     });
@@ -121,8 +121,8 @@ export async function runConsumer(opts: RunConsumerOptions): Promise<RunningCons
           }
           backoff.reset();
           lastMsg = msg;
-          if (concurrency > 1) {
-            await dispatch(msg);
+          if (opts.keyOf && concurrency > 1) {
+            await dispatch(msg, opts.keyOf);
           } else {
             sequentialInHand = 1;
             const one = handleOne(msg);

@@ -42,5 +42,5 @@ export async function deadLetter(
 
 /** Keeps the label's cardinality small: the first words of the reason. */
 function reasonLabel(reason: string): string {
-  return reason.split(/[:(]/)[0]!.trim().slice(0, 40) || 'invalid';
+  return (reason.split(/[:(]/)[0] ?? '').trim().slice(0, 40) || 'invalid';
 }

@@ -177,7 +177,7 @@ export class JetStreamRequests {
           this.nc.publish(subject, data, { reply: this.base + token, ...(headers ? { headers } : {}) });
         } catch (err) {
           this.pending.delete(token);
-          reject(err as Error);
+          reject(err);
         }
       });
     });

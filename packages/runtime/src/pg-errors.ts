@@ -32,8 +32,6 @@ function codeOf(err: unknown): string | undefined {
 /** The error and the causes it wraps, outermost first (a few levels: enough for any wrapper of ours). */
 function causes(err: unknown): Array<{ code?: unknown; message?: unknown }> {
   const out: Array<{ code?: unknown; message?: unknown; cause?: unknown }> = [];
-  for (let e: unknown = err; typeof e === 'object' && e !== null && out.length < 5; e = (e as { cause?: unknown }).cause) {
-    out.push(e as { code?: unknown; message?: unknown; cause?: unknown });
-  }
+  for (let e: unknown = err; typeof e === 'object' && e !== null && out.length < 5; e = (e as { cause?: unknown }).cause) out.push(e);
   return out;
 }
