@@ -25,7 +25,7 @@ export async function watchCommand(argv: string[], conn: () => Promise<CliConnec
         if (err) return;
         let line: string | null;
         try {
-          line = json ? JSON.stringify({ subject: m.subject, ...(m.json() as object) }) : describe(m.subject, m.json());
+          line = json ? JSON.stringify({ subject: m.subject, ...m.json<object>() }) : describe(m.subject, m.json());
         } catch {
           line = null;
         }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { DECIDER_ONLY, planNatsUsers, splitClusters, type NatsPlanOptions } from './plan.js';
 import { renderAuthorization } from './render.js';
 
@@ -58,9 +58,11 @@ describe('nats-config - plan', () => {
   });
 
   it('nats-config - an applier may consume and answer only its clusters, with its own filter', () => {
-    const a2 = planNatsUsers(opts()).find((u) => u.user === 'walrus-applier-2')!;
+    const a2 = planNatsUsers(opts()).find((u) => u.user === 'walrus-applier-2');
+    assert(a2);
     expect(a2.clusters).toEqual(['b']);
-    const pub = a2.publish.allow!;
+    const pub = a2.publish.allow;
+    assert(pub);
     expect(pub).toContain('$JS.API.CONSUMER.CREATE.WALRUS_DECISIONS.walrus-applier-b.walrus.decision.b');
     expect(pub).toContain('$JS.API.CONSUMER.MSG.NEXT.WALRUS_DECISIONS.walrus-applier-b');
     expect(pub).toContain('$JS.ACK.WALRUS_DECISIONS.walrus-applier-b.>');

@@ -29,15 +29,11 @@ export function formatSimulations(sims: readonly Simulation[], withDecisions: bo
   if (withDecisions) {
     for (const s of sims) {
       out.push('', `${s.algorithm}:`);
-      const rows = s.steps
-        .filter((st) => st.decision !== null)
-        .map((st) => [
-          st.sampleAt,
-          st.decision!.action,
-          `${st.decision!.old_size_mb} -> ${st.decision!.new_size_mb}`,
-          st.walRateBytesPerSec === null ? '-' : (st.walRateBytesPerSec / MB).toFixed(2),
-          st.decision!.reason,
-        ]);
+      const rows = s.steps.flatMap(({ decision: d, sampleAt, walRateBytesPerSec }) =>
+        d === null
+          ? []
+          : [[sampleAt, d.action, `${d.old_size_mb} -> ${d.new_size_mb}`, walRateBytesPerSec === null ? '-' : (walRateBytesPerSec / MB).toFixed(2), d.reason]],
+      );
       out.push(rows.length === 0 ? '  (no decisions)' : formatTable(['sample_at', 'action', 'MB', 'WAL MB/s', 'reason'], rows));
     }
   }
