@@ -40,11 +40,18 @@ const spawn = (args: string[], env: Record<string, string>, nodeArgs: string[] =
   return p;
 };
 
+/** The server that cluster entry `i` of a fleet lives on (the entries are spread round-robin). */
+function serverAt<T>(servers: readonly T[], i: number): T {
+  const server = servers[i % servers.length];
+  if (server === undefined) throw new Error('no servers started');
+  return server;
+}
+
 /** Publishes as collectors do (message id, Walrus-Prev-Seq header), 500 at a time; the rounds are in order, each cluster once per round. */
 let publishSample: ((s: Sample, timeoutMs?: number) => Promise<void>) | null = null;
 async function publishAll(nc: NatsConnection, samples: Sample[]): Promise<void> {
-  publishSample ??= collectorLikePublisher(jetstream(nc));
-  for (let i = 0; i < samples.length; i += 500) await Promise.all(samples.slice(i, i + 500).map((s) => publishSample!(s)));
+  const publish = (publishSample ??= collectorLikePublisher(jetstream(nc)));
+  for (let i = 0; i < samples.length; i += 500) await Promise.all(samples.slice(i, i + 500).map((s) => publish(s)));
 }
 
 interface Running {
@@ -98,13 +105,13 @@ async function throughput(nc: NatsConnection, nats: NatsServer, o: FleetOptions,
   for (let r = firstRound; r < firstRound + o.rounds; r++) for (let i = 0; i < o.clusters; i++) samples.push(syntheticSample(i, r));
   progress(`loading ${samples.length} samples for ${processes} decider(s)`);
   await publishAll(nc, samples);
-  const natsCpu0 = cpuSeconds(nats.pid!);
+  const natsCpu0 = cpuSeconds(nats.pid);
   const deciders = await startDeciders(nats, processes, o.profileDir);
   await started(deciders);
-  const cpu0 = deciders.map((d) => cpuSeconds(d.p.proc.pid!));
+  const cpu0 = deciders.map((d) => cpuSeconds(d.p.proc.pid));
   const { seconds } = await drain(nc);
-  const deciderCpu = deciders.reduce((sum, d, k) => sum + cpuSeconds(d.p.proc.pid!) - cpu0[k]!, 0);
-  const natsCpu = cpuSeconds(nats.pid!) - natsCpu0;
+  const deciderCpu = deciders.reduce((sum, d, k) => sum + cpuSeconds(d.p.proc.pid) - (cpu0[k] ?? NaN), 0);
+  const natsCpu = cpuSeconds(nats.pid) - natsCpu0;
   await Promise.all(deciders.map((d) => d.p.stop()));
   return { processes, samples: samples.length, seconds, rate: samples.length / seconds, deciderCpuMsPerSample: (deciderCpu * 1000) / samples.length, natsCpuMsPerSample: (natsCpu * 1000) / samples.length };
 }
@@ -112,7 +119,9 @@ async function throughput(nc: NatsConnection, nats: NatsServer, o: FleetOptions,
 async function latency(nc: NatsConnection, nats: NatsServer, o: FleetOptions, firstRound: number) {
   const running = await startDeciders(nats, 1, o.profileDir);
   await started(running);
-  const decider = running[0]!.p;
+  const [first] = running;
+  if (!first) throw new Error('no decider started');
+  const decider = first.p;
   const sent = new Map<string, number>();
   const latencies: number[] = [];
   /** Latencies of samples published after the first WARM_UP_SEC (the fresh decider's code is compiled by then). */
@@ -153,7 +162,7 @@ async function latency(nc: NatsConnection, nats: NatsServer, o: FleetOptions, fi
   for (let i = 0; i < 100 && latencies.length < total; i++) await sleep(100);
   await sleep(500);
   sub.unsubscribe();
-  const rss = rssMb(decider.proc.pid!);
+  const rss = rssMb(decider.proc.pid);
   await decider.stop();
   const sorted = [...latencies].sort((a, b) => a - b);
   const warmSorted = [...warm].sort((a, b) => a - b);
@@ -181,7 +190,7 @@ async function collectorCpu(o: FleetOptions) {
   const nats = await startNats();
   const dir = makeTempDir('fleet-');
   const file = join(dir, 'clusters.txt');
-  writeFileSync(file, Array.from({ length: o.collectorEntries }, (_, i) => `c${String(i).padStart(5, '0')}=${servers[i % servers.length]!.url}`).join('\n') + '\n');
+  writeFileSync(file, Array.from({ length: o.collectorEntries }, (_, i) => `c${String(i).padStart(5, '0')}=${serverAt(servers, i).url}`).join('\n') + '\n');
   const port = await freePort();
   const collector = spawn(['collector'], { NATS_URL: nats.url, WALRUS_CLUSTERS_FILE: file, WALRUS_SAMPLE_INTERVAL: '10', LOG_LEVEL: 'warn', METRICS_PORT: String(port) });
   await started([{ p: collector, port }]);
@@ -189,14 +198,14 @@ async function collectorCpu(o: FleetOptions) {
   await sleep(20_000);
   const jsm = await jetstreamManager(await connect({ servers: nats.url }));
   const before = (await jsm.streams.info('WALRUS_SAMPLES')).state.messages;
-  const cpu0 = cpuSeconds(collector.proc.pid!);
+  const cpu0 = cpuSeconds(collector.proc.pid);
   const t0 = performance.now();
   progress(`measuring the collector's CPU for ${o.collectorSeconds} s`);
   await sleep(o.collectorSeconds * 1000);
-  const cpu = cpuSeconds(collector.proc.pid!) - cpu0;
+  const cpu = cpuSeconds(collector.proc.pid) - cpu0;
   const seconds = (performance.now() - t0) / 1000;
   const published = (await jsm.streams.info('WALRUS_SAMPLES')).state.messages - before;
-  const rss = rssMb(collector.proc.pid!);
+  const rss = rssMb(collector.proc.pid);
   await collector.stop();
   return { entries: o.collectorEntries, servers: o.collectorServers, seconds, cpuPercent: (100 * cpu) / seconds, samplesPerSec: published / seconds, rss };
 }
@@ -218,7 +227,7 @@ async function applierFigures(o: FleetOptions) {
   const dir = makeTempDir('fleet-applier-');
   const file = join(dir, 'clusters.txt');
   const id = (i: number) => `a${String(i).padStart(5, '0')}`;
-  writeFileSync(file, Array.from({ length: o.collectorEntries }, (_, i) => `${id(i)}=${servers[i % servers.length]!.url}`).join('\n') + '\n');
+  writeFileSync(file, Array.from({ length: o.collectorEntries }, (_, i) => `${id(i)}=${serverAt(servers, i).url}`).join('\n') + '\n');
   const port = await freePort();
   const t0 = performance.now();
   const applier = spawn(['applier'], { NATS_URL: nats.url, WALRUS_CLUSTERS_FILE: file, LOG_LEVEL: 'warn', METRICS_PORT: String(port) });
@@ -226,13 +235,14 @@ async function applierFigures(o: FleetOptions) {
   const readySec = (performance.now() - t0) / 1000;
   progress(`applier ready after ${readySec.toFixed(1)} s; measuring its idle CPU for 30 s`);
   await sleep(5_000); // the start-up role checks run in the background
-  const cpu0 = cpuSeconds(applier.proc.pid!);
+  const cpu0 = cpuSeconds(applier.proc.pid);
   await sleep(30_000);
-  const idlePercent = (100 * (cpuSeconds(applier.proc.pid!) - cpu0)) / 30;
+  const idlePercent = (100 * (cpuSeconds(applier.proc.pid) - cpu0)) / 30;
   // One decision for the last cluster entry: applied by its own consumer among all the others.
   const cluster = id(o.collectorEntries - 1);
-  const server = servers[(o.collectorEntries - 1) % servers.length]!;
-  const mb = (await server.query<{ mb: number }>("SELECT setting::int AS mb FROM pg_settings WHERE name = 'max_wal_size'"))[0]!.mb;
+  const server = serverAt(servers, o.collectorEntries - 1);
+  const mb = (await server.query<{ mb: number }>("SELECT setting::int AS mb FROM pg_settings WHERE name = 'max_wal_size'"))[0]?.mb;
+  if (mb === undefined) throw new Error('pg_settings has no max_wal_size');
   const outcome = new Promise<{ status: string }>((resolve) => {
     const sub = nc.subscribe(`walrus.applied.${cluster}`, { max: 1, callback: (_e, m) => resolve(m.json<{ status: string }>()) });
     void sub;
@@ -241,7 +251,7 @@ async function applierFigures(o: FleetOptions) {
   await jetstream(nc).publish(`walrus.decision.${cluster}`, JSON.stringify(testDecision(cluster, { old_size_mb: mb, new_size_mb: mb + 64 })));
   const result = await Promise.race([outcome, sleep(30_000).then(() => ({ status: 'no outcome within 30 s' }))]);
   const applyMs = performance.now() - sent;
-  const rss = rssMb(applier.proc.pid!);
+  const rss = rssMb(applier.proc.pid);
   await applier.stop();
   await nc.close();
   return { entries: o.collectorEntries, readySec, idlePercent, rss, status: result.status, applyMs };

@@ -21,7 +21,7 @@ export function summarize(values: readonly number[]): Summary {
     p50: rank(50),
     p90: rank(90),
     p99: rank(99),
-    max: sorted[sorted.length - 1]!,
+    max: sorted.at(-1) ?? NaN,
     mean: sorted.reduce((s, v) => s + v, 0) / sorted.length,
   };
 }

@@ -165,7 +165,8 @@ async function steadyArm(nats: NatsServer, pgc: PostgresCluster, monitorClient: 
   if (arm === 'oneshot') {
     // The issue's reference: the formula size set once from the first 10 s.
     await sleep(10_000);
-    const first = monitor.points[0]!;
+    const first = monitor.points[0];
+    if (!first) throw new Error('the monitor has no first point');
     const now = await observe(monitorClient, (Date.now() - t0) / 1000);
     const size = Math.ceil(neededMb((now.walBytes - first.walBytes) / now.t, SIZING));
     await pgc.query(`ALTER SYSTEM SET max_wal_size = '${size}MB'`);
