@@ -13,6 +13,7 @@ import { maxWalSizeMb } from './harness/load.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
 import { startWalrus } from './harness/walrus-process.js';
 import { SubjectWatch } from './harness/watch.js';
+import { defined } from './harness/defined.js';
 
 // The control commands as an operator runs them: `walrus <command>` child
 // processes talking over NATS to a control service, with their exit codes.
@@ -51,7 +52,7 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
   let out = '';
   let err = '';
   const [name, ...rest] = args;
-  const code = await runControlCommand(name!, rest, { NATS_URL: nats.url, ...env }, { out: (t) => (out += t), err: (t) => (err += t) });
+  const code = await runControlCommand(defined(name), rest, { NATS_URL: nats.url, ...env }, { out: (t) => (out += t), err: (t) => (err += t) });
   return { code, out, err };
 }
 
@@ -59,7 +60,7 @@ async function publishSample(C: string): Promise<string> {
   const client = await pgc.connect();
   try {
     const s = await readSample(client, C, WALRUS_PARAM_NAMES, () => new Date());
-    await publishJs(services[0]!.nc, `walrus.sample.${C}`, s, sampleMsgId(C, s.collected_at));
+    await publishJs(defined(services[0]).nc, `walrus.sample.${C}`, s, sampleMsgId(C, s.collected_at));
     return s.collected_at;
   } finally {
     await client.end();

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, freePort, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { startInProcess, type InProcessService } from './harness/in-process.js';
 import { SubjectWatch } from './harness/watch.js';
+import { defined } from './harness/defined.js';
 
 let nats: NatsServer;
 let pg: PostgresCluster;
@@ -43,8 +44,8 @@ describe('collector - samples on time, survives a cluster that goes away', () =>
     expect(Math.floor(sample.server_version_num / 10000)).toBe(15);
     const jsm = await jetstreamManager(svc.nc);
     const stored = await jsm.streams.getMessage('WALRUS_SAMPLES', { last_by_subj: 'walrus.sample.up' });
-    const last = stored!.json<{ collected_at: string }>();
-    expect(stored!.header.get('Nats-Msg-Id')).toBe(`up:${Date.parse(last.collected_at)}`);
+    const last = defined(stored).json<{ collected_at: string }>();
+    expect(defined(stored).header.get('Nats-Msg-Id')).toBe(`up:${Date.parse(last.collected_at)}`);
   });
 
   it('reports a cluster down once, keeps retrying, and resumes by itself', async () => {
@@ -63,7 +64,7 @@ describe('collector - samples on time, survives a cluster that goes away', () =>
     await waitFor(() => watch.on('walrus.sample.up').length > downAt, { what: 'sampling resumed', timeoutMs: 20_000 });
     expect(svc.lines.filter((l) => l.msg === 'cluster reachable')).toHaveLength(2);
     // The error text names the problem without any password.
-    const report = svc.lines.find((l) => l.msg === 'cluster unreachable; retrying with backoff')!;
+    const report = defined(svc.lines.find((l) => l.msg === 'cluster unreachable; retrying with backoff'));
     expect(String(report.error)).toMatch(/ECONNREFUSED|connect|terminat/i);
   });
 });
@@ -95,7 +96,7 @@ describe('collector - a hung or dead cluster never delays the others', () => {
       const before = own.on('walrus.sample.good2').length;
       await waitFor(() => own.on('walrus.sample.good2').length >= before + 5 || null, { what: 'five more samples of the healthy cluster', timeoutMs: 20_000 });
       const times = own.on('walrus.sample.good2').map((s) => Date.parse((s as { collected_at: string }).collected_at));
-      const gaps = times.slice(1).map((t, i) => t - times[i]!);
+      const gaps = times.slice(1).map((t, i) => t - defined(times[i]));
       // Interval 1 s with up to 5 % jitter; a wait on the hung cluster would show as a gap of ~30 s.
       expect(Math.max(...gaps.slice(-5))).toBeLessThan(5_000);
       expect(own.on('walrus.sample.hung')).toHaveLength(0);

@@ -95,7 +95,7 @@ describe('harness - helpers', () => {
     // and walrus processes, prints its pid, and is then killed with SIGKILL.
     const cmd = diesWithParent('/bin/sleep', ['300']);
     const parent = spawn(process.execPath, ['-e', `const c = require('node:child_process').spawn(${JSON.stringify(cmd.command)}, ${JSON.stringify(cmd.args)}, { stdio: 'ignore' }); console.log(c.pid); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const childPid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    const childPid = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
     expect(processGone(childPid)).toBe(false);
     parent.kill('SIGKILL');
     await waitFor(() => processGone(childPid) || null, { what: 'the child to die with its parent', timeoutMs: 10_000, intervalMs: 50 });
