@@ -108,7 +108,7 @@ describe('docker compose - NATS runs with walrus authorization by default', () =
     const nats = await startNats({ config: readFileSync(`${root}/deploy/nats/auth.conf`, 'utf8') });
     for (const svc of walrusServices) {
       const env = svc.environment ?? {};
-      const nc = await connect({ servers: nats.url, user: env.NATS_USER!, pass: env.NATS_PASSWORD!, timeout: 3000 });
+      const nc = await connect({ servers: nats.url, user: defined(env.NATS_USER), pass: defined(env.NATS_PASSWORD), timeout: 3000 });
       nc.publish('walrus.decision.bundled', '{}');
       await nc.flush();
       await nc.close();
