@@ -94,6 +94,7 @@ export async function runConsumer(opts: RunConsumerOptions): Promise<RunningCons
     });
     tails.set(key, one);
     inFlight.add(one);
+    // `one` never rejects (caught above): frees the slot once it settles.
     void one.finally(() => {
       inFlight.delete(one);
       if (tails.get(key) === one) tails.delete(key);

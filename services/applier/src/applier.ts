@@ -289,6 +289,7 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
   // cluster's apply connection nor keep the other clusters' checks waiting.
   const checks = new Limiter(STARTUP_CHECKS_AT_ONCE);
   for (const cluster of config.clusters) {
+    // Never rejects: the role check and the superuser check log their failures.
     void checks.acquire().then(async (release) => {
       if (stopping) return release();
       const timeoutMs = config.connectTimeoutSec * 1000;

@@ -39,6 +39,7 @@ export async function watchCommand(argv: string[], conn: () => Promise<CliConnec
   if (!json) o.err(`watching ${subjects.slice(0, -1).join(', ')} and ${subjects.at(-1)} (Ctrl-C stops)\n`);
   const onAbort = () => done(0);
   signal?.addEventListener('abort', onAbort);
+  // closed() resolves, with the error if any, when the connection ends.
   void nc.closed().then((err) => {
     if (err) o.err(`NATS connection lost: ${err.message}\n`);
     done(3);
