@@ -85,7 +85,7 @@ function changesPerWindow(timesMs: number[]): number[] {
       windowStart = t;
       counts.push(1);
     } else {
-      counts[counts.length - 1]! += 1;
+      counts.push((counts.pop() ?? 0) + 1);
     }
   }
   return counts;
