@@ -122,9 +122,9 @@ describe('collector - the sample interval', () => {
     const samples = () => watch.on('walrus.sample.cadence') as Array<{ collected_at: string; checkpoint_timeout_s: number }>;
     await waitFor(() => samples().length >= 2 || null, { what: 'two samples of the cluster', timeoutMs: 90_000, intervalMs: 250 });
     const [first, second] = samples();
-    expect(first!.checkpoint_timeout_s).toBe(30);
+    expect(defined(first).checkpoint_timeout_s).toBe(30);
     // Consecutive samples (nothing published in between), 30 s apart give or take the 5 % jitter.
     // Not a stopwatch: only a lower bound, which a shorter default interval would break.
-    expect(Date.parse(second!.collected_at) - Date.parse(first!.collected_at)).toBeGreaterThanOrEqual(28_000);
+    expect(Date.parse(defined(second).collected_at) - Date.parse(defined(first).collected_at)).toBeGreaterThanOrEqual(28_000);
   }, 120_000);
 });
