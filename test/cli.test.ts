@@ -13,6 +13,7 @@ import { maxWalSizeMb } from './harness/load.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
 import { startWalrus } from './harness/walrus-process.js';
 import { SubjectWatch } from './harness/watch.js';
+import { defined } from './harness/defined.js';
 
 // The control commands as an operator runs them: `walrus <command>` child
 // processes talking over NATS to a control service, with their exit codes.
@@ -51,7 +52,7 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
   let out = '';
   let err = '';
   const [name, ...rest] = args;
-  const code = await runControlCommand(name!, rest, { NATS_URL: nats.url, ...env }, { out: (t) => (out += t), err: (t) => (err += t) });
+  const code = await runControlCommand(defined(name), rest, { NATS_URL: nats.url, ...env }, { out: (t) => (out += t), err: (t) => (err += t) });
   return { code, out, err };
 }
 
@@ -59,7 +60,7 @@ async function publishSample(C: string): Promise<string> {
   const client = await pgc.connect();
   try {
     const s = await readSample(client, C, WALRUS_PARAM_NAMES, () => new Date());
-    await publishJs(services[0]!.nc, `walrus.sample.${C}`, s, sampleMsgId(C, s.collected_at));
+    await publishJs(defined(services[0]).nc, `walrus.sample.${C}`, s, sampleMsgId(C, s.collected_at));
     return s.collected_at;
   } finally {
     await client.end();
@@ -105,7 +106,7 @@ async function grownCluster(): Promise<{ C: string; decision: Record<string, unk
 }
 
 async function storedDecisionCount(C: string): Promise<number> {
-  const jsm = await jetstreamManager(services[0]!.nc);
+  const jsm = await jetstreamManager(defined(services[0]).nc);
   const subject = `walrus.decision.${C}`;
   return (await jsm.streams.info('WALRUS_DECISIONS', { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
 }
@@ -241,8 +242,8 @@ describe('cli - commands against a running walrus', () => {
   it('analyze without --apply: prints what it would do, and changes nothing', async () => {
     const { C } = await grownCluster();
     await checkpoints(2);
-    const kv = await new Kvm(services[0]!.nc).open(KV_STATE_BUCKET);
-    const revision = (await kv.get(C))!.revision;
+    const kv = await new Kvm(defined(services[0]).nc).open(KV_STATE_BUCKET);
+    const revision = defined(await kv.get(C)).revision;
     const decisions = await storedDecisionCount(C);
     const r = await spawnCli(['analyze', C]);
     expect(r.code).toBe(0);
@@ -251,7 +252,7 @@ describe('cli - commands against a running walrus', () => {
     // No "applied"/"decision" block: that is printed only with --apply.
     expect(r.out).not.toMatch(/^applied\s/m);
     // Nothing saved, nothing published (it would be stored before the answer), nothing changed.
-    expect((await kv.get(C))!.revision).toBe(revision);
+    expect(defined(await kv.get(C)).revision).toBe(revision);
     expect(await storedDecisionCount(C)).toBe(decisions);
     expect(await maxWalSizeMb(pgc)).toBe(96);
   });
@@ -273,9 +274,9 @@ describe('cli - commands against a running walrus', () => {
     expect(lines).toHaveLength(2);
     const [decision, outcome] = lines;
     expect(decision).toMatchObject({ subject: `walrus.decision.${C}`, v: 1, cluster: C, action: 'increase', old_size_mb: 96, new_size_mb: 384, forced_checkpoints: 3 });
-    expect(outcome).toMatchObject({ subject: `walrus.applied.${C}`, v: 1, cluster: C, decision_id: decision!.id, status: 'applied', max_wal_size_mb: 384 });
+    expect(outcome).toMatchObject({ subject: `walrus.applied.${C}`, v: 1, cluster: C, decision_id: defined(decision).id, status: 'applied', max_wal_size_mb: 384 });
     // Exactly what was published, plus the subject.
-    const { subject: _s, ...published } = decision!;
+    const { subject: _s, ...published } = defined(decision);
     expect(watch.on(`walrus.decision.${C}`)).toContainEqual(published);
   });
 
@@ -306,7 +307,7 @@ describe('cli - commands against a running walrus', () => {
       what: 'the increase and its outcome in history',
       timeoutMs: 20_000,
     });
-    const rows = Number((await pgc.query<{ n: string }>('SELECT count(*) AS n FROM walrus.history', [], { database: 'history' }))[0]!.n);
+    const rows = Number(defined((await pgc.query<{ n: string }>('SELECT count(*) AS n FROM walrus.history', [], { database: 'history' }))[0]).n);
     const cleanup = await cli(['cleanup', '--retention-days', '0']);
     expect(cleanup).toMatchObject({ code: 0, out: `deleted ${rows} history row(s) older than the retention of 0 days\n` });
     expect((await cli(['history'])).out).toBe('no history yet\n');

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, waitFor, type NatsServer } from './harness/mod.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
 import { SubjectWatch } from './harness/watch.js';
+import { defined } from './harness/defined.js';
 
 // A clock that jumps must not silence a cluster. Samples are published as a
 // collector whose host clock jumped would publish them (collected_at from
@@ -76,7 +77,7 @@ const metric = async (s: InProcessService, re: RegExp) => Number(re.exec(await s
 
 async function state(s: InProcessService, cluster: string) {
   const kv = await new Kvm(s.nc).open('walrus_state');
-  return ClusterStateV1.parse((await kv.get(cluster))!.json());
+  return ClusterStateV1.parse(defined(await kv.get(cluster)).json());
 }
 
 describe('clock jumps - a collector clock that jumps does not silence the cluster', () => {
@@ -96,7 +97,7 @@ describe('clock jumps - a collector clock that jumps does not silence the cluste
     expect(await metric(s, /walrus_sample_clock_skew_total\{cluster="fwd",reason="ahead",service="decider"\} (\d+)/)).toBe(1);
     expect(await metric(s, /walrus_dead_letters_total\{service="decider",reason="clock ahead"\} (\d+)/)).toBe(1);
     // The state is saved after the decision is published: wait for it.
-    await waitFor(async () => (await state(s, 'fwd')).lastSampleAt === normal[1]!.collected_at || null, { what: 'the state saved', timeoutMs: 10_000 });
+    await waitFor(async () => (await state(s, 'fwd')).lastSampleAt === defined(normal[1]).collected_at || null, { what: 'the state saved', timeoutMs: 10_000 });
   });
 
   it('ahead: the tolerance is WALRUS_MAX_CLOCK_SKEW_SEC', async () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, freePort, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { startInProcess, type InProcessService } from './harness/in-process.js';
 import { SubjectWatch } from './harness/watch.js';
+import { defined } from './harness/defined.js';
 
 let nats: NatsServer;
 let pg: PostgresCluster;
@@ -43,8 +44,8 @@ describe('collector - samples on time, survives a cluster that goes away', () =>
     expect(Math.floor(sample.server_version_num / 10000)).toBe(15);
     const jsm = await jetstreamManager(svc.nc);
     const stored = await jsm.streams.getMessage('WALRUS_SAMPLES', { last_by_subj: 'walrus.sample.up' });
-    const last = stored!.json<{ collected_at: string }>();
-    expect(stored!.header.get('Nats-Msg-Id')).toBe(`up:${Date.parse(last.collected_at)}`);
+    const last = defined(stored).json<{ collected_at: string }>();
+    expect(defined(stored).header.get('Nats-Msg-Id')).toBe(`up:${Date.parse(last.collected_at)}`);
   });
 
   it('reports a cluster down once, keeps retrying, and resumes by itself', async () => {
@@ -63,7 +64,7 @@ describe('collector - samples on time, survives a cluster that goes away', () =>
     await waitFor(() => watch.on('walrus.sample.up').length > downAt, { what: 'sampling resumed', timeoutMs: 20_000 });
     expect(svc.lines.filter((l) => l.msg === 'cluster reachable')).toHaveLength(2);
     // The error text names the problem without any password.
-    const report = svc.lines.find((l) => l.msg === 'cluster unreachable; retrying with backoff')!;
+    const report = defined(svc.lines.find((l) => l.msg === 'cluster unreachable; retrying with backoff'));
     expect(String(report.error)).toMatch(/ECONNREFUSED|connect|terminat/i);
   });
 });
@@ -150,9 +151,9 @@ describe('collector - the sample interval', () => {
     const samples = () => watch.on('walrus.sample.cadence') as Array<{ collected_at: string; checkpoint_timeout_s: number }>;
     await waitFor(() => samples().length >= 2 || null, { what: 'two samples of the cluster', timeoutMs: 90_000, intervalMs: 250 });
     const [first, second] = samples();
-    expect(first!.checkpoint_timeout_s).toBe(30);
+    expect(defined(first).checkpoint_timeout_s).toBe(30);
     // Consecutive samples (nothing published in between), 30 s apart give or take the 5 % jitter.
     // Not a stopwatch: only a lower bound, which a shorter default interval would break.
-    expect(Date.parse(second!.collected_at) - Date.parse(first!.collected_at)).toBeGreaterThanOrEqual(28_000);
+    expect(Date.parse(defined(second).collected_at) - Date.parse(defined(first).collected_at)).toBeGreaterThanOrEqual(28_000);
   }, 120_000);
 });

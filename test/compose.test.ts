@@ -12,6 +12,7 @@ import { WALRUS_BIN } from '@walrus/cli/launch';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { cleanupAll, NATS_SERVER_BIN, startNats } from './harness/mod.js';
+import { defined } from './harness/defined.js';
 
 // No Docker engine runs here, so docker-compose.yml and the Dockerfile are
 // checked by construction: every walrus service's environment passes the
@@ -34,10 +35,10 @@ describe('docker compose - correct by construction', () => {
   });
 
   it.each(['collector', 'decider', 'applier', 'historian', 'control'])('%s: its environment passes start-up validation', (name) => {
-    const [, svc] = walrusServices.find(([, s]) => s.command?.[0] === name)!;
+    const [, svc] = defined(walrusServices.find(([, s]) => s.command?.[0] === name));
     const env = svc.environment ?? {};
     expect(loadEnvConfig(commonEnvSchema, env).problems).toEqual([]);
-    expect(definitions[name]!.loadConfig(env).problems).toEqual([]);
+    expect(defined(definitions[name]).loadConfig(env).problems).toEqual([]);
     // The healthcheck asks the port the service listens on.
     expect(svc.healthcheck?.test.join(' ')).toContain(`:${env.METRICS_PORT}/readyz`);
     for (const dep of Object.keys(svc.depends_on ?? {})) expect(compose.services).toHaveProperty(dep);
@@ -46,7 +47,7 @@ describe('docker compose - correct by construction', () => {
   it('mounts only files that exist, and never sets max_wal_size on the command line', () => {
     for (const svc of Object.values(compose.services)) {
       for (const v of svc.volumes ?? []) {
-        const src = v.split(':')[0]!;
+        const src = defined(v.split(':')[0]);
         if (src.startsWith('./')) expect(existsSync(`${root}/${src}`), src).toBe(true);
       }
       // A -c max_wal_size would win over ALTER SYSTEM and make every apply fail.
@@ -68,7 +69,7 @@ describe('docker compose - correct by construction', () => {
 
   it('the Dockerfile copies only paths that exist', () => {
     const dockerfile = readFileSync(`${root}/Dockerfile`, 'utf8');
-    const sources = [...dockerfile.matchAll(/^COPY\s+(.+)\s+\S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    const sources = [...dockerfile.matchAll(/^COPY\s+(.+)\s+\S+$/gm)].flatMap((m) => defined(m[1]).split(/\s+/));
     expect(sources.length).toBeGreaterThan(5);
     for (const src of sources) expect(existsSync(`${root}/${src}`), src).toBe(true);
   });
@@ -87,9 +88,9 @@ describe('docker compose - NATS runs with walrus authorization by default', () =
     for (const svc of walrusServices) {
       const env = svc.environment ?? {};
       expect(env.NATS_INBOX_PREFIX).toBe(`_INBOX_${env.NATS_USER}`);
-      const nc = await connect({ servers: nats.url, user: env.NATS_USER!, pass: env.NATS_PASSWORD!, timeout: 3000 });
+      const nc = await connect({ servers: nats.url, user: defined(env.NATS_USER), pass: defined(env.NATS_PASSWORD), timeout: 3000 });
       await nc.close();
-      users.add(env.NATS_USER!);
+      users.add(defined(env.NATS_USER));
     }
     expect(users.size).toBe(5);
   });
@@ -107,7 +108,7 @@ describe('docker compose - NATS runs with walrus authorization by default', () =
     const nats = await startNats({ config: readFileSync(`${root}/deploy/nats/auth.conf`, 'utf8') });
     for (const svc of walrusServices) {
       const env = svc.environment ?? {};
-      const nc = await connect({ servers: nats.url, user: env.NATS_USER!, pass: env.NATS_PASSWORD!, timeout: 3000 });
+      const nc = await connect({ servers: nats.url, user: defined(env.NATS_USER), pass: defined(env.NATS_PASSWORD), timeout: 3000 });
       nc.publish('walrus.decision.bundled', '{}');
       await nc.flush();
       await nc.close();

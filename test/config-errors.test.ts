@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupAll, registerCleanup } from './harness/mod.js';
 import { startWalrus } from './harness/walrus-process.js';
+import { defined } from './harness/defined.js';
 
 afterAll(cleanupAll);
 
@@ -98,7 +99,7 @@ describe('configuration - invalid values stop a service with a clear message', (
     const runs = cases.map((args) => startWalrus(args, {}));
     const codes = await Promise.all(runs.map((p) => p.exited));
     cases.forEach(([name], i) => {
-      const p = runs[i]!;
+      const p = defined(runs[i]);
       expect([name, codes[i]]).toEqual([name, 64]);
       expect(p.stderr()).toContain(`walrus: unknown command "${name}"`);
       expect(p.stderr()).toContain('Usage: walrus <command>');

@@ -26,6 +26,7 @@ import { maxWalSizeMb, requestedCheckpoints } from './harness/load.js';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
 import { SubjectWatch } from './harness/watch.js';
+import { defined } from './harness/defined.js';
 
 // The control surface against real servers: one PostgreSQL 17 whose
 // checkpoints are requested with CHECKPOINT (counted as requested, exactly
@@ -168,7 +169,7 @@ describe('control - endpoints over NATS request/reply', () => {
     await grownTwice(C);
     expect(await maxWalSizeMb(pgc)).toBe(384);
 
-    const dec = svc.decider!;
+    const dec = defined(svc.decider);
     const m = (name: string, labels = '') => new RegExp(`${name}\\{cluster="${C}",${labels}service="decider"\\} ([\\d.e+-]+)`);
     expect(await metric(dec, m('walrus_decisions_total', 'action="increase",'))).toBe(2);
     expect(await metric(dec, m('walrus_forced_checkpoints_total'))).toBe(5);
@@ -178,12 +179,12 @@ describe('control - endpoints over NATS request/reply', () => {
     const age = await metric(dec, m('walrus_sample_age_seconds'));
     expect(age).toBeGreaterThanOrEqual(0);
     expect(age).toBeLessThan(120);
-    await waitFor(async () => (await metric(svc.applier!, new RegExp(`walrus_apply_total\\{cluster="${C}",status="applied",service="applier"\\} (\\d+)`))) === 2, {
+    await waitFor(async () => (await metric(defined(svc.applier), new RegExp(`walrus_apply_total\\{cluster="${C}",status="applied",service="applier"\\} (\\d+)`))) === 2, {
       what: 'walrus_apply_total{status="applied"} = 2',
       timeoutMs: 10_000,
     });
     // Consumer lag, read from JetStream by the control service: nothing left for the decider.
-    await waitFor(async () => (await metric(svc.control!, /walrus_jetstream_consumer_pending_messages\{stream="WALRUS_SAMPLES",consumer="walrus-decider",service="control"\} (\d+)/)) === 0, {
+    await waitFor(async () => (await metric(defined(svc.control), /walrus_jetstream_consumer_pending_messages\{stream="WALRUS_SAMPLES",consumer="walrus-decider",service="control"\} (\d+)/)) === 0, {
       what: 'decider lag 0',
       timeoutMs: 10_000,
     });
@@ -220,15 +221,15 @@ describe('control - endpoints over NATS request/reply', () => {
       has_state: true,
       last_evaluated_at: new Date(s3).toISOString(),
     });
-    expect(r.clusters[0]!.cooldown_remaining_sec).toBeGreaterThan(3500);
-    expect(r.clusters[0]!.invalid_overrides).toEqual([expect.objectContaining({ parameter: 'walrus.threshold', value: 'lots' })]);
+    expect(defined(r.clusters[0]).cooldown_remaining_sec).toBeGreaterThan(3500);
+    expect(defined(r.clusters[0]).invalid_overrides).toEqual([expect.objectContaining({ parameter: 'walrus.threshold', value: 'lots' })]);
 
     // The fleet: every cluster the service knows (its WALRUS_CLUSTERS, whatever has state or samples),
     // this one as above (reachability judged by sample age there), and a summary that adds them up.
     const fleet = await ok<StatusResult>('status');
     expect(fleet.clusters.map((c) => c.cluster)).toEqual(POOL);
     // The single-cluster answer read the server live; the fleet uses the last sample.
-    const { reachable: _r, reachable_by: _b, cooldown_remaining_sec: _c, sample_age_sec: _a, last_sample_at: _l, ...same } = r.clusters[0]!;
+    const { reachable: _r, reachable_by: _b, cooldown_remaining_sec: _c, sample_age_sec: _a, last_sample_at: _l, ...same } = defined(r.clusters[0]);
     expect(fleet.clusters.find((c) => c.cluster === C)).toMatchObject({ ...same, reachable: true, reachable_by: 'sample_age' });
     const count = (f: (c: (typeof fleet.clusters)[number]) => boolean) => fleet.clusters.filter(f).length;
     expect(fleet.fleet).toMatchObject({
@@ -247,7 +248,7 @@ describe('control - endpoints over NATS request/reply', () => {
     await hourLongCooldown();
     await checkpoints(2);
     const kv = await new Kvm(nc).open(KV_STATE_BUCKET);
-    const before = (await kv.get(C))!.revision;
+    const before = defined(await kv.get(C)).revision;
     const rec = await ok<Recommendation>('recommendation', { cluster: C });
     expect(rec).toMatchObject({
       cluster: C,
@@ -260,7 +261,7 @@ describe('control - endpoints over NATS request/reply', () => {
     });
     // pg_walrus's score: 50, +15 for a baseline, +20 past 10 requested checkpoints; no quiet interval.
     expect(rec.confidence).toBe(65 + ((await requestedCheckpoints(pgc)) > 10 ? 20 : 0));
-    expect((await kv.get(C))!.revision).toBe(before);
+    expect(defined(await kv.get(C)).revision).toBe(before);
     expect(await maxWalSizeMb(pgc)).toBe(384);
   });
 
@@ -270,16 +271,16 @@ describe('control - endpoints over NATS request/reply', () => {
     await hourLongCooldown();
     await checkpoints(2);
     const kv = await new Kvm(nc).open(KV_STATE_BUCKET);
-    const before = (await kv.get(C))!.revision;
+    const before = defined(await kv.get(C)).revision;
     const decisionsBefore = await storedDecisionCount(C);
     const r = await ok<AnalyzeResult>('analyze', { cluster: C });
     expect(r).toMatchObject({ analyzed: true, applied: false, decision_id: null, apply_status: null });
     expect(r.recommendation).toMatchObject({ action: 'increase', recommended_size_mb: 1152, forced_checkpoints: 2, blocked_by: 'cooldown' });
     // A decision would have been stored (acknowledged by JetStream) before the answer.
     expect(await storedDecisionCount(C)).toBe(decisionsBefore);
-    expect((await kv.get(C))!.revision).toBe(before);
+    expect(defined(await kv.get(C)).revision).toBe(before);
     expect(await maxWalSizeMb(pgc)).toBe(384);
-    expect(await metric(svc.control!, new RegExp(`walrus_manual_decisions_total\\{cluster="${C}"`))).toBeNaN();
+    expect(await metric(defined(svc.control), new RegExp(`walrus_manual_decisions_total\\{cluster="${C}"`))).toBeNaN();
   });
 
   it('analyze with apply changes the server and writes history while rate-limited', async () => {
@@ -307,10 +308,10 @@ describe('control - endpoints over NATS request/reply', () => {
       timeoutMs: 20_000,
     });
     expect(row).toMatchObject({ action: 'increase', metadata: expect.objectContaining({ rate_limits_bypassed: true }) });
-    expect(await metric(svc.control!, new RegExp(`walrus_manual_decisions_total\\{cluster="${C}",action="increase",service="control"\\} (\\d+)`))).toBe(1);
+    expect(await metric(defined(svc.control), new RegExp(`walrus_manual_decisions_total\\{cluster="${C}",action="increase",service="control"\\} (\\d+)`))).toBe(1);
 
     // The manual change counts like the decider's own: a third adjustment, baseline moved on.
-    const st = (await ok<StatusResult>('status', { cluster: C })).clusters[0]!;
+    const st = defined((await ok<StatusResult>('status', { cluster: C })).clusters[0]);
     expect(st).toMatchObject({ total_adjustments: 3, changes_this_hour: 3, current_max_wal_size_mb: 1152 });
     // Without new forced checkpoints there is nothing more to apply.
     const again = await ok<AnalyzeResult>('analyze', { cluster: C, apply: true });
@@ -359,7 +360,7 @@ describe('control - endpoints over NATS request/reply', () => {
       what: 'both increases and their outcomes in history',
       timeoutMs: 20_000,
     });
-    const count = async () => Number((await pgc.query<{ n: string }>('SELECT count(*) AS n FROM walrus.history', [], { database: 'history' }))[0]!.n);
+    const count = async () => Number(defined((await pgc.query<{ n: string }>('SELECT count(*) AS n FROM walrus.history', [], { database: 'history' }))[0]).n);
     const rows = await count();
     expect(rows).toBeGreaterThanOrEqual(2);
     const kept = await ok<CleanupResult>('cleanup_history', { retention_days: 30 });
@@ -377,12 +378,12 @@ describe('control - endpoints over NATS request/reply', () => {
     await grownTwice(C);
     const r = await ok<ResetResult>('reset', { cluster: C });
     expect(r).toEqual({ cluster: C, had_state: true });
-    const st = (await ok<StatusResult>('status', { cluster: C })).clusters[0]!;
+    const st = defined((await ok<StatusResult>('status', { cluster: C })).clusters[0]);
     expect(st).toMatchObject({ has_state: false, total_adjustments: 0, cooldown_active: false, last_evaluated_at: null });
     await checkpoints(3);
     const s = await publishSample(C);
     // A baseline: no decision, though three checkpoints were requested.
-    await waitFor(async () => (await ok<StatusResult>('status', { cluster: C })).clusters[0]!.last_evaluated_at === new Date(s).toISOString(), {
+    await waitFor(async () => defined((await ok<StatusResult>('status', { cluster: C })).clusters[0]).last_evaluated_at === new Date(s).toISOString(), {
       what: 'the decider to take a new baseline',
       timeoutMs: 20_000,
     });
@@ -400,11 +401,11 @@ describe('control - endpoints over NATS request/reply', () => {
     try {
       const decisions = await storedDecisionCount(C);
       expect(decisions).toBe(2);
-      const lag = (name: string) => metric(svc.control!, new RegExp(`walrus_jetstream_consumer_${name}\\{stream="WALRUS_DECISIONS",consumer="test-lagging",service="control"\\} (\\d+)`));
+      const lag = (name: string) => metric(defined(svc.control), new RegExp(`walrus_jetstream_consumer_${name}\\{stream="WALRUS_DECISIONS",consumer="test-lagging",service="control"\\} (\\d+)`));
       expect(await lag('pending_messages')).toBe(decisions);
       expect(await lag('ack_pending_messages')).toBe(0);
       await waitFor(
-        async () => (await metric(svc.control!, /walrus_jetstream_consumer_pending_messages\{stream="WALRUS_DECISIONS",consumer="walrus-historian",service="control"\} (\d+)/)) === 0,
+        async () => (await metric(defined(svc.control), /walrus_jetstream_consumer_pending_messages\{stream="WALRUS_DECISIONS",consumer="walrus-historian",service="control"\} (\d+)/)) === 0,
         { what: 'the historian caught up (lag 0)', timeoutMs: 20_000 },
       );
     } finally {
@@ -414,7 +415,7 @@ describe('control - endpoints over NATS request/reply', () => {
 
   it('errors: unknown cluster, bad requests, not JSON', async () => {
     const C = await freshCluster();
-    const notFound = () => metric(svc.control!, /walrus_control_requests_total\{endpoint="recommendation",result="not_found",service="control"\} (\d+)/);
+    const notFound = () => metric(defined(svc.control), /walrus_control_requests_total\{endpoint="recommendation",result="not_found",service="control"\} (\d+)/);
     const before = (await notFound()) || 0;
     for (const endpoint of ['status', 'recommendation', 'analyze', 'reset'] as const) {
       const r = await call(endpoint, { cluster: 'nope' });
@@ -436,18 +437,18 @@ describe('control - endpoints over NATS request/reply', () => {
     const second = await startInProcess(control, controlEnv(CLUSTERS.replaceAll('%URL%', pgc.url), pgc.urlFor('history')), nats.url);
     try {
       const answered = (s: InProcessService) => metric(s, /walrus_control_requests_total\{endpoint="status",result="ok",service="control"\} (\d+)/).then((n) => n || 0);
-      const before = [await answered(svc.control!), await answered(second)];
+      const before = [await answered(defined(svc.control)), await answered(second)];
       const N = 24;
       const answers = await Promise.all(Array.from({ length: N }, () => ok<StatusResult>('status', { cluster: C })));
       for (const a of answers) {
         expect(a.clusters).toHaveLength(1);
         expect(a.clusters[0]).toMatchObject({ cluster: C, current_max_wal_size_mb: 384, total_adjustments: 2, changes_this_hour: 2, reachable: true, has_state: true });
       }
-      const by = [(await answered(svc.control!)) - before[0]!, (await answered(second)) - before[1]!];
+      const by = [(await answered(defined(svc.control))) - defined(before[0]), (await answered(second)) - defined(before[1])];
       // Both took a share, and no request was answered twice (outside a queue group both would answer each).
       expect(by[0]).toBeGreaterThan(0);
       expect(by[1]).toBeGreaterThan(0);
-      expect(by[0]! + by[1]!).toBe(N);
+      expect(defined(by[0]) + defined(by[1])).toBe(N);
     } finally {
       await second.stop();
     }

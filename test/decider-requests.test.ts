@@ -19,6 +19,7 @@ import { maxWalSizeMb } from './harness/load.js';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
 import { SubjectWatch } from './harness/watch.js';
+import { defined } from './harness/defined.js';
 
 // analyze --apply and reset are served by the deciders (walrus.decider.*,
 // queue group walrus-decider): two deciders here, a control service that
@@ -74,7 +75,7 @@ async function request<T>(subject: string, body: unknown): Promise<ApiReply<T>> 
 async function status() {
   const r = await request<StatusResult>(apiSubject('status'), { cluster: C });
   if (!r.ok) throw new Error(r.error.message);
-  return r.result.clusters[0]!;
+  return defined(r.result.clusters[0]);
 }
 const metricSum = async (re: RegExp) => {
   let sum = 0;
@@ -92,7 +93,7 @@ describe('decider requests - analyze --apply and reset are served by exactly one
     expect(manualDecisions().map((d) => d.id)).toEqual([id]);
     expect(await metricSum(/walrus_decider_requests_total\{request="analyze",result="ok",service="decider"\} (\d+)/)).toBe(1);
     expect(await metricSum(/walrus_decisions_total\{cluster="reqs",action="increase",service="decider"\} (\d+)/)).toBe(1);
-    expect(/walrus_manual_decisions_total\{cluster="reqs",action="increase",service="control"\} (\d+)/.exec(await svc.control!.registry.metrics())?.[1]).toBe('1');
+    expect(/walrus_manual_decisions_total\{cluster="reqs",action="increase",service="control"\} (\d+)/.exec(await defined(svc.control).registry.metrics())?.[1]).toBe('1');
     expect(await maxWalSizeMb(pgc)).toBe(96);
     expect(await status()).toMatchObject({ total_adjustments: 1, changes_this_hour: 1 });
   });
@@ -102,11 +103,11 @@ describe('decider requests - analyze --apply and reset are served by exactly one
     const replies = await Promise.all(Array.from({ length: 4 }, () => request<AnalyzeResult>(apiSubject('analyze'), { cluster: C, apply: true })));
     const results = replies.map((r) => (r.ok ? r.result : null));
     expect(results.every((r) => r !== null)).toBe(true);
-    const made = results.filter((r) => r!.decision_id !== null);
+    const made = results.filter((r) => defined(r).decision_id !== null);
     expect(made).toHaveLength(1);
     expect(made[0]).toMatchObject({ applied: true, max_wal_size_mb: 384 });
     // The others found nothing left to do: their statistics were not newer, or showed no new forced checkpoint.
-    for (const r of results.filter((x) => x!.decision_id === null)) expect(r!.reason).toMatch(/^nothing to apply: /);
+    for (const r of results.filter((x) => defined(x).decision_id === null)) expect(defined(r).reason).toMatch(/^nothing to apply: /);
     expect(manualDecisions()).toHaveLength(2);
     expect(await status()).toMatchObject({ total_adjustments: 2, changes_this_hour: 2, current_max_wal_size_mb: 384 });
     expect(await metricSum(/walrus_decider_requests_total\{request="analyze",result="ok",service="decider"\} (\d+)/)).toBe(5);
@@ -136,7 +137,7 @@ describe('decider requests - analyze --apply and reset are served by exactly one
     const r = await request<DeciderAnalyzeResult>(deciderSubject('analyze'), { cluster: C, sample: forged });
     expect(r).toMatchObject({ ok: true, result: { decision: { action: 'capped', old_size_mb: 1000, new_size_mb: 16384 } } });
     expect(r.ok && r.result.reason).toMatch(/settings differ from those of its last sample/);
-    const id = r.ok ? r.result.decision!.id : '';
+    const id = r.ok ? defined(r.result.decision).id : '';
     expect(await watch.next(`walrus.applied.${C}`, (x) => x.decision_id === id, 'the applier’s outcome')).toMatchObject({ status: 'stale' });
     expect(await maxWalSizeMb(pgc)).toBe(384);
   });

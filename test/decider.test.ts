@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, type NatsServer } from './harness/mod.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
 import { SubjectWatch } from './harness/watch.js';
+import { defined } from './harness/defined.js';
 
 let nats: NatsServer;
 let watch: SubjectWatch;
@@ -71,7 +72,7 @@ describe('decider - state in walrus_state survives restarts; decisions are deter
     // State is saved after the decision is published: wait for it.
     const kv2 = await new Kvm(second.nc).open('walrus_state');
     await expect
-      .poll(async () => ClusterStateV1.parse((await kv2.get('keep'))!.json()), { timeout: 10_000 })
+      .poll(async () => ClusterStateV1.parse(defined(await kv2.get('keep')).json()), { timeout: 10_000 })
       .toMatchObject({ prevRequested: 13, totalAdjustments: 1, changesThisHour: 1 });
   });
 

@@ -5,6 +5,7 @@ import { WALRUS_BIN } from '@walrus/cli/launch';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from './harness/mod.js';
 import { childrenOf, processGone } from './harness/process.js';
+import { defined } from './harness/defined.js';
 
 const DURATION_SEC = 60;
 
@@ -49,7 +50,7 @@ function startDemo(args: string[]): Demo {
 function descendants(pid: number): number[] {
   const found: number[] = [];
   for (let queue = [pid]; queue.length > 0; ) {
-    const children = childrenOf(queue.shift()!);
+    const children = childrenOf(defined(queue.shift()));
     found.push(...children);
     queue.push(...children);
   }
@@ -156,7 +157,7 @@ describe('walrus demo', () => {
       expect(dir, context()).toMatch(/\/walrus-demo-[^/]+$/);
       expect(ports.every((p) => p > 0), context()).toBe(true);
       // Everything it started: the two servers, PostgreSQL's own processes, anything else under the demo.
-      const started = descendants(demo.proc.pid!);
+      const started = descendants(defined(demo.proc.pid));
       expect(started, context()).toEqual(expect.arrayContaining([natsPid, pgPid]));
       for (const p of ports) expect(await portFree(p), `port ${p} in use while running`).toBe(false);
 

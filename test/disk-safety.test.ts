@@ -10,6 +10,7 @@ import { writeWal } from './harness/load.js';
 import { cleanupAll, PG_VERSIONS, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
 import { SubjectWatch } from './harness/watch.js';
+import { defined } from './harness/defined.js';
 
 afterAll(cleanupAll);
 
@@ -46,7 +47,7 @@ async function leastPrivilegeRole(pgc: PostgresCluster): Promise<string> {
 function seriesValue(text: string, name: string, labels: Record<string, string>): number | undefined {
   for (const line of text.split('\n')) {
     const m = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line);
-    if (m?.[1] === name && Object.entries(labels).every(([k, v]) => m[2]!.includes(`${k}="${v}"`))) return Number(m[3]);
+    if (m?.[1] === name && Object.entries(labels).every(([k, v]) => defined(m[2]).includes(`${k}="${v}"`))) return Number(m[3]);
   }
   return undefined;
 }
@@ -75,7 +76,7 @@ describe.each(PG_VERSIONS)('disk safety - PostgreSQL %i', (version) => {
   const alerts = (kind: string, state?: string) =>
     watch.on(`walrus.alert.${C}`).filter((a) => a.kind === kind && (state === undefined || a.state === state) && (kind !== 'slot_retention' || a.slot === SLOT));
   const metrics = async () => {
-    const port = walrus.lines.find((l) => l.msg === 'started')!.metricsPort as number;
+    const port = defined(walrus.lines.find((l) => l.msg === 'started')).metricsPort as number;
     return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   };
 
@@ -150,7 +151,7 @@ describe.each(PG_VERSIONS)('disk safety - PostgreSQL %i', (version) => {
     for (const d of decisions) {
       const s = samples.get(Date.parse(d.sample_at as string));
       expect(s, `the sample of decision ${String(d.id)}`).toBeDefined();
-      const heldMb = Math.ceil(Math.max(0, ...(s!.replication_slots ?? []).map((x) => x.retained_bytes ?? 0)) / MB) + (s!.wal_keep_size_mb ?? 0);
+      const heldMb = Math.ceil(Math.max(0, ...(defined(s).replication_slots ?? []).map((x) => x.retained_bytes ?? 0)) / MB) + (defined(s).wal_keep_size_mb ?? 0);
       if (['increase', 'capped', 'decrease', 'dry_run', 'skipped'].includes(d.action as string) && (d.new_size_mb as number) > (d.old_size_mb as number)) {
         expect(d.new_size_mb as number, String(d.reason)).toBeLessThanOrEqual(Math.max(BUDGET_MB - heldMb, MIN_MB));
       }

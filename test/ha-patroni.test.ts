@@ -10,6 +10,7 @@ import { prepareLeaderLoad, startLeaderLoad, type LeaderLoad } from './harness/l
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { startPatroniCluster, type PatroniCluster, type PatroniMember } from './harness/patroni.js';
 import { SubjectWatch } from './harness/watch.js';
+import { defined } from './harness/defined.js';
 
 // walrus on a real Patroni cluster (Debian's patroni 3.0, two members over a
 // one-node etcd), under write load that follows the leader: the size goes to
@@ -38,7 +39,7 @@ beforeAll(async () => {
   watch = await SubjectWatch.open(nats.url, ['walrus.decision.>', 'walrus.applied.>']);
   const leader = await cluster.waitForLeader();
   // A stale ALTER SYSTEM value on the replica: it would shadow PATCH /config there unless walrus resets it.
-  const replica = cluster.nodes.find((m) => m !== leader)!;
+  const replica = defined(cluster.nodes.find((m) => m !== leader));
   await replica.query("ALTER SYSTEM SET max_wal_size = '32MB'", [], 'walrus');
   await replica.query('SELECT pg_reload_conf()', [], 'walrus');
   await prepareLeaderLoad(leader.superuserUrl);
@@ -46,7 +47,7 @@ beforeAll(async () => {
   const { username, password } = cluster.restapiAuth;
   const apis = cluster.nodes.map((m) => m.apiUrl).join(',');
   // Only the first member is listed: the others come from Patroni's GET /cluster.
-  const first = cluster.nodes[0]!;
+  const first = defined(cluster.nodes[0]);
   const url =
     `postgres://walrus:${encodeURIComponent(cluster.credentials.walrus.password)}@127.0.0.1:${first.port}/postgres` +
     `?walrus_apply=patroni&walrus_members=patroni&walrus_patroni_url=${encodeURIComponent(apis)}` +
@@ -86,7 +87,7 @@ const decisions = () => watch.on(`walrus.decision.${ID}`) as unknown as Decision
 const results = () => watch.on(`walrus.applied.${ID}`) as unknown as ApplyResult[];
 
 async function maxWalSize(m: PatroniMember): Promise<string> {
-  return (await m.query<{ v: string }>('SELECT current_setting($1) AS v', ['max_wal_size']))[0]!.v;
+  return defined((await m.query<{ v: string }>('SELECT current_setting($1) AS v', ['max_wal_size']))[0]).v;
 }
 
 /** walrus.max for the whole cluster, through Patroni's dynamic configuration. */
@@ -111,7 +112,7 @@ async function growthTo(mb: number, primary: PatroniMember): Promise<ApplyResult
 async function firstPrimarySample(member: PatroniMember, after: string): Promise<Sample> {
   return waitFor(
     async () =>
-      (await storedMessages<Sample>(services[0]!.nc, 'WALRUS_SAMPLES', `walrus.sample.${ID}`))
+      (await storedMessages<Sample>(defined(services[0]).nc, 'WALRUS_SAMPLES', `walrus.sample.${ID}`))
         .map((m) => m.data)
         .find((s) => s.member === nameOf(member) && !s.in_recovery && s.collected_at > after),
     { what: `walrus's first sample of ${member.name} as the primary`, timeoutMs: 30_000 },
@@ -134,7 +135,7 @@ describe('high availability - a real Patroni cluster', () => {
     }
     expect(await cluster.config()).toMatchObject({ postgresql: { parameters: { max_wal_size: '64MB' } } });
     // Both members were found through Patroni and are sampled.
-    await waitFor(() => cluster.nodes.every((m) => watch.messages.length > 0 && services[3]!.lines.some((l) => l.msg === 'cluster reachable' && l['member'] === nameOf(m))), {
+    await waitFor(() => cluster.nodes.every((m) => watch.messages.length > 0 && defined(services[3]).lines.some((l) => l.msg === 'cluster reachable' && l['member'] === nameOf(m))), {
       what: 'both members sampled',
       timeoutMs: 10_000,
     });
@@ -145,7 +146,7 @@ describe('high availability - a real Patroni cluster', () => {
     const { to } = await cluster.switchover();
     const first = await firstPrimarySample(to, before);
     expect(first.max_wal_size_mb).toBe(64);
-    await waitFor(() => services[1]!.lines.some((l) => l.outcome === 'failover' && l['member'] === nameOf(to)), {
+    await waitFor(() => defined(services[1]).lines.some((l) => l.outcome === 'failover' && l['member'] === nameOf(to)), {
       what: 'the decider to see the change of primary',
       timeoutMs: 10_000,
     });
@@ -176,7 +177,7 @@ describe('high availability - a real Patroni cluster', () => {
     await load.stop();
     expect(load.transactions).toBeGreaterThan(0);
     expect(load.failedRuns).toBeGreaterThan(0); // the failovers did interrupt the load
-    const stored = (await storedMessages<Decision>(services[0]!.nc, 'WALRUS_DECISIONS', `walrus.decision.${ID}`)).map((m) => m.data);
+    const stored = (await storedMessages<Decision>(defined(services[0]).nc, 'WALRUS_DECISIONS', `walrus.decision.${ID}`)).map((m) => m.data);
     const ids = stored.map((d) => d.id);
     expect(ids.length).toBeGreaterThanOrEqual(3);
     expect(new Set(ids).size).toBe(ids.length);

@@ -14,6 +14,7 @@ import { prepareLeaderLoad, startLeaderLoad, type LeaderLoad } from './harness/l
 import { maxWalSizeMb } from './harness/load.js';
 import { cleanupAll, createStandby, startNats, startPostgres, waitFor, type NatsServer, type PgVersion, type PostgresCluster } from './harness/mod.js';
 import { SubjectWatch } from './harness/watch.js';
+import { defined } from './harness/defined.js';
 
 // A primary and a streaming standby (no cluster manager), listed as one
 // cluster: growth reaches both; the standby, cut off from walrus for a while,
@@ -118,7 +119,7 @@ describe.each([15, 18] as PgVersion[])('high availability - plain streaming repl
       failed_members: [],
     });
     expect(await maxWalSizeMb(standby)).toBe(64);
-    const first = decisions(id).find((d) => d.id === grown['decision_id'])!;
+    const first = defined(decisions(id).find((d) => d.id === grown['decision_id']));
     expect(first.metadata).toMatchObject({ primary_member: P });
 
     // 2. The standby cut off from walrus: the next growth reaches the primary only, and says so.
@@ -149,10 +150,10 @@ describe.each([15, 18] as PgVersion[])('high availability - plain streaming repl
       metadata: { primary_member: S, previous_primary: P, timeline_from: 1, timeline_to: 2, learned_size_mb: 128 },
     });
     // Within one sample interval: the decision is the one made at walrus's first sample of the promoted standby.
-    const samples = (await storedMessages<Sample>(services[0]!.nc, 'WALRUS_SAMPLES', `walrus.sample.${id}`)).map((m) => m.data);
+    const samples = (await storedMessages<Sample>(defined(services[0]).nc, 'WALRUS_SAMPLES', `walrus.sample.${id}`)).map((m) => m.data);
     const firstOfNewPrimary = samples.find((s) => s.member === S && !s.in_recovery);
     expect(firstOfNewPrimary).toMatchObject({ timeline: 2, max_wal_size_mb: 64 });
-    expect(restore['sample_at']).toBe(firstOfNewPrimary!.collected_at);
+    expect(restore['sample_at']).toBe(defined(firstOfNewPrimary).collected_at);
     const restored = await watch.next(`walrus.applied.${id}`, (r) => r['decision_id'] === restore['id'], 'the restore applied');
     expect(restored).toMatchObject({ status: 'applied', member: S, max_wal_size_mb: 128, failed_members: [P] });
     expect(await maxWalSizeMb(standby)).toBe(128);
@@ -197,7 +198,7 @@ describe.each([15, 18] as PgVersion[])('high availability - plain streaming repl
     expect(await status([])).toMatch(new RegExp(`CLUSTER\\s+MEMBER\\s+ROLE\\s+MAX_WAL_SIZE[^]*${id}\\s+${S}\\s+primary`));
 
     // 5. No decision lost or doubled: the stream, the history and the outcomes agree.
-    const stored = (await storedMessages<Decision>(services[0]!.nc, 'WALRUS_DECISIONS', `walrus.decision.${id}`)).map((m) => m.data);
+    const stored = (await storedMessages<Decision>(defined(services[0]).nc, 'WALRUS_DECISIONS', `walrus.decision.${id}`)).map((m) => m.data);
     const ids = stored.map((d) => d.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(stored.some((d) => d.id === restore['id'])).toBe(true);

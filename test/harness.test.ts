@@ -8,6 +8,7 @@ import { cleanupAll, freePort, registerCleanup, startNats, startPostgres, waitFo
 import { processGone } from './harness/process.js';
 import { spawn } from 'node:child_process';
 import { diesWithParent, removeStaleTempRoots } from '@walrus/servers';
+import { defined } from './harness/defined.js';
 
 afterAll(cleanupAll);
 
@@ -97,7 +98,7 @@ describe('harness - helpers', () => {
     // and walrus processes, prints its pid, and is then killed with SIGKILL.
     const cmd = diesWithParent('/bin/sleep', ['300']);
     const parent = spawn(process.execPath, ['-e', `const c = require('node:child_process').spawn(${JSON.stringify(cmd.command)}, ${JSON.stringify(cmd.args)}, { stdio: 'ignore' }); console.log(c.pid); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const childPid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    const childPid = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
     expect(processGone(childPid)).toBe(false);
     parent.kill('SIGKILL');
     await waitFor(() => processGone(childPid) || null, { what: 'the child to die with its parent', timeoutMs: 10_000, intervalMs: 50 });
@@ -140,7 +141,7 @@ describe('harness - helpers', () => {
     // on the machine; a server's port (kept while it restarts) must not be one.
     const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
     const port = await freePort();
-    expect(port).toBeLessThan(low!);
+    expect(port).toBeLessThan(defined(low, 'the low end of ip_local_port_range'));
     expect(readFileSync(join(tmpdir(), 'walrus-ports', String(port)), 'utf8')).toBe(String(process.pid));
   });
 });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
 import { testDecision } from './harness/messages.js';
+import { defined } from './harness/defined.js';
 
 let nats: NatsServer;
 let pg: PostgresCluster;
@@ -105,11 +106,11 @@ describe('historian - every decision once, outcomes on the same row', () => {
       timeoutMs: 15_000,
     });
     const [res] = await pg.query<{ n: string }>('SELECT walrus.cleanup_history() AS n', [], { database: 'history' });
-    expect(Number(res!.n)).toBe(1);
+    expect(Number(defined(res).n)).toBe(1);
     expect(await rowsFor(old.id)).toEqual([]);
     expect(await rowsFor(recent.id)).toHaveLength(1);
     const [zero] = await pg.query<{ n: string }>('SELECT walrus.cleanup_history(0) AS n', [], { database: 'history' });
-    expect(Number(zero!.n)).toBeGreaterThanOrEqual(1);
+    expect(Number(defined(zero).n)).toBeGreaterThanOrEqual(1);
     expect(await rowsFor(recent.id)).toEqual([]);
   });
 });
@@ -152,7 +153,7 @@ describe.concurrent('historian - an existing schema, and retention over time', (
       expect(s.lines.filter((l) => l.msg === 'applied migration').map((l) => l.migration)).toEqual(loadMigrations().slice(1).map((m) => m.name));
       // Every row as it was; the columns later migrations added (004: the members) are empty.
       const after = await rowsOf('legacy', 'SELECT * FROM walrus.history ORDER BY id');
-      expect(after.map((r) => Object.fromEntries(Object.keys(before[0]!).map((k) => [k, r[k]])))).toEqual(before);
+      expect(after.map((r) => Object.fromEntries(Object.keys(defined(before[0])).map((k) => [k, r[k]])))).toEqual(before);
       expect(after.map((r) => [r['primary_member'], r['target_member'], r['apply_members']])).toEqual([
         [null, null, null],
         [null, null, null],

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -9,6 +10,7 @@ import {
 } from '@walrus/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, type NatsServer } from './harness/mod.js';
+import { defined } from './harness/defined.js';
 
 // The decider's lean JetStream requests against a real nats-server: what
 // they return must be what nats.js's own js.publish / kv.get would give.
@@ -37,7 +39,7 @@ describe('JetStreamRequests - publish', () => {
     expect(a).toEqual({ stream: 'JSR', seq: expect.any(Number), duplicate: false });
     expect(b.seq).toBe(a.seq + 1);
     const stored = await (await jetstreamManager(nc)).streams.getMessage('JSR', { seq: b.seq });
-    expect(text(stored!.data)).toBe('two');
+    expect(text(defined(stored).data)).toBe('two');
   });
 
   it('a message id seen within the duplicate window is stored once', async () => {
@@ -70,7 +72,7 @@ describe('JetStreamRequests - direct get', () => {
     const m = await requests.lastBySubject('JSR', 'jsr.last');
     expect(m?.seq).toBe(ack.seq);
     expect(m?.subject).toBe('jsr.last');
-    expect(text(m!.data)).toBe('new');
+    expect(text(defined(m).data)).toBe('new');
     expect(m?.header('Nats-Msg-Id')).toBe('last-2');
   });
 
@@ -82,11 +84,11 @@ describe('JetStreamRequests - direct get', () => {
     const kv = await new Kvm(nc).create('jsrkv', { history: 1 });
     const rev = await kv.put('k', 'value');
     const put = await requests.lastBySubject('KV_jsrkv', '$KV.jsrkv.k');
-    expect({ seq: put?.seq, op: put?.header('KV-Operation'), data: text(put!.data) }).toEqual({ seq: rev, op: undefined, data: 'value' });
+    expect({ seq: put?.seq, op: put?.header('KV-Operation'), data: text(defined(put).data) }).toEqual({ seq: rev, op: undefined, data: 'value' });
     await kv.delete('k');
     const del = await requests.lastBySubject('KV_jsrkv', '$KV.jsrkv.k');
     expect(del?.header('KV-Operation')).toBe('DEL');
-    expect(del!.seq).toBeGreaterThan(rev);
+    expect(defined(del).seq).toBeGreaterThan(rev);
   });
 });
 
@@ -104,7 +106,7 @@ describe('JetStreamRequests - failures', () => {
     const own = new JetStreamRequests(nc, { timeoutMs: 10_000 });
     const sub = nc.subscribe('silent2.>');
     const pending = own.publish('silent2.x', 'x').catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     own.close();
     sub.unsubscribe();
     expect(String(await pending)).toMatch(/closed/);
@@ -117,7 +119,7 @@ describe('JetStreamRequests - failures', () => {
     for (const n of ['1', '2', '3']) requests.later(() => nc.publish('later.x', n));
     expect(got).toEqual([]);
     await nc.flush();
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     sub.unsubscribe();
     expect(got).toEqual(['1', '2', '3']);
   });
@@ -130,7 +132,7 @@ describe('JetStreamRequests - get from the stream leader', () => {
     const viaLeader = await requests.lastBySubjectFromLeader('JSR', 'jsr.leader');
     const direct = await requests.lastBySubject('JSR', 'jsr.leader');
     expect(viaLeader?.seq).toBe(ack.seq);
-    expect(text(viaLeader!.data)).toBe('new');
+    expect(text(defined(viaLeader).data)).toBe('new');
     expect(viaLeader?.header('Nats-Msg-Id')).toBe(direct?.header('Nats-Msg-Id'));
     expect(await requests.lastBySubjectFromLeader('JSR', 'jsr.never')).toBeNull();
   });
@@ -141,9 +143,9 @@ describe('JetStreamRequests - get from the stream leader', () => {
     await requests.publish('jsr.other', 'x');
     const b = await requests.publish('jsr.next', 'b');
     const first = await requests.nextBySubjectFromLeader('JSR', 'jsr.next', a.seq);
-    expect({ seq: first?.seq, data: text(first!.data), subject: first?.subject }).toEqual({ seq: a.seq, data: 'a', subject: 'jsr.next' });
-    expect(first!.timeMs).toBeGreaterThanOrEqual(before - 1000);
-    expect(first!.timeMs).toBeLessThanOrEqual(Date.now() + 1000);
+    expect({ seq: first?.seq, data: text(defined(first).data), subject: first?.subject }).toEqual({ seq: a.seq, data: 'a', subject: 'jsr.next' });
+    expect(defined(first).timeMs).toBeGreaterThanOrEqual(before - 1000);
+    expect(defined(first).timeMs).toBeLessThanOrEqual(Date.now() + 1000);
     expect((await requests.nextBySubjectFromLeader('JSR', 'jsr.next', a.seq + 1))?.seq).toBe(b.seq);
     expect(await requests.nextBySubjectFromLeader('JSR', 'jsr.next', b.seq + 1)).toBeNull();
   });
@@ -166,7 +168,7 @@ describe('JetStreamRequests - a write that throws', () => {
       throw new Error('connection closed');
     });
     requests.later(() => nc.publish('later.y', 'after'));
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     await nc.flush();
     sub.unsubscribe();
     expect(got).toEqual(['after']);

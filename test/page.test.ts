@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, writeFileSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, type NatsServer } from './harness/mod.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
+import { defined } from './harness/defined.js';
 
 // The live page in a real headless browser (Debian's chromium driven by
 // playwright-core; no browser download). The decider decides on samples
@@ -104,7 +106,7 @@ async function waitForEvaluation(s: Sample): Promise<Record<string, unknown> | n
       return d && d.sample_at === s.collected_at ? d : null;
     }
     if (Date.now() > deadline) throw new Error(`the decider did not evaluate ${s.cluster} at ${s.collected_at}`);
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
 }
 
@@ -125,7 +127,7 @@ beforeAll(async () => {
   const t0 = Date.now() - POINTS * STEP_MS;
   for (let i = 0; i < POINTS; i++) {
     const at = t0 + i * STEP_MS;
-    await main.step(at, forced[i]!);
+    await main.step(at, defined(forced[i]));
     if (i % 3 === 0) for (const o of others) await o.step(at + 1000, i === 9 ? 2 : 0);
   }
 
@@ -180,11 +182,11 @@ describe('live page - in a real browser', () => {
     // Every cluster the test published, by name, each with the size its samples ended at.
     expect(rows.map((r) => r[0])).toEqual(clusters.map((c) => c.id).sort());
     for (const c of clusters) {
-      const row = rows.find((r) => r[0] === c.id)!;
+      const row = defined(rows.find((r) => r[0] === c.id));
       expect(row[1], c.id).toBe(sizeText(c.sizeMb));
       expect(row[3], c.id).toBe('yes');
     }
-    const staging = rows.find((r) => r[0] === 'staging')!;
+    const staging = defined(rows.find((r) => r[0] === 'staging'));
     expect(staging[8]).toContain('dry run');
     expect(staging[8]).toContain('1 invalid override(s)');
     await expect.poll(() => page.locator('#summary').textContent()).toContain(`clusters ${clusters.length}`);
@@ -200,8 +202,8 @@ describe('live page - in a real browser', () => {
     expect(await page.locator('#chart svg g.decisions circle').count()).toBe(main.decisions.length);
     expect(await page.locator('#chart svg g.forced rect').count()).toBe(main.forcedIntervals());
     const box = await svg.boundingBox();
-    expect(box!.width).toBeGreaterThan(800);
-    expect(box!.height).toBeGreaterThan(250);
+    expect(defined(box).width).toBeGreaterThan(800);
+    expect(defined(box).height).toBeGreaterThan(250);
     const px = await seriesPixels();
     // The size line and the bars are really drawn, not just in the DOM.
     expect(px.size).toBeGreaterThan(500);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { cleanupAll, waitFor } from './harness/mod.js';
 import { startPatroniCluster, type PatroniCluster, type PatroniMember } from './harness/patroni.js';
+import { defined } from './harness/defined.js';
 
 // The harness's real Patroni cluster (Debian's patroni 3.0 over a one-node
 // etcd 3.4, on Debian's PostgreSQL): one cluster for the whole file, the
@@ -35,7 +36,7 @@ afterAll(async () => {
 
 async function show(member: PatroniMember, name: string): Promise<string> {
   const rows = await member.query<{ v: string }>(`SELECT current_setting($1) AS v`, [name], 'walrus');
-  return rows[0]!.v;
+  return defined(rows[0]).v;
 }
 
 async function waitForSetting(members: readonly PatroniMember[], name: string, value: string, what: string): Promise<void> {
@@ -64,10 +65,10 @@ describe('a Patroni cluster in the harness', () => {
     expect(leader).toHaveLength(1);
     expect(replicas).toHaveLength(1);
     expect(states.every((s) => s.state === 'running' && s.host === '127.0.0.1' && s.port === s.member.port)).toBe(true);
-    expect((await cluster.leader())?.name).toBe(leader[0]!.name);
+    expect((await cluster.leader())?.name).toBe(defined(leader[0]).name);
 
-    const primary = leader[0]!.member;
-    const replica = replicas[0]!.member;
+    const primary = defined(leader[0]).member;
+    const replica = defined(replicas[0]).member;
     expect((await primary.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r', [], 'walrus'))[0]?.r).toBe(false);
     expect((await replica.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r', [], 'walrus'))[0]?.r).toBe(true);
     const wal = await replica.query<{ status: string; sender_port: number }>('SELECT status, sender_port FROM pg_stat_wal_receiver', [], 'walrus');
@@ -83,7 +84,7 @@ describe('a Patroni cluster in the harness', () => {
         "SELECT setting, unit, source, sourcefile FROM pg_settings WHERE name = 'max_wal_size'",
       );
       expect(rows[0]).toEqual({ setting: '32', unit: 'MB', source: 'configuration file', sourcefile: `${m.dataDir}/postgresql.conf` });
-      const cmdline = await readFile(`/proc/${m.postmasterPid()!}/cmdline`, 'utf8');
+      const cmdline = await readFile(`/proc/${defined(m.postmasterPid())}/cmdline`, 'utf8');
       expect(cmdline).toContain('--port=');
       expect(cmdline).not.toContain('max_wal_size');
     }
@@ -109,7 +110,7 @@ describe('a Patroni cluster in the harness', () => {
       expect(rows[0]?.sourcefile).toBe(`${m.dataDir}/postgresql.auto.conf`);
     }
     // But the role cannot change anything else.
-    await expect(roles[0]!.member.query("ALTER SYSTEM SET checkpoint_timeout = '5min'", [], 'walrus')).rejects.toThrow(/permission denied/);
+    await expect(defined(roles[0]).member.query("ALTER SYSTEM SET checkpoint_timeout = '5min'", [], 'walrus')).rejects.toThrow(/permission denied/);
 
     // Patroni writes a new dynamic value into postgresql.conf and reloads,
     // but postgresql.auto.conf wins until the ALTER SYSTEM value is reset.
@@ -143,7 +144,7 @@ describe('a Patroni cluster in the harness', () => {
   test('patronictl switchover makes the replica the leader on the next timeline; the old leader follows it', async () => {
     const before = await cluster.waitForLeader();
     const target = await other(before);
-    const tlBefore = (await cluster.timelines(before)).current!;
+    const tlBefore = defined((await cluster.timelines(before)).current);
     const { from, to } = await timed('switchover (patronictl until the new leader takes writes)', () => cluster.switchover());
     expect(from).toBe(before);
     expect(to).toBe(target);
@@ -176,7 +177,7 @@ describe('a Patroni cluster in the harness', () => {
 
   test('kill -9 of the leader postmaster fails over to the replica; the old leader rejoins as a replica', async () => {
     const before = await cluster.waitForLeader();
-    const tlBefore = (await cluster.timelines(before)).current!;
+    const tlBefore = defined((await cluster.timelines(before)).current);
     await before.query("INSERT INTO harness_writes VALUES (3, 'before kill -9')");
     await cluster.waitForMembersStreaming();
     const { member, pid } = await cluster.killPrimaryPostmaster();
@@ -196,7 +197,7 @@ describe('a Patroni cluster in the harness', () => {
   test("with Patroni's default primary_start_timeout, kill -9 of the leader postmaster restarts it in place, yet on a new timeline", async () => {
     await cluster.patchConfigAndWait({ primary_start_timeout: 300 });
     const before = await cluster.waitForLeader();
-    const tlBefore = (await cluster.timelines(before)).current!;
+    const tlBefore = defined((await cluster.timelines(before)).current);
     const { pid } = await cluster.killPrimaryPostmaster();
     const started = Date.now();
     await waitFor(() => before.postmasterPid() !== undefined && before.postmasterPid() !== pid, {
@@ -215,7 +216,7 @@ describe('a Patroni cluster in the harness', () => {
 
   test('a leader whose Patroni is stopped (SIGTERM) hands over at once, and rejoins when started again', async () => {
     const before = await cluster.waitForLeader();
-    const tlBefore = (await cluster.timelines(before)).current!;
+    const tlBefore = defined((await cluster.timelines(before)).current);
     const started = Date.now();
     await before.stop();
     expect(before.running).toBe(false);
@@ -230,7 +231,7 @@ describe('a Patroni cluster in the harness', () => {
 
   test('a crashed leader (Patroni and PostgreSQL killed) is replaced once its key expires, and rejoins when started again', async () => {
     const before = await cluster.waitForLeader();
-    const tlBefore = (await cluster.timelines(before)).current!;
+    const tlBefore = defined((await cluster.timelines(before)).current);
     const killed = await cluster.killLeader();
     expect(killed).toBe(before);
     expect(killed.running).toBe(false);

@@ -7,6 +7,7 @@ import { maxWalSizeMb, writeWal } from './harness/load.js';
 import { cleanupAll, createStandby, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
 import { SubjectWatch } from './harness/watch.js';
+import { defined } from './harness/defined.js';
 
 // The rules at work on a real PostgreSQL 17: each test gets its own cluster
 // (and cluster id) and its own walrus processes; NATS is shared.
@@ -127,7 +128,7 @@ describe('pipeline scenarios - PostgreSQL 17', () => {
     const d = await watch.next('walrus.decision.ovr', (x) => x.action === 'increase', 'an increase at threshold 1');
     expect(d.metadata).toMatchObject({ threshold: 1 });
     // The invalid walrus.max fell back to the 4GB default, which is the cap in force.
-    const metrics = await (await fetch(`http://127.0.0.1:${(w.lines.find((l) => l.msg === 'started')!.metricsPort as number)}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${(defined(w.lines.find((l) => l.msg === 'started')).metricsPort as number)}/metrics`)).text();
     expect(metrics).toMatch(/walrus_invalid_overrides\{cluster="ovr",service="all"\} 1/);
     expect(metrics).toMatch(/walrus_max_allowed_bytes\{cluster="ovr",service="all"\} 4294967296/);
   });
@@ -137,7 +138,7 @@ describe('pipeline scenarios - PostgreSQL 17', () => {
     const env = { WALRUS_CLUSTERS: `stale=${pg.url}`, HISTORY_DATABASE_URL: pg.urlFor('history') };
     // Everything but the applier, so the decision waits in the stream.
     const others = [walrus(['collector'], env), walrus(['decider'], env), walrus(['historian'], env)];
-    await others[0]!.waitForLog((l) => l.msg === 'cluster reachable', 'first sample');
+    await defined(others[0]).waitForLog((l) => l.msg === 'cluster reachable', 'first sample');
     await writeWal(pg, { rounds: 10 });
     const d = await watch.next('walrus.decision.stale', (x) => x.action === 'increase', 'an increase');
     // A DBA sets the size by hand before the applier gets to it.

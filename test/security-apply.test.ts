@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -165,7 +166,7 @@ describe('security - where ALTER SYSTEM cannot write', () => {
       expect(r).toMatchObject({ status: 'failed' });
       expect(r.error).toMatch(/cannot write postgresql\.auto\.conf .*CloudNativePG/);
       // A permanent refusal: acknowledged, not retried.
-      await new Promise((res) => setTimeout(res, 1500));
+      await sleep(1500);
       expect(watch.on('walrus.applied.readonly')).toHaveLength(1);
       expect(await s.registry.metrics()).not.toMatch(/walrus_apply_retries_total\{cluster="readonly"/);
     } finally {
@@ -191,7 +192,7 @@ describe('security - walrus grants <role>', () => {
           client,
           decision: decision('grants'),
           verifyTimeoutMs: 10_000,
-          sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+          sleep: (ms) => sleep(ms),
           monotonicMs: () => performance.now(),
         });
         expect(a).toEqual({ kind: 'done', status: 'applied', maxWalSizeMb: 128, error: null });

@@ -14,6 +14,7 @@ import { connect, credsAuthenticator, nkeys } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, registerCleanup, startNats } from './harness/mod.js';
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
+import { defined } from './harness/defined.js';
 
 let dir: string;
 const procs: WalrusProcess[] = [];
@@ -65,7 +66,7 @@ describe.concurrent('security - NATS authentication methods', () => {
     expect(env.NATS_NKEY_SEED).toMatch(/^SU/);
     expect(conf).not.toMatch(/password|SU[A-Z2-7]{56}/);
     const nats = await startNats({ config: conf });
-    await deciderStarts({ NATS_URL: nats.url, ...env }, env.NATS_NKEY_SEED!);
+    await deciderStarts({ NATS_URL: nats.url, ...env }, defined(env.NATS_NKEY_SEED));
   });
 
   it('connects with a token', async () => {

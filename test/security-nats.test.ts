@@ -17,6 +17,7 @@ import { maxWalSizeMb } from './harness/load.js';
 import { cleanupAll, registerCleanup, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
 import { testDecision } from './harness/messages.js';
+import { defined } from './harness/defined.js';
 
 /** Appears in every connection string the services get; must appear in none of their outputs. */
 const PG_PASSWORD = 'Kn0wn-PG-secret-7f3a';
@@ -35,20 +36,20 @@ function readEnvFile(file: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const m = /^([A-Z_]+)=(.*)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
+    if (m) out[defined(m[1])] = defined(m[2]);
   }
   return out;
 }
 
 async function as(user: string): Promise<NatsConnection> {
-  const c = creds[user]!;
-  const nc = await connect({ servers: nats.url, user: c.NATS_USER!, pass: c.NATS_PASSWORD!, inboxPrefix: c.NATS_INBOX_PREFIX!, timeout: 5000 });
+  const c = defined(creds[user]);
+  const nc = await connect({ servers: nats.url, user: defined(c.NATS_USER), pass: defined(c.NATS_PASSWORD), inboxPrefix: defined(c.NATS_INBOX_PREFIX), timeout: 5000 });
   opened.push(nc);
   return nc;
 }
 
 function serviceEnv(user: string, extra: Record<string, string>): Record<string, string> {
-  return { NATS_URL: nats.url, ...creds[user]!, ...extra };
+  return { NATS_URL: nats.url, ...defined(creds[user]), ...extra };
 }
 
 beforeAll(async () => {
@@ -111,7 +112,7 @@ function servicesStarted(): Promise<void> {
     procs.decider = startWalrus(['decider'], serviceEnv('walrus-decider', { WALRUS_THRESHOLD: '1', WALRUS_COOLDOWN_SEC: '0', WALRUS_SHRINK_ENABLE: 'off' }));
     procs.historian = startWalrus(['historian'], serviceEnv('walrus-historian', { HISTORY_DATABASE_URL: historyUrl }));
     procs.control = startWalrus(['control'], serviceEnv('walrus-control', { HISTORY_DATABASE_URL: historyUrl, WALRUS_CLUSTERS: `a=${clusterUrl}` }));
-    await Promise.all(['decider', 'historian', 'control'].map((n) => procs[n]!.waitForLog((l) => l.msg === 'started', `the ${n} started`, 60_000)));
+    await Promise.all(['decider', 'historian', 'control'].map((n) => defined(procs[n]).waitForLog((l) => l.msg === 'started', `the ${n} started`, 60_000)));
   })();
   return servicesStarting;
 }
@@ -156,8 +157,8 @@ describe('security - NATS with the generated authorization', () => {
   it('starts every service with its own restricted user (streams, consumers and KV created at start-up)', async () => {
     await servicesStarted();
     for (const name of ['applier', 'decider', 'historian', 'control']) {
-      expect(procs[name]!.lines.filter((l) => l.msg === 'started'), name).toHaveLength(1);
-      expect(procs[name]!.proc.exitCode, name).toBeNull();
+      expect(defined(procs[name]).lines.filter((l) => l.msg === 'started'), name).toHaveLength(1);
+      expect(defined(procs[name]).proc.exitCode, name).toBeNull();
     }
     const jsm = await jetstreamManager(await as('walrus-admin'));
     expect((await jsm.streams.names().next()).sort()).toEqual(expect.arrayContaining(['KV_walrus_state', 'WALRUS_DECISIONS', 'WALRUS_DLQ', 'WALRUS_SAMPLES']));
@@ -336,7 +337,7 @@ describe('security - secrets never leave the process', () => {
       answers.push((await cli.request(`walrus.api.${endpoint}`, JSON.stringify(body), { timeout: 15_000 })).string());
     }
     const logs = [...Object.values(procs), ...retired].map((p) => p.stdout() + p.stderr());
-    const secrets = [PG_PASSWORD, ...Object.values(creds).map((c) => c.NATS_PASSWORD!)];
+    const secrets = [PG_PASSWORD, ...Object.values(creds).map((c) => defined(c.NATS_PASSWORD))];
     const everything = {
       logs: logs.join('\n'),
       http: http.join('\n'),
@@ -361,8 +362,8 @@ describe('security - secrets never leave the process', () => {
   it('analyze --apply and reset as the walrus-cli user: the control service asks the decider, which alone publishes and writes', async () => {
     await pipelineResized();
     // No sample in between: the live read must see the forced checkpoint the decider has not evaluated.
-    retired.push(procs.collector!);
-    await procs.collector!.stop();
+    retired.push(defined(procs.collector));
+    await defined(procs.collector).stop();
     try {
       await pgc.query("ALTER SYSTEM SET max_wal_size = '64MB'");
       await pgc.query('SELECT pg_reload_conf()');
@@ -383,9 +384,9 @@ describe('security - secrets never leave the process', () => {
       const reset = cli('reset', 'a');
       expect(await reset.exited).toBe(0);
       expect(reset.stdout()).toBe('state of a cleared: the next sample starts a new baseline\n');
-      expect(procs.decider!.lines.some((l) => l.msg === 'manual analyze published a decision (rate limits bypassed)')).toBe(true);
+      expect(defined(procs.decider).lines.some((l) => l.msg === 'manual analyze published a decision (rate limits bypassed)')).toBe(true);
       // And the page's chart, read through ordered consumers under the control user's narrowed JetStream permissions.
-      const port = procs.control!.lines.find((l) => l.msg === 'started')?.metricsPort as number;
+      const port = defined(procs.control).lines.find((l) => l.msg === 'started')?.metricsPort as number;
       const series = (await (await fetch(`http://127.0.0.1:${port}/api/series?cluster=a&minutes=60`)).json()) as { points: unknown[]; decisions: unknown[] };
       expect(series.points.length).toBeGreaterThan(0);
       expect(series.decisions.length).toBeGreaterThan(0);
@@ -407,8 +408,8 @@ describe('security - secrets never leave the process', () => {
   it('warns once at start-up that the applier connects as a superuser, with the advice to use walrus grants', async () => {
     await servicesStarted();
     // The role check runs beside the start-up, not before "started".
-    await procs.applier!.waitForLog((l) => /as a superuser/.test(l.msg), 'the superuser warning');
-    const warnings = procs.applier!.lines.filter((l) => /as a superuser/.test(l.msg));
+    await defined(procs.applier).waitForLog((l) => /as a superuser/.test(l.msg), 'the superuser warning');
+    const warnings = defined(procs.applier).lines.filter((l) => /as a superuser/.test(l.msg));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ cluster: 'a', role: 'postgres', msg: expect.stringMatching(/walrus grants <role>/) });
   }, 120_000);

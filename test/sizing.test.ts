@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { applier } from '@walrus/applier';
 import { collector } from '@walrus/collector';
@@ -9,6 +10,7 @@ import { startInProcess, type InProcessService } from './harness/in-process.js';
 import { maxWalSizeMb, requestedCheckpoints } from './harness/load.js';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { SubjectWatch } from './harness/watch.js';
+import { defined } from './harness/defined.js';
 
 /*
  * Smart sizing on a real PostgreSQL 17 (issue 6): the collector samples every
@@ -51,7 +53,6 @@ afterAll(async () => {
   await cleanupAll();
 });
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const growths = () => watch.on(`walrus.decision.${CLUSTER}`).filter((d) => d['action'] === 'increase' || d['action'] === 'capped');
 
 async function setAlgorithm(name: string): Promise<void> {
@@ -82,7 +83,7 @@ describe('sizing - manual checkpoints', () => {
     expect(await maxWalSizeMb(pgc)).toBe(sizeBefore);
 
     // The decider said why: none of them were WAL-caused.
-    const decider0 = services[0]!;
+    const decider0 = defined(services[0]);
     const reasons = decider0.lines.filter((l) => String(l['msg'] ?? '').includes('by something else (CHECKPOINT command'));
     expect(reasons.length).toBeGreaterThan(0);
 
@@ -134,15 +135,15 @@ describe('sizing - proactive growth', () => {
 
 describe('sizing - what the decider tells', () => {
   it('sizing - exports the WAL rate and the size it needs, and logs a change of time profile', async () => {
-    const dec = services[0]!;
+    const dec = defined(services[0]);
     const gauge = async (name: string) => {
       const metric = await dec.registry.getSingleMetric(name)?.get();
       return metric?.values.find((v) => v.labels['cluster'] === CLUSTER)?.value;
     };
     // Whole checkpoint intervals (30 s) have been measured by now.
     await expect.poll(() => gauge('walrus_wal_rate_bytes_per_second'), { timeout: 40_000 }).toBeGreaterThan(0);
-    const rate = (await gauge('walrus_wal_rate_bytes_per_second'))!;
-    const required = (await gauge('walrus_required_size_bytes'))!;
+    const rate = defined(await gauge('walrus_wal_rate_bytes_per_second'));
+    const required = defined(await gauge('walrus_required_size_bytes'));
     const MB = 1024 * 1024;
     // 1.9 x (R x 30 s + 16 MB), rounded up to whole MB
     expect(required / MB).toBe(Math.ceil((1.9 * (rate * 30 + 16 * MB)) / MB));

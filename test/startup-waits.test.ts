@@ -7,6 +7,7 @@ import { printLogsOnFailure } from './harness/failure-logs.js';
 import { cleanupAll, freePort, startNats, startPostgres, waitFor } from './harness/mod.js';
 import { startWalrus, type LogLine, type WalrusProcess } from './harness/walrus-process.js';
 import { storedMessages } from './faults/stream.js';
+import { defined } from './harness/defined.js';
 
 // Any start order works: a service that comes up before NATS, JetStream or
 // its database waits for them (saying so once, and on /readyz), then starts.
@@ -130,7 +131,7 @@ describe('start-up - services wait for what they need instead of exiting', () =>
     await pg.restart();
     await p.waitForLog((l) => l.msg === 'started', 'started once the database is there', 60_000);
     const applied = await pg.query<{ n: string }>('SELECT count(*) AS n FROM walrus.migrations', [], { database: 'history' });
-    expect(Number(applied[0]!.n)).toBeGreaterThan(0);
+    expect(Number(defined(applied[0]).n)).toBeGreaterThan(0);
     expect(await getJson<Readyz>(http, '/readyz')).toEqual({ status: 200, body: { ready: true } });
     expect(waitLinesPerDependency(p.lines)).toEqual({ 'history database': 1 });
     expect(await p.stop()).toBe(0);

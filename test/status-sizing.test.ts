@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
 import { SubjectWatch } from './harness/watch.js';
+import { defined } from './harness/defined.js';
 
 // What the engine measures (the WAL rate, the size it needs, the time profile
 // in force) shows wherever a status does: `walrus status` and
@@ -67,11 +68,11 @@ beforeAll(async () => {
   const busy = [0, 1, 2, 3].map((i) => sample('busy', t0 + i * TIMEOUT_S * 1000, i * RATE * TIMEOUT_S, i === 3 ? 5 : 0, { 'walrus.profiles': PROFILES }));
   const fresh = [0, 1].map((i) => sample('fresh', t0 + 15 * 60_000 + i * 60_000, i * MB, 0, {}));
   for (const s of [...busy, ...fresh]) await publish(s);
-  await watch.next('walrus.decision.busy', (d) => d.sample_at === busy[3]!.collected_at, 'the decision of the last busy sample');
+  await watch.next('walrus.decision.busy', (d) => d.sample_at === defined(busy[3]).collected_at, 'the decision of the last busy sample');
   await waitFor(
     async () => {
       const r = (await nc.request(apiSubject('status'), '{}', { timeout: 10_000 })).json<ApiReply<StatusResult>>();
-      return r.ok && r.result.clusters.find((c) => c.cluster === 'fresh')?.last_evaluated_at === fresh[1]!.collected_at;
+      return r.ok && r.result.clusters.find((c) => c.cluster === 'fresh')?.last_evaluated_at === defined(fresh[1]).collected_at;
     },
     { what: 'the decider to evaluate every sample', timeoutMs: 20_000 },
   );
@@ -88,7 +89,7 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
   let out = '';
   let err = '';
   const [name, ...rest] = args;
-  const code = await runControlCommand(name!, rest, { NATS_URL: nats.url }, { out: (t) => (out += t), err: (t) => (err += t) });
+  const code = await runControlCommand(defined(name), rest, { NATS_URL: nats.url }, { out: (t) => (out += t), err: (t) => (err += t) });
   return { code, out, err };
 }
 
@@ -117,7 +118,7 @@ describe('status - the WAL rate, the required size and the active time profile',
   });
 
   it('the walrus.status view shows them as of the latest decision', async () => {
-    const decision = watch.on('walrus.decision.busy').at(-1)!;
+    const decision = defined(watch.on('walrus.decision.busy').at(-1));
     const rows = await waitFor(
       async () => {
         const r = await pgc.query('SELECT cluster, wal_rate_bytes_per_second, required_size_mb, active_profile, sizing_at FROM walrus.status', [], { database: 'history' });

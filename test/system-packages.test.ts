@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { defined } from './harness/defined.js';
 import { isInstalled, readSystemPackages } from './harness/system-check.js';
 
 // test/system-packages.txt is the one list of Debian packages the tests use:
@@ -12,8 +13,7 @@ describe('system packages - one list for CI, the test run and the README', () =>
   it('the README set-up installs exactly the listed packages', () => {
     const readme = readFileSync(`${root}/README.md`, 'utf8');
     const line = /^apt-get install -y (.+)$/m.exec(readme)?.[1];
-    expect(line, 'an "apt-get install -y ..." line in the README').toBeDefined();
-    expect(new Set(line!.trim().split(/\s+/))).toEqual(new Set(packages.map((p) => p.name)));
+    expect(new Set(defined(line, 'an "apt-get install -y ..." line in the README').trim().split(/\s+/))).toEqual(new Set(packages.map((p) => p.name)));
   });
 
   it('.ci/run installs from the list', () => {

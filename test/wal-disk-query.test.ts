@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { SampleV1 } from '@walrus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPermissionDenied, readSample, readWalDisk } from '@walrus/cluster';
 import { cleanupAll, createStandby, PG_VERSIONS, startPostgres, type PostgresCluster } from './harness/mod.js';
 import { writeWal } from './harness/load.js';
+import { defined } from './harness/defined.js';
 
 afterAll(cleanupAll);
 
@@ -36,7 +38,7 @@ describe.each(PG_VERSIONS)('wal disk query - PostgreSQL %i', (version) => {
     const d = await readWalDisk(monitor);
     const truth = await superOne<{ bytes: string }>('SELECT sum(size)::text AS bytes FROM pg_ls_waldir()');
     // WAL may be written (or a segment recycled) between the two reads: within a segment or two.
-    expect(Math.abs(d.pg_wal_bytes! - Number(truth.bytes))).toBeLessThanOrEqual(2 * 16 * MB);
+    expect(Math.abs(defined(d.pg_wal_bytes) - Number(truth.bytes))).toBeLessThanOrEqual(2 * 16 * MB);
     expect(d.pg_wal_bytes).toBeGreaterThan(0);
     expect(d.wal_keep_size_mb).toBe(48);
     expect(d.replication_slots).toEqual([]);
@@ -54,12 +56,12 @@ describe.each(PG_VERSIONS)('wal disk query - PostgreSQL %i', (version) => {
     const d = await readWalDisk(monitor);
     const after = await superOne<{ b: string }>("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS b");
     expect(d.replication_slot_count).toBe(1);
-    const [slot] = d.replication_slots!;
+    const slot = defined(defined(d.replication_slots)[0], 'the slot');
     expect(slot).toMatchObject({ name: 'walrus_stuck', type: 'physical', active: false, safe_wal_size_bytes: null });
-    expect(['reserved', 'extended']).toContain(slot!.wal_status);
-    expect(slot!.retained_bytes).toBeGreaterThanOrEqual(Number(now.b) - Number(start.b));
-    expect(slot!.retained_bytes).toBeLessThanOrEqual(Number(after.b) - Number(start.b));
-    expect(slot!.retained_bytes).toBeGreaterThan(10 * MB);
+    expect(['reserved', 'extended']).toContain(slot.wal_status);
+    expect(slot.retained_bytes).toBeGreaterThanOrEqual(Number(now.b) - Number(start.b));
+    expect(slot.retained_bytes).toBeLessThanOrEqual(Number(after.b) - Number(start.b));
+    expect(slot.retained_bytes).toBeGreaterThan(10 * MB);
     await cluster.query("SELECT pg_drop_replication_slot('walrus_stuck')");
     expect((await readWalDisk(monitor)).replication_slots).toEqual([]);
   });
@@ -70,9 +72,10 @@ describe.each(PG_VERSIONS)('wal disk query - PostgreSQL %i', (version) => {
     await cluster.query("SELECT pg_create_physical_replication_slot('walrus_new', true)");
     await cluster.query("SELECT pg_create_physical_replication_slot('walrus_lazy', false)");
     const d = await readWalDisk(monitor);
-    expect(d.replication_slots!.map((s) => s.name)).toEqual(['walrus_old', 'walrus_new', 'walrus_lazy']);
-    expect(d.replication_slots![2]).toMatchObject({ retained_bytes: null, wal_status: null });
-    expect(d.replication_slots![0]!.retained_bytes!).toBeGreaterThan(d.replication_slots![1]!.retained_bytes!);
+    const slots = defined(d.replication_slots, 'the slots');
+    expect(slots.map((s) => s.name)).toEqual(['walrus_old', 'walrus_new', 'walrus_lazy']);
+    expect(slots[2]).toMatchObject({ retained_bytes: null, wal_status: null });
+    expect(defined(slots[0]?.retained_bytes)).toBeGreaterThan(defined(slots[1]?.retained_bytes));
     for (const name of ['walrus_old', 'walrus_new', 'walrus_lazy']) await cluster.query('SELECT pg_drop_replication_slot($1)', [name]);
   });
 
@@ -94,7 +97,7 @@ describe.each(PG_VERSIONS)('wal disk query - PostgreSQL %i', (version) => {
     const d = await readWalDisk(c);
     expect(d.pg_wal_bytes).toBeGreaterThan(0);
     expect(d.replication_slots).toEqual([expect.objectContaining({ name: 'walrus_cascade', type: 'physical' })]);
-    expect(d.replication_slots![0]!.retained_bytes).not.toBeNull();
+    expect(defined(d.replication_slots)[0]?.retained_bytes).not.toBeNull();
     // The primary sees the standby's own slot, active.
     const p = await readWalDisk(monitor);
     expect(p.replication_slots).toEqual([expect.objectContaining({ name: standby.slotName, active: true })]);
@@ -114,20 +117,21 @@ describe.each(PG_VERSIONS)('wal disk query - archiving, PostgreSQL %i', (version
       await cluster.query('SELECT pg_switch_wal()');
       let d = await readWalDisk(c);
       for (let i = 0; i < 150 && (d.archiver?.failed_count ?? 0) === 0; i++) {
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
         d = await readWalDisk(c);
       }
       expect(d.archiver).toMatchObject({ mode: 'on', configured: true, archived_count: 0, last_archived_at: null });
-      expect(d.archiver!.failed_count).toBeGreaterThan(0);
-      expect(d.archiver!.last_failed_wal).toMatch(/^[0-9A-F]{24}$/);
-      expect(Date.parse(d.archiver!.last_failed_at!)).toBeGreaterThan(Date.now() - 600_000);
-      expect(d.archiver!.pending_files).toBeGreaterThanOrEqual(1);
+      const archiver = defined(d.archiver, 'the archiver');
+      expect(archiver.failed_count).toBeGreaterThan(0);
+      expect(archiver.last_failed_wal).toMatch(/^[0-9A-F]{24}$/);
+      expect(Date.parse(defined(archiver.last_failed_at))).toBeGreaterThan(Date.now() - 600_000);
+      expect(archiver.pending_files).toBeGreaterThanOrEqual(1);
       await cluster.query("ALTER SYSTEM SET archive_command = ''");
       await cluster.query('SELECT pg_reload_conf()');
-      let configured = d.archiver!.configured;
+      let configured = archiver.configured;
       for (let i = 0; i < 50 && configured; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        configured = (await readWalDisk(c)).archiver!.configured;
+        await sleep(100);
+        configured = defined((await readWalDisk(c)).archiver).configured;
       }
       expect(configured).toBe(false);
       await c.end();

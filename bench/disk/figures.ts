@@ -1,3 +1,5 @@
+import { formatTable } from '@walrus/runtime';
+
 /** What one arm of bench:disk observed, and the figures made of it (pure, so they can be checked by eye). */
 
 export interface DiskPoint {
@@ -46,11 +48,12 @@ export function diskFigures(points: DiskPoint[], decisions: DecisionSeen[], budg
   let over = 0;
   let longest = 0;
   let stretch = 0;
-  for (let i = 0; i < points.length; i++) {
-    const p = points[i]!;
+  let before: DiskPoint | undefined;
+  for (const p of points) {
     const sum = p.maxWalSizeMb + p.slotMb;
     peakSum = Math.max(peakSum, sum);
-    const dt = i === 0 ? 0 : p.t - points[i - 1]!.t;
+    const dt = before === undefined ? 0 : p.t - before.t;
+    before = p;
     if (p.maxWalSizeMb > minMb) {
       peakAbove = Math.max(peakAbove, sum);
       if (sum > budgetMb) {
@@ -110,7 +113,5 @@ export function formatDiskTable(rows: { arm: string; f: DiskFigures; tps: number
       .join(', ') || 'none'} (${f.byDisk})`,
     tps.toFixed(0),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...body.map(line)].join('\n');
+  return formatTable(header, body, { style: 'markdown' });
 }

@@ -9,6 +9,7 @@
  * WALRUS_WAL_DISK_BUDGET. A measurement, not a test: it prints a table and
  * exits 0 whatever the figures. See bench/README.md.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -33,7 +34,6 @@ const ARMS = ['nobudget', 'budget'] as const;
 type Arm = (typeof ARMS)[number];
 
 const progress = (text: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Options {
   budgetMb: number;
@@ -102,7 +102,8 @@ class Monitor {
   }
   private async tick(): Promise<void> {
     const { rows } = await this.client.query<{ mws: string; slot: string; pg_wal: string }>(MONITOR_SQL);
-    const r = rows[0]!;
+    const r = rows[0];
+    if (!r) throw new Error('the monitor query returned no row');
     this.points.push({ t: (Date.now() - this.t0) / 1000, maxWalSizeMb: Number(r.mws), slotMb: Number(r.slot) / MB, pgWalMb: Number(r.pg_wal) / MB });
   }
   async stop(): Promise<void> {

@@ -17,6 +17,7 @@
  * A measurement, not a test: it prints a table and exits 0 whatever the
  * figures. See bench/README.md.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { applier } from '@walrus/applier';
@@ -26,6 +27,7 @@ import { cleanupAll, cleanupAllSync, createStandby, startNats, startPostgres, ty
 import { startInProcess, type InProcessService } from '@walrus/test/in-process';
 import { prepareLeaderLoad, startLeaderLoad } from '@walrus/test/leader-load';
 import { formatLoad } from '../latency/environment.js';
+import { formatTable } from '@walrus/runtime';
 
 const USAGE = `Usage: pnpm bench:failover [--pg 17] [--sample-interval 5] [--warmup 300] [--settle 45] [--window 60] [--clients 2] [--arms ha,today]
 
@@ -67,7 +69,6 @@ interface ArmFigures {
 }
 
 const progress = (text: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -113,24 +114,28 @@ function parseOptions(argv: string[]): Options {
 }
 
 async function sizeMb(c: PostgresCluster): Promise<number> {
-  return Number((await c.query<{ s: string }>("SELECT setting AS s FROM pg_settings WHERE name = 'max_wal_size'"))[0]!.s);
+  const [row] = await c.query<{ s: string }>("SELECT setting AS s FROM pg_settings WHERE name = 'max_wal_size'");
+  if (!row) throw new Error('pg_settings has no max_wal_size');
+  return Number(row.s);
 }
 
 async function requested(c: PostgresCluster): Promise<number> {
   const sql = c.version >= 17 ? 'SELECT num_requested AS n FROM pg_stat_checkpointer' : 'SELECT checkpoints_req AS n FROM pg_stat_bgwriter';
-  return Number((await c.query<{ n: string }>(sql))[0]!.n);
+  const [row] = await c.query<{ n: string }>(sql);
+  if (!row) throw new Error(`no row from ${sql}`);
+  return Number(row.n);
 }
 
 /** "checkpoint starting: <flags>" lines logged at or after `fromMs` and before `toMs`, by their first flag (wal, time, force, immediate ...). */
 async function checkpointsByCause(c: PostgresCluster, fromMs: number, toMs: number): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const line of (await c.log()).split('\n')) {
-    const m = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) UTC .*(?:checkpoint|restartpoint) starting: (.*)$/.exec(line);
-    if (!m) continue;
-    const at = Date.parse(`${m[1]!.replace(' ', 'T')}Z`);
+    const [, time, flags] = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) UTC .*(?:checkpoint|restartpoint) starting: (.*)$/.exec(line) ?? [];
+    if (time === undefined || flags === undefined) continue;
+    const at = Date.parse(`${time.replace(' ', 'T')}Z`);
     if (at < fromMs || at >= toMs) continue;
     // "immediate force wait", "wal", "time", "end-of-recovery immediate wait", "force" ...
-    const cause = m[2]!.includes('wal') ? 'wal' : m[2]!.includes('time') ? 'time' : m[2]!.trim();
+    const cause = flags.includes('wal') ? 'wal' : flags.includes('time') ? 'time' : flags.trim();
     out[cause] = (out[cause] ?? 0) + 1;
   }
   return out;
@@ -243,9 +248,7 @@ function table(rows: ArmFigures[], o: Options): string {
       .join(', ') || '-',
     r.load1.toFixed(2),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [fmt(head), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
+  return formatTable(head, lines);
 }
 
 async function main(): Promise<void> {

@@ -9,66 +9,23 @@
  * A measurement, not a test: it prints figures and exits 0 unless something broke.
  * See bench/README.md ("bench:fleet") and docs/SCALING.md.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { Sample } from '@walrus/core';
+import { nearestRank, percentileOf, type Sample } from '@walrus/core';
 import { collectorLikePublisher } from '@walrus/test/fleet';
-import { createLogger, DEFAULT_STREAM_OPTIONS, ensureStreams } from '@walrus/runtime';
+import { createLogger, DEFAULT_STREAM_OPTIONS, ensureStreams, formatTable } from '@walrus/runtime';
 import { cleanupAll, freePort, registerCleanup, startNats, startPostgres, waitFor, type NatsServer } from '@walrus/test';
 import { makeTempDir } from '@walrus/test/process';
 import { startWalrus, type WalrusProcess } from '@walrus/test/walrus-process';
-import { cpuSeconds, percentile, rssMb } from './proc.js';
+import { parseFleetOptions, type FleetOptions } from './options.js';
+import { cpuSeconds, rssMb } from './proc.js';
 import { BENCH_POLICY, syntheticSample } from './synthetic.js';
 import { testDecision } from '@walrus/test/messages';
 
-interface Options {
-  clusters: number;
-  rounds: number;
-  /** Throughput runs per process count (interleaved 1, 2, 1, 2, …); the median is reported, with the range. */
-  repeat: number;
-  rate: number;
-  seconds: number;
-  collectorEntries: number;
-  collectorServers: number;
-  collectorSeconds: number;
-  skipCollector: boolean;
-  skipDeciders: boolean;
-  skipApplier: boolean;
-  /** Directory for the deciders' V8 CPU profiles (--cpu-prof), or null. */
-  profileDir: string | null;
-}
-
-function parseOptions(argv: string[]): Options {
-  const o: Options = { clusters: 10_000, rounds: 3, repeat: 3, rate: 1000, seconds: 10, collectorEntries: 1000, collectorServers: 2, collectorSeconds: 60, skipCollector: false, skipDeciders: false, skipApplier: false, profileDir: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const num = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v <= 0) throw new Error(`${a}: a positive integer is required (got ${argv[i]})`);
-      return v;
-    };
-    if (a === '--clusters') o.clusters = num();
-    else if (a === '--rounds') o.rounds = num();
-    else if (a === '--repeat') o.repeat = num();
-    else if (a === '--rate') o.rate = num();
-    else if (a === '--seconds') o.seconds = num();
-    else if (a === '--collector-entries') o.collectorEntries = num();
-    else if (a === '--collector-servers') o.collectorServers = num();
-    else if (a === '--collector-seconds') o.collectorSeconds = num();
-    else if (a === '--skip-collector') o.skipCollector = true;
-    else if (a === '--skip-deciders') o.skipDeciders = true;
-    else if (a === '--skip-applier') o.skipApplier = true;
-    else if (a === '--profile') o.profileDir = argv[++i] ?? '';
-    else if (a === '--') continue;
-    else throw new Error(`unknown option ${a} (allowed: --clusters --rounds --repeat --rate --seconds --collector-entries --collector-servers --collector-seconds --skip-collector --skip-deciders --skip-applier --profile DIR)`);
-  }
-  return o;
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const progress = (t: string) => process.stderr.write(`[bench:fleet] ${t}\n`);
 const CONSUMER = 'walrus-decider';
 /** The latency run starts a fresh decider: its first seconds include V8 compiling the hot paths. */
@@ -83,11 +40,18 @@ const spawn = (args: string[], env: Record<string, string>, nodeArgs: string[] =
   return p;
 };
 
+/** The server that cluster entry `i` of a fleet lives on (the entries are spread round-robin). */
+function serverAt<T>(servers: readonly T[], i: number): T {
+  const server = servers[i % servers.length];
+  if (server === undefined) throw new Error('no servers started');
+  return server;
+}
+
 /** Publishes as collectors do (message id, Walrus-Prev-Seq header), 500 at a time; the rounds are in order, each cluster once per round. */
 let publishSample: ((s: Sample, timeoutMs?: number) => Promise<void>) | null = null;
 async function publishAll(nc: NatsConnection, samples: Sample[]): Promise<void> {
-  publishSample ??= collectorLikePublisher(jetstream(nc));
-  for (let i = 0; i < samples.length; i += 500) await Promise.all(samples.slice(i, i + 500).map((s) => publishSample!(s)));
+  const publish = (publishSample ??= collectorLikePublisher(jetstream(nc)));
+  for (let i = 0; i < samples.length; i += 500) await Promise.all(samples.slice(i, i + 500).map((s) => publish(s)));
 }
 
 interface Running {
@@ -136,26 +100,28 @@ async function drain(nc: NatsConnection): Promise<{ seconds: number; acked: numb
   }
 }
 
-async function throughput(nc: NatsConnection, nats: NatsServer, o: Options, processes: number, firstRound: number) {
+async function throughput(nc: NatsConnection, nats: NatsServer, o: FleetOptions, processes: number, firstRound: number) {
   const samples: Sample[] = [];
   for (let r = firstRound; r < firstRound + o.rounds; r++) for (let i = 0; i < o.clusters; i++) samples.push(syntheticSample(i, r));
   progress(`loading ${samples.length} samples for ${processes} decider(s)`);
   await publishAll(nc, samples);
-  const natsCpu0 = cpuSeconds(nats.pid!);
+  const natsCpu0 = cpuSeconds(nats.pid);
   const deciders = await startDeciders(nats, processes, o.profileDir);
   await started(deciders);
-  const cpu0 = deciders.map((d) => cpuSeconds(d.p.proc.pid!));
+  const cpu0 = deciders.map((d) => cpuSeconds(d.p.proc.pid));
   const { seconds } = await drain(nc);
-  const deciderCpu = deciders.reduce((sum, d, k) => sum + cpuSeconds(d.p.proc.pid!) - cpu0[k]!, 0);
-  const natsCpu = cpuSeconds(nats.pid!) - natsCpu0;
+  const deciderCpu = deciders.reduce((sum, d, k) => sum + cpuSeconds(d.p.proc.pid) - (cpu0[k] ?? NaN), 0);
+  const natsCpu = cpuSeconds(nats.pid) - natsCpu0;
   await Promise.all(deciders.map((d) => d.p.stop()));
   return { processes, samples: samples.length, seconds, rate: samples.length / seconds, deciderCpuMsPerSample: (deciderCpu * 1000) / samples.length, natsCpuMsPerSample: (natsCpu * 1000) / samples.length };
 }
 
-async function latency(nc: NatsConnection, nats: NatsServer, o: Options, firstRound: number) {
+async function latency(nc: NatsConnection, nats: NatsServer, o: FleetOptions, firstRound: number) {
   const running = await startDeciders(nats, 1, o.profileDir);
   await started(running);
-  const decider = running[0]!.p;
+  const [first] = running;
+  if (!first) throw new Error('no decider started');
+  const decider = first.p;
   const sent = new Map<string, number>();
   const latencies: number[] = [];
   /** Latencies of samples published after the first WARM_UP_SEC (the fresh decider's code is compiled by then). */
@@ -196,10 +162,11 @@ async function latency(nc: NatsConnection, nats: NatsServer, o: Options, firstRo
   for (let i = 0; i < 100 && latencies.length < total; i++) await sleep(100);
   await sleep(500);
   sub.unsubscribe();
-  const rss = rssMb(decider.proc.pid!);
+  const rss = rssMb(decider.proc.pid);
   await decider.stop();
   const sorted = [...latencies].sort((a, b) => a - b);
   const warmSorted = [...warm].sort((a, b) => a - b);
+  const percentile = (values: readonly number[], p: number): number => nearestRank(values, p) ?? NaN;
   return {
     total,
     failedPublishes,
@@ -214,7 +181,7 @@ async function latency(nc: NatsConnection, nats: NatsServer, o: Options, firstRo
   };
 }
 
-async function collectorCpu(o: Options) {
+async function collectorCpu(o: FleetOptions) {
   const perServer = Math.ceil(o.collectorEntries / o.collectorServers);
   progress(`starting ${o.collectorServers} PostgreSQL servers for ${o.collectorEntries} cluster entries`);
   const servers = await Promise.all(
@@ -223,7 +190,7 @@ async function collectorCpu(o: Options) {
   const nats = await startNats();
   const dir = makeTempDir('fleet-');
   const file = join(dir, 'clusters.txt');
-  writeFileSync(file, Array.from({ length: o.collectorEntries }, (_, i) => `c${String(i).padStart(5, '0')}=${servers[i % servers.length]!.url}`).join('\n') + '\n');
+  writeFileSync(file, Array.from({ length: o.collectorEntries }, (_, i) => `c${String(i).padStart(5, '0')}=${serverAt(servers, i).url}`).join('\n') + '\n');
   const port = await freePort();
   const collector = spawn(['collector'], { NATS_URL: nats.url, WALRUS_CLUSTERS_FILE: file, WALRUS_SAMPLE_INTERVAL: '10', LOG_LEVEL: 'warn', METRICS_PORT: String(port) });
   await started([{ p: collector, port }]);
@@ -231,14 +198,14 @@ async function collectorCpu(o: Options) {
   await sleep(20_000);
   const jsm = await jetstreamManager(await connect({ servers: nats.url }));
   const before = (await jsm.streams.info('WALRUS_SAMPLES')).state.messages;
-  const cpu0 = cpuSeconds(collector.proc.pid!);
+  const cpu0 = cpuSeconds(collector.proc.pid);
   const t0 = performance.now();
   progress(`measuring the collector's CPU for ${o.collectorSeconds} s`);
   await sleep(o.collectorSeconds * 1000);
-  const cpu = cpuSeconds(collector.proc.pid!) - cpu0;
+  const cpu = cpuSeconds(collector.proc.pid) - cpu0;
   const seconds = (performance.now() - t0) / 1000;
   const published = (await jsm.streams.info('WALRUS_SAMPLES')).state.messages - before;
-  const rss = rssMb(collector.proc.pid!);
+  const rss = rssMb(collector.proc.pid);
   await collector.stop();
   return { entries: o.collectorEntries, servers: o.collectorServers, seconds, cpuPercent: (100 * cpu) / seconds, samplesPerSec: published / seconds, rss };
 }
@@ -248,7 +215,7 @@ async function collectorCpu(o: Options) {
  * ready (a durable consumer per cluster), idle CPU and memory, and one
  * decision applied among them.
  */
-async function applierFigures(o: Options) {
+async function applierFigures(o: FleetOptions) {
   const perServer = Math.ceil(o.collectorEntries / o.collectorServers);
   progress(`applier: ${o.collectorEntries} cluster entries on ${o.collectorServers} PostgreSQL servers`);
   const servers = await Promise.all(
@@ -260,7 +227,7 @@ async function applierFigures(o: Options) {
   const dir = makeTempDir('fleet-applier-');
   const file = join(dir, 'clusters.txt');
   const id = (i: number) => `a${String(i).padStart(5, '0')}`;
-  writeFileSync(file, Array.from({ length: o.collectorEntries }, (_, i) => `${id(i)}=${servers[i % servers.length]!.url}`).join('\n') + '\n');
+  writeFileSync(file, Array.from({ length: o.collectorEntries }, (_, i) => `${id(i)}=${serverAt(servers, i).url}`).join('\n') + '\n');
   const port = await freePort();
   const t0 = performance.now();
   const applier = spawn(['applier'], { NATS_URL: nats.url, WALRUS_CLUSTERS_FILE: file, LOG_LEVEL: 'warn', METRICS_PORT: String(port) });
@@ -268,13 +235,14 @@ async function applierFigures(o: Options) {
   const readySec = (performance.now() - t0) / 1000;
   progress(`applier ready after ${readySec.toFixed(1)} s; measuring its idle CPU for 30 s`);
   await sleep(5_000); // the start-up role checks run in the background
-  const cpu0 = cpuSeconds(applier.proc.pid!);
+  const cpu0 = cpuSeconds(applier.proc.pid);
   await sleep(30_000);
-  const idlePercent = (100 * (cpuSeconds(applier.proc.pid!) - cpu0)) / 30;
+  const idlePercent = (100 * (cpuSeconds(applier.proc.pid) - cpu0)) / 30;
   // One decision for the last cluster entry: applied by its own consumer among all the others.
   const cluster = id(o.collectorEntries - 1);
-  const server = servers[(o.collectorEntries - 1) % servers.length]!;
-  const mb = (await server.query<{ mb: number }>("SELECT setting::int AS mb FROM pg_settings WHERE name = 'max_wal_size'"))[0]!.mb;
+  const server = serverAt(servers, o.collectorEntries - 1);
+  const mb = (await server.query<{ mb: number }>("SELECT setting::int AS mb FROM pg_settings WHERE name = 'max_wal_size'"))[0]?.mb;
+  if (mb === undefined) throw new Error('pg_settings has no max_wal_size');
   const outcome = new Promise<{ status: string }>((resolve) => {
     const sub = nc.subscribe(`walrus.applied.${cluster}`, { max: 1, callback: (_e, m) => resolve(m.json<{ status: string }>()) });
     void sub;
@@ -283,13 +251,13 @@ async function applierFigures(o: Options) {
   await jetstream(nc).publish(`walrus.decision.${cluster}`, JSON.stringify(testDecision(cluster, { old_size_mb: mb, new_size_mb: mb + 64 })));
   const result = await Promise.race([outcome, sleep(30_000).then(() => ({ status: 'no outcome within 30 s' }))]);
   const applyMs = performance.now() - sent;
-  const rss = rssMb(applier.proc.pid!);
+  const rss = rssMb(applier.proc.pid);
   await applier.stop();
   await nc.close();
   return { entries: o.collectorEntries, readySec, idlePercent, rss, status: result.status, applyMs };
 }
 
-async function deciderFigures(o: Options): Promise<string[]> {
+async function deciderFigures(o: FleetOptions): Promise<string[]> {
   const nats = await startNats();
   const nc = await connect({ servers: nats.url, name: 'bench-fleet' });
   await ensureStreams(nc, DEFAULT_STREAM_OPTIONS, createLogger({ level: 'silent', name: 'bench' }));
@@ -317,25 +285,27 @@ async function deciderFigures(o: Options): Promise<string[]> {
   const lat = await latency(nc, nats, o, round);
   await nc.close();
   const f = (n: number, d = 0) => n.toFixed(d);
-  const med = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+  const med = (xs: number[]) => percentileOf(xs, 50) ?? NaN;
   const span = (xs: number[], d: number) => `${f(med(xs), d)} (${f(Math.min(...xs), d)}-${f(Math.max(...xs), d)})`;
-  const row = (n: 1 | 2) => {
-    const rs = runs[n];
-    return `    ${n === 1 ? '1 process  ' : '2 processes'}  ${span(rs.map((r) => r.rate), 0).padStart(20)}   ${span(rs.map((r) => r.deciderCpuMsPerSample), 3).padStart(21)}   ${span(rs.map((r) => r.natsCpuMsPerSample), 3).padStart(25)}`;
-  };
+  const table = formatTable(
+    ['', 'samples/s', 'decider CPU ms/sample', 'nats-server CPU ms/sample'],
+    ([1, 2] as const).map((n) => {
+      const rs = runs[n];
+      return [n === 1 ? '1 process' : '2 processes', span(rs.map((r) => r.rate), 0), span(rs.map((r) => r.deciderCpuMsPerSample), 3), span(rs.map((r) => r.natsCpuMsPerSample), 3)];
+    }),
+    { align: ['left', 'right', 'right', 'right'] },
+  );
   return [
     `synthetic clusters: ${o.clusters}; every sample after the baseline is an increase decision (worst case per sample)`,
     `(a) decider throughput, ${o.rounds * o.clusters} samples per run, median (min-max) of ${o.repeat} runs`,
-    `                       samples/s   decider CPU ms/sample   nats-server CPU ms/sample`,
-    row(1),
-    row(2),
+    ...table.split('\n').map((line) => `    ${line}`),
     `(b) latency sample -> decision at ${o.rate}/s (achieved ${f(lat.achievedRate)}/s, ${lat.decided}/${lat.total} decided, ${lat.failedPublishes} publishes timed out): p50 ${f(lat.p50, 1)} ms, p99 ${f(lat.p99, 1)} ms, max ${f(lat.max, 1)} ms; after the first ${WARM_UP_SEC} s (a running decider): p50 ${f(lat.warmP50, 1)} ms, p99 ${f(lat.warmP99, 1)} ms`,
     `(c) decider resident memory after seeing all ${o.clusters} clusters: ${f(lat.rss)} MB`,
   ];
 }
 
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
+  const o = parseFleetOptions(process.argv.slice(2));
   const lines = [
     `bench:fleet  ${new Date().toISOString()}  ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
     '',

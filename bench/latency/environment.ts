@@ -1,3 +1,4 @@
+import { formatKeyValues } from '@walrus/runtime';
 import { availableParallelism, cpus, loadavg, release, type } from 'node:os';
 import type { ClientBase } from 'pg';
 
@@ -52,6 +53,5 @@ export function formatEnvironment(e: Environment, loadAfter: string = formatLoad
     ['load avg', `${e.loadBefore} before, ${loadAfter} after (1/5/15 min; the machine's other work shows here)`],
     ['data dirs', e.storage],
   ];
-  const w = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+  return formatKeyValues(rows);
 }

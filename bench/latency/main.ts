@@ -5,6 +5,7 @@
  * A measurement, not a test: it exits 0 whatever the figures, non-zero only
  * when something broke. See bench/README.md.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { availableParallelism, constants, loadavg } from 'node:os';
 import { connect } from '@nats-io/transport-node';
 import { applier } from '@walrus/applier';
@@ -16,7 +17,7 @@ import { describeEnvironment, formatEnvironment } from './environment.js';
 import { OBSERVER_SQL, parseOptions, USAGE, UsageError, type LatencyOptions } from './options.js';
 import { measureReloadFloor } from './reload-floor.js';
 import { RoundDriver, type RoundTiming } from './rounds.js';
-import { formatTable, summarize, type Row } from './stats.js';
+import { formatStages, summarize, type Row } from './stats.js';
 
 const CLUSTER = 'bench';
 /** The cluster oscillates between these: grow 64 x (1 + 1) = 128 (= walrus.max), shrink 128 x 0.5 = 64 (= walrus.min_size). */
@@ -35,7 +36,6 @@ const DECIDER_ENV: Record<string, string> = {
   WALRUS_MAX_CHANGES_PER_HOUR: '1000',
 };
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const progress = (text: string): void => {
   process.stderr.write(`[bench] ${text}\n`);
 };
@@ -161,7 +161,7 @@ function report(
     `collector: ${reads.length} readSample calls on one connection (after 20 not counted); in service: walrus_collector_query_duration_seconds`,
     '',
     'all times in ms',
-    formatTable(rows),
+    formatStages(rows),
     '',
     `(*) observer: a separate session polling ${o.observer === 'pg_settings' ? 'pg_settings' : 'current_setting()'} in a tight loop, ${polls.p50} statements per decision (median),`,
     `    one statement ${pollMean.p50.toFixed(2)} ms (median); the slowest poll of a decision, the most "visible" can be late by:`,

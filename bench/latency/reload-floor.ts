@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientBase } from 'pg';
 
 /**
@@ -40,7 +41,7 @@ export async function measureReloadFloor(
       }
       if (t1 - t0 > o.timeoutMs) throw new Error(`max_wal_size did not become ${target} MB within ${o.timeoutMs} ms of ALTER SYSTEM + reload`);
     }
-    await new Promise((r) => setTimeout(r, 5));
+    await sleep(5);
   }
   if (total % 2 === 1) {
     await set(o.lowMb);

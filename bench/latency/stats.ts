@@ -1,3 +1,6 @@
+import { nearestRank } from '@walrus/core';
+import { formatTable } from '@walrus/runtime';
+
 /** Order statistics of a set of durations (milliseconds). */
 export interface Summary {
   count: number;
@@ -8,20 +11,17 @@ export interface Summary {
   mean: number;
 }
 
-/**
- * Nearest-rank percentiles: p99 of 200 values is the 198th smallest, a value
- * that was actually measured (no interpolation that would flatter a tail).
- */
+/** Nearest-rank percentiles (@walrus/core's nearestRank): values that were actually measured. */
 export function summarize(values: readonly number[]): Summary {
   if (values.length === 0) return { count: 0, p50: NaN, p90: NaN, p99: NaN, max: NaN, mean: NaN };
   const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number): number => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  const rank = (p: number): number => nearestRank(sorted, p) ?? NaN;
   return {
     count: sorted.length,
     p50: rank(50),
     p90: rank(90),
     p99: rank(99),
-    max: sorted[sorted.length - 1]!,
+    max: sorted.at(-1) ?? NaN,
     mean: sorted.reduce((s, v) => s + v, 0) / sorted.length,
   };
 }
@@ -34,7 +34,7 @@ export interface Row {
 const fmt = (ms: number): string => (Number.isNaN(ms) ? '-' : ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
 
 /** A fixed-width text table: stage, count, p50, p90, p99, max (ms). */
-export function formatTable(rows: readonly Row[]): string {
+export function formatStages(rows: readonly Row[]): string {
   const header = ['stage', 'count', 'p50', 'p90', 'p99', 'max'];
   const cells = rows.map((r) => [
     r.label,
@@ -44,8 +44,5 @@ export function formatTable(rows: readonly Row[]): string {
     fmt(r.summary.p99),
     fmt(r.summary.max),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: readonly string[]): string =>
-    c.map((text, i) => (i === 0 ? text.padEnd(widths[i]!) : text.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+  return formatTable(header, cells, { align: header.map((_, i) => (i === 0 ? 'left' : 'right')) });
 }

@@ -1,3 +1,4 @@
+import { formatTable } from '@walrus/runtime';
 import type { Point } from './monitor.js';
 
 const MB = 1024 * 1024;
@@ -21,12 +22,20 @@ function at(points: readonly Point[], t: number): Point {
   return best;
 }
 
+/** Each point with the one before it. */
+function neighbours<T>(points: readonly T[]): Array<[T, T]> {
+  return points.slice(1).flatMap((b, i) => {
+    const a = points[i];
+    if (a === undefined) return [];
+    const pair: [T, T] = [a, b];
+    return [pair];
+  });
+}
+
 /** Times (s since load start) at which the requested-checkpoint counter moved, once per checkpoint. */
 export function forcedTimes(points: readonly Point[], from: number, to: number): number[] {
   const times: number[] = [];
-  for (let i = 1; i < points.length; i++) {
-    const a = points[i - 1]!;
-    const b = points[i]!;
+  for (const [a, b] of neighbours(points)) {
     if (b.t < from || b.t > to + 1) continue;
     for (let k = a.requested; k < b.requested; k++) times.push(b.t);
   }
@@ -36,9 +45,7 @@ export function forcedTimes(points: readonly Point[], from: number, to: number):
 /** Changes of max_wal_size seen, with direction. */
 export function sizeChanges(points: readonly Point[]): { t: number; fromMb: number; toMb: number }[] {
   const changes: { t: number; fromMb: number; toMb: number }[] = [];
-  for (let i = 1; i < points.length; i++) {
-    const a = points[i - 1]!;
-    const b = points[i]!;
+  for (const [a, b] of neighbours(points)) {
     if (a.maxWalSizeMb !== b.maxWalSizeMb) changes.push({ t: b.t, fromMb: a.maxWalSizeMb, toMb: b.maxWalSizeMb });
   }
   return changes;
@@ -144,7 +151,5 @@ export function formatBurstTable(rows: readonly { arm: string; f: BurstFigures }
 }
 
 function markdownTable(header: string[], body: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  return [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...body.map(line)].join('\n');
+  return formatTable(header, body, { style: 'markdown' });
 }

@@ -7,6 +7,7 @@
  * measurement, not a test: it prints tables and exits 0 whatever the
  * figures. See bench/README.md.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +48,6 @@ const COMMON_ENV: Record<string, string> = {
 };
 
 const progress = (text: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Options {
   shape: 'steady' | 'bursts' | 'both';
@@ -165,7 +165,8 @@ async function steadyArm(nats: NatsServer, pgc: PostgresCluster, monitorClient: 
   if (arm === 'oneshot') {
     // The issue's reference: the formula size set once from the first 10 s.
     await sleep(10_000);
-    const first = monitor.points[0]!;
+    const first = monitor.points[0];
+    if (!first) throw new Error('the monitor has no first point');
     const now = await observe(monitorClient, (Date.now() - t0) / 1000);
     const size = Math.ceil(neededMb((now.walBytes - first.walBytes) / now.t, SIZING));
     await pgc.query(`ALTER SYSTEM SET max_wal_size = '${size}MB'`);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientBase } from 'pg';
 
 /** One observation of the server, taken every second by the benchmark itself (not by walrus). */
@@ -49,7 +50,7 @@ export class Monitor {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    while (this.busy) await new Promise((r) => setTimeout(r, 50));
+    while (this.busy) await sleep(50);
     await this.tick();
   }
 }

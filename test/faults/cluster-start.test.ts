@@ -5,6 +5,7 @@ import { cleanupAll, freePort, startPostgres, waitFor, type PostgresCluster } fr
 import { startNatsCluster, type NatsCluster } from '../harness/nats-cluster.js';
 import { startWalrus, type WalrusProcess } from '../harness/walrus-process.js';
 import { SubjectWatch } from '../harness/watch.js';
+import { defined } from '../harness/defined.js';
 
 // The production start of the three-node profile (or a NATS rolling
 // restart): walrus processes and NATS nodes come up at the same time, and
@@ -48,7 +49,7 @@ describe('faults - every service started together with a three-node JetStream cl
 
     const http: Record<string, number> = {};
     for (const s of SERVICES) {
-      http[s] = (await procs[s]!.waitForLog((l) => l.msg === 'serving /healthz, /readyz and /metrics', `${s} serving HTTP`)).metricsPort as number;
+      http[s] = (await defined(procs[s]).waitForLog((l) => l.msg === 'serving /healthz, /readyz and /metrics', `${s} serving HTTP`)).metricsPort as number;
     }
     for (const s of SERVICES) {
       const waiting = await waitFor(
@@ -65,7 +66,7 @@ describe('faults - every service started together with a three-node JetStream cl
 
     const ports: Record<string, number> = {};
     for (const s of SERVICES) {
-      const started = await procs[s]!.waitForLog((l) => l.msg === 'started', `${s} started`, 110_000);
+      const started = await defined(procs[s]).waitForLog((l) => l.msg === 'started', `${s} started`, 110_000);
       ports[s] = started.metricsPort as number;
     }
     for (const s of SERVICES) {
@@ -81,7 +82,7 @@ describe('faults - every service started together with a three-node JetStream cl
 
     // Every wait was reported once (when it began) and its end once, never per retry.
     for (const s of SERVICES) {
-      const lines = procs[s]!.lines;
+      const lines = defined(procs[s]).lines;
       const begun = lines.filter((l) => l.msg === 'waiting for a dependency; retrying with backoff').map((l) => String(l.waitingFor));
       const ended = lines.filter((l) => l.msg === 'dependency available; going on').map((l) => String(l.waitedFor));
       expect([s, [...begun].sort()]).toEqual([s, [...new Set(begun)].sort()]);
@@ -89,15 +90,15 @@ describe('faults - every service started together with a three-node JetStream cl
     }
 
     // And it works: forced checkpoints become a decision, applied on the server.
-    watch = await SubjectWatch.open(nats.nodes[0]!.url, [`walrus.decision.${CLUSTER}`, `walrus.applied.${CLUSTER}`]);
-    await procs.collector!.waitForLog((l) => l.msg === 'cluster reachable' && l.cluster === CLUSTER, 'the first sample');
+    watch = await SubjectWatch.open(defined(nats.nodes[0]).url, [`walrus.decision.${CLUSTER}`, `walrus.applied.${CLUSTER}`]);
+    await defined(procs.collector).waitForLog((l) => l.msg === 'cluster reachable' && l.cluster === CLUSTER, 'the first sample');
     await writeWal(pg, { rounds: 12 });
     const decision = await watch.next(`walrus.decision.${CLUSTER}`, (d) => d.action === 'increase', 'an increase decision', 90_000);
     expect(decision).toMatchObject({ cluster: CLUSTER, old_size_mb: 32 });
     const applied = await watch.next(`walrus.applied.${CLUSTER}`, (r) => r.decision_id === decision.id, 'its apply result', 90_000);
     expect(applied).toMatchObject({ status: 'applied', max_wal_size_mb: decision.new_size_mb, error: null });
 
-    for (const s of SERVICES) expect([s, procs[s]!.proc.exitCode]).toEqual([s, null]);
+    for (const s of SERVICES) expect([s, defined(procs[s]).proc.exitCode]).toEqual([s, null]);
     expect(Object.values(procs).flatMap((p) => p.lines.filter((l) => /fatal/i.test(l.msg)))).toEqual([]);
   });
 });

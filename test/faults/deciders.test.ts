@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import type { Decision } from '@walrus/core';
@@ -58,7 +59,7 @@ describe('faults - deciders killed mid-stream', () => {
     for (let from = 0; from < fleet.samples.length; from += chunk) {
       await publish(from, from + chunk);
       if (from + chunk < fleet.samples.length) {
-        await new Promise((r) => setTimeout(r, 150));
+        await sleep(150);
         victim.proc.kill('SIGKILL');
         await victim.exited;
         kills++;
@@ -77,7 +78,7 @@ describe('faults - deciders killed mid-stream', () => {
       { what: `${fleet.expected.length} decisions in WALRUS_DECISIONS`, timeoutMs: 120_000, intervalMs: 2000 },
     );
     // Nothing more arrives afterwards (a late duplicate would show here).
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     const final = await storedMessages<Decision>(nc, 'WALRUS_DECISIONS', 'walrus.decision.');
     expect(final.length).toBe(decisions.length);
 

@@ -15,7 +15,6 @@ import {
   initialState,
   policyFromEnv,
   resolvePolicy,
-  type ClusterState,
   type Decision,
   type Sample,
 } from '@walrus/core';
@@ -74,7 +73,7 @@ export function buildFleet(opts: { clusters: number; rounds: number; env: Record
   const expected: Fleet['expected'] = [];
   const st = Array.from({ length: opts.clusters }, (_, i) => ({
     id: `${opts.prefix ?? 'fleet'}-${String(i).padStart(3, '0')}`,
-    state: initialState() as ClusterState,
+    state: initialState(),
     requested: Math.floor(rnd() * 100),
     size: 256,
     dryRunFrom: 2 + Math.floor(rnd() * opts.rounds),

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { decisionMsgId, decisionSubject } from '@walrus/core';
@@ -5,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from '../harness/mod.js';
 import { startWalrus, type WalrusProcess } from '../harness/walrus-process.js';
 import { decisionFor } from './decisions.js';
+import { defined } from '../harness/defined.js';
 
 let nats: NatsServer;
 let pgc: PostgresCluster;
@@ -53,11 +55,11 @@ describe('faults - historian killed between receiving and acknowledging', () => 
     await publish(20, 40);
     await waitFor(
       async () =>
-        (
+        defined((
           await pgc.query<{ n: string }>(
             "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = 'history' AND wait_event_type = 'Lock' AND query ILIKE '%walrus.history%'",
           )
-        )[0]!.n !== '0' || null,
+        )[0]).n !== '0' || null,
       { what: 'the historian waiting on the locked table', timeoutMs: 30_000 },
     );
     historian.proc.kill('SIGKILL');
@@ -74,7 +76,7 @@ describe('faults - historian killed between receiving and acknowledging', () => 
       const d = decisionFor(`hist-${n % 5}`, n);
       await js.publish(decisionSubject(d.cluster), JSON.stringify(d), { msgID: `again:${d.id}` });
     }
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     const rows = await rowsPerDecision();
     expect(rows).toHaveLength(40);
     expect(rows.every((r) => r.n === '1')).toBe(true);

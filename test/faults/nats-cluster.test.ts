@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import type { Decision, Sample } from '@walrus/core';
@@ -61,7 +62,7 @@ describe('faults - three-node JetStream cluster', () => {
       },
       { what: `${fleet.expected.length} decisions`, timeoutMs: 120_000, intervalMs: 2000 },
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     const again = await waitFor(() => storedMessages<Decision>(nc, 'WALRUS_DECISIONS', 'walrus.decision.').catch(() => null), {
       what: 'the decisions read again',
       timeoutMs: 30_000,

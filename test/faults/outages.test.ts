@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { decisionMsgId, decisionSubject, type ApplyResult, type Decision, type Sample } from '@walrus/core';
@@ -42,7 +43,6 @@ afterAll(async () => {
   await cleanupAll();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The first log line after line `from` that matches. */
 const logAfter = (from: number, match: (l: LogLine) => boolean, what: string, timeoutMs = 60_000) =>
   waitFor(() => walrus.lines.slice(from).find(match), { what, timeoutMs, intervalMs: 100 });

@@ -6,6 +6,7 @@ import { cleanupAll, startNats, waitFor, type NatsServer } from '../harness/mod.
 import { startWalrus, type WalrusProcess } from '../harness/walrus-process.js';
 import { buildFleet, random, sampleOf } from './fleet.js';
 import { storedMessages } from './stream.js';
+import { defined } from '../harness/defined.js';
 
 const POLICY = { WALRUS_THRESHOLD: '2', WALRUS_MAX: '2GB', WALRUS_MIN_SIZE: '64MB', WALRUS_SHRINK_INTERVALS: '2', WALRUS_COOLDOWN_SEC: '90' };
 let nats: NatsServer;
@@ -28,7 +29,7 @@ const KINDS = ['random bytes', 'bad JSON', 'wrong version', 'unknown field', 'cl
 
 /** One poison message of each kind in turn, on the subject of a real cluster (so it sits among valid samples). */
 function poison(i: number, cluster: string, rnd: () => number): { kind: string; data: Uint8Array | string } {
-  const kind = KINDS[i % KINDS.length]!;
+  const kind = defined(KINDS[i % KINDS.length]);
   const valid = sampleOf(cluster, 100_000 + i, 1, 256);
   switch (kind) {
     case 'random bytes':
@@ -78,7 +79,7 @@ describe('faults - poison messages among valid samples', () => {
     expect(info.state.messages).toBe(1000);
     const seen = new Map<number, string>();
     for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-      const m = (await jsm.streams.getMessage('WALRUS_DLQ', { seq }))!;
+      const m = defined(await jsm.streams.getMessage('WALRUS_DLQ', { seq }));
       expect(m.subject).toBe('walrus.dlq.decider');
       const original = Number(m.header.get('Walrus-Original-Sequence'));
       expect(m.header.get('Walrus-Error')).not.toBe('');
@@ -86,7 +87,7 @@ describe('faults - poison messages among valid samples', () => {
     }
     expect([...seen.keys()].sort((a, b) => a - b)).toEqual([...kinds.keys()].sort((a, b) => a - b));
     // Each kind is refused for its own reason.
-    const reasonOf = (kind: string) => [...kinds].filter(([, k]) => k === kind).map(([seq]) => seen.get(seq)!);
+    const reasonOf = (kind: string) => [...kinds].filter(([, k]) => k === kind).map(([seq]) => defined(seen.get(seq)));
     expect(reasonOf('oversized').every((r) => /oversized/.test(r))).toBe(true);
     expect(reasonOf('cluster mismatch').every((r) => /cluster mismatch/.test(r))).toBe(true);
     expect(reasonOf('unknown field').every((r) => /max_wal_size_bytes|Unrecognized/i.test(r))).toBe(true);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,12 +86,12 @@ export function startLeaderLoad(url: string, options: LeaderLoadOptions = {}): L
     while (!stopped) {
       await runOnce();
       // No writable member (a failover in progress): try again shortly.
-      if (!stopped) await new Promise((r) => setTimeout(r, 200));
+      if (!stopped) await sleep(200);
     }
   })();
   const stop = async (): Promise<void> => {
     stopped = true;
-    (child as ChildProcess | null)?.kill('SIGINT');
+    child?.kill('SIGINT');
     await loop;
     rmSync(dir, { recursive: true, force: true });
     unregister();

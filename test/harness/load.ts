@@ -1,4 +1,5 @@
 import type { PostgresCluster } from './mod.js';
+import { defined } from './defined.js';
 
 /**
  * Writes WAL quickly with plain SQL: each round inserts and then deletes
@@ -26,10 +27,10 @@ export async function requestedCheckpoints(pg: PostgresCluster): Promise<number>
       ? 'SELECT num_requested AS n FROM pg_stat_checkpointer'
       : 'SELECT checkpoints_req AS n FROM pg_stat_bgwriter';
   const rows = await pg.query<{ n: string }>(sql);
-  return Number(rows[0]!.n);
+  return Number(defined(rows[0]).n);
 }
 
 export async function maxWalSizeMb(pg: PostgresCluster): Promise<number> {
   const rows = await pg.query<{ setting: string }>("SELECT setting FROM pg_settings WHERE name = 'max_wal_size'");
-  return Number(rows[0]!.setting);
+  return Number(defined(rows[0]).setting);
 }

@@ -1,4 +1,5 @@
 import { freePort, startNats, waitFor, type NatsServer } from './mod.js';
+import { defined } from './defined.js';
 
 export interface NatsCluster {
   /** The nodes started so far, in node order (n1, n2, …). */
@@ -47,9 +48,9 @@ export async function startNatsCluster(size = 3, opts: NatsClusterOptions = {}):
   const nodes: NatsServer[] = [];
   const launch = async (i: number) => {
     nodes[i] = await startNats({
-      name: names[i]!,
+      name: defined(names[i]),
       ready: 'listening',
-      port: clientPorts[i]!,
+      port: defined(clientPorts[i]),
       config: [
         'cluster {',
         `  name: ${name}`,
@@ -62,7 +63,7 @@ export async function startNatsCluster(size = 3, opts: NatsClusterOptions = {}):
   const first = Math.min(size, opts.startFirst ?? size);
   await Promise.all(names.slice(0, first).map((_, i) => launch(i)));
   const startRest = async () => {
-    await Promise.all(names.map((_, i) => (nodes[i] ? null : launch(i))));
+    await Promise.all(names.flatMap((_, i) => (nodes[i] ? [] : [launch(i)])));
   };
   const waitFormed = () =>
     waitFor(

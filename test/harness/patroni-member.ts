@@ -16,6 +16,7 @@ import {
   type RunAs,
   type Spawned,
 } from '@walrus/servers';
+import { defined } from './defined.js';
 
 export const PATRONI_BIN = '/usr/bin/patroni';
 const UNSHARE_BIN = '/usr/bin/unshare';
@@ -138,7 +139,7 @@ export class PatroniMember {
           ...patroni,
         ]
       : patroni;
-    this.proc = spawnLogged(command!, args, { logFile: this.patroniLogFile, env, cwd: this.dir });
+    this.proc = spawnLogged(defined(command), args, { logFile: this.patroniLogFile, env, cwd: this.dir });
   }
 
   /**

@@ -10,6 +10,7 @@ import { debianPostgres, memberConfig, type Credentials } from './patroni-config
 import { PatroniMember, type Role } from './patroni-member.js';
 import { freePort, logTail, makeTempDir, postgresRunAs, registerCleanup, waitFor } from '@walrus/servers';
 import { registerLogFile, snapshotLogFiles } from './logs.js';
+import { defined } from './defined.js';
 
 export { PatroniMember, type Role } from './patroni-member.js';
 export { bootstrapDcs, debianPostgres } from './patroni-config.js';
@@ -304,8 +305,8 @@ async function startOnce(options: PatroniClusterOptions): Promise<PatroniCluster
               CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END AS wal,
               (SELECT received_tli FROM pg_stat_wal_receiver WHERE status = 'streaming') AS received`,
     );
-    const row = rows[0]!;
-    const current = row.recovery ? row.received : Number.parseInt(row.wal!.slice(0, 8), 16);
+    const row = defined(rows[0]);
+    const current = row.recovery ? row.received : Number.parseInt(defined(row.wal).slice(0, 8), 16);
     return { current, checkpoint: row.checkpoint };
   };
 

@@ -57,7 +57,7 @@ export function startWalrus(args: string[], env: Record<string, string>, nodeArg
   let partial = '';
   const lines: LogLine[] = [];
   const waiters = new Set<() => void>();
-  proc.stdout!.on('data', (chunk: Buffer) => {
+  proc.stdout.on('data', (chunk: Buffer) => {
     out += chunk.toString();
     partial += chunk.toString();
     const parts = partial.split('\n');
@@ -72,7 +72,7 @@ export function startWalrus(args: string[], env: Record<string, string>, nodeArg
     }
     for (const w of waiters) w();
   });
-  proc.stderr!.on('data', (chunk: Buffer) => {
+  proc.stderr.on('data', (chunk: Buffer) => {
     err += chunk.toString();
     for (const w of waiters) w();
   });

@@ -1,3 +1,5 @@
+import { parseArgs } from 'node:util';
+
 /**
  * `walrus grants <role>`: the SQL that lets a role without superuser run
  * every walrus service against a cluster (PostgreSQL 15+, where privileges
@@ -37,16 +39,32 @@ GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO ${r};
 }
 
 export function grantsCommand(args: string[]): number {
-  const [role, ...rest] = args;
-  if (role === '--help' || role === '-h') {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+  } catch (err) {
+    // An option other than --help: not a role name either.
+    if (!isParseArgsError(err)) throw err;
+    return badRole(args);
+  }
+  if (parsed.values.help) {
     process.stdout.write(GRANTS_USAGE);
     return 0;
   }
+  const [role, ...rest] = parsed.positionals;
   // `$walrus$` would end the DO block's quoting early.
-  if (role === undefined || rest.length > 0 || role === '' || role.length > 63 || role.startsWith('-') || role.includes('$walrus$')) {
-    process.stderr.write(`walrus grants: expects one role name of 1 to 63 characters (got ${JSON.stringify(args)})\n\n${GRANTS_USAGE}`);
-    return 64;
-  }
+  if (role === undefined || rest.length > 0 || role === '' || role.length > 63 || role.startsWith('-') || role.includes('$walrus$')) return badRole(args);
   process.stdout.write(grantsSql(role));
   return 0;
+}
+
+function badRole(args: readonly string[]): number {
+  process.stderr.write(`walrus grants: expects one role name of 1 to 63 characters (got ${JSON.stringify(args)})\n\n${GRANTS_USAGE}`);
+  return 64;
+}
+
+/** What node:util's parseArgs throws for arguments it does not accept (by its error code). */
+function isParseArgsError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }

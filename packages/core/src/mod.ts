@@ -5,6 +5,7 @@ export * from './subjects.js';
 export * from './api.js';
 export * from './decider-api.js';
 export * from './recommend.js';
+export * from './percentile.js';
 
 export * from './config/units.js';
 export * from './config/policy.js';
@@ -26,7 +27,7 @@ export { saturatingMultiplyMb } from './engine/algorithms/saturating.js';
 export { multiplicative } from './engine/algorithms/multiplicative.js';
 export { additive } from './engine/algorithms/additive.js';
 export { adaptive, ADAPTIVE_HEADROOM } from './engine/algorithms/adaptive.js';
-export { percentile, percentileOf } from './engine/algorithms/percentile.js';
+export { percentile } from './engine/algorithms/percentile.js';
 export { SHRINK_BAND, ONSET_MARGIN } from './engine/algorithms/formula.js';
 export * from './engine/wal-rate.js';
 export * from './engine/checkpoint-causes.js';

@@ -1,21 +1,14 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { headers as natsHeaders } from '@nats-io/transport-node';
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type ConsumerConfig,
-  type ConsumerMessages,
-  type JsMsg,
-} from '@nats-io/jetstream';
-import { dlqSubject } from '@walrus/core';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { Backoff, sleep } from './backoff.js';
+import type { ConsumerMetrics } from './consumer-metrics.js';
+import { deadLetter } from './dead-letter.js';
 import { describeFailure, errorMessage } from './errors.js';
-import { isNotFound, isTransientJetStreamError } from './jetstream-errors.js';
 import type { Logger } from './logger.js';
-import type { StartupWaits } from './startup.js';
+
+// The pull loop of a durable consumer and the outcomes its handlers return.
+// Metrics, provisioning, dead letters and decoding are in consumer-metrics.ts,
+// consumer-provision.ts, dead-letter.ts and decode.ts.
 
 /** What a handler decided about one message (STYLE.md, habit 5). */
 export type Outcome =
@@ -26,197 +19,6 @@ export type Outcome =
   | { kind: 'reject'; reason: string };
 
 export const ack: Outcome = { kind: 'ack' };
-
-export interface ConsumerMetrics {
-  deadLetters: Counter<'service' | 'reason'>;
-  retries: Counter<'service'>;
-  redeliveries: Counter<'service'>;
-  /** Messages in the durable consumer not yet delivered to anyone (the consumer's lag). */
-  pending: Gauge<'service' | 'consumer'>;
-  /** Messages received and not yet acknowledged by this process (bounded by the concurrency). */
-  inFlight: Gauge<'service'>;
-  /** Adds a consumer whose lag and messages in hand the two gauges report; returns its removal. */
-  report(source: GaugeSource): () => void;
-}
-
-/** What a running consumer tells the gauges, read when they are scraped. */
-export interface GaugeSource {
-  service: string;
-  consumer: string;
-  /** Pending messages as of the last message received; null before the first. */
-  pending(): number | null;
-  inFlight(): number;
-}
-
-/*
- * The gauges are filled when scraped rather than set for every message: at
- * thousands of messages per second the label lookups were a measurable share
- * of a decider's CPU, and an applier's consumers (one per cluster) would each
- * overwrite the service's in-hand count instead of adding to it.
- */
-const sourcesByRegistry = new WeakMap<Registry, Set<GaugeSource>>();
-
-export function consumerMetrics(registry: Registry): ConsumerMetrics {
-  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
-  let sources = sourcesByRegistry.get(registry);
-  if (!sources) {
-    sources = new Set();
-    sourcesByRegistry.set(registry, sources);
-  }
-  const all = sources;
-  return {
-    report(source) {
-      all.add(source);
-      return () => void all.delete(source);
-    },
-    deadLetters: get(
-      'walrus_dead_letters_total',
-      () =>
-        new Counter({
-          name: 'walrus_dead_letters_total',
-          help: 'Messages that failed validation, were terminated and republished to walrus.dlq.<service>.',
-          labelNames: ['service', 'reason'],
-          registers: [registry],
-        }),
-    ),
-    retries: get(
-      'walrus_message_retries_total',
-      () =>
-        new Counter({
-          name: 'walrus_message_retries_total',
-          help: 'Messages handed back to JetStream for a later redelivery after a transient failure.',
-          labelNames: ['service'],
-          registers: [registry],
-        }),
-    ),
-    redeliveries: get(
-      'walrus_message_redeliveries_total',
-      () =>
-        new Counter({
-          name: 'walrus_message_redeliveries_total',
-          help: 'Messages received that JetStream had delivered before (after a crash, a timeout or a retry).',
-          labelNames: ['service'],
-          registers: [registry],
-        }),
-    ),
-    pending: get(
-      'walrus_consumer_pending_messages',
-      () =>
-        new Gauge({
-          name: 'walrus_consumer_pending_messages',
-          help: 'Messages in the durable consumer not yet delivered (its lag), as of the last message received.',
-          labelNames: ['service', 'consumer'],
-          registers: [registry],
-          collect() {
-            this.reset();
-            for (const s of all) {
-              const n = s.pending();
-              if (n !== null) this.set({ service: s.service, consumer: s.consumer }, n);
-            }
-          },
-        }),
-    ),
-    inFlight: get(
-      'walrus_consumer_in_flight_messages',
-      () =>
-        new Gauge({
-          name: 'walrus_consumer_in_flight_messages',
-          help: 'Messages this process has received and not yet acknowledged (queued or being handled).',
-          labelNames: ['service'],
-          registers: [registry],
-          collect() {
-            this.reset();
-            const byService = new Map<string, number>();
-            for (const s of all) byService.set(s.service, (byService.get(s.service) ?? 0) + s.inFlight());
-            for (const [service, n] of byService) this.set({ service }, n);
-          },
-        }),
-    ),
-  };
-}
-
-/** Creates the durable consumer when missing; an existing one is used as it is. */
-export async function ensureConsumer(
-  nc: NatsConnection,
-  stream: string,
-  config: Partial<ConsumerConfig> & { durable_name: string },
-  provision: boolean,
-  log: Logger,
-): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  try {
-    await jsm.consumers.info(stream, config.durable_name);
-  } catch (err) {
-    if (!isNotFound(err) || !provision) throw err;
-    await jsm.consumers.add(stream, {
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ...config,
-    });
-    log.info({ stream, consumer: config.durable_name }, 'created consumer');
-  }
-}
-
-/**
- * Creates the durable consumer when missing (with `provision`) and runs it,
- * waiting through `startup` while JetStream cannot answer yet (a leader being
- * elected, no responders, timeouts). Without `provision`, a missing stream or
- * consumer is waited for too: an administrator creates them, in any order.
- */
-export function startDurableConsumer(
-  startup: StartupWaits,
-  provision: boolean,
-  config: Partial<ConsumerConfig> & { durable_name: string },
-  run: Omit<RunConsumerOptions, 'durable'>,
-): Promise<RunningConsumer> {
-  const what = `JetStream consumer ${config.durable_name} on ${run.stream}${provision ? '' : ' (WALRUS_PROVISION=false: created by an administrator)'}`;
-  return startup.wait(
-    what,
-    async () => {
-      await ensureConsumer(run.nc, run.stream, config, provision, run.log);
-      return runConsumer({ ...run, durable: config.durable_name });
-    },
-    { transient: (err) => isTransientJetStreamError(err) || (!provision && isNotFound(err)) },
-  );
-}
-
-/**
- * Republishes a message that can never be processed, unchanged, to
- * `walrus.dlq.<service>` with headers naming the error, then terminates it so
- * that it is never redelivered.
- */
-export async function deadLetter(
-  nc: NatsConnection,
-  service: string,
-  msg: JsMsg,
-  reason: string,
-  log: Logger,
-  metrics: ConsumerMetrics,
-): Promise<void> {
-  const h = natsHeaders();
-  h.set('Walrus-Error', reason.slice(0, 1024).replace(/[\r\n]+/g, ' '));
-  h.set('Walrus-Original-Subject', msg.subject);
-  h.set('Walrus-Original-Sequence', String(msg.seq));
-  try {
-    await jetstream(nc).publish(dlqSubject(service), msg.data, {
-      headers: h,
-      msgID: `dlq:${service}:${msg.info.stream}:${msg.seq}`,
-    });
-  } catch (err) {
-    // Without the copy in the DLQ the message would be lost: let it come back.
-    log.error({ err, subject: msg.subject, seq: msg.seq }, 'dead-letter publish failed; message will be redelivered');
-    msg.nak(5000);
-    return;
-  }
-  msg.term();
-  metrics.deadLetters.inc({ service, reason: reasonLabel(reason) });
-  log.warn({ subject: msg.subject, seq: msg.seq, reason }, 'message dead-lettered');
-}
-
-/** Keeps the label's cardinality small: the first words of the reason. */
-function reasonLabel(reason: string): string {
-  return reason.split(/[:(]/)[0]!.trim().slice(0, 40) || 'invalid';
-}
 
 export interface RunningConsumer {
   stop(): Promise<void>;
@@ -282,16 +84,17 @@ export async function runConsumer(opts: RunConsumerOptions): Promise<RunningCons
   let slotFreed: (() => void) | null = null;
 
   /** Queues a message behind the earlier ones of its key; resolves once there is room for another. */
-  const dispatch = async (msg: JsMsg) => {
+  const dispatch = async (msg: JsMsg, keyOf: (msg: JsMsg) => string) => {
     while (inFlight.size >= concurrency) await new Promise<void>((r) => (slotFreed = r));
     // Stopping meanwhile: leave it unacknowledged; JetStream redelivers it.
     if (stopped) return;
-    const key = opts.keyOf!(msg);
+    const key = keyOf(msg);
     const one = (tails.get(key) ?? Promise.resolve()).then(() => handleOne(msg)).catch((err: unknown) => {
       log.error({ err, subject: msg.subject, seq: msg.seq }, 'message handling failed unexpectedly');
     });
     tails.set(key, one);
     inFlight.add(one);
+    // `one` never rejects (caught above): frees the slot once it settles.
     void one.finally(() => {
       inFlight.delete(one);
       if (tails.get(key) === one) tails.delete(key);
@@ -319,8 +122,8 @@ export async function runConsumer(opts: RunConsumerOptions): Promise<RunningCons
           }
           backoff.reset();
           lastMsg = msg;
-          if (concurrency > 1) {
-            await dispatch(msg);
+          if (opts.keyOf && concurrency > 1) {
+            await dispatch(msg, opts.keyOf);
           } else {
             sequentialInHand = 1;
             const one = handleOne(msg);
@@ -384,39 +187,4 @@ export async function runConsumer(opts: RunConsumerOptions): Promise<RunningCons
       unreport();
     },
   };
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Parses JSON and a zod schema, returning a reason instead of throwing (for `reject`). */
-export function decodeJson(data: Uint8Array, maxBytes = 64 * 1024): { ok: true; value: unknown } | { ok: false; reason: string } {
-  if (data.length > maxBytes) return { ok: false, reason: `oversized payload: ${data.length} bytes (allowed ${maxBytes})` };
-  let text: string;
-  try {
-    text = strictUtf8.decode(data);
-  } catch {
-    return { ok: false, reason: 'payload is not UTF-8 text' };
-  }
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch (err) {
-    return { ok: false, reason: `bad JSON: ${errorMessage(err)}` };
-  }
-}
-
-/** Decodes and validates a message against a zod schema; the reason names each bad field. */
-export function decodeMessage<T>(
-  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } } },
-  data: Uint8Array,
-  maxBytes?: number,
-): { ok: true; value: T } | { ok: false; reason: string } {
-  const json = decodeJson(data, maxBytes);
-  if (!json.ok) return json;
-  const parsed = schema.safeParse(json.value);
-  if (parsed.success) return { ok: true, value: parsed.data };
-  const details = parsed.error.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(message)'}: ${i.message}`)
-    .join('; ');
-  return { ok: false, reason: `schema violation: ${details}` };
 }

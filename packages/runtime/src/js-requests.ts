@@ -86,6 +86,7 @@ export class JetStreamRequests {
     // One timer for every request: expired ones are failed at most ~100 ms late.
     this.sweep = setInterval(() => this.expire(), Math.min(100, timeoutMs));
     this.sweep.unref();
+    // closed() resolves (never rejects) when the connection ends, for good.
     void nc.closed().then(() => this.close());
   }
 
@@ -177,7 +178,7 @@ export class JetStreamRequests {
           this.nc.publish(subject, data, { reply: this.base + token, ...(headers ? { headers } : {}) });
         } catch (err) {
           this.pending.delete(token);
-          reject(err as Error);
+          reject(err);
         }
       });
     });

@@ -63,7 +63,8 @@ export async function connectNats(opts: NatsOptions, log: Logger, startup: Start
   // or TLS settings included (a server whose configuration is being rolled
   // out): the wait's log line and /readyz give the reason.
   const nc = await startup.wait('NATS', () => connectOnce(opts, startup.signal), { transient: () => true });
-  void watchStatus(nc, log);
+  // Logs the connection's changes for as long as it lives.
+  watchStatus(nc, log).catch((err: unknown) => log.warn({ err }, 'NATS status no longer watched'));
   log.info({ server: nc.getServer() }, 'connected to NATS');
   return nc;
 }

@@ -325,12 +325,11 @@ export function killTreeSync(pid: number, timeoutMs = 3_000): void {
 
 /** Waits for `spawned` to exit; after `timeoutMs`, SIGKILLs it and its children. */
 export async function waitExitOrKill(spawned: Spawned, timeoutMs: number): Promise<Exit> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
+  // Aborted once the process exits, so that no timer outlives the wait.
+  const exited = new AbortController();
+  const timedOut = sleep(timeoutMs, 'timeout' as const, { signal: exited.signal }).catch(() => spawned.exited);
   const first = await Promise.race([spawned.exited, timedOut]);
-  clearTimeout(timer);
+  exited.abort();
   if (first !== 'timeout') return first;
   await killTree(spawned.pid);
   return spawned.exited;

@@ -38,7 +38,7 @@ export async function waitFor<T>(
     }
     try {
       const value = await predicate();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
       lastValue = value;
       lastError = undefined;
     } catch (err) {

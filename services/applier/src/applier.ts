@@ -27,7 +27,7 @@ import {
   Limiter,
   OncePerProcess,
 } from '@walrus/runtime';
-import { MemberList, MemberPools, parseClusterUrl, SuperuserCheck, type ClusterTopology } from '@walrus/cluster';
+import { MemberList, MemberPools, parseClusterUrl, SuperuserCheck, type ClusterTopology, type MemberEndpoint } from '@walrus/cluster';
 import pg from 'pg';
 import { Counter, Histogram } from 'prom-client';
 import { attemptApply, toApplyResult, type Attempt } from './apply-decision.js';
@@ -96,11 +96,20 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
       return [c.id, { members: new MemberList(topology, config.connectTimeoutSec * 1000), pools, strategy: strategyFor(topology, config.connectTimeoutSec * 1000) }];
     }),
   );
-  const servedBy = (c: ClusterEntry): Served => served.get(c.id)!;
-  /** The pool of a single-member cluster's one member (the start-up role check uses the first member of any). */
+  const servedBy = (c: ClusterEntry): Served => {
+    const s = served.get(c.id);
+    if (!s) throw new Error(`cluster ${c.id} is not served by this applier`);
+    return s;
+  };
+  /** The first member (a single-member cluster's only one; the start-up role check uses the first member of any). */
+  const firstMember = (s: Served): MemberEndpoint => {
+    const [first] = s.members.current;
+    if (!first) throw new Error('a cluster without members');
+    return first;
+  };
   const poolFor = (c: ClusterEntry): pg.Pool => {
     const s = servedBy(c);
-    return s.pools.pool(s.members.current[0]!);
+    return s.pools.pool(firstMember(s));
   };
 
   const superusers = new SuperuserCheck(log, deps.once ?? new OncePerProcess());
@@ -289,12 +298,13 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
   // cluster's apply connection nor keep the other clusters' checks waiting.
   const checks = new Limiter(STARTUP_CHECKS_AT_ONCE);
   for (const cluster of config.clusters) {
+    // Never rejects: the role check and the superuser check log their failures.
     void checks.acquire().then(async (release) => {
       if (stopping) return release();
       const timeoutMs = config.connectTimeoutSec * 1000;
       const pool = new pg.Pool({
         // The first member's: the role and its grants are the same on every member (they replicate).
-        connectionString: servedBy(cluster).members.current[0]!.url,
+        connectionString: firstMember(servedBy(cluster)).url,
         max: 1,
         connectionTimeoutMillis: timeoutMs,
         query_timeout: timeoutMs,

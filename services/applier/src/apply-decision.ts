@@ -64,7 +64,8 @@ export async function attemptApply(o: AttemptOptions): Promise<Attempt> {
     try {
       await (o.strategy ?? alterSystemStrategy).apply(o.client, d.new_size_mb);
     } catch (err) {
-      return classifyAlterError(err);
+      // The grants were read above: a refusal now is not for want of them.
+      return classifyAlterError(err, { grantsHeld: true });
     }
     return await verifySize(o, o.client, d.new_size_mb);
   } catch (err) {
@@ -102,7 +103,13 @@ export async function verifySize(
   );
 }
 
-export function classifyAlterError(err: unknown): Attempt {
+/**
+ * What a failed change means, by SQLSTATE. `grantsHeld`: the role was seen
+ * to hold ALTER SYSTEM on max_wal_size and EXECUTE on pg_reload_conf() just
+ * before, so a "permission denied" (42501, also what a file the server may
+ * not write gives) is the server's postgresql.auto.conf, not a missing grant.
+ */
+export function classifyAlterError(err: unknown, o: { grantsHeld?: boolean } = {}): Attempt {
   if (err instanceof ManagerError) {
     return err.transient ? { kind: 'transient', error: err.message } : done('failed', null, err.message);
   }
@@ -116,8 +123,7 @@ export function classifyAlterError(err: unknown): Attempt {
       `ALTER SYSTEM is disabled on this server (${message}; allow_alter_system = off): set max_wal_size through the cluster's manager instead (CloudNativePG: spec.postgresql.parameters; Patroni: PATCH /config)`,
     );
   }
-  // Before 42501: a read-only postgresql.auto.conf is also "permission denied", but no grant helps.
-  if (/postgresql\.auto\.conf/.test(message)) {
+  if (state === '42501' && o.grantsHeld) {
     return done(
       'failed',
       null,

@@ -49,7 +49,11 @@ export async function attemptOnMembers(o: MembersAttemptOptions): Promise<Attemp
   try {
     const choice = await findPrimary(
       connected.filter((c) => c.client).map((c) => c.member),
-      async (m) => readRole(connected.find((c) => c.member.name === m.name)!.client!),
+      async (m) => {
+        const client = connected.find((c) => c.member.name === m.name)?.client;
+        if (!client) throw new Error(`no connection to member ${m.name}`);
+        return readRole(client);
+      },
     );
     for (const r of choice.roles) if (r.error !== null) markBroken(connected, r.member, r.error);
     const primary = connected.find((c) => c.member.name === choice.primary);
@@ -57,13 +61,13 @@ export async function attemptOnMembers(o: MembersAttemptOptions): Promise<Attemp
       const why = connected.map((c) => `${c.member.name}: ${c.error ?? 'in recovery'}`).join('; ');
       return { kind: 'transient', error: `no reachable member of the cluster is out of recovery (${why})` };
     }
-    const roleOf = (c: Connected): MemberOutcome['role'] => (c === primary ? 'primary' : c.client ? 'standby' : 'unknown');
+    const roleOf = (c: Connected | undefined): MemberOutcome['role'] => (c === primary ? 'primary' : c?.client ? 'standby' : 'unknown');
     const standbys = connected.filter((c) => c !== primary);
     const outcomes = isPatroni(o.strategy ?? alterSystemStrategy)
-      ? await viaPatroni(o, primary, standbys)
-      : await viaAlterSystem(o, primary, standbys);
+      ? await viaPatroni(o, primary, primary.client, standbys)
+      : await viaAlterSystem(o, primary, primary.client, standbys);
     if (outcomes.kind === 'transient') return outcomes;
-    const members = outcomes.members.map((m) => ({ ...m, role: roleOf(connected.find((c) => c.member.name === m.member)!) }));
+    const members = outcomes.members.map((m) => ({ ...m, role: roleOf(connected.find((c) => c.member.name === m.member)) }));
     return { ...outcomes.primary, member: primary.member.name, members };
   } finally {
     for (const c of connected) c.client?.release(c.broken);
@@ -72,8 +76,9 @@ export async function attemptOnMembers(o: MembersAttemptOptions): Promise<Attemp
 
 type MembersDone = { kind: 'done'; primary: Done; members: MemberOutcome[] } | { kind: 'transient'; error: string };
 
-async function viaAlterSystem(o: MembersAttemptOptions, primary: Connected, standbys: Connected[]): Promise<MembersDone> {
-  const first = await attemptApply({ ...o, client: primary.client!, strategy: alterSystemStrategy });
+/** `client` is the primary's connection (`primary.client`, there). */
+async function viaAlterSystem(o: MembersAttemptOptions, primary: Connected, client: PoolClient, standbys: Connected[]): Promise<MembersDone> {
+  const first = await attemptApply({ ...o, client, strategy: alterSystemStrategy });
   if (first.kind === 'transient') {
     primary.broken = true;
     return first;
@@ -95,7 +100,8 @@ async function onStandby(o: MembersAttemptOptions, s: Connected): Promise<Member
       try {
         await alterSystemStrategy.apply(s.client, size);
       } catch (err) {
-        const a = classifyAlterError(err);
+        // The grants were read above: a refusal now is not for want of them.
+        const a = classifyAlterError(err, { grantsHeld: true });
         return a.kind === 'transient' ? failedOutcome(s, a.error, true) : outcomeOf(s.member.name, a);
       }
     }
@@ -105,11 +111,11 @@ async function onStandby(o: MembersAttemptOptions, s: Connected): Promise<Member
   }
 }
 
-async function viaPatroni(o: MembersAttemptOptions, primary: Connected, standbys: Connected[]): Promise<MembersDone> {
+/** `client` is the primary's connection (`primary.client`, there). */
+async function viaPatroni(o: MembersAttemptOptions, primary: Connected, client: PoolClient, standbys: Connected[]): Promise<MembersDone> {
   const strategy = o.strategy;
   if (!strategy || !isPatroni(strategy)) throw new Error('viaPatroni without the patroni strategy');
   const d = o.decision;
-  const client = primary.client!;
   const name = primary.member.name;
   try {
     const missing = missingGrants(await readPrivileges(client));
@@ -125,7 +131,7 @@ async function viaPatroni(o: MembersAttemptOptions, primary: Connected, standbys
     try {
       await strategy.resetOn(client);
     } catch (err) {
-      const a = classifyAlterError(err);
+      const a = classifyAlterError(err, { grantsHeld: true });
       if (a.kind === 'transient') primary.broken = true;
       return a.kind === 'transient' ? a : doneOnPrimary(name, a);
     }
@@ -273,7 +279,7 @@ async function memberViaPatroni(o: MembersAttemptOptions, client: PoolClient, na
       await strategy.resetOn(client);
       await strategy.patch(d.new_size_mb);
     } catch (err) {
-      return classifyAlterError(err);
+      return classifyAlterError(err, { grantsHeld: true });
     }
     const t = await takeOrOverride(o, client, d.new_size_mb);
     return { ...t.result, members: [{ ...outcomeOf(name, t.result), role: 'standby', via: t.via }] };

@@ -1,5 +1,5 @@
 import { SampleV1, WALRUS_PARAM_NAMES } from '@walrus/core';
-import { backoffDelay, errorMessage, redactUrl, type ClusterEntry, type Limiter, type Logger } from '@walrus/runtime';
+import { backoffDelay, errorMessage, redactUrl, sleep, type ClusterEntry, type Limiter, type Logger } from '@walrus/runtime';
 import pg from 'pg';
 import type { CollectorMetrics } from './metrics.js';
 import { isPermissionDenied, readSample, readWalDisk, type MemberEndpoint, type SuperuserCheck, type WalDiskFields } from '@walrus/cluster';
@@ -49,9 +49,10 @@ const STOP_GRACE_MS = 2_000;
 /** Waits for `p` (never rejecting) for at most `ms`. */
 async function settledWithin(p: Promise<unknown> | null, ms: number): Promise<void> {
   if (!p) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
+  // Aborted once `p` settles, so that no timer outlives the wait.
+  const done = new AbortController();
+  await Promise.race([p.catch(() => undefined), sleep(ms, done.signal).catch(() => undefined)]);
+  done.abort();
 }
 
 export class ClusterSampler {

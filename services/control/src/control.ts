@@ -207,7 +207,8 @@ export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<Se
       queue: CONTROL_QUEUE,
       callback: (err, msg) => {
         if (err) return log.warn({ err, endpoint }, 'control subscription error');
-        void answer(endpoint, msg);
+        // Answered while the next request arrives; a reply that cannot be sent (the connection closing) is logged.
+        answer(endpoint, msg).catch((err: unknown) => log.warn({ err, endpoint }, 'control reply could not be sent'));
       },
     }),
   );

@@ -106,11 +106,12 @@ export class Sources {
     const several = members.length > 1;
     const reads = await Promise.all(members.map((m) => this.readMember(cluster, m, several, now)));
     const answered = reads.filter((r): r is { member: string; sample: Sample; error: null } => r.sample !== null);
-    if (answered.length === 0) return { ok: false, sample: null, error: reads.map((r) => (several ? `${r.member}: ${r.error}` : r.error)).join('; ') };
+    const [first] = answered;
+    if (!first) return { ok: false, sample: null, error: reads.map((r) => (several ? `${r.member}: ${r.error}` : r.error)).join('; ') };
     const choice = choosePrimary(
       answered.map((r) => ({ member: r.member, inRecovery: r.sample.in_recovery, timeline: r.sample.timeline ?? null, error: null })),
     );
-    const sample = answered.find((r) => r.member === choice.primary)?.sample ?? answered[0]!.sample;
+    const sample = answered.find((r) => r.member === choice.primary)?.sample ?? first.sample;
     return { ok: true, sample, error: null };
   }
 

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Pool } from 'pg';
-import type { Logger } from '@walrus/runtime';
+import { errorMessage, type Logger } from '@walrus/runtime';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 /** Any constant shared by every historian: two starting at once take turns. */
@@ -11,6 +11,17 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+}
+
+/** A migration the database refused; the server's error (with its SQLSTATE) is the cause. */
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+  constructor(
+    readonly migration: string,
+    cause: unknown,
+  ) {
+    super(`migration ${migration} failed: ${errorMessage(cause)}`, { cause });
+  }
 }
 
 /** Numbered SQL files, applied in order, each once (graphile-worker's shape). */
@@ -44,7 +55,7 @@ export async function migrate(pool: Pool, log: Logger, migrations = loadMigratio
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw new Error(`migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
+        throw new MigrationError(m.name, err);
       }
       applied.push(m.version);
       log.info({ migration: m.name }, 'applied migration');

@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, errors as natsErrors, type NatsConnection } from '@nats-io/transport-node';
 import { apiSubject, type ApiReply, type Endpoint } from '@walrus/core';
 import { commonEnvSchema, errorMessage, loadEnvConfig, natsAuthOptions, natsOptionsFromConfig, resolveFileVariables } from '@walrus/runtime';
 
@@ -71,11 +71,11 @@ export async function callApi<T>(conn: CliConnection, endpoint: Endpoint, body: 
     const m = await conn.nc.request(subject, JSON.stringify(body), { timeout: timeoutMs });
     text = m.string();
   } catch (err) {
-    const e = err as { name?: string; isNoResponders?: () => boolean; message?: string };
-    if (e.name === 'NoRespondersError' || e.isNoResponders?.() || /no responders|503/i.test(e.message ?? '')) {
+    // nats.js reports no responders as a RequestError caused by a NoRespondersError.
+    if (err instanceof natsErrors.NoRespondersError || (err instanceof natsErrors.RequestError && err.isNoResponders())) {
       throw new CliError(EXIT.unreachable, `no walrus control service answers on ${subject}: start \`walrus control\` or \`walrus all\``);
     }
-    if (e.name === 'TimeoutError' || /timeout/i.test(e.message ?? '')) {
+    if (err instanceof natsErrors.TimeoutError) {
       throw new CliError(EXIT.unreachable, `the walrus control service did not answer on ${subject} within ${timeoutMs / 1000} s`);
     }
     throw new CliError(EXIT.unreachable, `request on ${subject} failed: ${errorMessage(err)}`);

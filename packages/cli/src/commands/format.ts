@@ -1,20 +1,4 @@
-/** Plain-text tables for people; `--json` prints the answer as it came. */
-export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string>>): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: ReadonlyArray<string>) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
-}
-
-/** Two columns: name and value, for one object. */
-export function keyValues(pairs: ReadonlyArray<readonly [string, string]>): string {
-  const width = Math.max(...pairs.map(([k]) => k.length));
-  return pairs.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
-}
-
+// How the control commands print values; tables and key/value lists come from @walrus/runtime's formatTable and formatKeyValues.
 export const mb = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : `${v} MB`);
 export const yesNo = (v: boolean | null | undefined): string => (v === null || v === undefined ? 'unknown' : v ? 'yes' : 'no');
 export const text = (v: unknown): string => (v === null || v === undefined ? '-' : String(v));

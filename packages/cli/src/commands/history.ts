@@ -1,17 +1,17 @@
 import type { HistoryResult, HistoryRow } from '@walrus/core';
-import { clusterArg, intFlag, noMorePositional, parseArgs } from './args.js';
+import { clusterArg, intOption, noMorePositional, parseCommandArgs } from './options.js';
 import { callApi, type CliConnection } from './client.js';
-import { mb, table, text } from './format.js';
+import { formatTable } from '@walrus/runtime';
+import { mb, text } from './format.js';
 import { printJson, type Output } from './output.js';
 
 export async function historyCommand(argv: string[], conn: () => Promise<CliConnection>, o: Output): Promise<number> {
-  const args = parseArgs('history', argv, ['cluster', 'limit'], ['json']);
-  noMorePositional('history', args, 1);
-  const flag = args.flags.get('cluster');
-  const cluster = clusterArg('history', typeof flag === 'string' ? flag : args.positional[0], false);
-  const limit = intFlag('history', args, 'limit', 1, 10_000) ?? 20;
+  const args = parseCommandArgs(argv, { cluster: 'string', limit: 'string', json: 'boolean' });
+  noMorePositional(args.positional, 1);
+  const cluster = clusterArg('history', args.values.cluster ?? args.positional[0], false);
+  const limit = intOption('limit', args.values.limit, 1, 10_000) ?? 20;
   const result = await callApi<HistoryResult>(await conn(), 'history', { ...(cluster ? { cluster } : {}), limit }, 8000);
-  if (args.flags.has('json')) {
+  if (args.values.json) {
     printJson(o, result.rows);
     return 0;
   }
@@ -20,7 +20,7 @@ export async function historyCommand(argv: string[], conn: () => Promise<CliConn
     return 0;
   }
   o.out(
-    table(
+    formatTable(
       ['TIME', 'CLUSTER', 'PRIMARY', 'ACTION', 'OLD', 'NEW', 'FORCED', 'OUTCOME', 'REASON'],
       result.rows.map((r) => [
         r.timestamp,
@@ -34,7 +34,7 @@ export async function historyCommand(argv: string[], conn: () => Promise<CliConn
         outcome(r),
         text(r.reason),
       ]),
-    ),
+    ) + '\n',
   );
   return 0;
 }

@@ -58,8 +58,7 @@ export async function runControlCommand(
     return await command(argv, connect, o, signal);
   } catch (err) {
     if (err instanceof CliError) {
-      const prefix = `walrus ${name}: `;
-      o.err(`${err.message.startsWith(prefix) ? '' : prefix}${err.message}\n`);
+      o.err(`walrus ${name}: ${err.message}\n`);
       return err.code;
     }
     o.err(`walrus ${name}: ${err instanceof Error ? err.message : String(err)}\n`);

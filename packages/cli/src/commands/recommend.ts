@@ -1,11 +1,12 @@
 import type { AnalyzeResult, Recommendation } from '@walrus/core';
-import { clusterArg, noMorePositional, parseArgs } from './args.js';
+import { clusterArg, noMorePositional, parseCommandArgs } from './options.js';
 import { callApi, EXIT, type CliConnection } from './client.js';
-import { keyValues, mb, text } from './format.js';
+import { formatKeyValues } from '@walrus/runtime';
+import { mb, text } from './format.js';
 import { printJson, type Output } from './output.js';
 
 export function recommendationText(r: Recommendation): string {
-  return keyValues([
+  return formatKeyValues([
     ['cluster', r.cluster],
     ['action', r.action],
     ['current size', mb(r.current_size_mb)],
@@ -16,38 +17,38 @@ export function recommendationText(r: Recommendation): string {
     ['rate limit', r.blocked_by ? `${r.blocked_by}${r.blocked_until ? ` until ${r.blocked_until}` : ''} (an automatic change would be skipped; analyze --apply bypasses it)` : 'none'],
     ['statistics', r.sample_source ? `${r.sample_source === 'live' ? 'read live' : 'last sample'} at ${text(r.sample_at)}` : '-'],
     ...(r.dry_run ? [['dry run', 'yes'] as [string, string]] : []),
-  ]);
+  ]) + '\n';
 }
 
 export async function recommendCommand(argv: string[], conn: () => Promise<CliConnection>, o: Output): Promise<number> {
-  const args = parseArgs('recommend', argv, [], ['json']);
-  noMorePositional('recommend', args, 1);
+  const args = parseCommandArgs(argv, { json: 'boolean' });
+  noMorePositional(args.positional, 1);
   const cluster = clusterArg('recommend', args.positional[0], true);
   const r = await callApi<Recommendation>(await conn(), 'recommendation', { cluster }, 15_000);
-  if (args.flags.has('json')) printJson(o, r);
+  if (args.values.json) printJson(o, r);
   else o.out(recommendationText(r));
   return r.action === 'error' ? EXIT.failed : EXIT.ok;
 }
 
 export async function analyzeCommand(argv: string[], conn: () => Promise<CliConnection>, o: Output): Promise<number> {
-  const args = parseArgs('analyze', argv, [], ['json', 'apply']);
-  noMorePositional('analyze', args, 1);
+  const args = parseCommandArgs(argv, { json: 'boolean', apply: 'boolean' });
+  noMorePositional(args.positional, 1);
   const cluster = clusterArg('analyze', args.positional[0], true);
-  const apply = args.flags.has('apply');
+  const apply = args.values.apply === true;
   // With apply, the answer waits for the applier's outcome (WALRUS_CONTROL_APPLY_WAIT_SEC).
   const r = await callApi<AnalyzeResult>(await conn(), 'analyze', { cluster, apply }, apply ? 130_000 : 15_000);
-  if (args.flags.has('json')) {
+  if (args.values.json) {
     printJson(o, r);
   } else {
     o.out(recommendationText(r.recommendation));
     if (apply) {
       o.out(
-        keyValues([
+        formatKeyValues([
           ['applied', r.applied ? 'yes' : 'no'],
           ['decision', text(r.decision_id)],
           ['outcome', r.apply_status ? `${r.apply_status}${r.max_wal_size_mb !== null ? `, max_wal_size now ${r.max_wal_size_mb} MB` : ''}${r.apply_error ? `: ${r.apply_error}` : ''}` : '-'],
           ...(r.reason ? [['note', r.reason] as [string, string]] : []),
-        ]),
+        ]) + '\n',
       );
     }
   }

@@ -1,15 +1,16 @@
 import type { ClusterStatus, MemberStatus, StatusResult } from '@walrus/core';
-import { clusterArg, noMorePositional, parseArgs } from './args.js';
+import { clusterArg, noMorePositional, parseCommandArgs } from './options.js';
 import { callApi, type CliConnection } from './client.js';
-import { age, keyValues, mb, rate, table, text, yesNo } from './format.js';
+import { formatKeyValues, formatTable } from '@walrus/runtime';
+import { age, mb, rate, text, yesNo } from './format.js';
 import { printJson, type Output } from './output.js';
 
 export async function statusCommand(argv: string[], conn: () => Promise<CliConnection>, o: Output): Promise<number> {
-  const args = parseArgs('status', argv, [], ['json']);
-  noMorePositional('status', args, 1);
+  const args = parseCommandArgs(argv, { json: 'boolean' });
+  noMorePositional(args.positional, 1);
   const cluster = clusterArg('status', args.positional[0], false);
   const result = await callApi<StatusResult>(await conn(), 'status', cluster ? { cluster } : {}, 8000);
-  if (args.flags.has('json')) {
+  if (args.values.json) {
     printJson(o, cluster ? result.clusters[0] : result);
     return 0;
   }
@@ -48,7 +49,7 @@ function fleet(r: StatusResult): string {
     `${f.clusters} clusters: ${f.reachable} reachable, ${f.unreachable} unreachable, ${f.unknown} unknown; ` +
     `${f.at_ceiling} at ceiling, ${f.cooldown_active} in cooldown, ${f.total_adjustments} adjustments\n\n` +
     (rows.length > 0
-      ? table(['CLUSTER', 'MAX_WAL_SIZE', 'WALRUS.MAX', 'WAL RATE', 'REQUIRED', 'REACHABLE', 'SAMPLE', 'ADJUSTMENTS', 'QUIET', 'RATE LIMIT', 'NOTES'], rows)
+      ? formatTable(['CLUSTER', 'MAX_WAL_SIZE', 'WALRUS.MAX', 'WAL RATE', 'REQUIRED', 'REACHABLE', 'SAMPLE', 'ADJUSTMENTS', 'QUIET', 'RATE LIMIT', 'NOTES'], rows) + '\n'
       : 'no cluster known yet: no state, no samples (is a collector running?)\n') +
     (several.length > 0 ? `\n${memberTable(several.flatMap((c) => c.members.map((m) => [c.cluster, m] as const)))}` : '')
   );
@@ -56,9 +57,11 @@ function fleet(r: StatusResult): string {
 
 /** Members with their role and size, one row each. */
 function memberTable(rows: ReadonlyArray<readonly [string, MemberStatus]>): string {
-  return table(
-    ['CLUSTER', 'MEMBER', 'ROLE', 'MAX_WAL_SIZE', 'TIMELINE', 'SAMPLE', 'AT CLUSTER SIZE'],
-    rows.map(([cluster, m]) => [cluster, m.member, m.role.replace('_', ' '), mb(m.max_wal_size_mb), text(m.timeline), age(m.sample_age_sec), yesNo(m.at_cluster_size)]),
+  return (
+    formatTable(
+      ['CLUSTER', 'MEMBER', 'ROLE', 'MAX_WAL_SIZE', 'TIMELINE', 'SAMPLE', 'AT CLUSTER SIZE'],
+      rows.map(([cluster, m]) => [cluster, m.member, m.role.replace('_', ' '), mb(m.max_wal_size_mb), text(m.timeline), age(m.sample_age_sec), yesNo(m.at_cluster_size)]),
+    ) + '\n'
   );
 }
 
@@ -93,7 +96,7 @@ function detail(c: ClusterStatus): string {
     ['invalid overrides', c.invalid_overrides.length === 0 ? 'none' : c.invalid_overrides.map((w) => w.message).join('\n' + ' '.repeat(19))],
   ];
   const members = c.members ?? [];
-  if (members.length === 0) return keyValues(pairs);
+  if (members.length === 0) return formatKeyValues(pairs) + '\n';
   pairs.push(['primary', text(c.primary_member)], ['failovers', String(c.failovers ?? 0)]);
-  return `${keyValues(pairs)}\n${memberTable(members.map((m) => [c.cluster, m] as const))}`;
+  return `${formatKeyValues(pairs)}\n\n${memberTable(members.map((m) => [c.cluster, m] as const))}`;
 }

@@ -1,5 +1,5 @@
 import { AlertV1, ApplyResultV1, DecisionV1, formatBytes } from '@walrus/core';
-import { clusterArg, intFlag, noMorePositional, parseArgs } from './args.js';
+import { clusterArg, intOption, noMorePositional, parseCommandArgs } from './options.js';
 import type { CliConnection } from './client.js';
 import type { Output } from './output.js';
 
@@ -9,12 +9,11 @@ import type { Output } from './output.js';
  * events. NATS going away ends it with exit code 3.
  */
 export async function watchCommand(argv: string[], conn: () => Promise<CliConnection>, o: Output, signal?: AbortSignal): Promise<number> {
-  const args = parseArgs('watch', argv, ['cluster', 'count'], ['json']);
-  noMorePositional('watch', args, 1);
-  const flag = args.flags.get('cluster');
-  const cluster = clusterArg('watch', typeof flag === 'string' ? flag : args.positional[0], false) ?? '>';
-  const count = intFlag('watch', args, 'count', 1, 1_000_000);
-  const json = args.flags.has('json');
+  const args = parseCommandArgs(argv, { cluster: 'string', count: 'string', json: 'boolean' });
+  noMorePositional(args.positional, 1);
+  const cluster = clusterArg('watch', args.values.cluster ?? args.positional[0], false) ?? '>';
+  const count = intOption('count', args.values.count, 1, 1_000_000);
+  const json = args.values.json === true;
   const { nc } = await conn();
   const subjects = [`walrus.decision.${cluster}`, `walrus.applied.${cluster}`, `walrus.alert.${cluster}`];
   let seen = 0;
@@ -26,7 +25,7 @@ export async function watchCommand(argv: string[], conn: () => Promise<CliConnec
         if (err) return;
         let line: string | null;
         try {
-          line = json ? JSON.stringify({ subject: m.subject, ...(m.json() as object) }) : describe(m.subject, m.json());
+          line = json ? JSON.stringify({ subject: m.subject, ...m.json<object>() }) : describe(m.subject, m.json());
         } catch {
           line = null;
         }
@@ -40,6 +39,7 @@ export async function watchCommand(argv: string[], conn: () => Promise<CliConnec
   if (!json) o.err(`watching ${subjects.slice(0, -1).join(', ')} and ${subjects.at(-1)} (Ctrl-C stops)\n`);
   const onAbort = () => done(0);
   signal?.addEventListener('abort', onAbort);
+  // closed() resolves, with the error if any, when the connection ends.
   void nc.closed().then((err) => {
     if (err) o.err(`NATS connection lost: ${err.message}\n`);
     done(3);

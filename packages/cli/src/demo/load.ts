@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, ClientBase } from 'pg';
 import type { Logger } from '@walrus/runtime';
 
@@ -34,7 +35,8 @@ const WAL_POSITION_SQL = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::
 export class WriteLoad {
   readonly stats: WriteLoadStats = { batches: 0, errors: 0, lastError: null };
   private stopping = false;
-  private readonly wakeups = new Set<() => void>();
+  /** Ends the workers' waits at once when the load stops. */
+  private readonly stopped = new AbortController();
   private readonly clients: Client[] = [];
   private workers: Promise<void>[] = [];
   private startedAtMs = 0;
@@ -71,7 +73,7 @@ export class WriteLoad {
     while (!this.stopping) {
       const waitMs = this.paceMs();
       if (waitMs > 0) {
-        await this.sleep(Math.min(waitMs, 1000));
+        await this.pause(Math.min(waitMs, 1000));
         continue;
       }
       try {
@@ -86,7 +88,7 @@ export class WriteLoad {
         this.stats.errors += 1;
         this.stats.lastError = err instanceof Error ? err.message : String(err);
         this.opts.log.warn({ err, table }, 'write load: batch failed; retrying');
-        await this.sleep(RETRY_MS);
+        await this.pause(RETRY_MS);
       }
     }
   }
@@ -97,22 +99,15 @@ export class WriteLoad {
     return this.writtenBytes <= allowed ? 0 : ((this.writtenBytes - allowed) / this.opts.walBytesPerSec) * 1000;
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakeups.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeups.add(done);
-    });
+  /** Waits `ms`, or less when the load stops meanwhile. */
+  private async pause(ms: number): Promise<void> {
+    await sleep(ms, undefined, { signal: this.stopped.signal }).catch(() => undefined);
   }
 
   /** Lets the running batches finish, then ends the sessions. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const wake of [...this.wakeups]) wake();
+    this.stopped.abort();
     await Promise.allSettled(this.workers);
     await Promise.allSettled(this.clients.map((c) => c.end()));
   }

@@ -1,3 +1,4 @@
+import type * as ServersModule from '@walrus/servers';
 import { DEMO_USAGE, parseDemoArgs } from './options.js';
 import { runDemo, type DemoIo } from './run.js';
 
@@ -19,7 +20,7 @@ export async function demoCommand(argv: readonly string[], env: Record<string, s
     process.stdout.write(DEMO_USAGE);
     return 0;
   }
-  let servers: typeof import('@walrus/servers');
+  let servers: typeof ServersModule;
   try {
     servers = await import('@walrus/servers');
     servers.pgInstallDir(parsed.options.version);

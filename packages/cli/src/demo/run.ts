@@ -13,8 +13,9 @@ import { PlainScreen, TtyScreen, type DemoScreen } from './screen.js';
 import { followEvents, readReading } from './sources.js';
 import { DemoState, type Reading, type Snapshot } from './state.js';
 import type { DemoInfo } from './view.js';
+import type * as ServersModule from '@walrus/servers';
 
-type Servers = typeof import('@walrus/servers');
+type Servers = typeof ServersModule;
 
 /** The monitored cluster's id in walrus (subjects walrus.*.demo). */
 const CLUSTER = 'demo';
@@ -266,17 +267,18 @@ async function stopEverything(
       log?.error({ err: e, what }, 'demo: stop step failed');
     }
   };
-  if (started.load) await step('the write load', () => started.load!.stop());
-  if (started.stopServices) await step('the walrus services', () => started.stopServices!());
+  const { load, stopServices, pg, nats, logStream } = started;
+  if (load) await step('the write load', () => load.stop());
+  if (stopServices) await step('the walrus services', () => stopServices());
   if (started.watchNc || started.monitor) {
     await step('the view', async () => {
       await started.watchNc?.close();
       await started.monitor?.end();
     });
   }
-  if (started.pg) await step(`PostgreSQL (pid ${started.pg.pid ?? '?'})`, () => started.pg!.stop());
-  if (started.nats) await step(`nats-server (pid ${started.nats.pid ?? '?'})`, () => started.nats!.stop());
-  if (started.logStream) await step('the log', () => new Promise<void>((resolve) => started.logStream!.end(resolve)));
+  if (pg) await step(`PostgreSQL (pid ${pg.pid ?? '?'})`, () => pg.stop());
+  if (nats) await step(`nats-server (pid ${nats.pid ?? '?'})`, () => nats.stop());
+  if (logStream) await step('the log', () => new Promise<void>((resolve) => logStream.end(resolve)));
   await step(root ? `removing ${root}` : 'cleaning up', () => servers.cleanupAll());
   clearTimeout(timer);
   const left = pids.filter((p) => !servers.processGone(p));

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import type { Snapshot } from './state.js';
 import { clock, eventText, fit, progressText, renderFrame, type DemoInfo } from './view.js';
 
@@ -51,8 +51,10 @@ describe('demo view - text', () => {
   });
 
   it('demo view - plain lines name what happened', () => {
-    expect(eventText(snapshot.events[0]!, T0)).toBe('[00:07] decision increase 32MB -> 64MB: because');
-    expect(eventText(snapshot.events[1]!, T0)).toBe('[00:08] applied: max_wal_size = 64MB');
+    const [decision, applied] = snapshot.events;
+    assert(decision && applied);
+    expect(eventText(decision, T0)).toBe('[00:07] decision increase 32MB -> 64MB: because');
+    expect(eventText(applied, T0)).toBe('[00:08] applied: max_wal_size = 64MB');
     expect(progressText(snapshot)).toBe('[01:23] max_wal_size 256MB · checkpoints forced 9, timed 1 · forced in the last minute 2 · WAL 4.1 MB/s · forced');
   });
 

@@ -1,3 +1,4 @@
+import { formatKeyValues } from '@walrus/runtime';
 import type { DemoEvent, Phase, Snapshot } from './state.js';
 
 /** What the demo started, for the header and footer. */
@@ -127,11 +128,16 @@ export function progressText(s: Snapshot): string {
 export function headerLines(info: DemoInfo): string[] {
   return [
     `walrus demo: PostgreSQL ${info.version} with max_wal_size = ${mb(info.initialMaxWalSizeMb)} and checkpoint_timeout = ${info.checkpointTimeoutSec}s under a write load of ~${info.loadMbPerSec} MB/s of WAL`,
-    `  nats-server    pid ${info.natsPid ?? '?'}, ${info.natsUrl}`,
-    `  PostgreSQL ${info.version}  pid ${info.pgPid ?? '?'}, ${info.pgUrl}`,
-    `  temp dir       ${info.tempDir} (removed at the end)`,
-    `  walrus logs    ${info.logFile}`,
-    `  demo pace      a sample every ${info.sampleIntervalSec} s, threshold ${info.threshold} forced checkpoint per sample, cooldown ${info.cooldownSec} s`,
+    ...formatKeyValues(
+      [
+        ['nats-server', `pid ${info.natsPid ?? '?'}, ${info.natsUrl}`],
+        [`PostgreSQL ${info.version}`, `pid ${info.pgPid ?? '?'}, ${info.pgUrl}`],
+        ['temp dir', `${info.tempDir} (removed at the end)`],
+        ['walrus logs', info.logFile],
+        ['demo pace', `a sample every ${info.sampleIntervalSec} s, threshold ${info.threshold} forced checkpoint per sample, cooldown ${info.cooldownSec} s`],
+      ],
+      '  ',
+    ).split('\n'),
     info.durationSec === null ? 'Ctrl-C stops and removes everything.' : `stops after ${info.durationSec} s, or on Ctrl-C`,
   ];
 }

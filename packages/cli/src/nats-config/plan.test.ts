@@ -1,6 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { DECIDER_ONLY, planNatsUsers, splitClusters, type NatsPlanOptions } from './plan.js';
 import { renderAuthorization } from './render.js';
+
+/** The first user of a role; the test fails naming the role when there is none. */
+function withRole<U extends { role: string }>(users: readonly U[], role: string): U {
+  const user = users.find((u) => u.role === role);
+  assert(user, `no ${role} user`);
+  return user;
+}
 
 const opts = (over: Partial<NatsPlanOptions> = {}): NatsPlanOptions => ({
   clusters: ['a', 'b', 'c'],
@@ -34,13 +41,13 @@ describe('nats-config - plan', () => {
 
   it('nats-config - the control service asks the deciders, who alone take those requests (queue group) and answer', () => {
     const users = planNatsUsers(opts());
-    const control = users.find((u) => u.role === 'control')!;
-    const decider = users.find((u) => u.role === 'decider')!;
+    const control = withRole(users, 'control');
+    const decider = withRole(users, 'decider');
     expect(control.publish.allow).toEqual(expect.arrayContaining(['walrus.decider.analyze', 'walrus.decider.reset']));
     expect(control.subscribe.deny).toEqual(['walrus.decider.>']);
     // Not the JetStream API wholesale: no stream changes, no consumers on the DLQ it once wrote to, no DLQ publish.
     expect(control.publish.allow).not.toContain('$JS.API.>');
-    expect(control.publish.allow!.filter((s) => /STREAM\.(CREATE|UPDATE|DELETE|PURGE)|WALRUS_DLQ|^walrus\.dlq/.test(s))).toEqual(['$JS.API.STREAM.CREATE.KV_walrus_state']);
+    expect((control.publish.allow ?? []).filter((s) => /STREAM\.(CREATE|UPDATE|DELETE|PURGE)|WALRUS_DLQ|^walrus\.dlq/.test(s))).toEqual(['$JS.API.STREAM.CREATE.KV_walrus_state']);
     expect(decider.subscribe.allow).toEqual(['_INBOX_walrus-decider.>', 'walrus.decider.analyze walrus-decider', 'walrus.decider.reset walrus-decider']);
     expect(decider.allowResponses).toBe(true);
     for (const u of users.filter((x) => x.role !== 'control' && x.role !== 'admin')) {
@@ -52,15 +59,17 @@ describe('nats-config - plan', () => {
     const users = planNatsUsers(opts());
     expect(users.filter((u) => u.publish.allow?.includes('walrus.alert.>')).map((u) => u.role)).toEqual(['decider']);
     expect(users.filter((u) => u.publish.allow?.some((s) => s.startsWith('$JS.API.STREAM.UPDATE.'))).map((u) => u.role)).toEqual(['decider']);
-    expect(users.find((u) => u.role === 'decider')!.publish.allow).toContain('$JS.API.STREAM.UPDATE.WALRUS_DECISIONS');
-    expect(planNatsUsers(opts({ provision: false })).find((u) => u.role === 'decider')!.publish.allow).not.toContain('$JS.API.STREAM.UPDATE.WALRUS_DECISIONS');
-    for (const role of ['alerts', 'cli'] as const) expect(users.find((u) => u.role === role)!.subscribe.allow).toContain('walrus.alert.>');
+    expect(withRole(users, 'decider').publish.allow).toContain('$JS.API.STREAM.UPDATE.WALRUS_DECISIONS');
+    expect(withRole(planNatsUsers(opts({ provision: false })), 'decider').publish.allow).not.toContain('$JS.API.STREAM.UPDATE.WALRUS_DECISIONS');
+    for (const role of ['alerts', 'cli'] as const) expect(withRole(users, role).subscribe.allow).toContain('walrus.alert.>');
   });
 
   it('nats-config - an applier may consume and answer only its clusters, with its own filter', () => {
-    const a2 = planNatsUsers(opts()).find((u) => u.user === 'walrus-applier-2')!;
+    const a2 = planNatsUsers(opts()).find((u) => u.user === 'walrus-applier-2');
+    assert(a2);
     expect(a2.clusters).toEqual(['b']);
-    const pub = a2.publish.allow!;
+    const pub = a2.publish.allow;
+    assert(pub);
     expect(pub).toContain('$JS.API.CONSUMER.CREATE.WALRUS_DECISIONS.walrus-applier-b.walrus.decision.b');
     expect(pub).toContain('$JS.API.CONSUMER.MSG.NEXT.WALRUS_DECISIONS.walrus-applier-b');
     expect(pub).toContain('$JS.ACK.WALRUS_DECISIONS.walrus-applier-b.>');
@@ -87,7 +96,8 @@ describe('nats-config - plan', () => {
     const blocks = text.split(/\n {4}# /).slice(1);
     expect(blocks).toHaveLength(8);
     for (const block of blocks) {
-      const publish = /publish: (.*)/.exec(block)![1]!;
+      const publish = /publish: (.*)/.exec(block)?.[1];
+      assert(publish !== undefined, block);
       if (block.startsWith('walrus-decider ')) expect(publish).not.toContain('deny');
       else expect(publish, block.split('\n')[0]).toMatch(/deny: \[[^\]]*"walrus\.decision\.>", "\$KV\.walrus_state\.>"/);
     }

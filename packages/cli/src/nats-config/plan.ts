@@ -70,9 +70,7 @@ const HISTORIAN_CONSUMER = 'walrus-historian';
 
 /** Splits clusters among n services round-robin, in the order listed (stable as the list grows at its end). */
 export function splitClusters(clusters: readonly string[], n: number): string[][] {
-  const out: string[][] = Array.from({ length: n }, () => []);
-  clusters.forEach((c, i) => out[i % n]!.push(c));
-  return out;
+  return Array.from({ length: n }, (_, k) => clusters.filter((_, i) => i % n === k));
 }
 
 /** Subjects every JetStream user needs: the API probe and, when provisioning, the streams walrus creates. */

@@ -1,12 +1,7 @@
+import { formatTable } from '@walrus/runtime';
 import type { Simulation } from './replay.js';
 
 const MB = 1024 * 1024;
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
 
 /** One line per algorithm, then (with --decisions) each decision. */
 export function formatSimulations(sims: readonly Simulation[], withDecisions: boolean): string {
@@ -17,7 +12,7 @@ export function formatSimulations(sims: readonly Simulation[], withDecisions: bo
   const out: string[] = [
     `cluster ${first.cluster}: ${first.summary.samples} samples from ${from} to ${to}, ${first.summary.forcedCheckpoints} requested checkpoints recorded`,
     '',
-    table(
+    formatTable(
       ['algorithm', 'increases', 'decreases', 'skipped', 'dry runs', 'final MB', 'peak MB', 'required MB (last interval)'],
       sims.map((s) => [
         s.algorithm,
@@ -34,16 +29,12 @@ export function formatSimulations(sims: readonly Simulation[], withDecisions: bo
   if (withDecisions) {
     for (const s of sims) {
       out.push('', `${s.algorithm}:`);
-      const rows = s.steps
-        .filter((st) => st.decision !== null)
-        .map((st) => [
-          st.sampleAt,
-          st.decision!.action,
-          `${st.decision!.old_size_mb} -> ${st.decision!.new_size_mb}`,
-          st.walRateBytesPerSec === null ? '-' : (st.walRateBytesPerSec / MB).toFixed(2),
-          st.decision!.reason,
-        ]);
-      out.push(rows.length === 0 ? '  (no decisions)' : table(['sample_at', 'action', 'MB', 'WAL MB/s', 'reason'], rows));
+      const rows = s.steps.flatMap(({ decision: d, sampleAt, walRateBytesPerSec }) =>
+        d === null
+          ? []
+          : [[sampleAt, d.action, `${d.old_size_mb} -> ${d.new_size_mb}`, walRateBytesPerSec === null ? '-' : (walRateBytesPerSec / MB).toFixed(2), d.reason]],
+      );
+      out.push(rows.length === 0 ? '  (no decisions)' : formatTable(['sample_at', 'action', 'MB', 'WAL MB/s', 'reason'], rows));
     }
   }
   out.push(

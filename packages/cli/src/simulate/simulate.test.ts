@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sample } from '@walrus/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { runSimulate } from './mod.js';
 
 const MB = 1024 * 1024;
@@ -100,8 +100,11 @@ describe('simulate - replays recorded samples through each algorithm', () => {
     const followed = await run(args);
     expect(recordedRun.code).toBe(0);
     expect(followed.code).toBe(0);
-    const rec = (JSON.parse(recordedRun.stdout) as Out)[0]!.decisions;
-    const fol = (JSON.parse(followed.stdout) as Out)[0]!.decisions;
+    const [recordedOut] = JSON.parse(recordedRun.stdout) as Out;
+    const [followedOut] = JSON.parse(followed.stdout) as Out;
+    assert(recordedOut && followedOut);
+    const rec = recordedOut.decisions;
+    const fol = followedOut.decisions;
     const sizeAt = new Map(samples.map((s) => [s.collected_at, s.max_wal_size_mb]));
     // Ten loaded intervals, ten forced checkpoints each: a growth at every one of them either way.
     expect(rec.map((d) => d.action)).toEqual(Array(10).fill('increase'));
@@ -112,7 +115,9 @@ describe('simulate - replays recorded samples through each algorithm', () => {
     }
     // Default: each decision starts from the size the previous one set (capped at walrus.max, 4 GB).
     expect(fol[0]).toMatchObject({ old_size_mb: 32, new_size_mb: 352 });
-    for (let i = 1; i < fol.length; i++) expect(fol[i]!.old_size_mb).toBe(fol[i - 1]!.new_size_mb);
+    fol.forEach((d, i) => {
+      if (i > 0) expect(d.old_size_mb).toBe(fol[i - 1]?.new_size_mb);
+    });
     expect(fol.at(-1)).toMatchObject({ action: 'capped', new_size_mb: 4096 });
   });
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { isUnsetValue, resolvePolicy } from './overlay.js';
 import { DEFAULT_POLICY, PARAM_LIST } from './params.js';
 import { INT_MAX, parseBool, parseSizeMb } from './units.js';
@@ -117,9 +117,11 @@ describe('fuzz - configuration overlay', () => {
             // Every invalid value warns, once, naming the parameter, the value and what is allowed.
             expectedWarnings++;
             expect(mine).toEqual([{ parameter: spec.name, value: text, allowed: spec.allowed, message: expect.any(String) }]);
-            expect(mine[0]!.message).toContain(spec.name);
-            expect(mine[0]!.message).toContain(JSON.stringify(text));
-            expect(mine[0]!.message).toContain(spec.allowed);
+            const [warning] = mine;
+            assert(warning);
+            expect(warning.message).toContain(spec.name);
+            expect(warning.message).toContain(JSON.stringify(text));
+            expect(warning.message).toContain(spec.allowed);
             expect(policy[spec.key]).toEqual(DEFAULT_POLICY[spec.key]);
           }
         }

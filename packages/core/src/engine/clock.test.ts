@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { at, baselined, policy, sample, step, T0 } from '../testing/builders.js';
 import { clockWentBack, sampleAhead } from './clock.js';
 import type { ClusterState } from './state.js';
@@ -43,7 +43,8 @@ describe('clock - a sample dated before the last one (rule 1)', () => {
       quietIntervals: 3,
     });
     // Evaluated on that state, the sample is the new baseline; the next one on the same clock decides.
-    const base = step(jump!.state, s, policy({ cooldownSec: 0 }));
+    assert(jump);
+    const base = step(jump.state, s, policy({ cooldownSec: 0 }));
     expect(base.outcome.kind).toBe('baseline');
     const later = sample({ at: 720 - DAY_S, requested: 17, walBytes: 3000 });
     expect(step(base.state, later, policy({ cooldownSec: 0 })).decision).toMatchObject({ action: 'increase', forced_checkpoints: 2, new_size_mb: 3072 });

@@ -31,8 +31,8 @@ export function decisionId(cluster: string, collectedAt: string, member?: string
  */
 export function uuidV5(name: string): string {
   const h = createHash('sha1').update(NAMESPACE_BYTES).update(name, 'utf8').digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
+  h[6] = (h.readUInt8(6) & 0x0f) | 0x50;
+  h[8] = (h.readUInt8(8) & 0x3f) | 0x80;
   const x = h.toString('hex', 0, 16);
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }

@@ -85,7 +85,7 @@ function changesPerWindow(timesMs: number[]): number[] {
       windowStart = t;
       counts.push(1);
     } else {
-      counts[counts.length - 1]! += 1;
+      counts.push((counts.pop() ?? 0) + 1);
     }
   }
   return counts;
@@ -118,7 +118,10 @@ describe('fuzz - decision engine invariants (every algorithm)', () => {
       fc.property(runArb, ([p, start, steps]) => {
         const changes = simulate(p, start, steps).decisions.filter((d) => EXECUTABLE.has(d.action) || d.action === 'dry_run');
         const times = changes.map((d) => Date.parse(d.sample_at));
-        for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(p.cooldownSec * 1000);
+        times.forEach((t, i) => {
+          const before = times[i - 1];
+          if (before !== undefined) expect(t - before).toBeGreaterThanOrEqual(p.cooldownSec * 1000);
+        });
         if (p.maxChangesPerHour === 0) expect(changes).toEqual([]);
         // Each one-hour window holds at most max_changes_per_hour changes: the limit itself, not twice it.
         for (const n of changesPerWindow(times)) expect(n).toBeLessThanOrEqual(p.maxChangesPerHour);

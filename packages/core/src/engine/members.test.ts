@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { at, baselined, policy, run, sample, step, type SampleSpec } from '../testing/builders.js';
 import { decisionId } from './decision-id.js';
 import { countsForCluster, primaryMemberOf, targetMemberOf } from './members.js';
@@ -40,8 +40,10 @@ describe('members - decisions come from the primary', () => {
     expect(results[3]?.decision?.id).toBe(decisionId('pg-test', at(300)));
     expect(state).toMatchObject({ prevRequested: 13, counterMember: A, primary: { member: A, timeline: 1, demoted: false } });
     expect(state.members?.[B]).toEqual({ role: 'standby', maxWalSizeMb: 1024, timeline: 1, lastSampleAt: at(200) });
-    expect(primaryMemberOf(results[3]!.decision!)).toBe(A);
-    expect(targetMemberOf(results[3]!.decision!)).toBeNull();
+    const decision = results[3]?.decision;
+    assert(decision);
+    expect(primaryMemberOf(decision)).toBe(A);
+    expect(targetMemberOf(decision)).toBeNull();
   });
 
   it('members - rule 1 holds per member: an interleaved sample of another member is evaluated, a repeat is ignored', () => {
@@ -181,7 +183,8 @@ describe('members - standbys brought to the cluster size', () => {
       metadata: { target_member: B, primary_member: A, member_sync: true, cluster_size_mb: 256 },
     });
     expect(r.decision?.id).toBe(decisionId('pg-test', at(200), B));
-    expect(targetMemberOf(r.decision!)).toBe(B);
+    assert(r.decision);
+    expect(targetMemberOf(r.decision)).toBe(B);
     // Not a cluster change: no rate limit touched, the primary's counters untouched.
     expect(r.state).toMatchObject({ totalAdjustments: 1, changesThisHour: state.changesThisHour, prevRequested: state.prevRequested });
     expect(step(r.state, b({ at: 230, requested: 502, size: 32 }), fast).decision).toBeNull();

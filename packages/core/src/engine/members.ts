@@ -103,7 +103,7 @@ export function evaluateMembers<I extends MemberRulesInput, R extends MemberRule
     const before: ClusterState = {
       ...asPrimary,
       counterMember: member,
-      primary: change === 'first' ? { member, timeline, since: toIso(atMs), demoted: false } : { ...primary!, timeline: timeline ?? primary!.timeline, demoted: false },
+      primary: change !== 'first' && primary ? { ...primary, timeline: timeline ?? primary.timeline, demoted: false } : { member, timeline, since: toIso(atMs), demoted: false },
     };
     const r = counters({ ...input, state: before });
     if (r.outcome.kind === 'ignored_old_sample') return r;
@@ -293,9 +293,10 @@ function rebaselined(s: ClusterState, member: string, timeline: number | null, s
 
 /** The old primary, last seen as primary, is a stale one now (whether it is gone or not demoted yet): its facts say so. */
 function formerPrimary(s: ClusterState, former: string | undefined, member: string): ClusterState {
-  const f = former !== undefined && former !== member ? s.members?.[former] : undefined;
+  if (former === undefined || former === member) return s;
+  const f = s.members?.[former];
   if (!f || f.role !== 'primary') return s;
-  return { ...s, members: { ...s.members, [former!]: { ...f, role: 'stale_primary' } } };
+  return { ...s, members: { ...s.members, [former]: { ...f, role: 'stale_primary' } } };
 }
 
 function pending(learned: NonNullable<ClusterState['learned']>, atMs: number): boolean {

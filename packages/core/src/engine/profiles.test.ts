@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { resolvePolicy } from '../config/overlay.js';
 import { DEFAULT_POLICY, PARAMS } from '../config/params.js';
 import { policy, sample, step, baselined } from '../testing/builders.js';
@@ -79,18 +79,20 @@ describe('profiles - which one is active', () => {
 
   it('profiles - a same-day window is [start, end) on the listed days', () => {
     const [p] = parse([{ name: 'office', days: ['mon'], start_hour: 9, end_hour: 17, time_zone: 'UTC' }]);
-    expect(profileActive(p!, utc('2025-01-06T09:00:00Z'))).toBe(true);
-    expect(profileActive(p!, utc('2025-01-06T16:59:59Z'))).toBe(true);
-    expect(profileActive(p!, utc('2025-01-06T17:00:00Z'))).toBe(false);
-    expect(profileActive(p!, utc('2025-01-07T10:00:00Z'))).toBe(false);
+    assert(p);
+    expect(profileActive(p, utc('2025-01-06T09:00:00Z'))).toBe(true);
+    expect(profileActive(p, utc('2025-01-06T16:59:59Z'))).toBe(true);
+    expect(profileActive(p, utc('2025-01-06T17:00:00Z'))).toBe(false);
+    expect(profileActive(p, utc('2025-01-07T10:00:00Z'))).toBe(false);
   });
 
   it('profiles - a window past midnight belongs to the day it starts', () => {
     const [p] = parse([{ name: 'night', days: ['sat'], start_hour: 22, end_hour: 6, time_zone: 'UTC' }]);
-    expect(profileActive(p!, utc('2025-01-11T23:00:00Z'))).toBe(true); // Saturday night
-    expect(profileActive(p!, utc('2025-01-12T05:59:00Z'))).toBe(true); // Sunday morning
-    expect(profileActive(p!, utc('2025-01-12T23:00:00Z'))).toBe(false); // Sunday night
-    expect(profileActive(p!, utc('2025-01-11T05:00:00Z'))).toBe(false); // Saturday morning: Friday was not listed
+    assert(p);
+    expect(profileActive(p, utc('2025-01-11T23:00:00Z'))).toBe(true); // Saturday night
+    expect(profileActive(p, utc('2025-01-12T05:59:00Z'))).toBe(true); // Sunday morning
+    expect(profileActive(p, utc('2025-01-12T23:00:00Z'))).toBe(false); // Sunday night
+    expect(profileActive(p, utc('2025-01-11T05:00:00Z'))).toBe(false); // Saturday morning: Friday was not listed
   });
 
   it('profiles - the first open profile in list order wins and overrides only its parameters', () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { policy, run, sample } from '../testing/builders.js';
 import { sizingStatus } from './sizing-status.js';
 import { MB } from './wal-rate.js';
@@ -9,7 +9,9 @@ describe('sizing status', () => {
     const samples = [0, 300, 600].map((at, i) => sample({ at, walBytes: i * 300 * MB }));
     const { state } = run(samples, policy({ profiles }));
     // 1 MB/s over 300 s: 1.9 x (300 + 16) = 601 MB
-    expect(sizingStatus(state, samples[2]!)).toEqual({
+    const last = samples[2];
+    assert(last);
+    expect(sizingStatus(state, last)).toEqual({
       active_profile: 'always',
       wal_rate_bytes_per_second: MB,
       wal_rate_ema_bytes_per_second: MB,
@@ -21,9 +23,12 @@ describe('sizing status', () => {
   it('sizing status - every decision carries it in its metadata, as of its own sample', () => {
     const profiles = [{ name: 'always', days: [0, 1, 2, 3, 4, 5, 6], startHour: 0, endHour: 24, timeZone: 'UTC', overrides: {} }];
     // 2 MB/s over each 300 s interval; forced checkpoints in the last two intervals.
-    const samples = [0, 300, 600, 900].map((at, i) => sample({ at, walBytes: i * 600 * MB, requested: [0, 0, 5, 15][i]! }));
+    const samples = [0, 300, 600, 900].map((at, i) => sample({ at, walBytes: i * 600 * MB, requested: [0, 0, 5, 15][i] ?? 0 }));
     const { results } = run(samples, policy({ profiles, cooldownSec: 0 }));
-    const decided = results.flatMap((r, i) => (r.decision ? [{ d: r.decision, state: r.state, s: samples[i]! }] : []));
+    const decided = results.flatMap((r, i) => {
+      const s = samples[i];
+      return r.decision && s ? [{ d: r.decision, state: r.state, s }] : [];
+    });
     expect(decided.map((x) => x.d.action)).toEqual(['capped', 'capped']);
     for (const { d, state, s } of decided) {
       expect(d.metadata['sizing_status']).toEqual(sizingStatus(state, s));
@@ -31,7 +36,8 @@ describe('sizing status', () => {
       expect(d.metadata['sizing_status']).toMatchObject({ active_profile: 'always', wal_rate_bytes_per_second: 2 * MB, required_size_mb: 1171 });
     }
     // Without a profile it says none, and before a whole interval was measured the rate is unknown.
-    const early = run([sample({ at: 0 }), sample({ at: 60, requested: 5 })], policy({ cooldownSec: 0 })).results[1]!.decision!;
+    const early = run([sample({ at: 0 }), sample({ at: 60, requested: 5 })], policy({ cooldownSec: 0 })).results[1]?.decision;
+    assert(early);
     expect(early.metadata['sizing_status']).toEqual({ active_profile: null, wal_rate_bytes_per_second: null, wal_rate_ema_bytes_per_second: null, required_size_mb: null });
   });
 });

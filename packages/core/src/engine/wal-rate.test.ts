@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { at, sample } from '../testing/builders.js';
 import { checkpointSegments, MB, requiredSizeMb, trackWal, type WalRateState } from './wal-rate.js';
 
@@ -27,7 +27,9 @@ describe('wal rate - windows of whole checkpoint intervals', () => {
     const closed = track([...pts, [30, wal + 2 * 5 * MB]]);
     // (50 + 5 x 10) MB over 30 s: the whole cycle, not the last sample's 2 MB/s.
     expect(closed.intervals).toHaveLength(1);
-    expect(closed.intervals[0]! / MB).toBeCloseTo(100 / 30, 6);
+    const [interval] = closed.intervals;
+    assert(interval !== undefined);
+    expect(interval / MB).toBeCloseTo(100 / 30, 6);
     expect(closed.windowAt).toBe(at(30));
   });
 
@@ -38,7 +40,8 @@ describe('wal rate - windows of whole checkpoint intervals', () => {
       [60, 30 * 10 * MB + 30 * 5 * MB],
     ]);
     expect(s.intervals.map((r) => r / MB)).toEqual([10, 5]);
-    expect(s.ema! / MB).toBeCloseTo(0.2 * 5 + 0.8 * 10, 9);
+    assert(s.ema !== null);
+    expect(s.ema / MB).toBeCloseTo(0.2 * 5 + 0.8 * 10, 9);
   });
 
   it('wal rate - a window spanning several intervals weighs like that many', () => {
@@ -48,7 +51,8 @@ describe('wal rate - windows of whole checkpoint intervals', () => {
       [90, 300 * MB],
     ]);
     // alpha over two intervals: 1 - 0.8^2 = 0.36 of the new (zero) rate.
-    expect(s.ema! / MB).toBeCloseTo(0.64 * 10, 9);
+    assert(s.ema !== null);
+    expect(s.ema / MB).toBeCloseTo(0.64 * 10, 9);
   });
 
   it('wal rate - after intervals with forced checkpoints, the first calm one starts the average and the window over', () => {
@@ -59,7 +63,8 @@ describe('wal rate - windows of whole checkpoint intervals', () => {
       [90, 30 * 35 * MB + 30 * 8 * MB], // timed only: 8 MB/s is what the load really writes
     ]);
     expect(s.intervals.map((r) => r / MB)).toEqual([8]);
-    expect(s.ema! / MB).toBeCloseTo(8, 9);
+    assert(s.ema !== null);
+    expect(s.ema / MB).toBeCloseTo(8, 9);
     expect(s.pressuredTail).toBe(0);
   });
 

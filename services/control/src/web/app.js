@@ -1,13 +1,39 @@
+// @ts-check
 // The walrus live page: plain JavaScript, no build step. It reads the fleet
 // and one cluster's recent samples and decisions from the control service's
 // JSON API, then follows /api/events (server-sent events relaying NATS) so
-// that new samples and decisions show up as they happen.
+// that new samples and decisions show up as they happen. Type-checked
+// (tsconfig.app.json beside it: the DOM) with the API's own types.
 'use strict';
 
+/**
+ * @typedef {import('@walrus/core').StatusResult} StatusResult
+ * @typedef {import('@walrus/core').Sample} Sample
+ * @typedef {import('@walrus/core').Decision} Decision
+ * @typedef {import('@walrus/core').ApplyResult} ApplyResult
+ * @typedef {import('./types.js').Series} Series
+ */
+
+/** @type {{ fleet: StatusResult | null, selected: string | null, series: Series | null, refreshTimer: ReturnType<typeof setTimeout> | null }} */
 const state = { fleet: null, selected: null, series: null, refreshTimer: null };
 const MINUTES = Number(new URLSearchParams(location.search).get('minutes') || 360);
-const $ = (sel) => document.querySelector(sel);
 
+/**
+ * An element of page.html, which has them all.
+ * @param {string} sel
+ * @returns {HTMLElement}
+ */
+const $ = (sel) => {
+  const e = document.querySelector(sel);
+  if (!(e instanceof HTMLElement)) throw new Error(`page.html has no ${sel}`);
+  return e;
+};
+
+/**
+ * @param {string} tag
+ * @param {Record<string, string> | null} attrs
+ * @param {...(Node | string | number)} children
+ */
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -18,8 +44,12 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+/** @param {number | null | undefined} mb */
 const fmtMb = (mb) => (mb == null ? '–' : mb >= 1024 ? `${+(mb / 1024).toFixed(1)} GB` : `${Math.round(mb)} MB`);
-// An axis maximum of 1, 2 or 5 times a power of two or ten, so that ticks read well.
+/**
+ * An axis maximum of 1, 2 or 5 times a power of two or ten, so that ticks read well.
+ * @param {number} v
+ */
 function niceMax(v) {
   if (v >= 1024) {
     let g = 1;
@@ -30,23 +60,34 @@ function niceMax(v) {
   for (const f of [1, 2, 5, 10]) if (f * p >= v) return f * p;
   return 10 * p;
 }
+/** @param {number | null | undefined} s */
 const fmtAge = (s) => (s == null ? '–' : s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`);
+/** @param {string} iso */
 const fmtTime = (iso) => new Date(iso).toLocaleTimeString();
 
+/**
+ * @template T
+ * @param {string} url
+ * @returns {Promise<T>}
+ */
 async function getJson(url) {
   const r = await fetch(url, { cache: 'no-store' });
   if (!r.ok) throw new Error(`${url}: ${r.status}`);
-  return r.json();
+  return /** @type {Promise<T>} */ (r.json());
 }
 
 async function loadFleet() {
-  state.fleet = await getJson('api/fleet');
-  renderFleet();
-  if (!state.selected && state.fleet.clusters.length > 0) select(state.fleet.clusters[0].cluster);
+  /** @type {StatusResult} */
+  const fleet = await getJson('api/fleet');
+  state.fleet = fleet;
+  renderFleet(fleet);
+  const first = fleet.clusters[0];
+  if (!state.selected && first) await select(first.cluster);
 }
 
-function renderFleet() {
-  const f = state.fleet.fleet;
+/** @param {StatusResult} fleet */
+function renderFleet(fleet) {
+  const f = fleet.fleet;
   const s = $('#summary');
   s.replaceChildren(
     ...[
@@ -56,11 +97,11 @@ function renderFleet() {
       ['at ceiling', f.at_ceiling],
       ['in cooldown', f.cooldown_active],
       ['adjustments', f.total_adjustments],
-    ].map(([k, v]) => el('span', {}, `${k} `, el('b', {}, v))),
+    ].map(([k, v]) => el('span', {}, `${k} `, el('b', {}, v ?? ''))),
   );
   const body = $('#fleet tbody');
   body.replaceChildren(
-    ...state.fleet.clusters.map((c) => {
+    ...fleet.clusters.map((c) => {
       const reach = c.reachable === null ? el('span', { class: 'muted' }, 'unknown') : c.reachable ? el('span', { class: 'ok' }, 'yes') : el('span', { class: 'bad' }, 'no');
       const limit = c.hourly_limit_reached ? 'hourly limit' : c.cooldown_active ? `cooldown ${c.cooldown_remaining_sec} s` : '–';
       const notes = [];
@@ -83,38 +124,55 @@ function renderFleet() {
         el('td', { class: 'warn' }, notes.join(', ')),
       );
       if (c.cluster === state.selected) tr.classList.add('selected');
-      tr.addEventListener('click', () => select(c.cluster));
+      tr.addEventListener('click', () => void select(c.cluster).catch(showError));
       return tr;
     }),
   );
 }
 
+/** @param {string} cluster */
 async function select(cluster) {
   state.selected = cluster;
-  for (const tr of document.querySelectorAll('#fleet tbody tr')) tr.classList.toggle('selected', tr.dataset.cluster === cluster);
+  for (const tr of document.querySelectorAll('#fleet tbody tr')) {
+    if (tr instanceof HTMLElement) tr.classList.toggle('selected', tr.dataset['cluster'] === cluster);
+  }
   $('#chart-title').textContent = `${cluster}: max_wal_size and forced checkpoints (last ${MINUTES} min)`;
-  state.series = await getJson(`api/series?cluster=${encodeURIComponent(cluster)}&minutes=${MINUTES}`);
-  renderChart();
-  renderDecisions();
+  /** @type {Series} */
+  const series = await getJson(`api/series?cluster=${encodeURIComponent(cluster)}&minutes=${MINUTES}`);
+  state.series = series;
+  renderChart(series);
+  renderDecisions(series);
 }
 
+/** @param {unknown} err */
+function showError(err) {
+  $('#summary').textContent = `cannot load: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** @type {Record<string, string>} */
 const COLORS = { increase: '#16a34a', capped: '#16a34a', decrease: '#7c3aed', skipped: '#9ca3af', dry_run: '#9ca3af' };
 const SVG = 'http://www.w3.org/2000/svg';
+/**
+ * @param {string} tag
+ * @param {Record<string, string | number>} attrs
+ * @param {string | number} [text]
+ */
 function svg(tag, attrs, text) {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (text !== undefined) e.textContent = text;
+  if (text !== undefined) e.textContent = String(text);
   return e;
 }
 
-function renderChart() {
+/** @param {Series} series */
+function renderChart(series) {
   const box = $('#chart');
-  const { points, decisions } = state.series;
+  const { points, decisions } = series;
   const W = Math.max(400, box.clientWidth || 900);
   const H = 320;
   const m = { l: 64, r: 48, t: 16, b: 28 };
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, 'data-points': points.length, 'data-decisions': decisions.length, role: 'img' });
-  root.append(svg('title', {}, `${state.selected}: max_wal_size and forced checkpoints`));
+  root.append(svg('title', {}, `${series.cluster}: max_wal_size and forced checkpoints`));
   if (points.length === 0) {
     root.append(svg('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', fill: '#6b7785' }, 'no samples yet'));
     box.replaceChildren(root);
@@ -126,8 +184,11 @@ function renderChart() {
   if (t1 - t0 < 1000) { t0 -= 30_000; t1 += 30_000; }
   const maxSize = niceMax(Math.max(...points.map((p) => p.max_wal_size_mb), ...decisions.map((d) => d.new_size_mb)) * 1.05);
   const maxForced = Math.max(4, Math.ceil(Math.max(1, ...points.map((p) => p.forced || 0)) * 1.2 / 4) * 4);
+  /** @param {number} t */
   const x = (t) => m.l + ((t - t0) / (t1 - t0)) * (W - m.l - m.r);
+  /** @param {number} v */
   const ySize = (v) => H - m.b - (v / maxSize) * (H - m.t - m.b);
+  /** @param {number} v */
   const yForced = (v) => H - m.b - (v / maxForced) * (H - m.t - m.b);
 
   // grid and axes
@@ -176,8 +237,9 @@ function renderChart() {
   box.replaceChildren(root);
 }
 
-function renderDecisions() {
-  const rows = [...state.series.decisions].reverse().slice(0, 12);
+/** @param {Series} series */
+function renderDecisions(series) {
+  const rows = [...series.decisions].reverse().slice(0, 12);
   $('#decisions tbody').replaceChildren(
     ...rows.map((d) =>
       el('tr', {}, el('td', {}, fmtTime(d.t)), el('td', {}, d.action), el('td', {}, `${fmtMb(d.old_size_mb)} → ${fmtMb(d.new_size_mb)}`), el('td', {}, d.apply_status || '–'), el('td', {}, d.reason)),
@@ -190,34 +252,41 @@ function scheduleFleetRefresh() {
   if (state.refreshTimer) return;
   state.refreshTimer = setTimeout(() => {
     state.refreshTimer = null;
+    // The next event tries again.
     loadFleet().catch(() => undefined);
   }, 2000);
 }
 
+/** @param {Sample} s */
 function onSample(s) {
   scheduleFleetRefresh();
-  if (!state.series || s.cluster !== state.selected) return;
-  const prev = state.series.points[state.series.points.length - 1];
+  const series = state.series;
+  if (!series || s.cluster !== state.selected) return;
+  const prev = series.points[series.points.length - 1];
   const forced = prev && s.checkpoints_requested >= prev.checkpoints_requested ? s.checkpoints_requested - prev.checkpoints_requested : null;
-  state.series.points.push({ t: s.collected_at, max_wal_size_mb: s.max_wal_size_mb, checkpoints_requested: s.checkpoints_requested, forced });
-  renderChart();
+  series.points.push({ t: s.collected_at, max_wal_size_mb: s.max_wal_size_mb, checkpoints_requested: s.checkpoints_requested, forced });
+  renderChart(series);
 }
 
+/** @param {Decision} d */
 function onDecision(d) {
   scheduleFleetRefresh();
-  if (!state.series || d.cluster !== state.selected) return;
-  if (state.series.decisions.some((x) => x.id === d.id)) return;
-  state.series.decisions.push({ t: d.sample_at, id: d.id, action: d.action, old_size_mb: d.old_size_mb, new_size_mb: d.new_size_mb, reason: d.reason, apply_status: null });
-  renderChart();
-  renderDecisions();
+  const series = state.series;
+  if (!series || d.cluster !== state.selected) return;
+  if (series.decisions.some((x) => x.id === d.id)) return;
+  series.decisions.push({ t: d.sample_at, id: d.id, action: d.action, old_size_mb: d.old_size_mb, new_size_mb: d.new_size_mb, reason: d.reason, apply_status: null });
+  renderChart(series);
+  renderDecisions(series);
 }
 
+/** @param {ApplyResult} r */
 function onApplied(r) {
   scheduleFleetRefresh();
-  if (!state.series || r.cluster !== state.selected) return;
-  const d = state.series.decisions.find((x) => x.id === r.decision_id);
+  const series = state.series;
+  if (!series || r.cluster !== state.selected) return;
+  const d = series.decisions.find((x) => x.id === r.decision_id);
   if (d) d.apply_status = r.status;
-  renderDecisions();
+  renderDecisions(series);
 }
 
 function follow() {
@@ -225,11 +294,17 @@ function follow() {
   const live = $('#live');
   es.onopen = () => { live.textContent = 'live'; live.className = 'on'; };
   es.onerror = () => { live.textContent = 'reconnecting'; live.className = ''; };
-  const on = (name, fn) => es.addEventListener(name, (e) => { try { fn(JSON.parse(e.data)); } catch { /* not ours */ } });
+  /**
+   * The payloads are the messages as published; one that does not fit is not ours to show.
+   * @template T
+   * @param {string} name
+   * @param {(payload: T) => void} fn
+   */
+  const on = (name, fn) => es.addEventListener(name, (e) => { try { fn(/** @type {T} */ (JSON.parse(e.data))); } catch { /* not ours */ } });
   on('sample', onSample);
   on('decision', onDecision);
   on('applied', onApplied);
 }
 
-window.addEventListener('resize', () => state.series && renderChart());
-loadFleet().then(follow, (err) => { $('#summary').textContent = `cannot load the fleet: ${err.message}`; follow(); });
+window.addEventListener('resize', () => state.series && renderChart(state.series));
+loadFleet().then(follow, (/** @type {unknown} */ err) => { $('#summary').textContent = `cannot load the fleet: ${err instanceof Error ? err.message : String(err)}`; follow(); });

@@ -35,7 +35,8 @@ export function startLiveFeed(opts: {
   const clients = new Set<ServerResponse>();
   const subs: Subscription[] = SUBJECTS.map((s) => nc.subscribe(s));
   for (const sub of subs) {
-    void (async () => {
+    // Relays until the subscription ends (stop, or the connection closing); one that fails is logged.
+    (async () => {
       for await (const m of sub) {
         if (clients.size === 0) continue;
         const kind = KIND[m.subject.split('.')[1] ?? ''];
@@ -44,7 +45,7 @@ export function startLiveFeed(opts: {
         const frame = `event: ${kind}\ndata: ${m.string().replace(/\n/g, ' ')}\n\n`;
         for (const res of clients) res.write(frame);
       }
-    })();
+    })().catch((err: unknown) => log.warn({ err, subject: sub.getSubject() }, 'live page feed stopped relaying'));
   }
   const heartbeat = setInterval(() => {
     for (const res of clients) res.write(': keep-alive\n\n');

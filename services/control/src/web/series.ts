@@ -2,32 +2,7 @@ import { DeliverPolicy, jetstream, type JetStreamManager } from '@nats-io/jetstr
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ApplyResultV1, appliedSubject, DecisionV1, decisionSubject, SampleV1, sampleSubject, STREAM_DECISIONS, STREAM_SAMPLES } from '@walrus/core';
 import type { z } from 'zod';
-
-export interface SeriesPoint {
-  t: string;
-  max_wal_size_mb: number;
-  checkpoints_requested: number;
-  /** Requested checkpoints since the previous sample; null for the first one or after a counter reset. */
-  forced: number | null;
-}
-
-export interface SeriesDecision {
-  /** sample_at: a decision belongs to the interval its sample closed. */
-  t: string;
-  id: string;
-  action: string;
-  old_size_mb: number;
-  new_size_mb: number;
-  reason: string;
-  apply_status: string | null;
-}
-
-export interface Series {
-  cluster: string;
-  since: string;
-  points: SeriesPoint[];
-  decisions: SeriesDecision[];
-}
+import type { Series } from './types.js';
 
 /** Most points a chart gets: beyond this the oldest are dropped. */
 const MAX_MESSAGES = 2000;

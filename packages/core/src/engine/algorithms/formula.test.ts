@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { policy, sample } from '../../testing/builders.js';
 import { ADAPTIVE_HEADROOM } from './adaptive.js';
 import { formulaGrowth } from './formula.js';
-import { percentileOf } from './percentile.js';
+import { percentileOf } from '../../percentile.js';
 import { repeat, scenario, type Tick } from './sizing-scenario.js';
 import type { GrowInput } from './types.js';
 
@@ -34,7 +34,8 @@ describe.each(['adaptive', 'percentile'] as const)('algorithms - %s', (algorithm
     const storm = repeat(6, { rate: 0.01, requested: 10, redoAdvance: 50_000 });
     const r = scenario(storm, { policy: { algorithm, threshold: 1, minSizeMb: 1024 }, startMb: 1024 });
     expect(r.decisions.filter((d) => d.action === 'increase')).toEqual([]);
-    const last = r.results.at(-1)!;
+    const last = r.results.at(-1);
+    assert(last);
     expect(last.outcome.kind).toBe('no_change');
     expect(last.outcome.reason).toContain('at most 0 of 10 requested checkpoints were caused by WAL volume');
     // multiplicative, fed the same samples, grows at once: the storm is real.
@@ -44,7 +45,8 @@ describe.each(['adaptive', 'percentile'] as const)('algorithms - %s', (algorithm
 
   it('algorithms - settles within the band under a steady load with full-page-image cycles, without flapping', () => {
     const r = scenario([...repeat(1, LOAD), ...Array.from({ length: 10 }, () => cycle(10)).flat()], { policy: { algorithm } });
-    const last = r.sizes.at(-1)!;
+    const last = r.sizes.at(-1);
+    assert(last !== undefined);
     expect(last).toBeGreaterThanOrEqual(601);
     expect(last).toBeLessThanOrEqual(601 * 1.5);
     // one growth at the onset, at most one shrink once whole intervals are measured

@@ -1,3 +1,4 @@
+import { percentileOf } from '../../percentile.js';
 import { formulaGrowth, formulaShrink, type RateEstimate } from './formula.js';
 import type { GrowInput, SizingAlgorithm } from './types.js';
 
@@ -6,14 +7,6 @@ import type { GrowInput, SizingAlgorithm } from './types.js';
  * that creeps up by a few percent from growing max_wal_size in small steps.
  */
 export const PERCENTILE_HEADROOM = 1.1;
-
-/** Nearest-rank percentile (1..100) of the values; null for none. */
-export function percentileOf(values: readonly number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[rank - 1] ?? null;
-}
 
 function estimate(input: GrowInput): RateEstimate {
   const intervals = input.wal?.rate.intervals ?? [];

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import type { Archiver, ReplicationSlot } from '../../disk-schemas.js';
 import { AlertV1 } from '../../disk-schemas.js';
 import type { Sample } from '../../schemas.js';
@@ -171,7 +171,8 @@ describe('alerts - ids', () => {
 
   it('alerts - the schema refuses a slot_retention alert without its slot', () => {
     const [a] = evaluateAlerts(undefined, disk(10, { replication_slots: [slot('s', 900)] }), BUDGET).alerts;
-    const { slot: _slot, ...withoutSlot } = a!;
+    assert(a);
+    const { slot: _slot, ...withoutSlot } = a;
     expect(AlertV1.safeParse(withoutSlot).success).toBe(false);
   });
 });
