@@ -57,4 +57,21 @@ export default defineConfig([
       'no-restricted-globals': ['error', 'process', 'Buffer', 'require', 'module', '__dirname', '__filename', 'global'],
     },
   },
+  {
+    // core is pure (STYLE.md, habit 1): no I/O, no server clients, no Node.js modules; tests may use them.
+    files: ['packages/core/src/**/*.ts'],
+    ignores: ['packages/core/src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'packages/core is pure: no Node.js modules (pass what is needed in).' },
+            { group: ['pg', 'pino', 'prom-client', '@nats-io/*'], message: 'packages/core is pure: no I/O clients or loggers.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'process', 'Buffer', 'require', 'setTimeout', 'setInterval', 'fetch'],
+    },
+  },
 ]);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha1 } from './sha1.js';
 import { toMs } from './time.js';
 
 /**
@@ -7,7 +7,9 @@ import { toMs } from './time.js';
  */
 export const DECISION_ID_NAMESPACE = 'ee061a0f-ff86-432b-9c0a-002668cb9cf3';
 
-const NAMESPACE_BYTES = Buffer.from(DECISION_ID_NAMESPACE.replace(/-/g, ''), 'hex');
+const NAMESPACE_BYTES = Uint8Array.from(DECISION_ID_NAMESPACE.replace(/-/g, '').match(/../g) ?? [], (byte) => parseInt(byte, 16));
+const utf8 = new TextEncoder();
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /**
  * A decision's id is a UUID v5 of "<cluster>|<collected_at in ms>": one sample
@@ -27,12 +29,32 @@ export function decisionId(cluster: string, collectedAt: string, member?: string
  * (alert ids too: their names start with "alert|", which no cluster id can).
  * Written out rather than taken from the uuid package, which re-parses the
  * namespace and re-encodes the name on every call: a decider computes one
- * per decision, thousands per second (docs/SCALING.md).
+ * per decision, thousands per second (docs/SCALING.md). SHA-1 is core's own
+ * (sha1.ts): core imports nothing from node:*.
  */
 export function uuidV5(name: string): string {
-  const h = createHash('sha1').update(NAMESPACE_BYTES).update(name, 'utf8').digest();
-  h[6] = (h.readUInt8(6) & 0x0f) | 0x50;
-  h[8] = (h.readUInt8(8) & 0x3f) | 0x80;
-  const x = h.toString('hex', 0, 16);
+  const h = sha1(namespaced(name));
+  h[6] = ((h[6] ?? 0) & 0x0f) | 0x50;
+  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
+  let x = '';
+  for (let i = 0; i < 16; i++) x += HEX[h[i] ?? 0];
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+/** The namespace's bytes, then the name in UTF-8 (ASCII, the usual case, written directly). */
+function namespaced(name: string): Uint8Array {
+  const ascii = new Uint8Array(NAMESPACE_BYTES.length + name.length);
+  ascii.set(NAMESPACE_BYTES);
+  for (let i = 0; i < name.length; i++) {
+    const code = name.charCodeAt(i);
+    if (code >= 0x80) {
+      const encoded = utf8.encode(name);
+      const out = new Uint8Array(NAMESPACE_BYTES.length + encoded.length);
+      out.set(NAMESPACE_BYTES);
+      out.set(encoded, NAMESPACE_BYTES.length);
+      return out;
+    }
+    ascii[NAMESPACE_BYTES.length + i] = code;
+  }
+  return ascii;
 }
