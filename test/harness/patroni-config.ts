@@ -59,6 +59,8 @@ export interface MemberConfigInput {
  *   over only if that takes 300 s). PATCH it to 300 to see a restart in place.
  * - `maximum_lag_on_failover` 16 MB (default 1 MB) so that a replica under
  *   write load is still a failover candidate.
+ * - `wal_keep_size` 512 MB, so that a member rejoining after a promotion
+ *   under write load finds the WAL it needs (see below).
  * - `max_wal_size` 32 MB / `checkpoint_timeout` 30 s here, not in the
  *   members' local `postgresql.parameters`: a local value would win over the
  *   dynamic one and PATCH /config could not change it. Patroni gives only its
@@ -83,6 +85,12 @@ export function bootstrapDcs(input: Pick<MemberConfigInput, 'dcs' | 'parameters'
       parameters: {
         max_wal_size: '32MB',
         checkpoint_timeout: '30s',
+        // A member that rejoins after a switchover or failover (pg_rewind, then
+        // streaming) asks the new leader for WAL from just before the
+        // promotion; at 32 MB under a write load the new leader recycles those
+        // segments within seconds, before Patroni has made a slot for it
+        // ("requested WAL segment ... has already been removed", seen on CI).
+        wal_keep_size: '512MB',
         ...extraParams,
         ...input.parameters,
       },
