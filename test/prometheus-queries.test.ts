@@ -71,7 +71,6 @@ describe('prometheus queries - every alert and dashboard expression returns data
     // Role settings reach walrus as the cluster's own walrus.* overrides.
     await pgc.query("ALTER ROLE walrus_capped SET walrus.max = '32MB'");
     await pgc.query("ALTER ROLE walrus_capped SET walrus.threshold = 'often'");
-    await pgc.query('SELECT pg_create_physical_replication_slot($1, true)', [SLOT]);
 
     nc = await connect({ servers: nats.url });
     watch = await SubjectWatch.open(nats.url, ['walrus.sample.>', 'walrus.decision.>', 'walrus.applied.>']);
@@ -141,6 +140,18 @@ describe('prometheus queries - every alert and dashboard expression returns data
     const { pg_wal_bytes: _w, replication_slots: _s, replication_slot_count: _n, archiver: _a, wal_keep_size_mb: _k, ...plain } = last;
     const ghostAt = new Date(Date.now() - 30 * 60_000);
     await publishJs(nc, 'walrus.sample.ghost', { ...plain, cluster: 'ghost', collected_at: ghostAt.toISOString() }, `ghost:${ghostAt.getTime()}`);
+
+    // A first resize of full, before the slot holds anything: once the slot
+    // holds more than budget − min_size, the budget caps every growth at the
+    // size full already has, and the resize annotation and the applied
+    // series would depend on which came first (CI saw the slot win).
+    for (let round = 0; round < 20 && !watch.on('walrus.applied.full').some((a) => a.status === 'applied'); round++) {
+      const seen = watch.on('walrus.sample.full').length;
+      await writeWal(pgc, { rounds: 2 });
+      await waitFor(() => watch.on('walrus.sample.full').length > seen + 1, { what: 'a sample after the writes', timeoutMs: 30_000 });
+    }
+    await waitFor(() => watch.on('walrus.applied.full').some((a) => a.status === 'applied'), { what: 'a first applied resize of full', timeoutMs: 30_000 });
+    await pgc.query('SELECT pg_create_physical_replication_slot($1, true)', [SLOT]);
 
     // Write until every condition but the history database's holds: the slot
     // and the failing archiver keep all WAL, so pg_wal passes the budget.
