@@ -121,6 +121,7 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
     sample,
     policy.emaAlpha,
     causes.walCaused,
+    causes.other,
   );
   const lastWhole = walRate.intervals.at(-1) ?? null;
   const insight: Insight = {
@@ -174,6 +175,7 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
   const wal: WalView = {
     rate: walRate,
     causes,
+    recentForced: recentForced(walRate, state.lastAdjustmentAt, sample.max_wal_size_mb),
     proactive: policy.proactiveSizing === 'on' || (policy.proactiveSizing === 'auto' && formulaBased),
   };
   const growInput: GrowInput = {
@@ -221,6 +223,17 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
   // shows it from the decisions it stores.
   const decision = result.decision && { ...result.decision, metadata: { ...result.decision.metadata, sizing_status: sizingStatus(result.state, sample) } };
   return { ...result, decision, insight };
+}
+
+/**
+ * WAL-caused checkpoints over the last checkpoint_timeout (the tracker keeps
+ * that long), counting only those at the current size or larger and since
+ * the last change: checkpoints forced at the size walrus has just grown from
+ * say nothing about the new one.
+ */
+function recentForced(wal: WalRateState, lastAdjustmentAt: string | null, sizeMb: number): number {
+  const since = lastAdjustmentAt === null ? -Infinity : toMs(lastAdjustmentAt);
+  return (wal.forced ?? []).reduce((n, [t, count, atSizeMb]) => (t > since && atSizeMb >= sizeMb ? n + count : n), 0);
 }
 
 /** What the slots held, for the next sample's reserve (README "Disk safety"); nothing when the sample does not say. */
@@ -307,7 +320,7 @@ function formulaShrinkChange(
   policy: Policy,
 ): Change | { none: string } {
   if (proposal === null) {
-    return { none: `${quietText}; ${currentMb} MB is within the band the WAL rate needs (or no whole interval without forced checkpoints was measured yet)` };
+    return { none: `${quietText}; ${currentMb} MB is within the band the WAL rate needs (or no whole interval without forced checkpoints was measured yet, or the last growth is less than a checkpoint_timeout ago)` };
   }
   const calculatedMb = Math.ceil(proposal.calculatedMb);
   const targetMb = Math.max(calculatedMb, policy.minSizeMb);

@@ -10,7 +10,7 @@ export const INTERVAL_HISTORY = 20;
  * A sample taken every checkpoint_timeout may arrive a little early (timer
  * jitter): a window that is 90 % of an interval long still counts as whole.
  */
-const WHOLE_INTERVAL = 0.9;
+export const WHOLE_INTERVAL = 0.9;
 
 /**
  * What the engine tracks about a cluster's WAL between samples, stored in
@@ -41,7 +41,47 @@ export interface WalRateState {
   windowForced?: number;
   /** How many of the last `intervals` had checkpoints forced by WAL volume (always the newest ones). */
   pressuredTail?: number;
+  /*
+   * The fields below were added with "sizing quality v2"; states written
+   * before lack them and are read as empty.
+   */
+  /** [epoch ms, wal_bytes] of recent samples, at least RECENT_STEP of a checkpoint_timeout apart, for the sliding rate. */
+  recent?: Array<[number, number]>;
+  /** WAL rate (bytes/s) over the last checkpoint_timeout or so (see recentSpanSec), sliding with every sample; null when unknown. */
+  recentRate?: number | null;
+  /** The span (s) recentRate was measured over: a whole interval once it reaches WHOLE_INTERVAL x checkpoint_timeout. */
+  recentSpanSec?: number;
+  /** The peak memory ("fast up, slow down"): the highest whole-interval sliding rate, and when the load was last near it. */
+  peak?: { rate: number; at: string } | null;
+  /** [epoch ms, WAL-caused checkpoints, max_wal_size MB they happened at] of the last checkpoint_timeout. */
+  forced?: Array<[number, number, number]>;
+  /** When a sample interval last had requested checkpoints that WAL did not cause (CHECKPOINT commands), null if not within the tracker's memory. */
+  lastOtherAt?: string | null;
 }
+
+/**
+ * The sliding rate keeps one sample per RECENT_STEP x checkpoint_timeout: at
+ * most about 1 / RECENT_STEP points in the state however often samples come
+ * (one a second under pressure), and a whole interval measured to within
+ * that fraction.
+ */
+export const RECENT_STEP = 0.1;
+/**
+ * Fast up, slow down: the peak memory holds the highest whole-interval rate
+ * for PEAK_HOLD_INTERVALS checkpoint_timeouts after the load was last at
+ * least PEAK_NEAR x that peak, and formula algorithms never shrink below what
+ * it needs meanwhile. Four intervals (2 minutes at a 30 s timeout) outlast a
+ * quiet minute between recurring bursts, while a load that really went is
+ * forgotten two intervals' worth of hold sooner than the 3 minutes a daily
+ * cycle may take to come back to its quiet size (the hold counts from the
+ * ramp down, not from the first quiet sample). Expressed in time, not in
+ * samples, because samples come every second under pressure and every few
+ * seconds otherwise. Half the peak still counts as "near" because a burst as
+ * short as one interval is split between two whole-interval spans as the
+ * sliding window passes over it.
+ */
+export const PEAK_HOLD_INTERVALS = 4;
+export const PEAK_NEAR = 0.5;
 
 export const WAL_STATE_KEY = 'wal_rate';
 
@@ -52,6 +92,76 @@ export function trackWal(
   sample: Sample,
   emaAlpha: number,
   walCaused = 0,
+  other = 0,
+): WalRateState {
+  const tracked = trackWindows(previous, prevSample, sample, emaAlpha, walCaused);
+  return trackRecent(tracked, previous, prevSample, sample, walCaused, other);
+}
+
+/** The sliding rate, the peak memory, forced checkpoints over the last checkpoint_timeout. */
+function trackRecent(
+  next: WalRateState,
+  previous: WalRateState | undefined,
+  prevSample: { at: string; walBytes: number } | null,
+  sample: Sample,
+  walCaused: number,
+  other: number,
+): WalRateState {
+  const atMs = toMs(sample.collected_at);
+  const timeoutMs = sample.checkpoint_timeout_s * 1000;
+  // A fresh start (no previous sample, WAL went backwards) forgets everything.
+  const continued = next.lastRate !== null && previous !== undefined && prevSample !== null;
+  const prevPoints = continued ? (previous.recent ?? []).filter(([t, w]) => t < atMs && w <= sample.wal_bytes) : [];
+  const points: Array<[number, number]> =
+    prevPoints.length === 0 && prevSample !== null && next.lastRate !== null ? [[toMs(prevSample.at), prevSample.walBytes]] : prevPoints;
+  // The newest point at least a whole interval old, else the oldest one.
+  const whole = points.filter(([t]) => atMs - t >= timeoutMs * WHOLE_INTERVAL).at(-1);
+  const from = whole ?? points[0];
+  const recentSpanSec = from === undefined ? 0 : (atMs - from[0]) / 1000;
+  const recentRate = from === undefined || recentSpanSec <= 0 ? null : (sample.wal_bytes - from[1]) / recentSpanSec;
+  const newest = points.at(-1);
+  const kept = newest === undefined || atMs - newest[0] >= timeoutMs * RECENT_STEP ? [...points, [atMs, sample.wal_bytes] as [number, number]] : points;
+  const recent = kept.filter(([t]) => whole === undefined || t >= whole[0]);
+
+  const forced: Array<[number, number, number]> = [
+    ...(continued ? (previous.forced ?? []) : []).filter(([t]) => atMs - t < timeoutMs),
+    ...(walCaused > 0 ? [[atMs, walCaused, Math.min(previous?.sizeMb ?? sample.max_wal_size_mb, sample.max_wal_size_mb)] as [number, number, number]] : []),
+  ];
+
+  let peak = continued ? (previous.peak ?? null) : null;
+  let regime: Partial<WalRateState> = {};
+  if (whole !== undefined && recentRate !== null) {
+    const holdMs = PEAK_HOLD_INTERVALS * timeoutMs;
+    if (peak === null || recentRate >= PEAK_NEAR * peak.rate) {
+      peak = { rate: Math.max(peak?.rate ?? 0, recentRate), at: toIso(atMs) };
+    } else if (atMs - toMs(peak.at) >= holdMs) {
+      // The load stayed well below its peak for the whole hold: it went. Like
+      // the regime change after forced checkpoints, the average and the
+      // percentile window start over from what the cluster writes now, so a
+      // formula algorithm comes down in one shrink instead of waiting for its
+      // long memory to fade.
+      peak = { rate: recentRate, at: toIso(atMs) };
+      regime = { intervals: [recentRate], ema: recentRate, pressuredTail: 0 };
+    }
+  }
+  return {
+    ...next,
+    ...regime,
+    recent,
+    recentRate,
+    recentSpanSec,
+    peak,
+    forced,
+    lastOtherAt: other > 0 ? toIso(atMs) : continued ? (previous.lastOtherAt ?? null) : null,
+  };
+}
+
+function trackWindows(
+  previous: WalRateState | undefined,
+  prevSample: { at: string; walBytes: number } | null,
+  sample: Sample,
+  emaAlpha: number,
+  walCaused: number,
 ): WalRateState {
   const atMs = toMs(sample.collected_at);
   const fresh: WalRateState = {

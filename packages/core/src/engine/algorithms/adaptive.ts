@@ -1,4 +1,4 @@
-import { formulaGrowth, formulaShrink, type RateEstimate } from './formula.js';
+import { formulaGrowthResult, formulaShrink, type RateEstimate } from './formula.js';
 import type { GrowInput, SizingAlgorithm } from './types.js';
 
 /** adaptive sets required x HEADROOM: the moving average lags a rising load. */
@@ -24,7 +24,7 @@ function estimate(input: GrowInput): RateEstimate {
 export const adaptive: SizingAlgorithm = {
   name: 'adaptive',
   proposeGrowth(input) {
-    return { proposal: formulaGrowth(input, estimate(input)), state: undefined };
+    return formulaGrowthResult(input, estimate(input));
   },
   proposeShrink(input) {
     return formulaShrink(input, estimate(input));

@@ -5,6 +5,7 @@ import { formulaGrowth } from './formula.js';
 import { percentileOf } from '../../percentile.js';
 import { repeat, scenario, type Tick } from './sizing-scenario.js';
 import type { GrowInput } from './types.js';
+import { PEAK_HOLD_INTERVALS } from '../wal-rate.js';
 
 /*
  * 32 MB, checkpoint_timeout 30 s, samples every 5 s (what WALRUS_SAMPLE_INTERVAL=5 gives).
@@ -104,11 +105,12 @@ describe('algorithms - adaptive shrinking', () => {
     expect(firstShrink).toBeGreaterThanOrEqual(30);
   });
 
-  it('algorithms - percentile remembers the peak while it is in its window of 20 intervals', () => {
+  it('algorithms - percentile holds the peak for the peak hold, then its window starts over from the quiet rate', () => {
     const r = burstThenQuiet('percentile');
-    // p95 of 20 intervals is the second highest: no shrink while two loaded intervals are in the window
+    // The load ends at 120 s; the sliding rate falls below half the peak at 135 s and the hold (4 x 30 s) runs from there.
     const shrinkAt = r.results.findIndex((x) => x.decision?.action === 'decrease');
-    expect(shrinkAt).toBeGreaterThan(24 + 6 * 16);
+    expect(shrinkAt * 5).toBeGreaterThanOrEqual(135 + PEAK_HOLD_INTERVALS * 30);
+    expect(r.decisions.filter((d) => d.action === 'decrease')).toHaveLength(1);
     expect(r.sizes.at(-1)).toBeLessThan(100);
   });
 });

@@ -1,5 +1,7 @@
 import { MAX_WAL_SIZE_LIMIT_MB } from '../../schemas.js';
-import { mbPerSec, requiredSizeMb } from '../wal-rate.js';
+import type { Sample } from '../../schemas.js';
+import { toMs } from '../time.js';
+import { mbPerSec, PEAK_HOLD_INTERVALS, requiredSizeMb, WHOLE_INTERVAL } from '../wal-rate.js';
 import { saturatingMultiplyMb } from './saturating.js';
 import type { GrowInput, GrowProposal, GrowResult, WalView } from './types.js';
 
@@ -60,6 +62,43 @@ function causesMetadata(wal: WalView): Record<string, unknown> {
 const sized = (requiredMb: number, headroom: number): number => Math.min(Math.ceil(requiredMb * headroom), MAX_WAL_SIZE_LIMIT_MB);
 
 /**
+ * The last sample interval's rate, unless checkpoints that WAL did not cause
+ * (CHECKPOINT commands) ran within the last checkpoint_timeout: each one makes
+ * full-page images spike the WAL of the next seconds, so a spike projected
+ * over a whole checkpoint_timeout would size for WAL that is never written.
+ * Then the projection must have held over two sample intervals (the lower
+ * of the two), and once the sliding rate covers a whole interval it is that
+ * rate: the spikes averaged over a checkpoint_timeout, i.e. the WAL actually
+ * written. A load that starts without such checkpoints is still trusted at
+ * its first sample. Within a checkpoint_timeout rather than "this sample
+ * interval or the one before" because at a small max_wal_size (32 MB:
+ * CheckPointSegments 1) the redo distance cannot rule out WAL as the cause
+ * of a CHECKPOINT that happens to cross a segment boundary: a storm shows
+ * some of its checkpoints as possibly WAL-caused, and the spikes after those
+ * are no more trustworthy.
+ */
+export function trustedLastRate(wal: WalView, sample: Sample): { rate: number | null; discounted: boolean; whole: boolean } {
+  const last = wal.rate.lastRate;
+  const otherAt = wal.rate.lastOtherAt ?? null;
+  const timeoutMs = sample.checkpoint_timeout_s * 1000;
+  const storm = wal.causes.other > 0 || (otherAt !== null && toMs(sample.collected_at) - toMs(otherAt) < timeoutMs);
+  if (last === null || !storm) return { rate: last, discounted: false, whole: false };
+  const recent = wal.rate.recentRate ?? null;
+  if (recent !== null && (wal.rate.recentSpanSec ?? 0) >= sample.checkpoint_timeout_s * WHOLE_INTERVAL) {
+    return { rate: recent, discounted: true, whole: true };
+  }
+  return { rate: Math.min(last, wal.rate.prevLastRate ?? 0), discounted: true, whole: false };
+}
+
+/** The held peak's rate (bytes/s), or 0: what a formula shrink must still allow for. */
+export function heldPeakRate(wal: WalView, sample: Sample): number {
+  const peak = wal.rate.peak;
+  if (peak === undefined || peak === null) return 0;
+  const holdMs = PEAK_HOLD_INTERVALS * sample.checkpoint_timeout_s * 1000;
+  return toMs(sample.collected_at) - toMs(peak.at) < holdMs ? peak.rate : 0;
+}
+
+/**
  * Grow when WAL volume forced checkpoints (manual ones do not count), or,
  * with proactive sizing, before it does: when the whole-interval estimate or
  * a clearly higher new load (ONSET_MARGIN) needs more than the current size.
@@ -67,7 +106,8 @@ const sized = (requiredMb: number, headroom: number): number => Math.min(Math.ce
 export function formulaGrowth(input: GrowInput, estimate: RateEstimate): GrowResult['proposal'] {
   const { currentMb, threshold, sample, wal } = input;
   if (wal === undefined) return null;
-  const last = wal.rate.lastRate;
+  const trusted = trustedLastRate(wal, sample);
+  const last = trusted.rate;
   const basis = Math.max(estimate.rate ?? 0, last ?? 0);
   const requiredMb = requiredSizeMb(basis, sample);
   const metadata: Record<string, unknown> = {
@@ -78,21 +118,26 @@ export function formulaGrowth(input: GrowInput, estimate: RateEstimate): GrowRes
     last_interval_wal_rate_mb_per_s: last === null ? null : mbPerSec(last),
     required_size_mb: requiredMb,
     headroom: estimate.headroom,
+    ...(trusted.discounted ? { last_interval_discounted: true, raw_last_interval_wal_rate_mb_per_s: mbPerSec(wal.rate.lastRate ?? 0) } : {}),
+    recent_forced_checkpoints: wal.recentForced ?? wal.causes.walCaused,
   };
-  const forced = wal.causes.walCaused;
+  // Over the last checkpoint_timeout (at this size, since the last change), not per sample: samples every second see one each.
+  const forced = Math.max(wal.causes.walCaused, wal.recentForced ?? 0);
 
   if (forced >= threshold) {
     // A rate is known from the first sample interval on; without one, size as pg_walrus would.
     const calculatedMb = last === null && estimate.rate === null ? saturatingMultiplyMb(currentMb, forced + 1) : sized(requiredMb, estimate.headroom);
     return {
       calculatedMb,
-      reason: `${forced} checkpoints forced by WAL volume (threshold ${threshold}); ${estimate.label} needs ${requiredMb} MB, x ${estimate.headroom} headroom = ${calculatedMb} MB`,
+      reason: `${forced} checkpoints forced by WAL volume over the last checkpoint_timeout (threshold ${threshold}); ${estimate.label} needs ${requiredMb} MB, x ${estimate.headroom} headroom = ${calculatedMb} MB`,
       metadata: { ...metadata, trigger: 'forced_checkpoints', calculated_size_mb: calculatedMb },
     };
   }
   if (!wal.proactive) return null;
 
-  const steadyMb = estimate.rate === null ? 0 : requiredSizeMb(estimate.rate, sample);
+  // A discounted projection that is the sliding whole-interval rate counts as a whole-interval estimate.
+  const steadyRate = Math.max(estimate.rate ?? -1, trusted.whole ? (last ?? -1) : -1);
+  const steadyMb = steadyRate < 0 ? 0 : requiredSizeMb(steadyRate, sample);
   const onsetMb = last === null ? 0 : requiredSizeMb(last, sample);
   // What the load wrote before: the last whole interval, or the sample interval before this one.
   const lastWhole = wal.rate.intervals.at(-1) ?? null;
@@ -102,7 +147,7 @@ export function formulaGrowth(input: GrowInput, estimate: RateEstimate): GrowRes
     const calculatedMb = sized(requiredMb, estimate.headroom);
     const why =
       steadyMb > currentMb
-        ? `${estimate.label} needs ${steadyMb} MB`
+        ? `${trusted.whole && (last ?? 0) > (estimate.rate ?? -1) ? 'the WAL rate over the last checkpoint_timeout (full-page-image spikes after CHECKPOINT commands averaged)' : estimate.label} needs ${steadyMb} MB`
         : `the last interval's WAL rate (${mbPerSec(last ?? 0)} MB/s, more than ${ONSET_RATIO} x the ${mbPerSec(before)} MB/s before) projects ${onsetMb} MB, more than ${ONSET_MARGIN} x the current ${currentMb} MB`;
     return {
       calculatedMb,
@@ -113,24 +158,65 @@ export function formulaGrowth(input: GrowInput, estimate: RateEstimate): GrowRes
   return null;
 }
 
-/** Shrink towards required x headroom once max_wal_size is above the band. */
+/**
+ * The formula algorithms' own state (ClusterState.algo under their name):
+ * when a sample last proposed a growth. Older states have none.
+ */
+export interface FormulaState {
+  busyAt: string;
+}
+
+function busyAt(state: unknown): string | null {
+  if (typeof state !== 'object' || state === null || !('busyAt' in state)) return null;
+  return typeof state.busyAt === 'string' ? state.busyAt : null;
+}
+
+/** formulaGrowth, remembering when it last proposed something. */
+export function formulaGrowthResult(input: GrowInput, estimate: RateEstimate): GrowResult {
+  const proposal = formulaGrowth(input, estimate);
+  const before = busyAt(input.state);
+  const state: FormulaState | undefined = proposal ? { busyAt: input.sample.collected_at } : before === null ? undefined : { busyAt: before };
+  return { proposal, state };
+}
+
+/**
+ * Shrink towards required x headroom once max_wal_size is above the band.
+ *
+ * Quiet intervals are counted per sample, and samples come every second
+ * under pressure: walrus.shrink_intervals of them can be a few seconds. So
+ * a formula shrink also needs one whole checkpoint_timeout since the last
+ * sample that proposed a growth: by then the sliding rate, hence the peak
+ * memory, has measured a whole interval of the load that grew the size,
+ * and the shrink cannot go below what that load needs (the held peak). At
+ * one sample per checkpoint_timeout this adds nothing to shrink_intervals.
+ */
 export function formulaShrink(input: GrowInput, estimate: RateEstimate): GrowProposal | null {
   const { currentMb, sample, wal } = input;
   if (wal === undefined || estimate.rate === null) return null;
+  const busy = busyAt(input.state);
+  if (busy !== null && toMs(sample.collected_at) - toMs(busy) < sample.checkpoint_timeout_s * 1000) return null;
   // Not on an estimate from intervals with forced checkpoints: their rate
   // belongs to a regime (often including idle time before a load began) that
   // the current size has already ended. Wait for a calm interval.
   if ((wal.rate.pressuredTail ?? 0) > 0) return null;
-  const requiredMb = requiredSizeMb(estimate.rate, sample);
+  // Fast up, slow down: never below what the held peak needs (wal-rate.ts PEAK_HOLD_INTERVALS).
+  const peak = heldPeakRate(wal, sample);
+  const byPeak = peak > estimate.rate;
+  const rate = Math.max(estimate.rate, peak);
+  const requiredMb = requiredSizeMb(rate, sample);
   if (currentMb <= requiredMb * SHRINK_BAND) return null;
   const calculatedMb = sized(requiredMb, estimate.headroom);
+  const what = byPeak
+    ? `the peak WAL rate of the last ${PEAK_HOLD_INTERVALS} checkpoint intervals (${mbPerSec(peak)} MB/s, held above ${estimate.label})`
+    : estimate.label;
   return {
     calculatedMb,
-    reason: `${estimate.label} needs ${requiredMb} MB; ${currentMb} MB is more than ${SHRINK_BAND} x that, shrinking to ${calculatedMb} MB (x ${estimate.headroom} headroom)`,
+    reason: `${what} needs ${requiredMb} MB; ${currentMb} MB is more than ${SHRINK_BAND} x that, shrinking to ${calculatedMb} MB (x ${estimate.headroom} headroom)`,
     metadata: {
       ...estimate.metadata,
       ...causesMetadata(wal),
-      wal_rate_mb_per_s: mbPerSec(estimate.rate),
+      held_peak_wal_rate_mb_per_s: mbPerSec(peak),
+      wal_rate_mb_per_s: mbPerSec(rate),
       required_size_mb: requiredMb,
       headroom: estimate.headroom,
       shrink_band: SHRINK_BAND,

@@ -1,5 +1,5 @@
 import { percentileOf } from '../../percentile.js';
-import { formulaGrowth, formulaShrink, type RateEstimate } from './formula.js';
+import { formulaGrowthResult, formulaShrink, type RateEstimate } from './formula.js';
 import type { GrowInput, SizingAlgorithm } from './types.js';
 
 /**
@@ -28,7 +28,7 @@ function estimate(input: GrowInput): RateEstimate {
 export const percentile: SizingAlgorithm = {
   name: 'percentile',
   proposeGrowth(input) {
-    return { proposal: formulaGrowth(input, estimate(input)), state: undefined };
+    return formulaGrowthResult(input, estimate(input));
   },
   proposeShrink(input) {
     return formulaShrink(input, estimate(input));

@@ -17,6 +17,8 @@ export interface Tick {
   requested?: number;
   /** Redo point advance (bytes) in the interval; default: as far as WAL went when requested > 0, else nothing. */
   redoAdvance?: number;
+  /** Seconds since the previous sample (default: the scenario's step). */
+  dt?: number;
 }
 
 export interface ScenarioResult {
@@ -28,7 +30,15 @@ export interface ScenarioResult {
 
 export function scenario(
   ticks: Tick[],
-  opts: { policy?: Partial<Policy>; step?: number; timeout?: number; startMb?: number; redo?: boolean } = {},
+  opts: {
+    policy?: Partial<Policy>;
+    step?: number;
+    timeout?: number;
+    startMb?: number;
+    redo?: boolean;
+    /** PostgreSQL's own rule too: a checkpoint is forced (requested, redo moved) once the WAL since the redo point reaches max_wal_size / 1.9. */
+    walForces?: boolean;
+  } = {},
 ): ScenarioResult {
   const step = opts.step ?? 5;
   const p = basePolicy({ minSizeMb: 32, cooldownSec: 0, maxChangesPerHour: 1000, ...opts.policy });
@@ -42,18 +52,26 @@ export function scenario(
   const decisions: Decision[] = [];
   const sizes: number[] = [];
   const all: Tick[] = [{ rate: 0 }, ...ticks];
+  let t = 0;
   all.forEach((tick, i) => {
-    const written = tick.rate * MB * (i === 0 ? 0 : step);
+    const dt = i === 0 ? 0 : (tick.dt ?? step);
+    const prevT = t;
+    t += dt;
+    const written = tick.rate * MB * dt;
     wal += written;
     requested += tick.requested ?? 0;
     // Forced checkpoints move the redo point with the WAL; otherwise a timed one every checkpoint_timeout.
-    const timedNow = i > 0 && (i * step) % timeout === 0;
-    if (tick.redoAdvance !== undefined) redo += tick.redoAdvance;
+    const timedNow = i > 0 && Math.floor(t / timeout) > Math.floor(prevT / timeout);
+    const walForced = opts.walForces === true && tick.redoAdvance === undefined && wal - redo >= (size * MB) / 1.9;
+    if (walForced) {
+      requested += Math.floor((wal - redo) / ((size * MB) / 1.9));
+      redo = wal;
+    } else if (tick.redoAdvance !== undefined) redo += tick.redoAdvance;
     else if ((tick.requested ?? 0) > 0 || timedNow) redo = wal;
     const s: Sample = {
       v: 1,
       cluster: 'pg-test',
-      collected_at: at(i * step),
+      collected_at: at(t),
       server_version_num: 170000,
       in_recovery: false,
       checkpoints_requested: requested,

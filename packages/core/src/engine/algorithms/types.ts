@@ -36,6 +36,13 @@ export interface WalView {
   causes: CheckpointCauses;
   /** walrus.proactive_sizing resolved for this algorithm. */
   proactive: boolean;
+  /**
+   * WAL-caused checkpoints over the last checkpoint_timeout, at the current
+   * size and since the last change (formula algorithms count these, so that
+   * samples every second, seeing one each, still reach the threshold);
+   * absent = this interval's only.
+   */
+  recentForced?: number;
 }
 
 /** What the engine remembers of the previous evaluated sample. */
