@@ -1,13 +1,13 @@
 import { assert, describe, expect, it } from 'vitest';
 import { at, sample } from '../testing/builders.js';
-import { checkpointSegments, MB, requiredSizeMb, trackWal, type WalRateState } from './wal-rate.js';
+import { checkpointSegments, MB, PEAK_HOLD_INTERVALS, PEAK_NEAR, requiredSizeMb, trackWal, type WalRateState } from './wal-rate.js';
 
 /** Feeds (seconds, wal bytes) pairs through the tracker with a 30 s checkpoint_timeout. */
-function track(points: Array<[number, number, number?]>, alpha = 0.2, timeout = 30): WalRateState {
-  let state: WalRateState | undefined;
+function track(points: Array<[number, number, number?, number?]>, alpha = 0.2, timeout = 30, from?: WalRateState): WalRateState {
+  let state: WalRateState | undefined = from;
   let prev: { at: string; walBytes: number } | null = null;
-  for (const [sec, wal, forced] of points) {
-    state = trackWal(state, prev, sample({ at: sec, walBytes: wal, timeout }), alpha, forced ?? 0);
+  for (const [sec, wal, forced, other] of points) {
+    state = trackWal(state, prev, sample({ at: sec, walBytes: wal, timeout }), alpha, forced ?? 0, other ?? 0);
     prev = { at: at(sec), walBytes: wal };
   }
   if (!state) throw new Error('no points');
@@ -91,6 +91,86 @@ describe('wal rate - windows of whole checkpoint intervals', () => {
       [60, 10 * MB],
     ]);
     expect(s).toMatchObject({ intervals: [], ema: null, lastRate: null, windowWalBytes: 10 * MB });
+  });
+});
+
+/** One sample every `step` s from `from` to `to` s at `mbPerSec`, continuing from `wal` bytes; returns the points and the WAL after. */
+function steady(from: number, to: number, step: number, mbPerSec: number, wal: number): { pts: Array<[number, number]>; wal: number } {
+  const pts: Array<[number, number]> = [];
+  let w = wal;
+  for (let t = from + step; t <= to; t += step) pts.push([t, (w += mbPerSec * step * MB)]);
+  return { pts, wal: w };
+}
+
+describe('wal rate - the sliding rate and the peak memory', () => {
+  it('wal rate - samples every second: the sliding rate covers the last checkpoint_timeout, with a dozen points kept', () => {
+    const quiet = steady(0, 60, 1, 1, 0);
+    const load = steady(60, 80, 1, 10, quiet.wal);
+    const s = track([[0, 0], ...quiet.pts, ...load.pts]);
+    // 20 s at 10 MB/s and the rest of a whole interval (27 to 30 s, the kept points are 3 s apart) at 1 MB/s
+    assert(s.recentRate !== undefined && s.recentRate !== null);
+    expect(s.recentSpanSec).toBeGreaterThanOrEqual(27);
+    expect(s.recentSpanSec).toBeLessThanOrEqual(30);
+    expect(s.recentRate / MB).toBeCloseTo((200 + (s.recentSpanSec ?? 0) - 20) / (s.recentSpanSec ?? 1), 6);
+    expect((s.recent ?? []).length).toBeLessThanOrEqual(12);
+    // the tumbling windows still say what they said
+    expect(s.intervals.map((r) => r / MB)).toEqual([1, 1]);
+  });
+
+  it('wal rate - the peak is held while the load stays near it, then for PEAK_HOLD_INTERVALS timeouts, then forgotten with the EMA and the window', () => {
+    const busy = steady(0, 60, 5, 20, 0);
+    const quiet = steady(60, 300, 5, 0.5, busy.wal);
+    const whileBusy = track([[0, 0], ...busy.pts]);
+    expect((whileBusy.peak?.rate ?? 0) / MB).toBeCloseTo(20, 6);
+    // The sliding rate falls below PEAK_NEAR x 20 MB/s once half its span is quiet (about 75 s); the hold runs 120 s from there.
+    const lastNear = 75;
+    const holdEnd = lastNear + PEAK_HOLD_INTERVALS * 30;
+    const held = track([[0, 0], ...busy.pts, ...quiet.pts.filter(([t]) => t < holdEnd)]);
+    expect((held.peak?.rate ?? 0) / MB).toBeCloseTo(20, 6);
+    expect(held.peak?.at).toBe(at(lastNear));
+    expect((held.ema ?? 0) / MB).toBeGreaterThan(5);
+    const gone = track([[0, 0], ...busy.pts, ...quiet.pts.filter(([t]) => t <= holdEnd)]);
+    expect((gone.peak?.rate ?? 0) / MB).toBeCloseTo(0.5, 6);
+    expect(gone.peak?.at).toBe(at(holdEnd));
+    expect(gone.intervals.map((r) => r / MB)).toEqual([expect.closeTo(0.5, 6)]);
+    expect((gone.ema ?? 0) / MB).toBeCloseTo(0.5, 6);
+    expect(PEAK_NEAR).toBe(0.5);
+  });
+
+  it('wal rate - a load at half its peak or more keeps the hold going', () => {
+    const busy = steady(0, 60, 5, 20, 0);
+    const half = steady(60, 600, 5, 11, busy.wal);
+    const s = track([[0, 0], ...busy.pts, ...half.pts]);
+    expect((s.peak?.rate ?? 0) / MB).toBeCloseTo(20, 6);
+    expect(s.peak?.at).toBe(at(600));
+  });
+
+  it('wal rate - WAL-caused checkpoints of the last checkpoint_timeout, with the size they happened at; CHECKPOINT commands remembered', () => {
+    const s = track([
+      [0, 0],
+      [1, MB, 1],
+      [2, 2 * MB, 0, 1],
+      [20, 3 * MB, 2],
+    ]);
+    expect(s.forced).toEqual([
+      [Date.parse(at(1)), 1, 1024],
+      [Date.parse(at(20)), 2, 1024],
+    ]);
+    expect(s.lastOtherAt).toBe(at(2));
+    const later = track([[40, 4 * MB]], 0.2, 30, s);
+    // a new tracker run (no previous sample given) forgets; with the previous sample it prunes to the last 30 s
+    expect(later.forced).toEqual([]);
+    let cont: WalRateState = s;
+    cont = trackWal(cont, { at: at(20), walBytes: 3 * MB }, sample({ at: 40, walBytes: 4 * MB, timeout: 30 }), 0.2);
+    expect(cont.forced).toEqual([[Date.parse(at(20)), 2, 1024]]);
+    expect(cont.lastOtherAt).toBe(at(2));
+  });
+
+  it('wal rate - a state written before these fields existed is read as empty', () => {
+    const old: WalRateState = { windowAt: at(0), windowWalBytes: 0, intervals: [5 * MB], ema: 5 * MB, lastRate: 5 * MB, redoBytes: null, sizeMb: 1024 };
+    const s = trackWal(old, { at: at(0), walBytes: 0 }, sample({ at: 5, walBytes: 25 * MB, timeout: 30 }), 0.2, 1, 1);
+    expect(s).toMatchObject({ forced: [[Date.parse(at(5)), 1, 1024]], lastOtherAt: at(5), peak: null, intervals: [5 * MB] });
+    expect(s.recentRate ?? 0).toBeCloseTo(5 * MB, 0);
   });
 });
 

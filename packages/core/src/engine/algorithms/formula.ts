@@ -77,16 +77,20 @@ const sized = (requiredMb: number, headroom: number): number => Math.min(Math.ce
  * some of its checkpoints as possibly WAL-caused, and the spikes after those
  * are no more trustworthy.
  */
+/** The sliding rate when it covers a whole checkpoint interval, else null. */
+export function wholeRecentRate(wal: WalView, sample: Sample): number | null {
+  const recent = wal.rate.recentRate ?? null;
+  return recent !== null && (wal.rate.recentSpanSec ?? 0) >= sample.checkpoint_timeout_s * WHOLE_INTERVAL ? recent : null;
+}
+
 export function trustedLastRate(wal: WalView, sample: Sample): { rate: number | null; discounted: boolean; whole: boolean } {
   const last = wal.rate.lastRate;
   const otherAt = wal.rate.lastOtherAt ?? null;
   const timeoutMs = sample.checkpoint_timeout_s * 1000;
   const storm = wal.causes.other > 0 || (otherAt !== null && toMs(sample.collected_at) - toMs(otherAt) < timeoutMs);
   if (last === null || !storm) return { rate: last, discounted: false, whole: false };
-  const recent = wal.rate.recentRate ?? null;
-  if (recent !== null && (wal.rate.recentSpanSec ?? 0) >= sample.checkpoint_timeout_s * WHOLE_INTERVAL) {
-    return { rate: recent, discounted: true, whole: true };
-  }
+  const recent = wholeRecentRate(wal, sample);
+  if (recent !== null) return { rate: recent, discounted: true, whole: true };
   return { rate: Math.min(last, wal.rate.prevLastRate ?? 0), discounted: true, whole: false };
 }
 
@@ -108,13 +112,16 @@ export function formulaGrowth(input: GrowInput, estimate: RateEstimate): GrowRes
   if (wal === undefined) return null;
   const trusted = trustedLastRate(wal, sample);
   const last = trusted.rate;
-  const basis = Math.max(estimate.rate ?? 0, last ?? 0);
+  // The sliding rate over the last whole checkpoint_timeout: fast up, without waiting for the estimate to catch up.
+  const recent = wholeRecentRate(wal, sample);
+  const basis = Math.max(estimate.rate ?? 0, last ?? 0, recent ?? 0);
   const requiredMb = requiredSizeMb(basis, sample);
   const metadata: Record<string, unknown> = {
     ...estimate.metadata,
     ...causesMetadata(wal),
     threshold,
     wal_rate_mb_per_s: estimate.rate === null ? null : mbPerSec(estimate.rate),
+    recent_wal_rate_mb_per_s: recent === null ? null : mbPerSec(recent),
     last_interval_wal_rate_mb_per_s: last === null ? null : mbPerSec(last),
     required_size_mb: requiredMb,
     headroom: estimate.headroom,
@@ -135,8 +142,8 @@ export function formulaGrowth(input: GrowInput, estimate: RateEstimate): GrowRes
   }
   if (!wal.proactive) return null;
 
-  // A discounted projection that is the sliding whole-interval rate counts as a whole-interval estimate.
-  const steadyRate = Math.max(estimate.rate ?? -1, trusted.whole ? (last ?? -1) : -1);
+  // The whole-interval estimates: the algorithm's, and the sliding rate (which is also what a discounted projection becomes).
+  const steadyRate = Math.max(estimate.rate ?? -1, recent ?? -1);
   const steadyMb = steadyRate < 0 ? 0 : requiredSizeMb(steadyRate, sample);
   const onsetMb = last === null ? 0 : requiredSizeMb(last, sample);
   // What the load wrote before: the last whole interval, or the sample interval before this one.
@@ -147,7 +154,7 @@ export function formulaGrowth(input: GrowInput, estimate: RateEstimate): GrowRes
     const calculatedMb = sized(requiredMb, estimate.headroom);
     const why =
       steadyMb > currentMb
-        ? `${trusted.whole && (last ?? 0) > (estimate.rate ?? -1) ? 'the WAL rate over the last checkpoint_timeout (full-page-image spikes after CHECKPOINT commands averaged)' : estimate.label} needs ${steadyMb} MB`
+        ? `${recent !== null && recent > (estimate.rate ?? -1) ? `the WAL rate over the last checkpoint_timeout${trusted.discounted ? ' (full-page-image spikes after CHECKPOINT commands averaged)' : ''}` : estimate.label} needs ${steadyMb} MB`
         : `the last interval's WAL rate (${mbPerSec(last ?? 0)} MB/s, more than ${ONSET_RATIO} x the ${mbPerSec(before)} MB/s before) projects ${onsetMb} MB, more than ${ONSET_MARGIN} x the current ${currentMb} MB`;
     return {
       calculatedMb,
