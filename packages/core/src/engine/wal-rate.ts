@@ -33,6 +33,8 @@ export interface WalRateState {
   lastRate: number | null;
   /** Rate over the sample interval before that. */
   prevLastRate?: number | null;
+  /** And the one before that (the rate before a two-interval onset). */
+  prevPrevLastRate?: number | null;
   /** checkpoint_redo_bytes of the previous sample, when the collector reads it. */
   redoBytes: number | null;
   /** max_wal_size (MB) of the previous sample. */
@@ -188,6 +190,7 @@ function trackWindows(
     ...base,
     lastRate,
     prevLastRate: previous === undefined ? null : previous.lastRate,
+    prevPrevLastRate: previous === undefined ? null : (previous.prevLastRate ?? null),
     redoBytes: sample.checkpoint_redo_bytes ?? null,
     sizeMb: sample.max_wal_size_mb,
     windowForced,

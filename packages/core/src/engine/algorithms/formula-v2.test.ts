@@ -94,6 +94,25 @@ describe.each(['adaptive', 'percentile'] as const)('sizing v2 - %s', (algorithm)
     expect(requestedAt(r, r.results.length - 1)).toBe(requestedAt(r, 3));
   });
 
+  it('sizing v2 - a new load right after a lone CHECKPOINT command is caught one sample later, before WAL forces a checkpoint', () => {
+    const ticks: Tick[] = [
+      ...repeat(40, { rate: 0.1, dt: 1 }),
+      { rate: 0.1, dt: 1, requested: 1, redoAdvance: 1 * MB },
+      { rate: 0.1, dt: 1 },
+      ...repeat(30, { rate: 4, dt: 1 }),
+    ];
+    const r = scenario(ticks, { policy: { algorithm, minSizeMb: 128 }, startMb: 128, walForces: true });
+    const grownAt = r.results.findIndex((x) => x.decision?.action === 'increase');
+    // result 43 is the load's first sample (discounted), 44 its second
+    expect(grownAt).toBe(44);
+    expect(r.decisions[0]?.metadata).toMatchObject({ trigger: 'proactive', last_interval_discounted: true });
+    expect(r.decisions[0]?.reason).toContain('the lower of the last two, after a CHECKPOINT command');
+    expect(requestedAt(r, r.results.length - 1)).toBe(1);
+    // the same load without the CHECKPOINT: at its first sample
+    const plain = scenario([...repeat(42, { rate: 0.1, dt: 1 }), ...repeat(30, { rate: 4, dt: 1 })], { policy: { algorithm, minSizeMb: 128 }, startMb: 128, walForces: true });
+    expect(plain.results.findIndex((x) => x.decision?.action === 'increase')).toBe(43);
+  });
+
   it('sizing v2 - one WAL-forced checkpoint in each of two 1 s samples reaches threshold 2 (counted over the last checkpoint_timeout)', () => {
     // the redo point moves a segment with each: at 32 MB (CheckPointSegments 1) WAL may have caused them
     const forced: Tick = { rate: 0.2, dt: 1, requested: 1, redoAdvance: 16 * MB };
@@ -157,14 +176,15 @@ describe('sizing v2 - the rules one by one', () => {
     expect(formulaGrowth(view({ ...spike, lastOtherAt: at(80) }).input, none)).toBeNull();
     // long enough ago: trusted again
     expect(formulaGrowth(view({ ...spike, lastOtherAt: at(60) }).input, none)).toMatchObject({ metadata: { trigger: 'proactive' } });
-    // persisted over two sample intervals: trusted (the lower of the two)
-    const { input, wal } = view({ lastRate: 60 * MB, prevLastRate: 40 * MB }, 1);
-    expect(trustedLastRate(wal, input.sample)).toEqual({ rate: 40 * MB, discounted: true, whole: false });
+    // persisted over two sample intervals: trusted (the lower of the two), against what the load wrote before both
+    const { input, wal } = view({ lastRate: 60 * MB, prevLastRate: 40 * MB, prevPrevLastRate: 1 * MB }, 1);
+    expect(trustedLastRate(wal, input.sample)).toEqual({ rate: 40 * MB, discounted: true, before: 1 * MB });
+    expect(formulaGrowth(input, none)).toMatchObject({ calculatedMb: Math.ceil(need(40) * 1.2), metadata: { trigger: 'proactive' } });
   });
 
   it('sizing v2 - with a whole interval measured, a discounted projection is the sliding rate, and it may grow as a whole-interval estimate', () => {
     const { input, wal } = view({ lastRate: 60 * MB, prevLastRate: 1 * MB, recentRate: 40 * MB, recentSpanSec: 30 }, 1);
-    expect(trustedLastRate(wal, input.sample)).toEqual({ rate: 40 * MB, discounted: true, whole: true });
+    expect(trustedLastRate(wal, input.sample)).toEqual({ rate: 40 * MB, discounted: true, before: null });
     const grown = formulaGrowth(input, none);
     expect(grown?.calculatedMb).toBe(Math.ceil(need(40) * 1.2));
     expect(grown?.reason).toContain('full-page-image spikes after CHECKPOINT commands averaged');

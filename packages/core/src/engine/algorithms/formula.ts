@@ -61,37 +61,39 @@ function causesMetadata(wal: WalView): Record<string, unknown> {
 
 const sized = (requiredMb: number, headroom: number): number => Math.min(Math.ceil(requiredMb * headroom), MAX_WAL_SIZE_LIMIT_MB);
 
-/**
- * The last sample interval's rate, unless checkpoints that WAL did not cause
- * (CHECKPOINT commands) ran within the last checkpoint_timeout: each one makes
- * full-page images spike the WAL of the next seconds, so a spike projected
- * over a whole checkpoint_timeout would size for WAL that is never written.
- * Then the projection must have held over two sample intervals (the lower
- * of the two), and once the sliding rate covers a whole interval it is that
- * rate: the spikes averaged over a checkpoint_timeout, i.e. the WAL actually
- * written. A load that starts without such checkpoints is still trusted at
- * its first sample. Within a checkpoint_timeout rather than "this sample
- * interval or the one before" because at a small max_wal_size (32 MB:
- * CheckPointSegments 1) the redo distance cannot rule out WAL as the cause
- * of a CHECKPOINT that happens to cross a segment boundary: a storm shows
- * some of its checkpoints as possibly WAL-caused, and the spikes after those
- * are no more trustworthy.
- */
 /** The sliding rate when it covers a whole checkpoint interval, else null. */
 export function wholeRecentRate(wal: WalView, sample: Sample): number | null {
   const recent = wal.rate.recentRate ?? null;
   return recent !== null && (wal.rate.recentSpanSec ?? 0) >= sample.checkpoint_timeout_s * WHOLE_INTERVAL ? recent : null;
 }
 
-export function trustedLastRate(wal: WalView, sample: Sample): { rate: number | null; discounted: boolean; whole: boolean } {
+/**
+ * The last sample interval's rate, unless checkpoints that WAL did not cause
+ * (CHECKPOINT commands) ran within the last checkpoint_timeout: each one makes
+ * full-page images spike the WAL of the next second or two, so a spike
+ * projected over a whole checkpoint_timeout would size for WAL that is never
+ * written. Then a projection must have held over two consecutive sample
+ * intervals (the lower of the two, against what the load wrote before both),
+ * and never counts for less than the sliding rate over the last whole
+ * interval (the spikes averaged over a checkpoint_timeout: the WAL actually
+ * written). A new load after a lone CHECKPOINT is caught one sample later;
+ * a load without CHECKPOINT commands is still trusted at its first sample.
+ *
+ * Within a checkpoint_timeout rather than "this sample interval or the one
+ * before" because at a small max_wal_size (32 MB: CheckPointSegments 1) the
+ * redo distance cannot rule out WAL as the cause of a CHECKPOINT that
+ * happens to cross a segment boundary: a storm shows some of its checkpoints
+ * as possibly WAL-caused, and the spikes after those are no more trustworthy.
+ */
+export function trustedLastRate(wal: WalView, sample: Sample): { rate: number | null; discounted: boolean; before: number | null } {
   const last = wal.rate.lastRate;
+  const prev = wal.rate.prevLastRate ?? null;
   const otherAt = wal.rate.lastOtherAt ?? null;
   const timeoutMs = sample.checkpoint_timeout_s * 1000;
   const storm = wal.causes.other > 0 || (otherAt !== null && toMs(sample.collected_at) - toMs(otherAt) < timeoutMs);
-  if (last === null || !storm) return { rate: last, discounted: false, whole: false };
-  const recent = wholeRecentRate(wal, sample);
-  if (recent !== null) return { rate: recent, discounted: true, whole: true };
-  return { rate: Math.min(last, wal.rate.prevLastRate ?? 0), discounted: true, whole: false };
+  if (last === null || !storm) return { rate: last, discounted: false, before: prev };
+  const persisted = Math.min(last, prev ?? 0);
+  return { rate: Math.max(persisted, wholeRecentRate(wal, sample) ?? 0), discounted: true, before: wal.rate.prevPrevLastRate ?? null };
 }
 
 /** The held peak's rate (bytes/s), or 0: what a formula shrink must still allow for. */
@@ -146,16 +148,18 @@ export function formulaGrowth(input: GrowInput, estimate: RateEstimate): GrowRes
   const steadyRate = Math.max(estimate.rate ?? -1, recent ?? -1);
   const steadyMb = steadyRate < 0 ? 0 : requiredSizeMb(steadyRate, sample);
   const onsetMb = last === null ? 0 : requiredSizeMb(last, sample);
-  // What the load wrote before: the last whole interval, or the sample interval before this one.
+  // What the load wrote before: the last whole interval, or the sample interval before this one (before the two, when discounted).
   const lastWhole = wal.rate.intervals.at(-1) ?? null;
-  const before = Math.max(lastWhole ?? 0, wal.rate.prevLastRate ?? 0);
+  const before = Math.max(lastWhole ?? 0, trusted.before ?? 0);
   const newLoad = last !== null && last > ONSET_RATIO * before;
-  if (steadyMb > currentMb || (onsetMb > currentMb * ONSET_MARGIN && newLoad)) {
+  const onset = onsetMb > currentMb * ONSET_MARGIN && newLoad;
+  if (steadyMb > currentMb || onset) {
     const calculatedMb = sized(requiredMb, estimate.headroom);
+    // Named by what sizes it: the onset projects more than the whole-interval estimates.
     const why =
-      steadyMb > currentMb
+      !onset || steadyMb >= onsetMb
         ? `${recent !== null && recent > (estimate.rate ?? -1) ? `the WAL rate over the last checkpoint_timeout${trusted.discounted ? ' (full-page-image spikes after CHECKPOINT commands averaged)' : ''}` : estimate.label} needs ${steadyMb} MB`
-        : `the last interval's WAL rate (${mbPerSec(last ?? 0)} MB/s, more than ${ONSET_RATIO} x the ${mbPerSec(before)} MB/s before) projects ${onsetMb} MB, more than ${ONSET_MARGIN} x the current ${currentMb} MB`;
+        : `the last interval's WAL rate${trusted.discounted ? ' (the lower of the last two, after a CHECKPOINT command)' : ''} (${mbPerSec(last ?? 0)} MB/s, more than ${ONSET_RATIO} x the ${mbPerSec(before)} MB/s before) projects ${onsetMb} MB, more than ${ONSET_MARGIN} x the current ${currentMb} MB`;
     return {
       calculatedMb,
       reason: `proactive: ${why}; growing to ${calculatedMb} MB before WAL forces checkpoints`,
