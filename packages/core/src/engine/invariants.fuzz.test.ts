@@ -130,6 +130,21 @@ describe('fuzz - decision engine invariants (every algorithm)', () => {
     );
   });
 
+  it('fuzz - adaptive and percentile never shrink within a checkpoint_timeout of a growth (samples may come every second)', () => {
+    fc.assert(
+      fc.property(runArb, fc.constantFrom('adaptive' as const, 'percentile' as const), ([p, start, steps], algorithm) => {
+        let lastGrowth: number | null = null;
+        for (const d of simulate({ ...p, algorithm }, start, steps).decisions) {
+          const t = Date.parse(d.sample_at);
+          const wanted = d.action === 'dry_run' || d.action === 'skipped' ? d.metadata.would_apply : d.action;
+          if (wanted === 'increase' || wanted === 'capped') lastGrowth = t;
+          if (wanted === 'decrease' && lastGrowth !== null) expect(t - lastGrowth).toBeGreaterThanOrEqual(300_000);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('fuzz - replaying the same samples gives the same decisions and ids', () => {
     fc.assert(
       fc.property(runArb, ([p, start, steps]) => {

@@ -22,8 +22,11 @@ function estimate(input: GrowInput): RateEstimate {
 /**
  * Sizes for the walrus.target_percentile of the WAL rate per whole
  * checkpoint interval over the recent window (the engine keeps the last
- * INTERVAL_HISTORY intervals): robust to one odd interval, and it remembers
- * recurring peaks for as long as they are in the window.
+ * INTERVAL_HISTORY intervals): robust to one odd interval. Recurring peaks
+ * are remembered by the engine's peak memory (wal-rate.ts PEAK_HOLD_INTERVALS)
+ * rather than by the window: once the load has stayed well below its peak
+ * for the hold, the window starts over from the current rate, so a load
+ * that went does not keep max_wal_size up for 20 intervals.
  */
 export const percentile: SizingAlgorithm = {
   name: 'percentile',
