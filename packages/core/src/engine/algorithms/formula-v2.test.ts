@@ -209,3 +209,16 @@ describe('sizing v2 - the rules one by one', () => {
     expect(formulaShrink({ ...input, state: { busyAt: at(90) } }, est)).toBeNull();
   });
 });
+
+describe('sizing v2 - multiplicative and additive keep their per-interval rule', () => {
+  it('sizing v2 - with proactive sizing on, forced checkpoints over the last checkpoint_timeout do not reach their own rule through the proactive path', () => {
+    // at 64 MB a WAL-forced checkpoint moves the redo point 2 segments
+    const forced: Tick = { rate: 0.2, dt: 1, requested: 1, redoAdvance: 32 * MB };
+    const ticks: Tick[] = [...repeat(40, { rate: 0.2, dt: 1 }), forced, { rate: 0.2, dt: 1 }, forced];
+    for (const algorithm of ['multiplicative', 'additive'] as const) {
+      const r = scenario(ticks, { policy: { algorithm, proactiveSizing: 'on', minSizeMb: 64 }, startMb: 64 });
+      expect(r.decisions.filter((d) => d.metadata.trigger === 'forced_checkpoints')).toEqual([]);
+      expect(r.results.filter((x) => x.outcome.reason.includes('over the last checkpoint_timeout (threshold'))).toEqual([]);
+    }
+  });
+});

@@ -13,7 +13,7 @@ export const PROACTIVE_HEADROOM = 1.2;
 export function proactiveGrowth(input: GrowInput): GrowProposal | null {
   const last = input.wal?.rate.intervals.at(-1) ?? null;
   // Only the proactive path: forced checkpoints are the algorithm's own business.
-  const wal = input.wal && { ...input.wal, causes: { ...input.wal.causes, walCaused: 0 } };
+  const wal = input.wal && { ...input.wal, causes: { ...input.wal.causes, walCaused: 0 }, recentForced: 0 };
   return formulaGrowth(
     { ...input, wal },
     { rate: last, label: 'the WAL rate of the last checkpoint interval', headroom: PROACTIVE_HEADROOM, metadata: {} },
