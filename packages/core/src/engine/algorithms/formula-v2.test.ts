@@ -57,7 +57,9 @@ describe.each(['adaptive', 'percentile'] as const)('sizing v2 - %s', (algorithm)
     assert(final !== undefined);
     expect(final).toBeGreaterThanOrEqual(need(1));
     expect(final).toBeLessThanOrEqual(need(1) * 1.5);
-    expect(changes(r).length).toBeLessThanOrEqual(2);
+    // never above it on the way either (a spike projected over 30 s asked for 128 MB x headroom)
+    expect(Math.max(...r.sizes)).toBeLessThanOrEqual(need(1) * 1.5);
+    expect(changes(r)).toHaveLength(1);
     // the spikes are named as discounted in what it decided
     expect(r.decisions.some((d) => d.metadata.last_interval_discounted === true)).toBe(true);
     // 5 s samples, two CHECKPOINTs in each
