@@ -154,10 +154,10 @@ export class ClusterSampler {
     });
   }
 
-  /** One sample, then the next one scheduled; `budgetTaken`: the pressure sample that starts fast sampling. */
-  private async tick(budgetTaken = false): Promise<void> {
+  /** One sample, then the next one scheduled. */
+  private async tick(): Promise<void> {
     const started = performance.now();
-    if (this.fast && !budgetTaken) {
+    if (this.fast) {
       const taken = this.o.pressure?.budget.take(this.o.now().getTime()) ?? { ok: false, exhausted: true };
       if (!taken.ok && 'waitMs' in taken) {
         // Another member's pressure sample, or a timer a little early: at most one a second per cluster.
@@ -195,12 +195,15 @@ export class ClusterSampler {
   /**
    * Probes once more in WALRUS_PRESSURE_PROBE_SEC, while fast sampling can
    * serve this member: a primary (a standby's WAL is its primary's, and
-   * nobody sizes from it) whose effective algorithm sizes from the rate.
+   * nobody sizes from it) whose effective algorithm sizes from the rate,
+   * sampled less often than every two seconds.
    */
   private scheduleProbe(): void {
     const p = this.o.pressure;
     if (!p || this.stopped || this.fast || this.probeTimer || this.probing) return;
     const last = this.last;
+    // Sampled every two seconds or more often anyway: nothing to gain.
+    if (this.intervalSec <= 2 * PRESSURE_INTERVAL_SEC) return;
     if (!last || last.in_recovery || !fastSamplingApplies(p.defaults, last)) return;
     this.probeTimer = setTimeout(() => {
       this.probeTimer = null;
@@ -246,25 +249,20 @@ export class ClusterSampler {
     }
     // A sample that started meanwhile covers it; one taken since is what the next probe compares with.
     if (!pressure || this.stopped || this.fast || this.inFlight || this.last !== last) return;
-    if (!p.budget.take(this.o.now().getTime()).ok) return;
-    this.enterFast(pressure);
+    this.enterFast(pressure, last);
   }
 
-  private enterFast(why: Pressure): void {
-    const { cluster, member, log, metrics } = this.o;
-    this.fast = { since: performance.now(), why, samples: 1, relief: new ReliefTracker() };
-    metrics.pressureSamples.inc({ cluster: cluster.id });
+  private enterFast(why: Pressure, last: Sample): void {
+    const { cluster, member, log } = this.o;
+    this.fast = { since: performance.now(), why, samples: 0, relief: new ReliefTracker() };
     log.info(
       { cluster: cluster.id, member: member.name, reason: why.message, pressureIntervalSec: PRESSURE_INTERVAL_SEC },
       'WAL pressure: sampling every second until relieved',
     );
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.dueAt = null;
-    // The budget was taken for this sample already; the ticks take it for the next ones.
-    this.inFlight = this.tick(true).finally(() => {
-      this.inFlight = null;
-    });
+    // At once, but never within a second of the member's last sample: a
+    // decider's rate over a few milliseconds would be noise.
+    const sinceLastMs = this.o.now().getTime() - Date.parse(last.collected_at);
+    this.schedule(Math.max(0, PRESSURE_INTERVAL_SEC * 1000 - sinceLastMs));
   }
 
   private leaveFast(why: string): void {
