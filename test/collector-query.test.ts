@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { SampleV1, type Sample } from '@walrus/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readRole, readSample, readServerVersion } from '@walrus/cluster';
+import { readPressureProbe, readRole, readSample, readServerVersion } from '@walrus/cluster';
 import { cleanupAll, createStandby, PG_VERSIONS, startPostgres, waitFor, type PgVersion, type PostgresCluster } from './harness/mod.js';
 
 afterAll(cleanupAll);
@@ -116,6 +116,24 @@ describe.each(PG_VERSIONS)('collector query - PostgreSQL %i', (version) => {
       { what: `checkpoints_requested to grow after CHECKPOINT on PostgreSQL ${version}`, timeoutMs: 10_000 },
     );
     expect(after.checkpoints_requested).toBe((await counters()).requested);
+  });
+
+  it("collector query - the pressure probe reads a sample's checkpoint counter, WAL position and redo point, on the version's view", async () => {
+    await client.query('CHECKPOINT');
+    await waitFor(async () => ((await counters()).requested > 0 ? true : undefined), { what: 'a requested checkpoint counted', timeoutMs: 10_000 });
+    const before = await sample();
+    const probe = await readPressureProbe(client, () => new Date());
+    const after = await sample();
+    expect(probe.checkpointsRequested).toBeGreaterThan(0);
+    for (const [p, b, a] of [
+      [probe.checkpointsRequested, before.checkpoints_requested, after.checkpoints_requested],
+      [probe.walBytes, before.wal_bytes, after.wal_bytes],
+      [probe.redoBytes ?? -1, before.checkpoint_redo_bytes ?? 0, after.checkpoint_redo_bytes ?? 0],
+    ] as const) {
+      expect(p).toBeGreaterThanOrEqual(b);
+      expect(p).toBeLessThanOrEqual(a);
+    }
+    expect(probe.at.getTime()).toBeGreaterThanOrEqual(Date.parse(before.collected_at));
   });
 
   it('collector query - a statistics reset drops the counters and moves stats_reset forward', async () => {

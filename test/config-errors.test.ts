@@ -33,6 +33,18 @@ describe('configuration - invalid values stop a service with a clear message', (
     expect(err).toMatch(/WALRUS_SAMPLE_INTERVAL: must be at least 1 \(got "0", allowed 1 \.\. 86400\)/);
   });
 
+  it('collector refuses an invalid pressure probe interval or budget, and invalid decision defaults (it resolves the algorithm as deciders do)', async () => {
+    const err = await failsWith(['collector'], {
+      WALRUS_CLUSTERS: 'a=postgres://127.0.0.1/db',
+      WALRUS_PRESSURE_PROBE_SEC: 'often',
+      WALRUS_PRESSURE_MAX_SAMPLES_PER_HOUR: '-1',
+      WALRUS_ALGORITHM: 'fastest',
+    });
+    expect(err).toMatch(/WALRUS_PRESSURE_PROBE_SEC: must be a whole number \(got "often", allowed 0 \.\. 3600 \(0 = off\)\)/);
+    expect(err).toMatch(/WALRUS_PRESSURE_MAX_SAMPLES_PER_HOUR: must be at least 0 \(got "-1", allowed 0 \.\. 3600\)/);
+    expect(err).toMatch(/WALRUS_ALGORITHM: .*"fastest"/);
+  });
+
   it('collector refuses a cluster id that is not a subject token', async () => {
     const err = await failsWith(['collector'], { WALRUS_CLUSTERS: 'prod.eu=postgres://127.0.0.1/db' });
     expect(err).toMatch(/WALRUS_CLUSTERS: cluster id "prod\.eu" is invalid/);

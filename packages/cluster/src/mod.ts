@@ -8,6 +8,7 @@
  */
 export { readRole, readSample, readServerVersion, SampleReadError, UnsupportedServerError } from './sql/read-sample.js';
 export { MIN_SERVER_VERSION_NUM } from './sql/sample-query.js';
+export { readPressureProbe, type PressureProbe } from './sql/read-probe.js';
 export { readWalDisk, isPermissionDenied, type WalDiskFields } from './sql/read-wal-disk.js';
 export { settingToMb, settingToSeconds } from './sql/units.js';
 export { readSessionRole, type SessionRole } from './sql/read-session-role.js';

@@ -21,4 +21,20 @@ describe('collector limiter', () => {
     rd();
     expect([l.inUse, l.queued, order]).toEqual([0, 0, ['c', 'd']]);
   });
+
+  it('tryAcquire takes a free slot, and none while the slots are taken or anyone waits', async () => {
+    const l = new Limiter(1);
+    const a = l.tryAcquire();
+    expect(a).not.toBeNull();
+    expect(l.tryAcquire()).toBeNull();
+    const b = l.acquire();
+    a?.();
+    const rb = await b;
+    expect(l.tryAcquire()).toBeNull();
+    rb();
+    const c = l.tryAcquire();
+    expect([c === null, l.inUse]).toEqual([false, 1]);
+    c?.();
+    expect(l.inUse).toBe(0);
+  });
 });

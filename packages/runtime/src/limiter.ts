@@ -22,6 +22,21 @@ export class Limiter {
   async acquire(): Promise<() => void> {
     if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
     else this.active++;
+    return this.releaser();
+  }
+
+  /**
+   * A slot now, or null when none is free or someone waits: for work that
+   * may be skipped (the collector's pressure probes) and must never make
+   * the queue longer for work that may not.
+   */
+  tryAcquire(): (() => void) | null {
+    if (this.active >= this.limit || this.waiting.length > 0) return null;
+    this.active++;
+    return this.releaser();
+  }
+
+  private releaser(): () => void {
     let released = false;
     return () => {
       if (released) return;

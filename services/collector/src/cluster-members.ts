@@ -1,8 +1,10 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { MemberList, parseClusterUrl, type MemberEndpoint, type SuperuserCheck } from '@walrus/cluster';
+import type { Policy } from '@walrus/core';
 import type { ClusterEntry, Limiter, Logger } from '@walrus/runtime';
 import type { CollectorMetrics } from './metrics.js';
 import { ClusterPublisher } from './publisher.js';
+import { PressureBudget } from './pressure.js';
 import { ClusterSampler } from './sampler.js';
 
 export interface ClusterMembersOptions {
@@ -20,6 +22,8 @@ export interface ClusterMembersOptions {
   /** Warns once per cluster and process when the connection is a superuser (on whichever member comes first). */
   superusers?: SuperuserCheck;
   random?: () => number;
+  /** Fast sampling under pressure; absent when off (WALRUS_PRESSURE_PROBE_SEC=0). */
+  pressure?: { probeSec: number; maxSamplesPerHour: number; defaults: Policy };
 }
 
 /** Before any member told its checkpoint_timeout. */
@@ -41,12 +45,15 @@ export class ClusterMembers {
   private refreshing: Promise<void> | null = null;
   private stopped = false;
   private lastRefreshError: string | null = null;
+  /** Shared by the members: the pressure samples allowed are the cluster's, not each member's. */
+  private readonly budget: PressureBudget | null;
 
   constructor(private readonly o: ClusterMembersOptions) {
     // Validated by loadConfig.
     const parsed = parseClusterUrl(o.cluster.id, o.cluster.url);
     if (!parsed.ok) throw new Error(parsed.problem);
     this.list = new MemberList(parsed.value, o.connectTimeoutSec * 1000);
+    this.budget = o.pressure ? new PressureBudget(o.pressure.maxSamplesPerHour) : null;
     this.publisher = new ClusterPublisher({ cluster: o.cluster.id, multiMember: parsed.value.multiMember, nc: o.nc, log: o.log, metrics: o.metrics });
   }
 
@@ -59,6 +66,11 @@ export class ClusterMembers {
     const states = [...this.samplers.values()].map((s) => s.isUp);
     if (states.includes(true)) return true;
     return states.length > 0 && states.every((u) => u === false) ? false : null;
+  }
+
+  /** Whether some member is sampled every second now, under WAL pressure. */
+  get fastSampling(): boolean {
+    return [...this.samplers.values()].some((s) => s.fastSampling);
   }
 
   get memberStates(): Array<boolean | null> {
@@ -95,6 +107,7 @@ export class ClusterMembers {
       firstDelayMs,
       ...(this.o.superusers ? { superusers: this.o.superusers } : {}),
       ...(this.o.random ? { random: this.o.random } : {}),
+      ...(this.o.pressure && this.budget ? { pressure: { probeSec: this.o.pressure.probeSec, defaults: this.o.pressure.defaults, budget: this.budget } } : {}),
     });
     this.samplers.set(member.name, sampler);
     sampler.start();

@@ -1,4 +1,5 @@
 import { SuperuserCheck } from '@walrus/cluster';
+import type { Policy } from '@walrus/core';
 import { Limiter, OncePerProcess, type ClusterEntry, type ServiceDeps, type ServiceHandle } from '@walrus/runtime';
 import { collectorMetrics } from './metrics.js';
 import { ClusterMembers } from './cluster-members.js';
@@ -12,17 +13,28 @@ export interface CollectorConfig {
   queryTimeoutMs: number;
   /** Statistics queries running at once across all clusters of this process. */
   concurrency: number;
+  /** Seconds between pressure probes of a cluster (WALRUS_PRESSURE_PROBE_SEC); 0 = no fast sampling. */
+  pressureProbeSec: number;
+  /** Pressure samples one cluster may take in an hour (WALRUS_PRESSURE_MAX_SAMPLES_PER_HOUR). */
+  pressureMaxSamplesPerHour: number;
+  /**
+   * The service defaults of the decision parameters (the deciders' WALRUS_*
+   * variables): a cluster's effective algorithm tells whether fast sampling
+   * serves it.
+   */
+  defaults: Policy;
 }
 
 export async function startCollector(deps: ServiceDeps<CollectorConfig>): Promise<ServiceHandle> {
   const { config, nc, log, registry, now } = deps;
-  const metrics = collectorMetrics(registry);
+  let samplers: ClusterMembers[] = [];
+  const metrics = collectorMetrics(registry, () => samplers.filter((s) => s.fastSampling).length);
   const limiter = new Limiter(config.concurrency);
   const superusers = new SuperuserCheck(log, deps.once ?? new OncePerProcess());
   // Spread the first samples over a second per hundred clusters (at most
   // ten), so that a large fleet does not hit NATS all at once.
   const spreadMs = Math.min(10_000, 10 * config.clusters.length);
-  const samplers = config.clusters.map(
+  samplers = config.clusters.map(
     (cluster, i) =>
       new ClusterMembers({
         cluster,
@@ -37,6 +49,9 @@ export async function startCollector(deps: ServiceDeps<CollectorConfig>): Promis
         limiter,
         superusers,
         firstDelayMs: config.clusters.length > 1 ? Math.floor((spreadMs * i) / config.clusters.length) : 0,
+        ...(config.pressureProbeSec > 0
+          ? { pressure: { probeSec: config.pressureProbeSec, maxSamplesPerHour: config.pressureMaxSamplesPerHour, defaults: config.defaults } }
+          : {}),
       }),
   );
   for (const s of samplers) s.start();

@@ -1,9 +1,20 @@
-import { SampleV1, WALRUS_PARAM_NAMES } from '@walrus/core';
+import { SampleV1, WALRUS_PARAM_NAMES, type Policy, type Sample } from '@walrus/core';
 import { backoffDelay, errorMessage, redactUrl, sleep, type ClusterEntry, type Limiter, type Logger } from '@walrus/runtime';
 import pg from 'pg';
 import type { CollectorMetrics } from './metrics.js';
-import { isPermissionDenied, readSample, readWalDisk, type MemberEndpoint, type SuperuserCheck, type WalDiskFields } from '@walrus/cluster';
+import { isPermissionDenied, readPressureProbe, readSample, readWalDisk, type MemberEndpoint, type SuperuserCheck, type WalDiskFields } from '@walrus/cluster';
 import type { ClusterPublisher } from './publisher.js';
+import { fastSamplingApplies, pressureSince, PRESSURE_INTERVAL_SEC, ReliefTracker, type Pressure, type PressureBudget } from './pressure.js';
+
+/** Fast sampling under pressure (pressure.ts); absent when WALRUS_PRESSURE_PROBE_SEC is 0. */
+export interface PressureOptions {
+  /** Seconds between two probes of a member (WALRUS_PRESSURE_PROBE_SEC). */
+  probeSec: number;
+  /** The service defaults of the decision parameters (the WALRUS_* variables the deciders read). */
+  defaults: Policy;
+  /** The cluster's allowance of pressure samples, shared by its members. */
+  budget: PressureBudget;
+}
 
 export interface SamplerOptions {
   cluster: ClusterEntry;
@@ -30,6 +41,7 @@ export interface SamplerOptions {
   superusers?: SuperuserCheck;
   /** Random number in [0, 1) for the interval's jitter (injected for tests). */
   random?: () => number;
+  pressure?: PressureOptions;
 }
 
 /** Each interval is stretched or shortened by up to this fraction, so clusters started together drift apart. */
@@ -65,6 +77,14 @@ export class ClusterSampler {
   private intervalSec: number;
   /** Why the last WAL disk read failed ('' when it worked): reported once per change. */
   private diskProblem = '';
+  /** The last sample read and published, what probes compare with. */
+  private last: Sample | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private probing: Promise<void> | null = null;
+  /** When the next sample is due (performance.now()), while one is scheduled. */
+  private dueAt: number | null = null;
+  /** While sampling every PRESSURE_INTERVAL_SEC: since when, why, how many samples. */
+  private fast: { since: number; why: Pressure; samples: number; relief: ReliefTracker } | null = null;
 
   constructor(private readonly o: SamplerOptions) {
     this.intervalSec = o.intervalSec ?? DEFAULT_INTERVAL_SEC;
@@ -101,9 +121,17 @@ export class ClusterSampler {
     this.schedule(this.o.firstDelayMs);
   }
 
+  /** Whether this member is sampled every PRESSURE_INTERVAL_SEC now. */
+  get fastSampling(): boolean {
+    return this.fast !== null;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.fast = null;
+    await settledWithin(this.probing, STOP_GRACE_MS);
     // A sample being read may finish (its query has a statement timeout), but
     // a connect hanging on an unresponsive server is not waited for: it could
     // hold the stop for the whole connect timeout, and the process is ending.
@@ -113,27 +141,145 @@ export class ClusterSampler {
 
   private schedule(ms: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.inFlight = this.tick().finally(() => {
-        this.inFlight = null;
-      });
-    }, ms);
+    if (this.timer) clearTimeout(this.timer);
+    this.dueAt = performance.now() + ms;
+    this.timer = setTimeout(() => this.runTick(), ms);
   }
 
+  private runTick(): void {
+    this.timer = null;
+    this.dueAt = null;
+    this.inFlight = this.tick().finally(() => {
+      this.inFlight = null;
+    });
+  }
+
+  /** One sample, then the next one scheduled. */
   private async tick(): Promise<void> {
     const started = performance.now();
+    if (this.fast) {
+      const taken = this.o.pressure?.budget.take(this.o.now().getTime()) ?? { ok: false, exhausted: true };
+      if (!taken.ok && 'waitMs' in taken) {
+        // Another member's pressure sample, or a timer a little early: at most one a second per cluster.
+        this.schedule(taken.waitMs);
+        return;
+      }
+      if (!taken.ok) {
+        this.leaveFast('the hour\'s pressure samples are spent (WALRUS_PRESSURE_MAX_SAMPLES_PER_HOUR)');
+        this.schedule(this.intervalSec * 1000 * this.jitter());
+        return;
+      }
+      this.fast.samples += 1;
+      this.o.metrics.pressureSamples.inc({ cluster: this.o.cluster.id });
+    }
     const ok = await this.sampleOnce();
     if (ok) {
       this.failures = 0;
       const elapsed = performance.now() - started;
-      const jitter = 1 + JITTER * (2 * (this.o.random ?? Math.random)() - 1);
-      this.schedule(Math.max(0, this.intervalSec * 1000 * jitter - elapsed));
+      if (this.fast && this.last && this.fast.relief.next(this.last)) this.leaveFast('relieved');
+      this.schedule(Math.max(0, (this.fast ? PRESSURE_INTERVAL_SEC * 1000 : this.intervalSec * 1000 * this.jitter()) - elapsed));
+      this.scheduleProbe();
     } else {
+      if (this.fast) this.leaveFast('the member could not be sampled');
       this.failures += 1;
       // Never longer than an interval: a cluster back up is sampled on time.
       const maxMs = Math.min(MAX_BACKOFF_MS, this.intervalSec * 1000);
       this.schedule(backoffDelay(this.failures - 1, { initialMs: Math.min(1000, maxMs), maxMs }, this.o.random ?? Math.random));
     }
+  }
+
+  private jitter(): number {
+    return 1 + JITTER * (2 * (this.o.random ?? Math.random)() - 1);
+  }
+
+  /**
+   * Probes once more in WALRUS_PRESSURE_PROBE_SEC, while fast sampling can
+   * serve this member: a primary (a standby's WAL is its primary's, and
+   * nobody sizes from it) whose effective algorithm sizes from the rate,
+   * sampled less often than every two seconds.
+   */
+  private scheduleProbe(): void {
+    const p = this.o.pressure;
+    if (!p || this.stopped || this.fast || this.probeTimer || this.probing) return;
+    const last = this.last;
+    // Sampled every two seconds or more often anyway: nothing to gain.
+    if (this.intervalSec <= 2 * PRESSURE_INTERVAL_SEC) return;
+    if (!last || last.in_recovery || !fastSamplingApplies(p.defaults, last)) return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = null;
+      this.probing = this.probe().finally(() => {
+        this.probing = null;
+        this.scheduleProbe();
+      });
+    }, p.probeSec * 1000);
+  }
+
+  /**
+   * One pressure probe. It never delays a sample: it does not connect (it
+   * runs on an idle pooled connection, or not at all), takes a query slot
+   * only when one is free and nobody waits, and is skipped while a sample
+   * runs or is due within a second. A failed probe is counted and logged at
+   * debug level; the next sample tells whether the member is down.
+   */
+  private async probe(): Promise<void> {
+    const p = this.o.pressure;
+    const last = this.last;
+    const { cluster, member, log, metrics } = this.o;
+    if (!p || !last || this.stopped || this.fast || this.inFlight) return;
+    if (this.dueAt === null || this.dueAt - performance.now() < 1000) return;
+    if (this.pool.idleCount === 0 || p.budget.exhausted(this.o.now().getTime())) return;
+    const release = this.o.limiter.tryAcquire();
+    if (!release) return;
+    let client: pg.PoolClient | null = null;
+    let pressure: Pressure | null;
+    try {
+      client = await this.pool.connect();
+      const reading = await readPressureProbe(client, this.o.now);
+      client.release();
+      client = null;
+      metrics.pressureProbes.inc({ cluster: cluster.id });
+      pressure = pressureSince(last, reading);
+    } catch (err) {
+      client?.release(true);
+      metrics.pressureProbeErrors.inc({ cluster: cluster.id });
+      log.debug({ cluster: cluster.id, member: member.name, error: redactUrl(errorMessage(err)) }, 'pressure probe failed');
+      return;
+    } finally {
+      release();
+    }
+    // A sample that started meanwhile covers it; one taken since is what the next probe compares with.
+    if (!pressure || this.stopped || this.fast || this.inFlight || this.last !== last) return;
+    this.enterFast(pressure, last);
+  }
+
+  private enterFast(why: Pressure, last: Sample): void {
+    const { cluster, member, log } = this.o;
+    this.fast = { since: performance.now(), why, samples: 0, relief: new ReliefTracker() };
+    log.info(
+      { cluster: cluster.id, member: member.name, reason: why.message, pressureIntervalSec: PRESSURE_INTERVAL_SEC },
+      'WAL pressure: sampling every second until relieved',
+    );
+    // At once, but never within a second of the member's last sample: a
+    // decider's rate over a few milliseconds would be noise.
+    const sinceLastMs = this.o.now().getTime() - Date.parse(last.collected_at);
+    this.schedule(Math.max(0, PRESSURE_INTERVAL_SEC * 1000 - sinceLastMs));
+  }
+
+  private leaveFast(why: string): void {
+    const fast = this.fast;
+    if (!fast) return;
+    this.fast = null;
+    this.o.log.info(
+      {
+        cluster: this.o.cluster.id,
+        member: this.o.member.name,
+        reason: why,
+        samples: fast.samples,
+        seconds: Math.round((performance.now() - fast.since) / 100) / 10,
+        intervalSec: this.intervalSec,
+      },
+      'WAL pressure over: back to the sample interval',
+    );
   }
 
   private async sampleOnce(): Promise<boolean> {
@@ -175,6 +321,7 @@ export class ClusterSampler {
       return true;
     }
     await this.o.publisher.publish(checked.data);
+    this.last = checked.data;
     return true;
   }
 
