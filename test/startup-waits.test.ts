@@ -2,6 +2,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { sampleMsgId, sampleSubject, type Decision, type Sample } from '@walrus/core';
+import { sampleWith } from '@walrus/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { printLogsOnFailure } from './harness/failure-logs.js';
 import { cleanupAll, freePort, startNats, startPostgres, waitFor } from './harness/mod.js';
@@ -42,22 +43,8 @@ function waitLinesPerDependency(lines: LogLine[]): Record<string, number> {
 // In the past: deciders refuse samples dated ahead of their clock (WALRUS_MAX_CLOCK_SKEW_SEC).
 const T0 = Date.now() - 3_600_000;
 function sample(cluster: string, minute: number, requested: number): Sample {
-  return {
-    v: 1,
-    cluster,
-    collected_at: new Date(T0 + minute * 60_000).toISOString(),
-    server_version_num: 170000,
-    in_recovery: false,
-    checkpoints_requested: requested,
-    checkpoints_timed: minute,
-    stats_reset: null,
-    wal_lsn: '0/1000000',
-    wal_bytes: 16777216,
-    max_wal_size_mb: 256,
-    checkpoint_timeout_s: 300,
-    checkpoint_completion_target: 0.9,
-    settings: {},
-  };
+  const collected_at = new Date(T0 + minute * 60_000).toISOString();
+  return sampleWith({ cluster, collected_at, checkpoints_requested: requested, checkpoints_timed: minute, wal_lsn: '0/1000000', wal_bytes: 16777216, max_wal_size_mb: 256 });
 }
 
 describe('start-up - services wait for what they need instead of exiting', () => {

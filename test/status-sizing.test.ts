@@ -2,6 +2,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { runControlCommand } from '@walrus/cli';
 import { control } from '@walrus/control';
 import { apiSubject, sampleMsgId, type ApiReply, type Sample, type StatusResult } from '@walrus/core';
+import { sampleWith } from '@walrus/core/testing';
 import { decider } from '@walrus/decider';
 import { historian, loadMigrations, migrate } from '@walrus/historian';
 import { createLogger } from '@walrus/runtime';
@@ -30,22 +31,8 @@ let watch: SubjectWatch;
 const services: InProcessService[] = [];
 
 function sample(cluster: string, atMs: number, walBytes: number, requested: number, settings: Record<string, string>): Sample {
-  return {
-    v: 1,
-    cluster,
-    collected_at: new Date(atMs).toISOString(),
-    server_version_num: 170000,
-    in_recovery: false,
-    checkpoints_requested: requested,
-    checkpoints_timed: 0,
-    stats_reset: null,
-    wal_lsn: '0/0',
-    wal_bytes: walBytes,
-    max_wal_size_mb: 1024,
-    checkpoint_timeout_s: TIMEOUT_S,
-    checkpoint_completion_target: 0.9,
-    settings,
-  };
+  const collected_at = new Date(atMs).toISOString();
+  return sampleWith({ cluster, collected_at, checkpoints_requested: requested, wal_lsn: '0/0', wal_bytes: walBytes, checkpoint_timeout_s: TIMEOUT_S, settings });
 }
 
 const publish = (s: Sample) => publishJs(nc, `walrus.sample.${s.cluster}`, s, sampleMsgId(s.cluster, s.collected_at));

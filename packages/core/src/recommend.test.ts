@@ -1,31 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { at as iso, sampleWith } from './testing/builders.js';
 import { DEFAULT_POLICY } from './config/params.js';
 import { initialState, type ClusterState } from './engine/state.js';
 import { confidence, recommend } from './recommend.js';
 import type { Sample } from './schemas.js';
 
-const T0 = Date.parse('2026-01-01T00:00:00.000Z');
-const iso = (sec: number) => new Date(T0 + sec * 1000).toISOString();
-
-function sample(sec: number, requested: number, over: Partial<Sample> = {}): Sample {
-  return {
-    v: 1,
-    cluster: 'c1',
-    collected_at: iso(sec),
-    server_version_num: 170000,
-    in_recovery: false,
-    checkpoints_requested: requested,
-    checkpoints_timed: 0,
-    stats_reset: null,
-    wal_lsn: '0/1000000',
-    wal_bytes: 1000,
-    max_wal_size_mb: 1024,
-    checkpoint_timeout_s: 300,
-    checkpoint_completion_target: 0.9,
-    settings: {},
-    ...over,
-  };
-}
+const sample = (sec: number, requested: number, over: Partial<Sample> = {}): Sample =>
+  sampleWith({ cluster: 'c1', collected_at: iso(sec), checkpoints_requested: requested, wal_lsn: '0/1000000', wal_bytes: 1000, ...over });
 const state = (over: Partial<ClusterState> = {}): ClusterState => ({ ...initialState(), prevRequested: 5, lastSampleAt: iso(0), ...over });
 const base = { cluster: 'c1', sampleSource: 'live' as const, defaults: DEFAULT_POLICY, now: iso(1000) };
 

@@ -1,7 +1,8 @@
 /*
  * Builders for the engine's unit tests: a sample or a state in one line, with
  * time as seconds after T0, so a test reads as the scenario it checks.
- * Not exported from mod.ts.
+ * Not exported from mod.ts: other packages' tests import them as
+ * `@walrus/core/testing`.
  */
 import { DEFAULT_POLICY } from '../config/params.js';
 import type { Policy } from '../config/policy.js';
@@ -32,25 +33,44 @@ export interface SampleSpec {
   timeline?: number;
 }
 
-export function sample(spec: SampleSpec = {}): Sample {
+/**
+ * A complete sample: a quiet PostgreSQL 17 primary at T0 (no checkpoints,
+ * max_wal_size 1 GB, checkpoint_timeout 5 min), with `fields` on top. For
+ * tests that state sample fields directly, e.g. absolute times.
+ */
+export function sampleWith(fields: Partial<Sample> = {}): Sample {
   return {
     v: 1,
-    cluster: spec.cluster ?? 'pg-test',
-    collected_at: at(spec.at ?? 0),
+    cluster: 'pg-test',
+    collected_at: at(0),
     server_version_num: 170000,
-    in_recovery: spec.recovery ?? false,
-    checkpoints_requested: spec.requested ?? 0,
+    in_recovery: false,
+    checkpoints_requested: 0,
     checkpoints_timed: 0,
     stats_reset: null,
     wal_lsn: '0/16B3748',
-    wal_bytes: spec.walBytes ?? 23803720,
+    wal_bytes: 23803720,
+    max_wal_size_mb: 1024,
+    checkpoint_timeout_s: 300,
+    checkpoint_completion_target: 0.9,
+    settings: {},
+    ...fields,
+  };
+}
+
+export function sample(spec: SampleSpec = {}): Sample {
+  return sampleWith({
+    ...(spec.cluster !== undefined ? { cluster: spec.cluster } : {}),
+    collected_at: at(spec.at ?? 0),
+    in_recovery: spec.recovery ?? false,
+    checkpoints_requested: spec.requested ?? 0,
+    ...(spec.walBytes !== undefined ? { wal_bytes: spec.walBytes } : {}),
     max_wal_size_mb: spec.size ?? 1024,
     checkpoint_timeout_s: spec.timeout ?? 300,
-    checkpoint_completion_target: 0.9,
     settings: spec.settings ?? {},
     ...(spec.member !== undefined ? { member: spec.member } : {}),
     ...(spec.timeline !== undefined ? { timeline: spec.timeline } : {}),
-  };
+  });
 }
 
 export function policy(overrides: Partial<Policy> = {}): Policy {
