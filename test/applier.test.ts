@@ -1,35 +1,29 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { applier } from '@walrus/applier';
 import type { Decision } from '@walrus/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxWalSizeMb } from './harness/load.js';
 import { cleanupAll, startNats, startPostgres, type NatsServer, type PostgresCluster } from './harness/mod.js';
-import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
+import { publishJs } from './harness/in-process.js';
+import { inProcessPerTest } from './harness/per-test.js';
 import { SubjectWatch } from './harness/watch.js';
 import { testDecision } from './harness/messages.js';
 
 let nats: NatsServer;
 let pg: PostgresCluster;
 let watch: SubjectWatch;
-const services: InProcessService[] = [];
+const start = inProcessPerTest(() => nats.url);
 
 beforeAll(async () => {
   [nats, pg] = await Promise.all([startNats(), startPostgres({ version: 18, config: { max_wal_size: '64MB' } })]);
   watch = await SubjectWatch.open(nats.url, ['walrus.applied.>']);
-});
-afterEach(async () => {
-  await Promise.all(services.splice(0).map((s) => s.stop()));
 });
 afterAll(async () => {
   await watch?.close();
   await cleanupAll();
 });
 
-async function startApplier(cluster: string, url: string, env: Record<string, string> = {}) {
-  const s = await startInProcess(applier, { WALRUS_CLUSTERS: `${cluster}=${url}`, ...env }, nats.url);
-  services.push(s);
-  return s;
-}
+const startApplier = (cluster: string, url: string, env: Record<string, string> = {}) => start(applier, { WALRUS_CLUSTERS: `${cluster}=${url}`, ...env });
 
 const decision = testDecision;
 

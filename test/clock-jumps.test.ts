@@ -2,9 +2,11 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { decider } from '@walrus/decider';
 import { ClusterStateV1, sampleMsgId, type Sample } from '@walrus/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sampleWith } from '@walrus/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, waitFor, type NatsServer } from './harness/mod.js';
-import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
+import { publishJs, type InProcessService } from './harness/in-process.js';
+import { inProcessPerTest } from './harness/per-test.js';
 import { SubjectWatch } from './harness/watch.js';
 import { defined } from './harness/defined.js';
 
@@ -18,45 +20,23 @@ const MB = 1024 * 1024;
 
 let nats: NatsServer;
 let watch: SubjectWatch;
-const services: InProcessService[] = [];
+const start = inProcessPerTest(() => nats.url);
 
 beforeAll(async () => {
   nats = await startNats();
   watch = await SubjectWatch.open(nats.url, ['walrus.decision.>']);
-});
-afterEach(async () => {
-  await Promise.all(services.splice(0).map((s) => s.stop()));
 });
 afterAll(async () => {
   await watch?.close();
   await cleanupAll();
 });
 
-async function startDecider(env: Record<string, string> = {}): Promise<InProcessService> {
-  // No cooldown: the two decisions of each case are both changes, not a change and a skip.
-  const s = await startInProcess(decider, { WALRUS_COOLDOWN_SEC: '0', ...env }, nats.url);
-  services.push(s);
-  return s;
-}
+// No cooldown: the two decisions of each case are both changes, not a change and a skip.
+const startDecider = (env: Record<string, string> = {}): Promise<InProcessService> => start(decider, { WALRUS_COOLDOWN_SEC: '0', ...env });
 
 /** What a collector reads: cumulative requested checkpoints and a WAL position that only grows. */
 function sample(cluster: string, atMs: number, requested: number, walMb: number): Sample {
-  return {
-    v: 1,
-    cluster,
-    collected_at: new Date(atMs).toISOString(),
-    server_version_num: 170000,
-    in_recovery: false,
-    checkpoints_requested: requested,
-    checkpoints_timed: 0,
-    stats_reset: null,
-    wal_lsn: '0/0',
-    wal_bytes: walMb * MB,
-    max_wal_size_mb: 1024,
-    checkpoint_timeout_s: 300,
-    checkpoint_completion_target: 0.9,
-    settings: {},
-  };
+  return sampleWith({ cluster, collected_at: new Date(atMs).toISOString(), checkpoints_requested: requested, wal_lsn: '0/0', wal_bytes: walMb * MB });
 }
 
 async function publishAll(s: InProcessService, samples: Sample[]): Promise<void> {

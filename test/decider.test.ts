@@ -2,53 +2,33 @@ import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { decider } from '@walrus/decider';
 import { ClusterStateV1, decisionId, type Sample } from '@walrus/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sampleWith } from '@walrus/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, type NatsServer } from './harness/mod.js';
-import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
+import { publishJs, type InProcessService } from './harness/in-process.js';
+import { inProcessPerTest } from './harness/per-test.js';
 import { SubjectWatch } from './harness/watch.js';
 import { defined } from './harness/defined.js';
 
 let nats: NatsServer;
 let watch: SubjectWatch;
-const services: InProcessService[] = [];
+const start = inProcessPerTest(() => nats.url);
 
 beforeAll(async () => {
   nats = await startNats();
   watch = await SubjectWatch.open(nats.url, ['walrus.decision.>']);
-});
-afterEach(async () => {
-  await Promise.all(services.splice(0).map((s) => s.stop()));
 });
 afterAll(async () => {
   await watch?.close();
   await cleanupAll();
 });
 
-async function startDecider(env: Record<string, string> = {}) {
-  const s = await startInProcess(decider, env, nats.url);
-  services.push(s);
-  return s;
-}
+const startDecider = (env: Record<string, string> = {}) => start(decider, env);
 
 const T0 = Date.parse('2026-11-25T10:00:00Z');
 function sample(cluster: string, minute: number, requested: number, over: Partial<Sample> = {}): Sample {
-  return {
-    v: 1,
-    cluster,
-    collected_at: new Date(T0 + minute * 60_000).toISOString(),
-    server_version_num: 170000,
-    in_recovery: false,
-    checkpoints_requested: requested,
-    checkpoints_timed: minute,
-    stats_reset: null,
-    wal_lsn: '0/1000000',
-    wal_bytes: 16777216,
-    max_wal_size_mb: 1024,
-    checkpoint_timeout_s: 300,
-    checkpoint_completion_target: 0.9,
-    settings: {},
-    ...over,
-  };
+  const collected_at = new Date(T0 + minute * 60_000).toISOString();
+  return sampleWith({ cluster, collected_at, checkpoints_requested: requested, checkpoints_timed: minute, wal_lsn: '0/1000000', wal_bytes: 16777216, ...over });
 }
 
 const send = (s: InProcessService, x: Sample) => publishJs(s.nc, `walrus.sample.${x.cluster}`, x, `${x.cluster}:${Date.parse(x.collected_at)}`);
@@ -62,7 +42,6 @@ describe('decider - state in walrus_state survives restarts; decisions are deter
     // The forced-checkpoint counter exists from the baseline on, so that increase() sees the first ones.
     await expect.poll(() => first.registry.metrics(), { timeout: 10_000 }).toMatch(/^walrus_forced_checkpoints_total\{cluster="keep",service="decider"\} 0$/m);
     await first.stop();
-    services.splice(services.indexOf(first), 1);
 
     const second = await startDecider();
     await send(second, sample('keep', 5, 13));

@@ -6,10 +6,11 @@ import { WALRUS_BIN } from '@walrus/cli/launch';
 import { applier, attemptApply } from '@walrus/applier';
 import type { Decision } from '@walrus/core';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxWalSizeMb } from './harness/load.js';
 import { cleanupAll, freePort, PG_VERSIONS, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
-import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
+import { publishJs } from './harness/in-process.js';
+import { inProcessPerTest } from './harness/per-test.js';
 import { startPatroniStandIn } from './harness/patroni-standin.js';
 import { SubjectWatch } from './harness/watch.js';
 import { testDecision } from './harness/messages.js';
@@ -18,14 +19,11 @@ import { testDecision } from './harness/messages.js';
 let nats: NatsServer;
 let pg18: PostgresCluster;
 let watch: SubjectWatch;
-const services: InProcessService[] = [];
+const start = inProcessPerTest(() => nats.url);
 
 beforeAll(async () => {
   [nats, pg18] = await Promise.all([startNats(), startPostgres({ version: 18, config: { max_wal_size: '64MB' } })]);
   watch = await SubjectWatch.open(nats.url, ['walrus.applied.>']);
-});
-afterEach(async () => {
-  await Promise.all(services.splice(0).map((s) => s.stop()));
 });
 afterAll(async () => {
   await watch?.close();
@@ -37,11 +35,7 @@ const decision = testDecision;
 const resultFor = (d: Decision) =>
   watch.next(`walrus.applied.${d.cluster}`, (r) => r.decision_id === d.id, `the outcome of ${d.action} ${d.new_size_mb} MB`);
 
-async function startApplier(cluster: string, url: string, env: Record<string, string> = {}) {
-  const s = await startInProcess(applier, { WALRUS_CLUSTERS: `${cluster}=${url}`, ...env }, nats.url);
-  services.push(s);
-  return s;
-}
+const startApplier = (cluster: string, url: string, env: Record<string, string> = {}) => start(applier, { WALRUS_CLUSTERS: `${cluster}=${url}`, ...env });
 
 /** Back to the server's 64 MB, also when a test failed half-way (a later decision computed from 64 MB would be stale). */
 async function resetSize(): Promise<void> {

@@ -19,6 +19,7 @@ export interface InProcessService {
   nc: NatsConnection;
   registry: Registry;
   lines: LogLine[];
+  /** Stops the service and closes its connection; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -43,6 +44,7 @@ export async function startInProcess<C>(
   });
   const log = createLogger({ level: 'debug', name: `test-${def.name}`, destination });
   let stopped = false;
+  let stopping: Promise<void> | undefined;
   registerLogSource({ name: `${def.name} (in-process)`, lines: () => lines.map((l) => JSON.stringify(l)), running: () => !stopped });
   const nc = await connect({ servers: natsUrl, name: `test-${def.name}` });
   await ensureStreams(nc, DEFAULT_STREAM_OPTIONS, log);
@@ -53,11 +55,13 @@ export async function startInProcess<C>(
     nc,
     registry,
     lines,
-    stop: async () => {
-      stopped = true;
-      await handle.stop();
-      await nc.close();
-    },
+    // Once: a test may stop a service itself before the file's afterEach does (per-test.ts).
+    stop: () =>
+      (stopping ??= (async () => {
+        stopped = true;
+        await handle.stop();
+        await nc.close();
+      })()),
   };
 }
 
