@@ -25,3 +25,4 @@ export * from './pg-errors.js';
 export * from './startup.js';
 export * from './once.js';
 export * from './table.js';
+export * from './reply.js';

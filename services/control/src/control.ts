@@ -13,19 +13,18 @@ import {
   StatusRequest,
   KV_STATE_BUCKET,
   type Policy,
-  type ApiReply,
   type Endpoint,
   type InfoResult,
   type StatusResult,
 } from '@walrus/core';
 import { SuperuserCheck } from '@walrus/cluster';
 import {
-  errorMessage,
   isNotFound,
   isTransientJetStreamError,
   JetStreamRequests,
   OncePerProcess,
   redactUrl,
+  replyTo,
   type ClusterEntry,
   type ServiceDeps,
   type ServiceHandle,
@@ -182,22 +181,9 @@ export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<Se
   };
 
   const answer = async (endpoint: Endpoint, msg: Msg) => {
-    let reply: ApiReply<unknown>;
-    try {
-      let body: unknown = {};
-      if (msg.data.length > 0) {
-        try {
-          body = msg.json();
-        } catch {
-          throw new ApiFailure('bad_request', 'the request is not JSON');
-        }
-      }
-      reply = { ok: true, result: await handlers[endpoint](body) };
-    } catch (err) {
-      const failure = err instanceof ApiFailure ? err : new ApiFailure('failed', errorMessage(err), { cause: err });
+    const reply = await replyTo(msg, handlers[endpoint], (failure, err) => {
       if (failure.code === 'failed') log.warn({ err, endpoint }, 'control request failed');
-      reply = { ok: false, error: { code: failure.code, message: failure.message } };
-    }
+    });
     metrics.requests.inc({ endpoint, result: reply.ok ? 'ok' : reply.error.code });
     msg.respond(JSON.stringify(reply));
   };

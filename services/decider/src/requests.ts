@@ -11,14 +11,13 @@ import {
   manualSample,
   parseRequest,
   recommend,
-  type ApiReply,
   type Decision,
   type DeciderAnalyzeResult,
   type DeciderRequest,
   type DeciderResetResult,
   type Policy,
 } from '@walrus/core';
-import { errorMessage, retry, StateConflictError, type JetStreamRequests, type Logger, type StateStore } from '@walrus/runtime';
+import { errorMessage, replyTo, retry, StateConflictError, type JetStreamRequests, type Logger, type StateStore } from '@walrus/runtime';
 import type { ClusterLock } from './cluster-lock.js';
 import type { DeciderMetrics } from './metrics.js';
 import type { SampleLog } from './sample-log.js';
@@ -64,22 +63,7 @@ export async function serveRequests(deps: RequestDeps): Promise<RequestServer> {
   };
 
   const answer = async (request: DeciderRequest, msg: Msg): Promise<void> => {
-    let reply: ApiReply<unknown>;
-    try {
-      let body: unknown = {};
-      if (msg.data.length > 0) {
-        try {
-          body = msg.json();
-        } catch {
-          throw new ApiFailure('bad_request', 'the request is not JSON');
-        }
-      }
-      reply = { ok: true, result: await handlers[request](body) };
-    } catch (err) {
-      const failure = err instanceof ApiFailure ? err : new ApiFailure('failed', errorMessage(err), { cause: err });
-      log.warn({ err, request, code: failure.code }, 'decider request refused or failed');
-      reply = { ok: false, error: { code: failure.code, message: failure.message } };
-    }
+    const reply = await replyTo(msg, handlers[request], (failure, err) => log.warn({ err, request, code: failure.code }, 'decider request refused or failed'));
     metrics.requests.inc({ request, result: reply.ok ? 'ok' : reply.error.code });
     if (!msg.respond(JSON.stringify(reply))) log.warn({ request }, 'a decider request came without a reply subject; answer dropped');
   };
