@@ -1,5 +1,5 @@
 import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
+import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { applier } from '@walrus/applier';
 import { readSample } from '@walrus/cluster';
@@ -139,6 +139,20 @@ async function hourLongCooldown(): Promise<void> {
   await pgc.query('SELECT pg_reload_conf()');
 }
 
+/**
+ * A fresh cluster grown twice, then two more checkpoints under the hour-long
+ * cooldown (no sample of them published yet): the state bucket and the
+ * cluster's state revision before anything is asked.
+ */
+async function increaseInCooldown(): Promise<{ C: string; kv: KV; before: number }> {
+  const C = await freshCluster();
+  await grownTwice(C);
+  await hourLongCooldown();
+  await checkpoints(2);
+  const kv = await new Kvm(nc).open(KV_STATE_BUCKET);
+  return { C, kv, before: defined(await kv.get(C)).revision };
+}
+
 /** After grownTwice: two more checkpoints under the hour-long cooldown give a skipped increase. Returns its sample time. */
 async function heldBack(C: string): Promise<string> {
   await hourLongCooldown();
@@ -243,12 +257,7 @@ describe('control - endpoints over NATS request/reply', () => {
   });
 
   it('recommendation: what would happen, with the rate limit that holds it back, and nothing changes', async () => {
-    const C = await freshCluster();
-    await grownTwice(C);
-    await hourLongCooldown();
-    await checkpoints(2);
-    const kv = await new Kvm(nc).open(KV_STATE_BUCKET);
-    const before = defined(await kv.get(C)).revision;
+    const { C, kv, before } = await increaseInCooldown();
     const rec = await ok<Recommendation>('recommendation', { cluster: C });
     expect(rec).toMatchObject({
       cluster: C,
@@ -266,12 +275,7 @@ describe('control - endpoints over NATS request/reply', () => {
   });
 
   it('analyze without apply: the same evaluation, and nothing is saved, published or changed', async () => {
-    const C = await freshCluster();
-    await grownTwice(C);
-    await hourLongCooldown();
-    await checkpoints(2);
-    const kv = await new Kvm(nc).open(KV_STATE_BUCKET);
-    const before = defined(await kv.get(C)).revision;
+    const { C, kv, before } = await increaseInCooldown();
     const decisionsBefore = await storedDecisionCount(C);
     const r = await ok<AnalyzeResult>('analyze', { cluster: C });
     expect(r).toMatchObject({ analyzed: true, applied: false, decision_id: null, apply_status: null });
