@@ -1,19 +1,17 @@
 // The harness's choices (temporary directories named walrus-test-*, cleanup on signals) before anything starts.
 import './mod.js';
-import { rmSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   describeExit,
   freePort,
+  killProcess,
   killTree,
-  killTreeSync,
   logTail,
   makeTempDir,
-  processGone,
-  registerCleanup,
+  registerServerCleanup,
   spawnLogged,
-  waitExitOrKill,
+  stopProcess,
   waitFor,
   type Spawned,
 } from '@walrus/servers';
@@ -64,20 +62,9 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<Etcd> {
   let peerPort = 0;
   let removed = false;
 
-  const unregister = registerCleanup(() => cleanup(), {
-    name: `etcd in ${dir}`,
-    sync: () => {
-      if (proc && !proc.exit && !processGone(proc.pid)) killTreeSync(proc.pid);
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-    },
-  });
+  const unregister = registerServerCleanup(`etcd in ${dir}`, dir, () => proc, () => cleanup());
 
-  const stop = async (): Promise<void> => {
-    const current = proc;
-    if (!current || current.exit) return;
-    current.child.kill('SIGTERM');
-    await waitExitOrKill(current, 10_000);
-  };
+  const stop = (): Promise<void> => stopProcess(proc, 'SIGTERM', 10_000);
 
   const cleanup = async (): Promise<void> => {
     unregister();
@@ -85,11 +72,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<Etcd> {
     removed = true;
     // Its log stays readable for a failure report (logs.ts) once the directory is gone.
     snapshotLogFiles();
-    const current = proc;
-    if (current && !current.exit) {
-      await killTree(current.pid);
-      await current.exited;
-    }
+    await killProcess(proc);
     await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   };
 

@@ -1,20 +1,17 @@
 // The harness's choices (temporary directories named walrus-test-*, cleanup on signals) before anything starts.
 import './mod.js';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   describeExit,
   freePort,
   killTree,
-  killTreeSync,
   logTail,
   makeTempDir,
-  processGone,
-  registerCleanup,
+  registerServerCleanup,
   spawnLogged,
-  waitExitOrKill,
+  stopProcess,
   waitFor,
   type Spawned,
 } from '@walrus/servers';
@@ -98,23 +95,14 @@ export async function startPrometheus(options: { config: string; timeoutMs?: num
   let proc: Spawned | undefined;
   let removed = false;
 
-  const unregister = registerCleanup(() => cleanup(), {
-    name: `prometheus in ${dir}`,
-    sync: () => {
-      if (proc && !proc.exit && !processGone(proc.pid)) killTreeSync(proc.pid);
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-    },
-  });
+  const unregister = registerServerCleanup(`prometheus in ${dir}`, dir, () => proc, () => cleanup());
   const cleanup = async (): Promise<void> => {
     unregister();
     if (removed) return;
     removed = true;
     // Its log stays readable for a failure report (logs.ts) once the directory is gone.
     snapshotLogFiles();
-    if (proc && !proc.exit) {
-      proc.child.kill('SIGTERM');
-      await waitExitOrKill(proc, 10_000);
-    }
+    await stopProcess(proc, 'SIGTERM', 10_000);
     await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   };
 

@@ -1,9 +1,7 @@
-import { rmSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { registerCleanup } from './cleanup.js';
 import { freePort } from './ports.js';
-import { describeExit, killTree, killTreeSync, logTail, makeTempDir, processGone, spawnLogged, waitExitOrKill, type Spawned } from './process.js';
+import { describeExit, killProcess, killTree, logTail, makeTempDir, registerServerCleanup, spawnLogged, stopProcess, type Spawned } from './process.js';
 import { waitFor } from './wait.js';
 
 export const NATS_SERVER_BIN = '/usr/sbin/nats-server';
@@ -141,27 +139,10 @@ export async function startNats(options: NatsOptions = {}): Promise<NatsServer> 
 
   const running = (): boolean => proc !== undefined && proc.exit === undefined;
 
-  const stop = async (): Promise<void> => {
-    const current = proc;
-    if (!current || current.exit) return;
-    current.child.kill('SIGTERM');
-    await waitExitOrKill(current, 30_000);
-  };
+  const stop = (): Promise<void> => stopProcess(proc, 'SIGTERM', 30_000);
+  const kill = (): Promise<void> => killProcess(proc);
 
-  const kill = async (): Promise<void> => {
-    const current = proc;
-    if (!current || current.exit) return;
-    await killTree(current.pid);
-    await current.exited;
-  };
-
-  const unregister = registerCleanup(() => cleanup(), {
-    name: `nats-server in ${dir}`,
-    sync: () => {
-      if (proc && !proc.exit && !processGone(proc.pid)) killTreeSync(proc.pid);
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-    },
-  });
+  const unregister = registerServerCleanup(`nats-server in ${dir}`, dir, () => proc, () => cleanup());
 
   const cleanup = async (): Promise<void> => {
     unregister();

@@ -334,3 +334,34 @@ export async function waitExitOrKill(spawned: Spawned, timeoutMs: number): Promi
   await killTree(spawned.pid);
   return spawned.exited;
 }
+
+/** Sends `signal` to a running process and waits for its exit (SIGKILL of it and its children after `timeoutMs`); nothing when it does not run. */
+export async function stopProcess(proc: Spawned | undefined, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+  if (!proc || proc.exit) return;
+  proc.child.kill(signal);
+  await waitExitOrKill(proc, timeoutMs);
+}
+
+/** SIGKILL of a running process and its children; resolves when it has exited. Nothing when it does not run. */
+export async function killProcess(proc: Spawned | undefined): Promise<void> {
+  if (!proc || proc.exit) return;
+  await killTree(proc.pid);
+  await proc.exited;
+}
+
+/**
+ * Registers a server that runs in its own directory with the cleanup
+ * registry: `cleanup` when everything is cleaned up, and in exit handlers a
+ * SIGKILL of its current process (`current()`) and the directory's removal.
+ * Returns the unregister function.
+ */
+export function registerServerCleanup(name: string, dir: string, current: () => Spawned | undefined, cleanup: () => Promise<void>): () => void {
+  return registerCleanup(cleanup, {
+    name,
+    sync: () => {
+      const proc = current();
+      if (proc && !proc.exit && !processGone(proc.pid)) killTreeSync(proc.pid);
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    },
+  });
+}
