@@ -1,15 +1,16 @@
 // The harness's choices (temporary directories named walrus-test-*, cleanup on signals) before anything starts.
 import './mod.js';
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import {
   childrenOf,
+  dropStaleShmem,
   killTree,
   killTreeSync,
   logTail,
   processGone,
+  queryOnce,
   registerCleanup,
   spawnLogged,
   waitExitOrKill,
@@ -223,25 +224,12 @@ export class PatroniMember {
 
   /** After a crash the postmaster's SysV segment stays; drop it (a restart would reuse it, a removal must not leak it). */
   private afterExit(): void {
-    try {
-      const line = readFileSync(`${this.dataDir}/postmaster.pid`, 'utf8').split('\n')[6] ?? '';
-      const shmid = line.trim().split(/\s+/)[1];
-      if (shmid && /^\d+$/.test(shmid)) spawnSync('ipcrm', ['-m', shmid], { stdio: 'ignore' });
-    } catch {
-      // No pid file: PostgreSQL shut down cleanly.
-    }
+    dropStaleShmem(this.dataDir);
   }
 
   /** Runs one statement in a new session as `role` (default the superuser). */
   async query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], role: Role = 'superuser'): Promise<R[]> {
-    const client = new pg.Client({ connectionString: this.urlAs(role), connectionTimeoutMillis: 5_000 });
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      return (await client.query<R>(sql, [...params])).rows;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    return queryOnce<R>({ connectionString: this.urlAs(role), connectionTimeoutMillis: 5_000 }, sql, params);
   }
 
   /** A request to this member's REST API with `restapi.authentication`. */

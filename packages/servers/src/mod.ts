@@ -16,7 +16,9 @@ export { waitFor, WaitTimeoutError, type WaitOptions } from './wait.js';
 export { startNats, NATS_SERVER_BIN, type NatsOptions, type NatsServer } from './nats.js';
 export {
   createStandby,
+  dropStaleShmem,
   PG_VERSIONS,
+  queryOnce,
   pgInstallDir,
   startPostgres,
   type PgVersion,

@@ -207,13 +207,25 @@ function pidFileStatus(dataDir: string): string | undefined {
 }
 
 /** After a crash the postmaster's SysV segment stays; a restart reuses it, a removal must drop it. */
-function dropStaleShmem(dataDir: string): void {
+export function dropStaleShmem(dataDir: string): void {
   try {
     const line = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[6] ?? '';
     const shmid = line.trim().split(/\s+/)[1];
     if (shmid && /^\d+$/.test(shmid)) spawnSync('ipcrm', ['-m', shmid], { stdio: 'ignore' });
   } catch {
     // No pid file: the server shut down cleanly and released it.
+  }
+}
+
+/** Runs one statement in a new session (which sees ALTER DATABASE / ROLE settings made before) and ends it; returns the rows. */
+export async function queryOnce<R extends pg.QueryResultRow = Record<string, unknown>>(config: pg.ClientConfig, sql: string, params: readonly unknown[] = []): Promise<R[]> {
+  const client = new pg.Client(config);
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, [...params])).rows;
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 
@@ -302,14 +314,7 @@ class ClusterImpl implements PostgresCluster {
   }
 
   async query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<R[]> {
-    const client = new pg.Client({ connectionString: this.urlFor(options.database ?? 'postgres', options.user) });
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      return (await client.query<R>(sql, [...params])).rows;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    return queryOnce<R>({ connectionString: this.urlFor(options.database ?? 'postgres', options.user) }, sql, params);
   }
 
   async connect(options: QueryOptions = {}): Promise<pg.Client> {
