@@ -158,18 +158,17 @@ export interface BurstFigures {
 
 export function burstFigures(points: readonly Point[], bursts: readonly Burst[]): BurstFigures {
   const changes = sizeChanges(points);
-  let forced = 0;
   let forcedLate = 0;
   let forcedInLaterBursts = 0;
   bursts.forEach((b, i) => {
-    forced += forcedTimes(points, b.start, b.quietEnd).length;
     forcedLate += forcedTimes(points, b.start + 15, b.quietEnd).length;
     if (i > 0) forcedInLaterBursts += forcedTimes(points, b.start, b.end).length;
   });
   const first = bursts[0];
   const last = bursts.at(-1);
   return {
-    forced,
+    // Over the whole run at once: per-burst windows would count a checkpoint at a boundary twice.
+    forced: first && last ? forcedTimes(points, first.start, last.quietEnd).length : 0,
     forcedLate,
     forcedInLaterBursts,
     changesOverBursts: first && last ? changes.filter((c) => c.t >= first.start && c.t <= last.end + 1).length : 0,

@@ -67,7 +67,7 @@ export async function runSteady(ctx: Context): Promise<ShapeReport> {
     formatSteadyTable(rows, oracle.walPerTxnBytes),
     '',
     `oracle: max_wal_size preset to the need of a ${calibration} s calibration run (its last ${(calibration / 2).toFixed(0)} s), no walrus.`,
-    'needed = (1 + 0.9) x (steady WAL rate x 30 s + 16 MB), the steady rate measured over the last 60 s of each arm.',
+    `needed = (1 + 0.9) x (steady WAL rate x 30 s + 16 MB), the steady rate measured over the last ${Math.min(60, duration)} s of each arm.`,
     'time to relief = load start to the last forced checkpoint. TPS varies about ±8% between runs on shared machines.',
     '',
   ].join('\n');
