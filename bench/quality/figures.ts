@@ -15,7 +15,7 @@ export function neededMb(rateBytesPerSec: number, s: SizingSettings): number {
 }
 
 /** The point closest to t. */
-function at(points: readonly Point[], t: number): Point {
+export function at(points: readonly Point[], t: number): Point {
   let best = points[0];
   for (const p of points) if (best === undefined || Math.abs(p.t - t) < Math.abs(best.t - t)) best = p;
   if (!best) throw new Error('no points');
@@ -55,6 +55,8 @@ export interface SteadyFigures {
   forced: number;
   /** Seconds from load start to the last forced checkpoint; 0 when there was none. */
   reliefSec: number;
+  /** Every forced checkpoint was seen within the first sample interval of the load (the monitor's 1 s resolution allowed). */
+  firstIntervalOnly: boolean;
   walPerTxnBytes: number;
   steadyRateBytesPerSec: number;
   neededMb: number;
@@ -69,7 +71,14 @@ export interface SteadyFigures {
  * intervals of the load, when the arm has settled: the rate that arm's own
  * final size has to carry.
  */
-export function steadyFigures(points: readonly Point[], durationSec: number, transactions: number, tps: number, s: SizingSettings): SteadyFigures {
+export function steadyFigures(
+  points: readonly Point[],
+  durationSec: number,
+  transactions: number,
+  tps: number,
+  s: SizingSettings,
+  sampleIntervalSec: number,
+): SteadyFigures {
   const start = at(points, 0);
   const end = at(points, durationSec);
   const windowSec = Math.min(2 * s.checkpointTimeoutSec, durationSec);
@@ -80,6 +89,7 @@ export function steadyFigures(points: readonly Point[], durationSec: number, tra
   return {
     forced: forced.length,
     reliefSec: forced.at(-1) ?? 0,
+    firstIntervalOnly: forced.every((t) => t <= sampleIntervalSec + 1),
     walPerTxnBytes: (end.walBytes - start.walBytes) / transactions,
     steadyRateBytesPerSec: rate,
     neededMb: needed,
@@ -90,13 +100,31 @@ export function steadyFigures(points: readonly Point[], durationSec: number, tra
   };
 }
 
-export function formatSteadyTable(rows: readonly { arm: string; f: SteadyFigures }[]): string {
-  const header = ['arm', 'forced ckpts', 'time to relief', 'WAL/txn', 'steady WAL rate', 'needed', 'final max_wal_size', 'final/needed', 'changes', 'TPS'];
+/** The average WAL rate between two times (bytes/s), from the points closest to them. */
+export function walRate(points: readonly Point[], from: number, to: number): number {
+  const a = at(points, from);
+  const b = at(points, to);
+  if (b.t <= a.t) throw new Error(`no time between ${from} s and ${to} s`);
+  return (b.walBytes - a.walBytes) / (b.t - a.t);
+}
+
+/**
+ * The oracle's size, known before the load: the need of the rate a
+ * calibration run wrote over its last `windowSec` seconds (the first
+ * seconds of pgbench are warm-up and full-page images after the checkpoint).
+ */
+export function calibratedNeedMb(points: readonly Point[], durationSec: number, windowSec: number, s: SizingSettings): number {
+  return neededMb(walRate(points, durationSec - Math.min(windowSec, durationSec), durationSec), s);
+}
+
+export function formatSteadyTable(rows: readonly { arm: string; f: SteadyFigures }[], oracleWalPerTxn: number | null): string {
+  const header = ['arm', 'forced ckpts', 'time to relief', 'WAL/txn', 'vs oracle', 'steady WAL rate', 'needed', 'final max_wal_size', 'final/needed', 'changes', 'TPS'];
   const body = rows.map(({ arm, f }) => [
     arm,
     String(f.forced),
     f.forced === 0 ? 'none forced' : `${f.reliefSec.toFixed(0)} s`,
     `${(f.walPerTxnBytes / 1024).toFixed(2)} kB`,
+    oracleWalPerTxn === null ? '–' : `${(f.walPerTxnBytes / oracleWalPerTxn).toFixed(3)}x`,
     `${(f.steadyRateBytesPerSec / MB).toFixed(2)} MB/s`,
     `${f.neededMb.toFixed(0)} MB`,
     `${f.finalMb} MB`,
@@ -107,10 +135,20 @@ export function formatSteadyTable(rows: readonly { arm: string; f: SteadyFigures
   return markdownTable(header, body);
 }
 
+export interface Burst {
+  start: number;
+  end: number;
+  quietEnd: number;
+}
+
 export interface BurstFigures {
   forced: number;
   /** Forced checkpoints after the first 15 s of each burst. */
   forcedLate: number;
+  /** Forced checkpoints in every burst after the first, each counted from its start to its end. */
+  forcedInLaterBursts: number;
+  /** Changes of max_wal_size from the first burst's start to the end of the last burst. */
+  changesOverBursts: number;
   grows: number;
   shrinks: number;
   /** max_wal_size at the end of each burst and of each quiet period. */
@@ -118,17 +156,22 @@ export interface BurstFigures {
   atQuietEnds: number[];
 }
 
-export function burstFigures(points: readonly Point[], bursts: readonly { start: number; end: number; quietEnd: number }[]): BurstFigures {
+export function burstFigures(points: readonly Point[], bursts: readonly Burst[]): BurstFigures {
   const changes = sizeChanges(points);
-  let forced = 0;
   let forcedLate = 0;
-  for (const b of bursts) {
-    forced += forcedTimes(points, b.start, b.quietEnd).length;
+  let forcedInLaterBursts = 0;
+  bursts.forEach((b, i) => {
     forcedLate += forcedTimes(points, b.start + 15, b.quietEnd).length;
-  }
+    if (i > 0) forcedInLaterBursts += forcedTimes(points, b.start, b.end).length;
+  });
+  const first = bursts[0];
+  const last = bursts.at(-1);
   return {
-    forced,
+    // Over the whole run at once: per-burst windows would count a checkpoint at a boundary twice.
+    forced: first && last ? forcedTimes(points, first.start, last.quietEnd).length : 0,
     forcedLate,
+    forcedInLaterBursts,
+    changesOverBursts: first && last ? changes.filter((c) => c.t >= first.start && c.t <= last.end + 1).length : 0,
     grows: changes.filter((c) => c.toMb > c.fromMb).length,
     shrinks: changes.filter((c) => c.toMb < c.fromMb).length,
     atBurstEnds: bursts.map((b) => at(points, b.end).maxWalSizeMb),
@@ -137,15 +180,124 @@ export function burstFigures(points: readonly Point[], bursts: readonly { start:
 }
 
 export function formatBurstTable(rows: readonly { arm: string; f: BurstFigures }[]): string {
-  const header = ['arm', 'forced ckpts', 'forced after 15 s of a burst', 'grows', 'shrinks', 'MB at burst ends', 'MB at quiet ends'];
+  const header = ['arm', 'forced ckpts', 'forced in bursts 2+', 'forced after 15 s of a burst', 'changes over the bursts', 'grows', 'shrinks', 'MB at burst ends', 'MB at quiet ends'];
   const body = rows.map(({ arm, f }) => [
     arm,
     String(f.forced),
+    String(f.forcedInLaterBursts),
     String(f.forcedLate),
+    String(f.changesOverBursts),
     String(f.grows),
     String(f.shrinks),
     f.atBurstEnds.join(' / '),
     f.atQuietEnds.join(' / '),
+  ]);
+  return markdownTable(header, body);
+}
+
+export interface StormFigures {
+  /** The WAL actually written, averaged over the run. */
+  rateBytesPerSec: number;
+  needMb: number;
+  peakMb: number;
+  finalMb: number;
+  finalOverNeed: number;
+  changes: number;
+  checkpoints: number;
+}
+
+/** A manual-CHECKPOINT storm from `start` to `end`: does the size follow the WAL written, not the full-page spikes? */
+export function stormFigures(points: readonly Point[], start: number, end: number, checkpoints: number, s: SizingSettings): StormFigures {
+  const rate = walRate(points, start, end);
+  const need = neededMb(rate, s);
+  const inRun = points.filter((p) => p.t >= start && p.t <= end + 1);
+  const finalMb = at(points, end).maxWalSizeMb;
+  return {
+    rateBytesPerSec: rate,
+    needMb: need,
+    peakMb: Math.max(...inRun.map((p) => p.maxWalSizeMb)),
+    finalMb,
+    finalOverNeed: finalMb / need,
+    changes: sizeChanges(inRun).length,
+    checkpoints,
+  };
+}
+
+export function formatStormTable(rows: readonly { arm: string; f: StormFigures }[]): string {
+  const header = ['arm', 'manual CHECKPOINTs', 'WAL rate', 'need', 'peak max_wal_size', 'final max_wal_size', 'final/need', 'changes'];
+  const body = rows.map(({ arm, f }) => [
+    arm,
+    String(f.checkpoints),
+    `${(f.rateBytesPerSec / MB).toFixed(2)} MB/s`,
+    `${f.needMb.toFixed(0)} MB`,
+    `${f.peakMb} MB`,
+    `${f.finalMb} MB`,
+    `${f.finalOverNeed.toFixed(2)}x`,
+    String(f.changes),
+  ]);
+  return markdownTable(header, body);
+}
+
+/** The daily cycle's phases, in seconds since load start. */
+export interface DailyPhases {
+  rampStart: number;
+  peakStart: number;
+  rampDownStart: number;
+  quietStart: number;
+  end: number;
+}
+
+export interface DailyFigures {
+  forcedAfterPeak: number;
+  forcedBeforePeak: number;
+  quietRateBytesPerSec: number;
+  quietNeedMb: number;
+  peakMb: number;
+  finalMb: number;
+  /** Seconds after the last quiet phase began from which max_wal_size stayed within `within`x of the quiet need; null when it was not at the end. */
+  backWithinSec: number | null;
+  changes: number;
+}
+
+/**
+ * The quiet need comes from the last quiet phase's own WAL rate; "within
+ * 1.5x" is a size between need / 1.5 and need x 1.5, held from then to the end.
+ */
+export function dailyFigures(points: readonly Point[], p: DailyPhases, s: SizingSettings, within = 1.5): DailyFigures {
+  const rate = walRate(points, p.quietStart, p.end);
+  const need = neededMb(rate, s);
+  const ok = (mb: number): boolean => mb <= need * within && mb >= need / within;
+  const quiet = points.filter((q) => q.t >= p.quietStart && q.t <= p.end + 1);
+  let from: number | null = null;
+  for (const q of quiet) {
+    if (!ok(q.maxWalSizeMb)) from = null;
+    else from ??= q.t;
+  }
+  const inRun = points.filter((q) => q.t >= 0 && q.t <= p.end + 1);
+  return {
+    forcedAfterPeak: forcedTimes(points, p.peakStart, p.end).length,
+    forcedBeforePeak: forcedTimes(points, 0, p.peakStart - 1).length,
+    quietRateBytesPerSec: rate,
+    quietNeedMb: need,
+    peakMb: Math.max(...inRun.map((q) => q.maxWalSizeMb)),
+    finalMb: at(points, p.end).maxWalSizeMb,
+    backWithinSec: from === null ? null : Math.max(0, from - p.quietStart),
+    changes: sizeChanges(inRun).length,
+  };
+}
+
+export function formatDailyTable(rows: readonly { arm: string; f: DailyFigures }[]): string {
+  const header = ['arm', 'forced before the peak', 'forced from the peak on', 'peak max_wal_size', 'quiet WAL rate', 'quiet need', 'final max_wal_size', 'back within 1.5x of the quiet need', 'changes'];
+  const body = rows.map(({ arm, f }) => [
+    arm,
+    String(f.forcedBeforePeak),
+    String(f.forcedAfterPeak),
+    `${f.peakMb} MB`,
+    `${(f.quietRateBytesPerSec / MB).toFixed(2)} MB/s`,
+    `${f.quietNeedMb.toFixed(0)} MB`,
+    `${f.finalMb} MB`,
+    f.backWithinSec === null ? 'not by the end' : `${f.backWithinSec.toFixed(0)} s after quiet began`,
+    String(f.changes),
   ]);
   return markdownTable(header, body);
 }

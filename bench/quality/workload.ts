@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClientBase } from 'pg';
 import type { PostgresCluster } from '@walrus/test';
 
 /** Debian's pgbench (pg_wrapper picks a client); any pgbench 15+ drives PostgreSQL 17 fine. */
@@ -28,11 +30,43 @@ export async function pgbenchInit(pg: PostgresCluster, scale: number): Promise<v
   await run(pg, ['-i', '-q', '-s', String(scale)]);
 }
 
-/** The default TPC-B-like write transaction, `clients` clients for `seconds`. */
-export async function pgbenchRun(pg: PostgresCluster, clients: number, seconds: number): Promise<PgbenchResult> {
-  const out = await run(pg, ['-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), '-n']);
+/**
+ * The default TPC-B-like write transaction, `clients` clients for `seconds`;
+ * with `rate`, throttled to that many transactions per second in all (pgbench -R).
+ */
+export async function pgbenchRun(pg: PostgresCluster, clients: number, seconds: number, rate?: number): Promise<PgbenchResult> {
+  const args = ['-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), '-n'];
+  if (rate !== undefined) args.push('-R', String(rate));
+  const out = await run(pg, args);
   const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1]);
   const transactions = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1]);
   if (!Number.isFinite(tps) || !Number.isFinite(transactions)) throw new Error(`cannot read pgbench output:\n${out}`);
   return { tps, transactions };
+}
+
+/**
+ * A manual CHECKPOINT every `everySec` seconds on its own session until
+ * `until` settles (a storm of manual checkpoints, as a backup script or an
+ * operator might run); resolves with how many ran.
+ */
+export async function checkpointStorm(client: ClientBase, everySec: number, until: Promise<unknown>): Promise<number> {
+  let done = false;
+  void until.finally(() => (done = true));
+  let count = 0;
+  while (!done) {
+    const started = Date.now();
+    await client.query('CHECKPOINT');
+    count++;
+    const left = everySec * 1000 - (Date.now() - started);
+    if (left > 0 && !done) await Promise.race([sleep(left), until.catch(() => {})]);
+  }
+  return count;
+}
+
+/** max_wal_size set with ALTER SYSTEM and reloaded, then a fresh checkpoint and nothing pending: each arm's starting point. */
+export async function resetSize(pg: PostgresCluster, sizeMb: number): Promise<void> {
+  await pg.query(`ALTER SYSTEM SET max_wal_size = '${sizeMb}MB'`);
+  await pg.query('SELECT pg_reload_conf()');
+  await pg.query('CHECKPOINT');
+  await sleep(2000);
 }

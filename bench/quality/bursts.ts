@@ -1,0 +1,41 @@
+/** The bursts shape: --bursts x (--burst s of pgbench, --quiet s of nothing), from 32 MB. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { burstFigures, formatBurstTable, type Burst, type BurstFigures } from './figures.js';
+import { burstGoals, type GoalResult } from './goals.js';
+import { armLabel, describeChanges, progress, runArm, START_MB, type Context, type ShapeReport } from './context.js';
+import { scaled, WALRUS_ARMS } from './options.js';
+import { pgbenchRun } from './workload.js';
+
+export async function runBursts(ctx: Context): Promise<ShapeReport> {
+  const { o, pgc } = ctx;
+  const burst = scaled(o, o.burst);
+  const quiet = scaled(o, o.quiet);
+  const rows: { arm: string; f: BurstFigures }[] = [];
+  const goals: GoalResult[] = [];
+  for (const arm of o.arms.filter((a) => a === 'none' || WALRUS_ARMS.includes(a))) {
+    const run = await runArm(ctx, 'bursts', arm, START_MB, async (elapsed) => {
+      const bursts: Burst[] = [];
+      for (let i = 0; i < o.bursts; i++) {
+        const start = elapsed();
+        progress(`bursts / ${arm}: burst ${i + 1} of ${o.bursts} (${burst} s), then ${quiet} s quiet`);
+        await pgbenchRun(pgc, o.clients, burst);
+        const end = elapsed();
+        await sleep(quiet * 1000);
+        bursts.push({ start, end, quietEnd: elapsed() });
+      }
+      return bursts;
+    });
+    progress(`bursts / ${arm}: max_wal_size ${describeChanges(run.points)}`);
+    const f = burstFigures(run.points, run.result);
+    rows.push({ arm: armLabel(arm, o), f });
+    if (WALRUS_ARMS.includes(arm)) goals.push(...burstGoals(f).map((g) => ({ ...g, arm, shape: 'bursts' as const })));
+  }
+  const text = [
+    `## Bursts: ${o.bursts} x (${burst} s of pgbench, ${o.clients} clients; ${quiet} s quiet), from 32 MB\n`,
+    formatBurstTable(rows),
+    '',
+    'forced in bursts 2+: each later burst from its start to its end; changes over the bursts: from the first burst start to the end of the last burst.',
+    '',
+  ].join('\n');
+  return { text, goals };
+}

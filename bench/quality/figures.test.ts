@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { burstFigures, calibratedNeedMb, dailyFigures, neededMb, stormFigures, steadyFigures, type SizingSettings } from './figures.js';
+import { burstGoals, dailyGoals, steadyGoals, stormGoals } from './goals.js';
+import type { Point } from './monitor.js';
+
+const MB = 1024 * 1024;
+const S: SizingSettings = { checkpointTimeoutSec: 30, completionTarget: 0.9, segmentBytes: 16 * MB };
+
+/** One point a second from 0 to `seconds`; `at(t)` gives that second's WAL rate (MB/s), size and forced checkpoints. */
+function points(seconds: number, at: (t: number) => { rateMb: number; sizeMb: number; forced?: number }): Point[] {
+  const out: Point[] = [];
+  let wal = 0;
+  let requested = 0;
+  for (let t = 0; t <= seconds; t++) {
+    const s = at(t);
+    if (t > 0) wal += s.rateMb * MB;
+    requested += s.forced ?? 0;
+    out.push({ t, requested, timed: 0, walBytes: wal, maxWalSizeMb: s.sizeMb });
+  }
+  return out;
+}
+
+describe('bench quality figures', () => {
+  it('neededMb - (1 + target) x (rate x timeout + one segment)', () => {
+    expect(neededMb(10 * MB, S)).toBeCloseTo(1.9 * (300 + 16));
+  });
+
+  it('steady - forced checkpoints, relief, first interval, final over needed', () => {
+    // 10 MB/s; two forced checkpoints at 2 s and 4 s, grown to 700 MB at 5 s.
+    const p = points(150, (t) => ({ rateMb: 10, sizeMb: t < 5 ? 32 : 700, forced: t === 2 || t === 4 ? 1 : 0 }));
+    const f = steadyFigures(p, 150, 150 * 1000, 1000, S, 5);
+    expect(f.forced).toBe(2);
+    expect(f.reliefSec).toBe(4);
+    expect(f.firstIntervalOnly).toBe(true);
+    expect(f.walPerTxnBytes).toBeCloseTo((150 * 10 * MB) / (150 * 1000));
+    expect(f.neededMb).toBeCloseTo(neededMb(10 * MB, S));
+    expect(f.finalOverNeeded).toBeCloseTo(700 / neededMb(10 * MB, S));
+    expect(f.changes).toBe(1);
+    const goals = steadyGoals(f, f.walPerTxnBytes / 1.04);
+    expect(goals.map((g) => [g.figure, g.pass])).toEqual([
+      ['forced checkpoints', true],
+      ['time to relief', false],
+      ['WAL per transaction vs the oracle', true],
+      ['final size / needed', true],
+    ]);
+  });
+
+  it('steady - a forced checkpoint after the first sample interval fails the first goal', () => {
+    const p = points(60, (t) => ({ rateMb: 10, sizeMb: 32, forced: t === 8 ? 1 : 0 }));
+    const f = steadyFigures(p, 60, 1000, 10, S, 5);
+    expect(f.firstIntervalOnly).toBe(false);
+    expect(steadyGoals(f, null).find((g) => g.figure === 'forced checkpoints')?.pass).toBe(false);
+    expect(steadyGoals(f, null).some((g) => g.figure.includes('oracle'))).toBe(false);
+  });
+
+  it('calibration - the need of the rate over the last window, not the warm-up', () => {
+    const p = points(40, (t) => ({ rateMb: t <= 20 ? 30 : 8, sizeMb: 8192 }));
+    expect(calibratedNeedMb(p, 40, 20, S)).toBeCloseTo(neededMb(8 * MB, S));
+  });
+
+  it('bursts - forced in later bursts from their start, size changes from the first start to the last burst end', () => {
+    // Bursts at 0-30, 90-120, 180-210; forced at 1 (burst 1), 91 (burst 2), 150 (quiet): one in bursts 2+.
+    const p = points(270, (t) => ({
+      rateMb: t % 90 < 30 ? 10 : 0,
+      sizeMb: t < 5 ? 32 : t < 60 ? 600 : t < 95 ? 100 : t < 240 ? 600 : 300,
+      forced: t === 1 || t === 91 || t === 150 ? 1 : 0,
+    }));
+    const bursts = [0, 90, 180].map((s) => ({ start: s, end: s + 30, quietEnd: s + 90 }));
+    const f = burstFigures(p, bursts);
+    expect(f.forced).toBe(3);
+    expect(f.forcedInLaterBursts).toBe(1);
+    // 32->600 at 5, 600->100 at 60, 100->600 at 95: three within 0..210; 600->300 at 240 is after the last burst.
+    expect(f.changesOverBursts).toBe(3);
+    expect(f.atBurstEnds).toEqual([600, 600, 600]);
+    expect(burstGoals(f).map((g) => g.pass)).toEqual([false, true]);
+  });
+
+  it('storm - final size over the need of the average WAL rate', () => {
+    // 1 MB/s on average with spikes: 4 MB/s every 4th second, 0 otherwise.
+    const p = points(120, (t) => ({ rateMb: t % 4 === 0 ? 4 : 0, sizeMb: t < 10 ? 32 : 200 }));
+    const f = stormFigures(p, 0, 120, 60, S);
+    expect(f.rateBytesPerSec).toBeCloseTo(MB, -3);
+    expect(f.needMb).toBeCloseTo(neededMb(MB, S), 0);
+    expect(f.finalOverNeed).toBeCloseTo(200 / f.needMb);
+    expect(f.peakMb).toBe(200);
+    expect(stormGoals(f)[0]?.pass).toBe(false);
+  });
+
+  it('daily - forced from the peak on, and when the size came back within 1.5x of the quiet need for good', () => {
+    // Quiet need at 0.2 MB/s: 1.9 x (6 + 16) = 41.8 MB; within 1.5x: 27.9 .. 62.7 MB.
+    const phases = { rampStart: 120, peakStart: 240, rampDownStart: 360, quietStart: 420, end: 600 };
+    const p = points(600, (t) => ({
+      rateMb: t >= 240 && t < 360 ? 10 : 0.2,
+      // shrinks to 50 MB at 470, bounces to 80 at 480, back to 50 at 500 for good
+      sizeMb: t < 245 ? 32 : t < 470 ? 700 : t < 480 ? 50 : t < 500 ? 80 : 50,
+      forced: t === 242 ? 1 : 0,
+    }));
+    const f = dailyFigures(p, phases, S);
+    expect(f.quietNeedMb).toBeCloseTo(neededMb(0.2 * MB, S));
+    expect(f.forcedAfterPeak).toBe(1);
+    expect(f.forcedBeforePeak).toBe(0);
+    expect(f.backWithinSec).toBe(80);
+    expect(f.peakMb).toBe(700);
+    expect(dailyGoals(f).map((g) => g.pass)).toEqual([false, true]);
+    // Still far above at the end: not back.
+    const never = dailyFigures(points(600, (t) => ({ rateMb: 0.2, sizeMb: t < 10 ? 32 : 700 })), phases, S);
+    expect(never.backWithinSec).toBeNull();
+    expect(dailyGoals(never)[1]?.pass).toBe(false);
+  });
+});

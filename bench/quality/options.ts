@@ -1,0 +1,121 @@
+import { parseArgs } from 'node:util';
+
+export const USAGE = `Usage: pnpm bench:quality [--shape steady|bursts|storm|daily|all] [--arms adaptive]
+                          [--scale-time 1] [--sample-interval 5] [--scale 20] [--clients 4]
+                          [--duration 150] [--calibration 40]
+                          [--bursts 3] [--burst 30] [--quiet 60]
+                          [--storm-duration 120] [--storm-rate 100] [--checkpoint-every 2]
+                          [--quiet-rate 50] [--ramp-top 1000]
+                          [--samples-dir DIR]
+
+--arms: comma-separated, from none, oneshot, oracle, multiplicative, adaptive,
+percentile (default adaptive). The steady shape always runs the oracle arm
+first; none runs in every shape, oneshot and oracle in steady only.
+--scale-time F shrinks (or stretches) every phase by F, for smoke runs; the
+goals stay those of the full run, so a scaled run's PASS/FAIL is indicative.
+--samples-dir writes each walrus arm's samples, decisions and settings
+(DIR/<cluster>.samples.jsonl, .decisions.jsonl, .env), for 'pnpm walrus simulate'.`;
+
+export const ARMS = ['none', 'oneshot', 'oracle', 'multiplicative', 'adaptive', 'percentile'] as const;
+export type Arm = (typeof ARMS)[number];
+export const WALRUS_ARMS: readonly Arm[] = ['multiplicative', 'adaptive', 'percentile'];
+export const SHAPES = ['steady', 'bursts', 'storm', 'daily'] as const;
+export type Shape = (typeof SHAPES)[number];
+
+export interface Options {
+  shapes: Shape[];
+  arms: Arm[];
+  /** Every phase's length is multiplied by this (smoke runs). */
+  timeScale: number;
+  sampleInterval: number;
+  scale: number;
+  clients: number;
+  /** steady */
+  duration: number;
+  calibration: number;
+  /** bursts */
+  bursts: number;
+  burst: number;
+  quiet: number;
+  /** storm */
+  stormDuration: number;
+  stormRate: number;
+  checkpointEvery: number;
+  /** daily */
+  quietRate: number;
+  rampTop: number;
+  samplesDir: string | null;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Throws UsageError on a bad option; null for --help. */
+export function parseOptions(argv: string[]): Options | null {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        shape: { type: 'string', default: 'all' },
+        arms: { type: 'string', default: 'adaptive' },
+        'scale-time': { type: 'string', default: '1' },
+        'sample-interval': { type: 'string', default: '5' },
+        scale: { type: 'string', default: '20' },
+        clients: { type: 'string', default: '4' },
+        duration: { type: 'string', default: '150' },
+        calibration: { type: 'string', default: '40' },
+        bursts: { type: 'string', default: '3' },
+        burst: { type: 'string', default: '30' },
+        quiet: { type: 'string', default: '60' },
+        'storm-duration': { type: 'string', default: '120' },
+        'storm-rate': { type: 'string', default: '100' },
+        'checkpoint-every': { type: 'string', default: '2' },
+        'quiet-rate': { type: 'string', default: '50' },
+        'ramp-top': { type: 'string', default: '1000' },
+        'samples-dir': { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) return null;
+  const num = (name: string, text: string, min: number, integer = true): number => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
+      throw new UsageError(`--${name}: not ${integer ? 'an integer' : 'a number'} >= ${min} (got ${text})`);
+    }
+    return n;
+  };
+  const shape = values.shape;
+  if (shape !== 'all' && !(SHAPES as readonly string[]).includes(shape)) throw new UsageError(`--shape: ${SHAPES.join(', ')} or all (got ${shape})`);
+  const arms = values.arms.split(',').map((a) => a.trim());
+  for (const a of arms) if (!(ARMS as readonly string[]).includes(a)) throw new UsageError(`--arms: unknown arm ${a} (allowed ${ARMS.join(', ')})`);
+  const timeScale = num('scale-time', values['scale-time'], 0.01, false);
+  return {
+    shapes: shape === 'all' ? [...SHAPES] : [shape as Shape],
+    arms: [...new Set(arms)] as Arm[],
+    timeScale,
+    sampleInterval: num('sample-interval', values['sample-interval'], 1),
+    scale: num('scale', values.scale, 1),
+    clients: num('clients', values.clients, 1),
+    duration: num('duration', values.duration, 10),
+    calibration: num('calibration', values.calibration, 4),
+    bursts: num('bursts', values.bursts, 1),
+    burst: num('burst', values.burst, 2),
+    quiet: num('quiet', values.quiet, 2),
+    stormDuration: num('storm-duration', values['storm-duration'], 4),
+    stormRate: num('storm-rate', values['storm-rate'], 1),
+    checkpointEvery: num('checkpoint-every', values['checkpoint-every'], 0.1, false),
+    quietRate: num('quiet-rate', values['quiet-rate'], 1),
+    rampTop: num('ramp-top', values['ramp-top'], 1),
+    samplesDir: values['samples-dir'] ?? null,
+  };
+}
+
+/** A phase of `sec` seconds at the run's time scale, whole seconds (pgbench -T), at least 1. */
+export function scaled(o: Pick<Options, 'timeScale'>, sec: number): number {
+  return Math.max(1, Math.round(sec * o.timeScale));
+}
