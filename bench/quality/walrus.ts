@@ -74,7 +74,9 @@ export async function startWalrus(nats: NatsServer, pgc: PostgresCluster, cluste
   const services: InProcessService[] = [];
   services.push(await startInProcess(decider, deciderEnv(arm), nats.url));
   services.push(await startInProcess(applier, clusters, nats.url));
-  const coll = await startInProcess(collector, { ...clusters, ...interval }, nats.url);
+  // The collector takes the decision parameters too: it samples an adaptive or
+  // percentile cluster every second under WAL pressure (README "Fast sampling under pressure").
+  const coll = await startInProcess(collector, { ...deciderEnv(arm), ...clusters, ...interval }, nats.url);
   // Wait for the baseline sample before the load starts, as a running walrus would have it.
   await gotFirst;
   return {
