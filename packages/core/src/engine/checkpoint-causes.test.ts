@@ -35,4 +35,16 @@ describe('checkpoint causes - redo distance', () => {
     // A redo point going back (restore, another cluster): unknown, not negative.
     expect(classifyCheckpoints(2, { redoBytes: 10 * SEG, sizeMb: 1024 }, withRedo(SEG))).toMatchObject({ walCaused: 2, basis: 'unknown' });
   });
+
+  it('checkpoint causes - a requested checkpoint still running (redo point unchanged) is neither WAL-caused nor other yet, and is judged at the next sample', () => {
+    const running = classifyCheckpoints(1, { redoBytes: 10 * SEG, sizeMb: 32 }, withRedo(10 * SEG, 32));
+    expect(running).toMatchObject({ requested: 1, walCaused: 0, other: 0, pending: 1 });
+    expect(running.reason).toContain('still running');
+    // It completes: the redo point moved 3 segments (1 per WAL checkpoint at 32 MB); one more started meanwhile.
+    const done = classifyCheckpoints(1, { redoBytes: 10 * SEG, sizeMb: 32, pending: running.pending }, withRedo(13 * SEG, 32));
+    expect(done).toMatchObject({ requested: 2, walCaused: 2, other: 0, pending: 0 });
+    // A CHECKPOINT command is done when it returns: it moves the redo point, by less than a WAL-forced one needs.
+    const manual = classifyCheckpoints(1, { redoBytes: 10 * SEG, sizeMb: 1024, pending: 0 }, withRedo(10 * SEG + 300_000));
+    expect(manual).toMatchObject({ walCaused: 0, other: 1, pending: 0 });
+  });
 });

@@ -9,6 +9,13 @@ export interface CheckpointCauses {
   walCaused: number;
   /** The rest: CHECKPOINT commands, base backups, shutdowns. */
   other: number;
+  /**
+   * Requested checkpoints not judged yet because the redo point has not
+   * moved since the last sample: they are still running (PostgreSQL counts a
+   * requested checkpoint when it starts, pg_control gets its redo point when
+   * it ends). Carried into the next sample's judgement.
+   */
+  pending: number;
   /** `redo_distance` when the samples carry redo points, else `unknown` (all counted as WAL-caused). */
   basis: 'redo_distance' | 'unknown';
   /** The reasoning, for decision metadata. */
@@ -28,19 +35,38 @@ export interface CheckpointCauses {
  * generous). The remainder was caused by something else.
  */
 export function classifyCheckpoints(
-  requested: number,
-  prev: { redoBytes: number | null; sizeMb: number } | null,
+  counted: number,
+  prev: { redoBytes: number | null; sizeMb: number; pending?: number } | null,
   sample: Sample,
 ): CheckpointCauses {
   const redo = sample.checkpoint_redo_bytes;
+  // Those still running at the last sample are judged with this interval's.
+  const requested = counted + (prev?.pending ?? 0);
   if (requested === 0) {
-    return { requested, walCaused: 0, other: 0, basis: redo === undefined ? 'unknown' : 'redo_distance', reason: 'no requested checkpoints' };
+    return { requested, walCaused: 0, other: 0, pending: 0, basis: redo === undefined ? 'unknown' : 'redo_distance', reason: 'no requested checkpoints' };
+  }
+  if (redo !== undefined && prev !== null && prev.redoBytes !== null && redo === prev.redoBytes) {
+    // Nothing finished since the last sample. A CHECKPOINT command returns
+    // only once its checkpoint is done, so one that ran in between would
+    // have moved the redo point: these are running, most likely forced by
+    // WAL (at a small max_wal_size the next one is asked for at once).
+    // Calling them "other" would distrust the rate of a load that just began
+    // (README "Full-page-image spikes") and never count them as forced.
+    return {
+      requested,
+      walCaused: 0,
+      other: 0,
+      pending: requested,
+      basis: 'redo_distance',
+      reason: `the redo point has not moved since the last sample: ${requested} requested checkpoint(s) still running, judged when they complete`,
+    };
   }
   if (redo === undefined || prev === null || prev.redoBytes === null || redo < prev.redoBytes) {
     return {
       requested,
       walCaused: requested,
       other: 0,
+      pending: 0,
       basis: 'unknown',
       reason: 'the samples carry no comparable checkpoint redo points: every requested checkpoint counts as WAL-caused',
     };
@@ -55,6 +81,7 @@ export function classifyCheckpoints(
     requested,
     walCaused,
     other,
+    pending: 0,
     basis: 'redo_distance',
     reason:
       `the redo point moved ${redoSegments} WAL segments and a WAL-forced checkpoint needs ${segments}: ` +

@@ -114,15 +114,15 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
       : null;
   const prevWal = state.algo[WAL_STATE_KEY] as WalRateState | undefined;
   const requestedDelta = state.prevRequested !== null && requested >= state.prevRequested ? requested - state.prevRequested : 0;
-  const causes = classifyCheckpoints(requestedDelta, prevWal ? { redoBytes: prevWal.redoBytes, sizeMb: prevWal.sizeMb } : null, sample);
-  const walRate = trackWal(
-    prevWal,
-    previous && { at: previous.collectedAt, walBytes: previous.walBytes },
+  const causes = classifyCheckpoints(
+    requestedDelta,
+    prevWal ? { redoBytes: prevWal.redoBytes, sizeMb: prevWal.sizeMb, pending: prevWal.pendingRequested ?? 0 } : null,
     sample,
-    policy.emaAlpha,
-    causes.walCaused,
-    causes.other,
   );
+  const walRate: WalRateState = {
+    ...trackWal(prevWal, previous && { at: previous.collectedAt, walBytes: previous.walBytes }, sample, policy.emaAlpha, causes.walCaused, causes.other),
+    pendingRequested: causes.pending,
+  };
   const lastWhole = walRate.intervals.at(-1) ?? null;
   const insight: Insight = {
     profile: profiled.profile,

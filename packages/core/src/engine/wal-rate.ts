@@ -59,6 +59,8 @@ export interface WalRateState {
   forced?: Array<[number, number, number]>;
   /** When a sample interval last had requested checkpoints that WAL did not cause (CHECKPOINT commands), null if not within the tracker's memory. */
   lastOtherAt?: string | null;
+  /** Requested checkpoints still running at this sample (checkpoint-causes.ts `pending`), judged at the next. */
+  pendingRequested?: number;
 }
 
 /**

@@ -2,7 +2,7 @@ import { assert, describe, expect, it } from 'vitest';
 import { isExecutable } from '../../schemas.js';
 import { at, policy, sample } from '../../testing/builders.js';
 import { MB, PEAK_HOLD_INTERVALS, requiredSizeMb, type WalRateState } from '../wal-rate.js';
-import { formulaGrowth, formulaShrink, trustedLastRate } from './formula.js';
+import { formulaGrowth, formulaShrink, HELD_ONSET_MARGIN, PEAK_HEADROOM, trustedLastRate } from './formula.js';
 import { repeat, scenario, type ScenarioResult, type Tick } from './sizing-scenario.js';
 import type { GrowInput, WalView } from './types.js';
 
@@ -150,7 +150,7 @@ describe('sizing v2 - the rules one by one', () => {
   const view = (rate: Partial<WalRateState>, other = 0, at30 = 100): { input: GrowInput; wal: WalView } => {
     const wal: WalView = {
       rate: { windowAt: at(at30 - 10), windowWalBytes: 0, intervals: [], ema: null, lastRate: null, redoBytes: null, sizeMb: 1024, ...rate },
-      causes: { requested: other, walCaused: 0, other, basis: 'redo_distance', reason: '' },
+      causes: { requested: other, walCaused: 0, other, pending: 0, basis: 'redo_distance', reason: '' },
       proactive: true,
     };
     const input: GrowInput = {
@@ -192,6 +192,33 @@ describe('sizing v2 - the rules one by one', () => {
     expect(grown?.reason).toContain('full-page-image spikes after CHECKPOINT commands averaged');
   });
 
+  it('sizing v2 - a burst coming back within the held peak does not grow on its inflated first second; a clearly larger load does', () => {
+    // held: 10 MB/s (needs 601 MB), max_wal_size 700 MB
+    const peak = { rate: 10 * MB, at: at(100 - TIMEOUT) };
+    const withPeak = (lastMbPerSec: number): GrowInput => {
+      const { input } = view({ peak, lastRate: lastMbPerSec * MB, prevLastRate: 0 });
+      return { ...input, currentMb: 700 };
+    };
+    // full-page images make the first second of the same burst write about twice its rate: still the same load
+    expect(need(20)).toBeLessThanOrEqual(HELD_ONSET_MARGIN * need(10));
+    expect(formulaGrowth(withPeak(20), none)).toBeNull();
+    // three times the held peak projects more than HELD_ONSET_MARGIN x its need: a new load, caught at once
+    expect(formulaGrowth(withPeak(30), none)).toMatchObject({ metadata: { trigger: 'proactive' } });
+    // without a held peak, the same 20 MB/s second is a new load
+    const { input } = view({ lastRate: 20 * MB, prevLastRate: 0 });
+    expect(formulaGrowth({ ...input, currentMb: 700 }, none)).toMatchObject({ metadata: { trigger: 'proactive' } });
+  });
+
+  it("sizing v2 - a checkpoint still running at the load's first sample (redo point unchanged) does not discount the load as a CHECKPOINT command would", () => {
+    // 32 MB: the load forces a checkpoint at once; the sample sees it counted but not finished.
+    const ticks: Tick[] = [...repeat(40, { rate: 0.1, dt: 1 }), { rate: 15, dt: 1, requested: 1, redoAdvance: 0 }, ...repeat(5, { rate: 15, dt: 1 })];
+    const r = scenario(ticks, { policy: { algorithm: 'adaptive', minSizeMb: 32 }, startMb: 32 });
+    const first = r.results[41];
+    expect(first?.decision).toMatchObject({ action: 'increase', metadata: { trigger: 'proactive' } });
+    expect(first?.decision?.metadata).not.toHaveProperty('last_interval_discounted');
+    expect(first?.decision?.metadata.checkpoint_causes).toContain('still running');
+  });
+
   it('sizing v2 - a formula shrink never goes below the held peak; once the hold has run out it does', () => {
     const quiet = { intervals: [0.2 * MB], ema: 0.2 * MB, lastRate: 0.2 * MB };
     const held = view({ ...quiet, peak: { rate: 10 * MB, at: at(100 - PEAK_HOLD_INTERVALS * TIMEOUT + 1) } }).input;
@@ -199,7 +226,8 @@ describe('sizing v2 - the rules one by one', () => {
     // 800 MB is below 1.5 x what 10 MB/s needs (601 MB): nothing
     expect(formulaShrink({ ...held, currentMb: 800 }, est)).toBeNull();
     const big = { ...held, currentMb: 4096 };
-    expect(formulaShrink(big, est)).toMatchObject({ calculatedMb: Math.ceil(need(10) * 1.2), metadata: { held_peak_wal_rate_mb_per_s: 10 } });
+    // bounded by the peak: the peak's smaller headroom (PEAK_HEADROOM), not the estimate's 1.2
+    expect(formulaShrink(big, est)).toMatchObject({ calculatedMb: Math.ceil(need(10) * PEAK_HEADROOM), metadata: { held_peak_wal_rate_mb_per_s: 10, headroom: PEAK_HEADROOM } });
     const expired = view({ ...quiet, peak: { rate: 10 * MB, at: at(100 - PEAK_HOLD_INTERVALS * TIMEOUT) } }).input;
     expect(formulaShrink({ ...expired, currentMb: 800 }, est)).toMatchObject({ calculatedMb: Math.ceil(need(0.2) * 1.2) });
   });

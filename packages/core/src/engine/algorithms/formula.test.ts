@@ -163,7 +163,7 @@ describe('algorithms - the early projection needs a new load, not a full-page-im
         redoBytes: null,
         sizeMb: 1024,
       },
-      causes: { requested: 0, walCaused: 0, other: 0, basis: 'redo_distance', reason: '' },
+      causes: { requested: 0, walCaused: 0, other: 0, pending: 0, basis: 'redo_distance', reason: '' },
       proactive: true,
     },
   });

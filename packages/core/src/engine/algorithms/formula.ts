@@ -37,6 +37,24 @@ export const SHRINK_BAND = 1.5;
  */
 export const ONSET_MARGIN = 1.5;
 export const ONSET_RATIO = 3;
+/**
+ * While the peak memory holds a peak that max_wal_size already allows for,
+ * an onset projecting at most HELD_ONSET_MARGIN x what that peak needs is the
+ * same load coming back (recurring bursts): its first second is inflated by
+ * full-page images after the quiet period's timed checkpoint (about 2 x the
+ * burst's rate on pgbench), and growing for it would only shrink again. A
+ * clearly larger load is still caught at its first sample, a somewhat larger
+ * one by the sliding rate or by forced checkpoints.
+ */
+export const HELD_ONSET_MARGIN = 2.5;
+/**
+ * A shrink bounded by the held peak takes this headroom at most: the peak is
+ * already the maximum of the sliding rates (about 10 % above a steady
+ * pgbench load's average), so adaptive's 1.2 on top of it would stack two
+ * margins; much less and the same load coming back would need a little more
+ * than the size and grow it again.
+ */
+export const PEAK_HEADROOM = 1.15;
 
 export interface RateEstimate {
   /** bytes/s over whole checkpoint intervals; null until one interval has been measured. */
@@ -152,7 +170,11 @@ export function formulaGrowth(input: GrowInput, estimate: RateEstimate): GrowRes
   const lastWhole = wal.rate.intervals.at(-1) ?? null;
   const before = Math.max(lastWhole ?? 0, trusted.before ?? 0);
   const newLoad = last !== null && last > ONSET_RATIO * before;
-  const onset = onsetMb > currentMb * ONSET_MARGIN && newLoad;
+  // A load coming back within the peak memory (recurring bursts) is no new load: the size already holds its peak.
+  const peakRate = heldPeakRate(wal, sample);
+  const peakMb = peakRate > 0 ? requiredSizeMb(peakRate, sample) : null;
+  const returning = peakMb !== null && currentMb >= peakMb && onsetMb <= HELD_ONSET_MARGIN * peakMb;
+  const onset = onsetMb > currentMb * ONSET_MARGIN && newLoad && !returning;
   if (steadyMb > currentMb || onset) {
     const calculatedMb = sized(requiredMb, estimate.headroom);
     // Named by what sizes it: the onset projects more than the whole-interval estimates.
@@ -216,20 +238,22 @@ export function formulaShrink(input: GrowInput, estimate: RateEstimate): GrowPro
   const rate = Math.max(estimate.rate, peak);
   const requiredMb = requiredSizeMb(rate, sample);
   if (currentMb <= requiredMb * SHRINK_BAND) return null;
-  const calculatedMb = sized(requiredMb, estimate.headroom);
+  // The peak is a maximum of sliding rates, not an average: the smaller headroom on top of it.
+  const headroom = byPeak ? Math.min(estimate.headroom, PEAK_HEADROOM) : estimate.headroom;
+  const calculatedMb = sized(requiredMb, headroom);
   const what = byPeak
     ? `the peak WAL rate of the last ${PEAK_HOLD_INTERVALS} checkpoint intervals (${mbPerSec(peak)} MB/s, held above ${estimate.label})`
     : estimate.label;
   return {
     calculatedMb,
-    reason: `${what} needs ${requiredMb} MB; ${currentMb} MB is more than ${SHRINK_BAND} x that, shrinking to ${calculatedMb} MB (x ${estimate.headroom} headroom)`,
+    reason: `${what} needs ${requiredMb} MB; ${currentMb} MB is more than ${SHRINK_BAND} x that, shrinking to ${calculatedMb} MB (x ${headroom} headroom)`,
     metadata: {
       ...estimate.metadata,
       ...causesMetadata(wal),
       held_peak_wal_rate_mb_per_s: mbPerSec(peak),
       wal_rate_mb_per_s: mbPerSec(rate),
       required_size_mb: requiredMb,
-      headroom: estimate.headroom,
+      headroom,
       shrink_band: SHRINK_BAND,
       calculated_size_mb: calculatedMb,
     },
