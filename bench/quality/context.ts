@@ -33,7 +33,12 @@ export interface ArmRun<T> {
  */
 export async function runArm<T>(ctx: Context, shape: Shape, arm: Arm, startMb: number, load: (elapsed: () => number, monitor: Monitor) => Promise<T>): Promise<ArmRun<T>> {
   await resetSize(ctx.pgc, startMb);
-  const walrus = WALRUS_ARMS.includes(arm) ? await startWalrus(ctx.nats, ctx.pgc, `q-${shape}-${arm}`, arm, ctx.o.sampleInterval, ctx.o.samplesDir) : null;
+  const shadow = arm === 'oracle' ? oracleShadow(ctx.o) : null;
+  const walrus = WALRUS_ARMS.includes(arm)
+    ? await startWalrus(ctx.nats, ctx.pgc, `q-${shape}-${arm}`, arm, ctx.o.sampleInterval, ctx.o.samplesDir)
+    : shadow !== null
+      ? await startWalrus(ctx.nats, ctx.pgc, `q-${shape}-${arm}`, shadow, ctx.o.sampleInterval, ctx.o.samplesDir, true)
+      : null;
   try {
     const t0 = Date.now();
     const monitor = new Monitor(ctx.monitorClient, t0);
@@ -50,6 +55,16 @@ export async function runArm<T>(ctx: Context, shape: Shape, arm: Arm, startMb: n
   }
 }
 
+/**
+ * The oracle runs walrus too, in dry run (it decides, records, samples as
+ * often, and never changes max_wal_size): the oracle and the walrus arms
+ * then share the two cores alike and differ only in how max_wal_size is set.
+ * The algorithm is the first walrus arm asked for (adaptive by default).
+ */
+export function oracleShadow(o: Options): Arm {
+  return o.arms.find((a) => WALRUS_ARMS.includes(a)) ?? 'adaptive';
+}
+
 export function armLabel(arm: Arm, o: Options): string {
   switch (arm) {
     case 'none':
@@ -57,7 +72,7 @@ export function armLabel(arm: Arm, o: Options): string {
     case 'oneshot':
       return 'formula once from the first 10 s';
     case 'oracle':
-      return 'oracle (preset to the need)';
+      return `oracle (preset to the need, ${oracleShadow(o)} in dry run)`;
     case 'multiplicative':
       return 'multiplicative (sample every 30 s)';
     default:

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { calibratedNeedMb, formatSteadyTable, neededMb, steadyFigures, type SteadyFigures } from './figures.js';
 import { steadyGoals, type GoalResult } from './goals.js';
 import { observe } from './monitor.js';
-import { armLabel, describeChanges, progress, runArm, SIZING, START_MB, type Context, type ShapeReport } from './context.js';
+import { armLabel, describeChanges, oracleShadow, progress, runArm, SIZING, START_MB, type Context, type ShapeReport } from './context.js';
 import { scaled, WALRUS_ARMS, type Arm } from './options.js';
 import { pgbenchRun } from './workload.js';
 
@@ -66,7 +66,7 @@ export async function runSteady(ctx: Context): Promise<ShapeReport> {
     `## Steady load: pgbench scale ${o.scale}, ${o.clients} clients, ${duration} s; start at max_wal_size 32 MB, checkpoint_timeout 30 s\n`,
     formatSteadyTable(rows, oracle.walPerTxnBytes),
     '',
-    `oracle: max_wal_size preset to the need of a ${calibration} s calibration run (its last ${(calibration / 2).toFixed(0)} s), no walrus.`,
+    `oracle: max_wal_size preset to the need of a ${calibration} s calibration run (its last ${(calibration / 2).toFixed(0)} s); walrus (${oracleShadow(o)}) runs in dry run, deciding without changing it.`,
     `needed = (1 + 0.9) x (steady WAL rate x 30 s + 16 MB), the steady rate measured over the last ${Math.min(60, duration)} s of each arm.`,
     'time to relief = load start to the last forced checkpoint. TPS varies about ±8% between runs on shared machines.',
     '',

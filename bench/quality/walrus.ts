@@ -26,9 +26,13 @@ export const COMMON_ENV: Record<string, string> = {
   WALRUS_MAX_CHANGES_PER_HOUR: '60',
 };
 
-/** The decider's whole configuration for an arm: what `walrus simulate` needs in its environment. */
-export function deciderEnv(arm: Arm): Record<string, string> {
-  return { ...COMMON_ENV, WALRUS_ALGORITHM: arm };
+/**
+ * The decider's whole configuration for an arm: what `walrus simulate` needs
+ * in its environment. A dry run decides and records but never changes
+ * max_wal_size: the oracle arm's walrus.
+ */
+export function deciderEnv(algorithm: Arm, dryRun = false): Record<string, string> {
+  return { ...COMMON_ENV, WALRUS_ALGORITHM: algorithm, ...(dryRun ? { WALRUS_DRY_RUN: 'on' } : {}) };
 }
 
 /** The recorded files of one arm, under --samples-dir. */
@@ -44,7 +48,15 @@ export interface Walrus {
   stop(): Promise<void>;
 }
 
-export async function startWalrus(nats: NatsServer, pgc: PostgresCluster, cluster: string, arm: Arm, sampleInterval: number, samplesDir: string | null): Promise<Walrus> {
+export async function startWalrus(
+  nats: NatsServer,
+  pgc: PostgresCluster,
+  cluster: string,
+  arm: Arm,
+  sampleInterval: number,
+  samplesDir: string | null,
+  dryRun = false,
+): Promise<Walrus> {
   const clusters = { WALRUS_CLUSTERS: `${cluster}=${pgc.url}` };
   // multiplicative is pg_walrus: a sample every checkpoint_timeout (the collector's default).
   const interval: Record<string, string> = arm === 'multiplicative' ? {} : { WALRUS_SAMPLE_INTERVAL: String(sampleInterval) };
@@ -72,11 +84,11 @@ export async function startWalrus(nats: NatsServer, pgc: PostgresCluster, cluste
     }
   })();
   const services: InProcessService[] = [];
-  services.push(await startInProcess(decider, deciderEnv(arm), nats.url));
+  services.push(await startInProcess(decider, deciderEnv(arm, dryRun), nats.url));
   services.push(await startInProcess(applier, clusters, nats.url));
   // The collector takes the decision parameters too: it samples an adaptive or
   // percentile cluster every second under WAL pressure (README "Fast sampling under pressure").
-  const coll = await startInProcess(collector, { ...deciderEnv(arm), ...clusters, ...interval }, nats.url);
+  const coll = await startInProcess(collector, { ...deciderEnv(arm, dryRun), ...clusters, ...interval }, nats.url);
   // Wait for the baseline sample before the load starts, as a running walrus would have it.
   await gotFirst;
   return {
@@ -95,7 +107,7 @@ export async function startWalrus(nats: NatsServer, pgc: PostgresCluster, cluste
           paths.env,
           `# the decider's environment for ${cluster}; replay with:\n` +
             `#   env $(grep -v '^#' ${paths.env}) pnpm walrus simulate --file ${paths.samples} --recorded --algorithm ${arm} --decisions\n` +
-            Object.entries(deciderEnv(arm))
+            Object.entries(deciderEnv(arm, dryRun))
               .map(([k, v]) => `${k}=${v}\n`)
               .join(''),
         );

@@ -26,8 +26,28 @@ function run(pg: PostgresCluster, args: string[]): Promise<string> {
   });
 }
 
+const PGBENCH_TABLES = ['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers', 'pgbench_history'];
+
+/**
+ * pgbench's tables at `scale`, with autovacuum off on them: an autovacuum of
+ * the dead rows one arm left would write its WAL (pruning, freezing,
+ * full-page images) into another arm's figures, at a moment that differs
+ * from run to run. tablesFresh() vacuums between arms instead.
+ */
 export async function pgbenchInit(pg: PostgresCluster, scale: number): Promise<void> {
   await run(pg, ['-i', '-q', '-s', String(scale)]);
+  for (const table of PGBENCH_TABLES) await pg.query(`ALTER TABLE ${table} SET (autovacuum_enabled = off)`);
+}
+
+/**
+ * Every arm starts from the same tables: history emptied, the dead rows of
+ * earlier arms vacuumed away. Without it each arm ran on the bloat of all
+ * before it (pgbench runs with -n) and later arms ran slower, which moved
+ * WAL per transaction more than sizing does (issue 13's oracle figure).
+ */
+export async function tablesFresh(pg: PostgresCluster): Promise<void> {
+  await pg.query('TRUNCATE pgbench_history');
+  await pg.query('VACUUM (ANALYZE) pgbench_accounts, pgbench_branches, pgbench_tellers');
 }
 
 /**
@@ -63,8 +83,9 @@ export async function checkpointStorm(client: ClientBase, everySec: number, unti
   return count;
 }
 
-/** max_wal_size set with ALTER SYSTEM and reloaded, then a fresh checkpoint and nothing pending: each arm's starting point. */
+/** Fresh tables, max_wal_size set with ALTER SYSTEM and reloaded, then a fresh checkpoint and nothing pending: each arm's starting point. */
 export async function resetSize(pg: PostgresCluster, sizeMb: number): Promise<void> {
+  await tablesFresh(pg);
   await pg.query(`ALTER SYSTEM SET max_wal_size = '${sizeMb}MB'`);
   await pg.query('SELECT pg_reload_conf()');
   await pg.query('CHECKPOINT');
