@@ -5,7 +5,7 @@ import type { GoalResult } from './goals.js';
 import { Monitor, observe, type Point } from './monitor.js';
 import { WALRUS_ARMS, type Arm, type Options, type Shape } from './options.js';
 import { startWalrus } from './walrus.js';
-import { resetSize } from './workload.js';
+import { resetSize, tablesFresh } from './workload.js';
 
 export const SIZING: SizingSettings = { checkpointTimeoutSec: 30, completionTarget: 0.9, segmentBytes: 16 * 1024 * 1024 };
 /** Where every arm starts: postgresql.conf's max_wal_size. */
@@ -26,19 +26,17 @@ export interface ArmRun<T> {
 }
 
 /**
- * One arm of one shape: max_wal_size set to `startMb` with a fresh
+ * One arm of one shape: fresh tables, max_wal_size set to `startMb` with a fresh
  * checkpoint, walrus started for a walrus arm (cluster q-<shape>-<arm>),
  * the monitor polling every second from t = 0, then `load(elapsed)` with a
  * clock in seconds since t = 0; everything stopped after it.
  */
 export async function runArm<T>(ctx: Context, shape: Shape, arm: Arm, startMb: number, load: (elapsed: () => number, monitor: Monitor) => Promise<T>): Promise<ArmRun<T>> {
+  await tablesFresh(ctx.pgc);
   await resetSize(ctx.pgc, startMb);
-  const shadow = arm === 'oracle' ? oracleShadow(ctx.o) : null;
-  const walrus = WALRUS_ARMS.includes(arm)
-    ? await startWalrus(ctx.nats, ctx.pgc, `q-${shape}-${arm}`, arm, ctx.o.sampleInterval, ctx.o.samplesDir)
-    : shadow !== null
-      ? await startWalrus(ctx.nats, ctx.pgc, `q-${shape}-${arm}`, shadow, ctx.o.sampleInterval, ctx.o.samplesDir, true)
-      : null;
+  // The oracle's walrus decides in dry run (oracleShadow); the other arms without walrus have none.
+  const algorithm = WALRUS_ARMS.includes(arm) ? arm : arm === 'oracle' ? oracleShadow(ctx.o) : null;
+  const walrus = algorithm === null ? null : await startWalrus(ctx.nats, ctx.pgc, `q-${shape}-${arm}`, algorithm, ctx.o.sampleInterval, ctx.o.samplesDir, arm === 'oracle');
   try {
     const t0 = Date.now();
     const monitor = new Monitor(ctx.monitorClient, t0);

@@ -52,14 +52,14 @@ export async function startWalrus(
   nats: NatsServer,
   pgc: PostgresCluster,
   cluster: string,
-  arm: Arm,
+  algorithm: Arm,
   sampleInterval: number,
   samplesDir: string | null,
   dryRun = false,
 ): Promise<Walrus> {
   const clusters = { WALRUS_CLUSTERS: `${cluster}=${pgc.url}` };
   // multiplicative is pg_walrus: a sample every checkpoint_timeout (the collector's default).
-  const interval: Record<string, string> = arm === 'multiplicative' ? {} : { WALRUS_SAMPLE_INTERVAL: String(sampleInterval) };
+  const interval: Record<string, string> = algorithm === 'multiplicative' ? {} : { WALRUS_SAMPLE_INTERVAL: String(sampleInterval) };
   // Subscribed before anything runs: every sample and every decision of the arm.
   const nc = await connect({ servers: nats.url, name: `bench-quality-recorder-${cluster}` });
   const samples: string[] = [];
@@ -84,11 +84,11 @@ export async function startWalrus(
     }
   })();
   const services: InProcessService[] = [];
-  services.push(await startInProcess(decider, deciderEnv(arm, dryRun), nats.url));
+  services.push(await startInProcess(decider, deciderEnv(algorithm, dryRun), nats.url));
   services.push(await startInProcess(applier, clusters, nats.url));
   // The collector takes the decision parameters too: it samples an adaptive or
   // percentile cluster every second under WAL pressure (README "Fast sampling under pressure").
-  const coll = await startInProcess(collector, { ...deciderEnv(arm, dryRun), ...clusters, ...interval }, nats.url);
+  const coll = await startInProcess(collector, { ...deciderEnv(algorithm, dryRun), ...clusters, ...interval }, nats.url);
   // Wait for the baseline sample before the load starts, as a running walrus would have it.
   await gotFirst;
   return {
@@ -106,8 +106,8 @@ export async function startWalrus(
         await writeFile(
           paths.env,
           `# the decider's environment for ${cluster}; replay with:\n` +
-            `#   env $(grep -v '^#' ${paths.env}) pnpm walrus simulate --file ${paths.samples} --recorded --algorithm ${arm} --decisions\n` +
-            Object.entries(deciderEnv(arm, dryRun))
+            `#   env $(grep -v '^#' ${paths.env}) pnpm walrus simulate --file ${paths.samples} --recorded --algorithm ${algorithm} --decisions\n` +
+            Object.entries(deciderEnv(algorithm, dryRun))
               .map(([k, v]) => `${k}=${v}\n`)
               .join(''),
         );

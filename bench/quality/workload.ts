@@ -83,9 +83,8 @@ export async function checkpointStorm(client: ClientBase, everySec: number, unti
   return count;
 }
 
-/** Fresh tables, max_wal_size set with ALTER SYSTEM and reloaded, then a fresh checkpoint and nothing pending: each arm's starting point. */
+/** max_wal_size set with ALTER SYSTEM and reloaded, then a fresh checkpoint and nothing pending: each arm's starting point. */
 export async function resetSize(pg: PostgresCluster, sizeMb: number): Promise<void> {
-  await tablesFresh(pg);
   await pg.query(`ALTER SYSTEM SET max_wal_size = '${sizeMb}MB'`);
   await pg.query('SELECT pg_reload_conf()');
   await pg.query('CHECKPOINT');
