@@ -103,7 +103,7 @@ describe('sizing - proactive growth', () => {
   it('sizing - adaptive grows max_wal_size before WAL forces any checkpoint', async () => {
     await setAlgorithm('adaptive');
     expect(await maxWalSizeMb(pgc)).toBe(128);
-    // A fresh redo point, then ~4 MB/s: 30 s of that needs 1.9 x (120 + 16) = 258 MB, twice what 128 MB allows.
+    // A fresh redo point, then ~4 MB/s: 30 s of that (120 MB) needs 288 MB, where 128 MB forces a checkpoint every 48 MB or so.
     await writer.query('CHECKPOINT');
     // That CHECKPOINT counts as requested: let a sample take it in before the load starts.
     const checkpointed = Date.now();
@@ -145,8 +145,11 @@ describe('sizing - what the decider tells', () => {
     const rate = defined(await gauge('walrus_wal_rate_bytes_per_second'));
     const required = defined(await gauge('walrus_required_size_bytes'));
     const MB = 1024 * 1024;
-    // 1.9 x (R x 30 s + 16 MB), rounded up to whole MB
-    expect(required / MB).toBe(Math.ceil((1.9 * (rate * 30 + 16 * MB)) / MB));
+    // PostgreSQL's rule in whole 16 MB segments: CheckPointSegments - 1 of them hold 30 s of WAL, CheckPointSegments = floor(segments / 1.9)
+    const wanted = Math.floor((rate * 30) / (16 * MB)) + 2;
+    let segments = 1;
+    while (Math.floor(segments / 1.9) < wanted) segments += 1;
+    expect(required / MB).toBe(segments * 16);
 
     await pgc.query(`ALTER SYSTEM SET walrus.profiles = '[{"name":"all-day","start_hour":0,"end_hour":24,"overrides":{"walrus.threshold":"9"}}]'`);
     await pgc.query('SELECT pg_reload_conf()');

@@ -55,13 +55,13 @@ describe('collector pressure - which clusters fast sampling serves', () => {
 
 describe('collector pressure - what a probe calls pressure', () => {
   it('none when the WAL since the last sample fits max_wal_size at its rate', () => {
-    // 0.01 MB/s x 30 s + 16 MB, x 1.9 = 31 MB <= 32 MB.
-    expect(pressureSince(sample(), reading({ at: 10, walMb: 1000.1 }))).toBeNull();
+    // 0.01 MB/s x 30 s = 0.3 MB: CheckPointSegments 2 hold it, 64 MB <= 64 MB.
+    expect(pressureSince(sample({ size: 64 }), reading({ at: 10, walMb: 1000.1 }))).toBeNull();
   });
 
   it('WAL whose rate needs more than max_wal_size', () => {
-    // 5 MB/s: 1.9 x (150 + 16) = 316 MB.
-    expect(pressureSince(sample(), reading({ at: 2, walMb: 1010 }))).toMatchObject({ kind: 'projected_wal', needMb: 316, maxWalSizeMb: 32 });
+    // 5 MB/s: 150 MB an interval, 9.4 segments: CheckPointSegments 11 = floor(21 / 1.9), 21 x 16 = 336 MB.
+    expect(pressureSince(sample(), reading({ at: 2, walMb: 1010 }))).toMatchObject({ kind: 'projected_wal', needMb: 336, maxWalSizeMb: 32 });
   });
 
   it('a checkpoint WAL volume forced, but not a CHECKPOINT command', () => {
@@ -72,8 +72,8 @@ describe('collector pressure - what a probe calls pressure', () => {
   });
 
   it('nothing from counters that went back (statistics reset) or a clock that did', () => {
-    expect(pressureSince(sample({ requested: 5 }), reading({ at: 10, walMb: 1000, requested: 0 }))).toBeNull();
-    expect(pressureSince(sample({ at: 10 }), reading({ at: 5, walMb: 1010 }))).toBeNull();
+    expect(pressureSince(sample({ requested: 5, size: 64 }), reading({ at: 10, walMb: 1000, requested: 0 }))).toBeNull();
+    expect(pressureSince(sample({ at: 10, size: 64 }), reading({ at: 5, walMb: 1010 }))).toBeNull();
   });
 });
 

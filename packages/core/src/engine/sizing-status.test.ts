@@ -8,14 +8,14 @@ describe('sizing status', () => {
     const profiles = [{ name: 'always', days: [0, 1, 2, 3, 4, 5, 6], startHour: 0, endHour: 24, timeZone: 'UTC', overrides: {} }];
     const samples = [0, 300, 600].map((at, i) => sample({ at, walBytes: i * 300 * MB }));
     const { state } = run(samples, policy({ profiles }));
-    // 1 MB/s over 300 s: 1.9 x (300 + 16) = 601 MB
+    // 1 MB/s over 300 s: 300 MB, CheckPointSegments 20 = floor(38 / 1.9): 38 segments of 16 MB
     const last = samples[2];
     assert(last);
     expect(sizingStatus(state, last)).toEqual({
       active_profile: 'always',
       wal_rate_bytes_per_second: MB,
       wal_rate_ema_bytes_per_second: MB,
-      required_size_mb: 601,
+      required_size_mb: 608,
     });
     expect(sizingStatus(null, null)).toEqual({ active_profile: null, wal_rate_bytes_per_second: null, wal_rate_ema_bytes_per_second: null, required_size_mb: null });
   });
@@ -32,8 +32,8 @@ describe('sizing status', () => {
     expect(decided.map((x) => x.d.action)).toEqual(['capped', 'capped']);
     for (const { d, state, s } of decided) {
       expect(d.metadata['sizing_status']).toEqual(sizingStatus(state, s));
-      // 2 MB/s: 1.9 x (600 + 16) = 1171 MB
-      expect(d.metadata['sizing_status']).toMatchObject({ active_profile: 'always', wal_rate_bytes_per_second: 2 * MB, required_size_mb: 1171 });
+      // 2 MB/s: 600 MB, CheckPointSegments 39 = floor(75 / 1.9): 75 segments of 16 MB
+      expect(d.metadata['sizing_status']).toMatchObject({ active_profile: 'always', wal_rate_bytes_per_second: 2 * MB, required_size_mb: 1200 });
     }
     // Without a profile it says none, and before a whole interval was measured the rate is unknown.
     const early = run([sample({ at: 0 }), sample({ at: 60, requested: 5 })], policy({ cooldownSec: 0 })).results[1]?.decision;

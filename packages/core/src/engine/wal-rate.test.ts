@@ -175,16 +175,33 @@ describe('wal rate - the sliding rate and the peak memory', () => {
 });
 
 describe('wal rate - the formula', () => {
-  it('wal rate - required = (1 + completion_target) x (R x timeout + segment)', () => {
-    // 1.9 x (1 MB/s x 300 s + 16 MB) = 600.4 -> 601 MB
-    expect(requiredSizeMb(MB, sample({ timeout: 300 }))).toBe(601);
-    expect(requiredSizeMb(0, sample())).toBe(Math.ceil(1.9 * 16));
-    expect(requiredSizeMb(MB, { ...sample({ timeout: 300 }), wal_segment_size_bytes: 64 * MB })).toBe(Math.ceil(1.9 * 364));
+  it('wal rate - required: the fewest whole segments whose CheckPointSegments - 1 hold one checkpoint_timeout of WAL', () => {
+    // 1 MB/s x 300 s = 300 MB = 18.75 segments of 16 MB: CheckPointSegments 20 (19 whole segments > 300 MB) = floor(38 / 1.9)
+    expect(requiredSizeMb(MB, sample({ timeout: 300 }))).toBe(38 * 16);
+    // No WAL at all still needs CheckPointSegments 2: at 1, every filled segment forces a checkpoint.
+    expect(requiredSizeMb(0, sample())).toBe(4 * 16);
+    // 64 MB segments: 300 MB = 4.7 segments, CheckPointSegments 6 = floor(12 / 1.9)
+    expect(requiredSizeMb(MB, { ...sample({ timeout: 300 }), wal_segment_size_bytes: 64 * MB })).toBe(12 * 64);
   });
 
-  it('wal rate - CheckPointSegments as PostgreSQL computes it, at least 1', () => {
+  it('wal rate - required is enough and one segment less is not, whatever the rate', () => {
+    const seg = 16 * MB;
+    for (let perInterval = 0; perInterval <= 2000 * MB; perInterval += 3.7 * MB) {
+      const s = sample({ timeout: 30 });
+      const mb = requiredSizeMb(perInterval / 30, s);
+      expect(mb % 16).toBe(0);
+      // XLogCheckpointNeeded: forced once (CheckPointSegments - 1) whole segments follow the redo point's; they must hold the interval's WAL.
+      expect((checkpointSegments(mb, 0.9, seg) - 1) * seg).toBeGreaterThan(perInterval);
+      expect((checkpointSegments(mb - 16, 0.9, seg) - 1) * seg).toBeLessThanOrEqual(perInterval);
+    }
+  });
+
+  it('wal rate - CheckPointSegments as PostgreSQL computes it: whole segments in max_wal_size over 1.9, at least 1', () => {
     expect(checkpointSegments(1024, 0.9, 16 * MB)).toBe(33);
     expect(checkpointSegments(32, 0.9, 16 * MB)).toBe(1);
     expect(checkpointSegments(2, 0.9, 16 * MB)).toBe(1);
+    // 63 MB holds 3 whole segments (integer division, ConvertToXSegs): 3 / 1.9 -> 1, not 63 / 16 / 1.9 = 2.07 -> 2
+    expect(checkpointSegments(63, 0.9, 16 * MB)).toBe(1);
+    expect(checkpointSegments(64, 0.9, 16 * MB)).toBe(2);
   });
 });

@@ -244,21 +244,38 @@ export function segmentBytes(sample: Sample): number {
 
 /**
  * The max_wal_size (MB) that keeps checkpoints timed at a WAL rate of
- * `rateBytesPerSec`: a checkpoint is forced once the WAL since the last redo
- * point reaches about max_wal_size / (1 + completion_target), so
- * max_wal_size >= (1 + completion_target) x (R x checkpoint_timeout + one segment).
+ * `rateBytesPerSec`, in PostgreSQL's whole segments. A backend requests a
+ * checkpoint once the segment it has just filled is CheckPointSegments - 1
+ * past the redo point's (xlog.c XLogCheckpointNeeded); the redo point may sit
+ * at the end of its segment, so as little as (CheckPointSegments - 1)
+ * segments of WAL can force one. One checkpoint_timeout's WAL (R x T) fits
+ * when CheckPointSegments >= floor(R x T / segment) + 2, and
+ * CheckPointSegments = floor(floor(max_wal_size / segment) / (1 +
+ * completion_target)): the smallest whole number of segments that gives it.
+ * The formula this replaces, (1 + completion_target) x (R x T + one
+ * segment), fell short by up to a segment, which at small sizes (a quiet
+ * cluster's 40-60 MB) let a slow trickle of WAL force checkpoints.
  */
 export function requiredSizeMb(rateBytesPerSec: number, sample: Sample): number {
-  const perInterval = Math.max(0, rateBytesPerSec) * sample.checkpoint_timeout_s + segmentBytes(sample);
-  return Math.ceil(((1 + sample.checkpoint_completion_target) * perInterval) / MB);
+  const seg = segmentBytes(sample);
+  const factor = 1 + sample.checkpoint_completion_target;
+  const wanted = Math.floor((Math.max(0, rateBytesPerSec) * sample.checkpoint_timeout_s) / seg) + 2;
+  const reaches = (segments: number): boolean => Math.floor(segments / factor) >= wanted;
+  // Floating point may put the estimate one segment off either way.
+  let segments = Math.ceil(wanted * factor);
+  while (segments > 1 && reaches(segments - 1)) segments -= 1;
+  while (!reaches(segments)) segments += 1;
+  return (segments * seg) / MB;
 }
 
 /**
  * PostgreSQL's CheckPointSegments for a max_wal_size (xlog.c
- * CalculateCheckpointSegments): at least 1.
+ * CalculateCheckpointSegments): whole segments in max_wal_size (integer
+ * division, ConvertToXSegs) over 1 + completion_target, rounded down, at least 1.
  */
 export function checkpointSegments(sizeMb: number, completionTarget: number, segBytes: number): number {
-  return Math.max(1, Math.floor((sizeMb * MB) / segBytes / (1 + completionTarget)));
+  const segmentsInSize = Math.floor((sizeMb * MB) / segBytes);
+  return Math.max(1, Math.floor(segmentsInSize / (1 + completionTarget)));
 }
 
 /** Rounded to whole MB for metadata and logs. */

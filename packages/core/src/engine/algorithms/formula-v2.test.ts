@@ -59,7 +59,10 @@ describe.each(['adaptive', 'percentile'] as const)('sizing v2 - %s', (algorithm)
     expect(final).toBeLessThanOrEqual(need(1) * 1.5);
     // never above it on the way either (a spike projected over 30 s asked for 128 MB x headroom)
     expect(Math.max(...r.sizes)).toBeLessThanOrEqual(need(1) * 1.5);
-    expect(changes(r)).toHaveLength(1);
+    // Growth from 32 MB (CheckPointSegments 1: every filled segment forces a checkpoint) at the storm's
+    // first trusted second, then once more for the interval's average, and no shrink back and forth.
+    expect(changes(r).length).toBeLessThanOrEqual(2);
+    expect(r.decisions.filter((d) => d.action === 'decrease')).toEqual([]);
     // the spikes are named as discounted in what it decided
     expect(r.decisions.some((d) => d.metadata.last_interval_discounted === true)).toBe(true);
     // 5 s samples, two CHECKPOINTs in each
@@ -84,7 +87,8 @@ describe.each(['adaptive', 'percentile'] as const)('sizing v2 - %s', (algorithm)
   it('sizing v2 - a steady load sampled every second: one growth, at most one correction, final within 1.3 x the need', () => {
     // pgbench-like: full-page images double the rate for 5 s after each checkpoint; 10 MB/s on average; the load starts with them.
     const cycle = (mean: number): Tick[] => [...repeat(5, { rate: mean * 2, dt: 1 }), ...repeat(25, { rate: (mean * 30 - mean * 10) / 25, dt: 1 })];
-    const ticks = [...repeat(2, { rate: 0.1, dt: 1 }), ...Array.from({ length: 6 }, () => cycle(10)).flat()];
+    // An idle cluster before it: at 32 MB any WAL at all would rightly grow it (CheckPointSegments 1).
+    const ticks = [...repeat(2, { rate: 0, dt: 1 }), ...Array.from({ length: 6 }, () => cycle(10)).flat()];
     const r = scenario(ticks, { policy: { algorithm }, walForces: true });
     expect(r.decisions.filter((d) => d.action === 'increase')).toHaveLength(1);
     expect(r.decisions.filter((d) => d.action === 'decrease').length).toBeLessThanOrEqual(1);

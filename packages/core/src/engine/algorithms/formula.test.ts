@@ -9,7 +9,7 @@ import { PEAK_HOLD_INTERVALS } from '../wal-rate.js';
 
 /*
  * 32 MB, checkpoint_timeout 30 s, samples every 5 s (what WALRUS_SAMPLE_INTERVAL=5 gives).
- * A load of 10 MB/s needs 1.9 x (10 x 30 + 16) = 601 MB.
+ * A load of 10 MB/s needs 608 MB: 300 MB an interval is 18.75 segments of 16 MB, CheckPointSegments 20 = floor(38 / 1.9), 38 x 16 MB.
  */
 const LOAD: Tick = { rate: 10 };
 /** Each 30 s cycle: full-page images double the rate in the first 5 s after a checkpoint. */
@@ -19,8 +19,8 @@ describe.each(['adaptive', 'percentile'] as const)('algorithms - %s', (algorithm
   it('algorithms - grows at the first sample of a new load, before any forced checkpoint (proactive)', () => {
     const r = scenario([LOAD], { policy: { algorithm } });
     expect(r.decisions[0]).toMatchObject({ action: 'increase', old_size_mb: 32, forced_checkpoints: 0 });
-    expect(r.decisions[0]?.metadata).toMatchObject({ trigger: 'proactive', proactive: true, required_size_mb: 601 });
-    expect(r.sizes.at(-1)).toBeGreaterThanOrEqual(601);
+    expect(r.decisions[0]?.metadata).toMatchObject({ trigger: 'proactive', proactive: true, required_size_mb: 608 });
+    expect(r.sizes.at(-1)).toBeGreaterThanOrEqual(608);
   });
 
   it('algorithms - with walrus.proactive_sizing off, waits for WAL-forced checkpoints, then sizes by the formula', () => {
@@ -48,8 +48,8 @@ describe.each(['adaptive', 'percentile'] as const)('algorithms - %s', (algorithm
     const r = scenario([...repeat(1, LOAD), ...Array.from({ length: 10 }, () => cycle(10)).flat()], { policy: { algorithm } });
     const last = r.sizes.at(-1);
     assert(last !== undefined);
-    expect(last).toBeGreaterThanOrEqual(601);
-    expect(last).toBeLessThanOrEqual(601 * 1.5);
+    expect(last).toBeGreaterThanOrEqual(608);
+    expect(last).toBeLessThanOrEqual(608 * 1.5);
     // one growth at the onset, at most one shrink once whole intervals are measured
     expect(r.decisions.filter((d) => d.action === 'increase')).toHaveLength(1);
     expect(r.decisions.filter((d) => d.action === 'decrease').length).toBeLessThanOrEqual(1);
@@ -91,7 +91,7 @@ describe('algorithms - adaptive shrinking', () => {
     expect(grownAt).toBe(5);
     // The window closing at 30 s says 3.3 MB/s, but it had forced checkpoints: no shrink on it.
     expect(r.decisions.filter((d) => d.action === 'decrease')).toEqual([]);
-    expect(r.sizes.at(-1)).toBeGreaterThanOrEqual(601);
+    expect(r.sizes.at(-1)).toBeGreaterThanOrEqual(608);
   });
 
   it('algorithms - walrus.shrink_enable off keeps the size', () => {
@@ -133,7 +133,7 @@ describe('algorithms - proactive sizing for multiplicative and additive', () => 
   it('algorithms - on: grows to the formula size before a forced checkpoint', () => {
     const r = scenario([LOAD], { policy: { algorithm: 'additive', proactiveSizing: 'on' } });
     expect(r.decisions[0]).toMatchObject({ action: 'increase', forced_checkpoints: 0, algorithm: 'additive' });
-    expect(r.decisions[0]?.metadata).toMatchObject({ proactive: true, required_size_mb: 601 });
+    expect(r.decisions[0]?.metadata).toMatchObject({ proactive: true, required_size_mb: 608 });
   });
 
   it('algorithms - on: forced checkpoints still take the algorithm\'s own rule', () => {
@@ -153,7 +153,7 @@ describe('algorithms - the early projection needs a new load, not a full-page-im
     policy: policy({ algorithm: 'adaptive' }),
     state: undefined,
     wal: {
-      // 30 MB/s in the last sample interval: 1.9 x (900 + 16) = 1741 MB, more than 1.5 x 1024
+      // 30 MB/s in the last sample interval: 900 MB = 56.25 segments, CheckPointSegments 58 = floor(111 / 1.9), 1776 MB, more than 1.5 x 1024
       rate: {
         windowAt: '2025-01-01T00:00:00.000Z',
         windowWalBytes: 0,
@@ -174,7 +174,7 @@ describe('algorithms - the early projection needs a new load, not a full-page-im
   });
 
   it('algorithms - three times it, or nothing measured yet, is a new load: it grows at once', () => {
-    expect(formulaGrowth(input(9), none)).toMatchObject({ metadata: { trigger: 'proactive', required_size_mb: 1741 } });
-    expect(formulaGrowth(input(null), none)).toMatchObject({ calculatedMb: Math.ceil(1741 * 1.2) });
+    expect(formulaGrowth(input(9), none)).toMatchObject({ metadata: { trigger: 'proactive', required_size_mb: 1776 } });
+    expect(formulaGrowth(input(null), none)).toMatchObject({ calculatedMb: Math.ceil(1776 * 1.2) });
   });
 });

@@ -7,8 +7,10 @@ import type { GrowInput, GrowProposal, GrowResult, WalView } from './types.js';
 
 /*
  * The shared shape of the algorithms that size max_wal_size from the WAL
- * rate (adaptive, percentile): required = (1 + completion_target) x
- * (R x checkpoint_timeout + one segment), with R an estimate over whole
+ * rate (adaptive, percentile): required = the fewest whole WAL segments
+ * that hold R x checkpoint_timeout before PostgreSQL forces a checkpoint
+ * (wal-rate.ts requiredSizeMb, about (1 + completion_target) x (R x
+ * checkpoint_timeout + 1 to 2 segments)), with R an estimate over whole
  * checkpoint intervals. They keep max_wal_size inside a band
  * [required, SHRINK_BAND x required]: below it they grow (to required x
  * headroom), above it they shrink (to the same), in between nothing changes,

@@ -8,7 +8,10 @@ import { isExecutable, type Decision, type Sample } from '../../schemas.js';
 import { at, NOW, policy as basePolicy } from '../../testing/builders.js';
 import { evaluate, type EvaluateResult } from '../evaluate.js';
 import { type ClusterState, initialState } from '../state.js';
-import { MB } from '../wal-rate.js';
+import { checkpointSegments, MB } from '../wal-rate.js';
+
+/** The scenario cluster's WAL segment size (PostgreSQL's default). */
+const SEGMENT = 16 * MB;
 
 export interface Tick {
   /** WAL rate (MB/s) during the sample interval that ends here. */
@@ -36,7 +39,7 @@ export function scenario(
     timeout?: number;
     startMb?: number;
     redo?: boolean;
-    /** PostgreSQL's own rule too: a checkpoint is forced (requested, redo moved) once the WAL since the redo point reaches max_wal_size / 1.9. */
+    /** PostgreSQL's own rule too (XLogCheckpointNeeded): a checkpoint is forced (requested, redo moved) once the WAL reaches CheckPointSegments segments past the redo point's segment. */
     walForces?: boolean;
   } = {},
 ): ScenarioResult {
@@ -62,9 +65,11 @@ export function scenario(
     requested += tick.requested ?? 0;
     // Forced checkpoints move the redo point with the WAL; otherwise a timed one every checkpoint_timeout.
     const timedNow = i > 0 && Math.floor(t / timeout) > Math.floor(prevT / timeout);
-    const walForced = opts.walForces === true && tick.redoAdvance === undefined && wal - redo >= (size * MB) / 1.9;
+    const segmentsPastRedo = Math.floor(wal / SEGMENT) - Math.floor(redo / SEGMENT);
+    const segmentsToForce = checkpointSegments(size, 0.9, SEGMENT);
+    const walForced = opts.walForces === true && tick.redoAdvance === undefined && segmentsPastRedo >= segmentsToForce;
     if (walForced) {
-      requested += Math.floor((wal - redo) / ((size * MB) / 1.9));
+      requested += Math.floor(segmentsPastRedo / segmentsToForce);
       redo = wal;
     } else if (tick.redoAdvance !== undefined) redo += tick.redoAdvance;
     else if ((tick.requested ?? 0) > 0 || timedNow) redo = wal;
@@ -83,7 +88,7 @@ export function scenario(
       checkpoint_timeout_s: timeout,
       checkpoint_completion_target: 0.9,
       settings: {},
-      ...(opts.redo === false ? {} : { checkpoint_redo_bytes: redo, wal_segment_size_bytes: 16 * MB }),
+      ...(opts.redo === false ? {} : { checkpoint_redo_bytes: redo, wal_segment_size_bytes: SEGMENT }),
     };
     const r = evaluate({ state, sample: s, policy: p, now: NOW });
     state = r.state;
