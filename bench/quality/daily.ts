@@ -62,7 +62,7 @@ export async function runDaily(ctx: Context): Promise<ShapeReport> {
     `## Daily cycle: ${describe}; from 32 MB\n`,
     formatDailyTable(rows),
     '',
-    'quiet need = (1 + 0.9) x (WAL rate of the last quiet phase x 30 s + 16 MB); back within: from then on to the end, need / 1.5 <= max_wal_size <= 1.5 x need.',
+    'quiet need = the fewest whole 16 MB segments at which PostgreSQL forces no checkpoint for 30 s of the last quiet phase\'s WAL rate (figures.ts neededMb); back within: from then on to the end, need / 1.5 <= max_wal_size <= 1.5 x need.',
     '',
   ].join('\n');
   return { text, goals };

@@ -21,8 +21,13 @@ function points(seconds: number, at: (t: number) => { rateMb: number; sizeMb: nu
 }
 
 describe('bench quality figures', () => {
-  it('neededMb - (1 + target) x (rate x timeout + one segment)', () => {
-    expect(neededMb(10 * MB, S)).toBeCloseTo(1.9 * (300 + 16));
+  it('neededMb - the fewest whole segments whose CheckPointSegments - 1 hold one interval of WAL', () => {
+    // 300 MB = 18.75 segments: CheckPointSegments 20 = floor(38 / 1.9), 38 x 16 MB
+    expect(neededMb(10 * MB, S)).toBe(608);
+    // 32 MB exactly: 2 whole segments are not more than it, 3 are: CheckPointSegments 4 = floor(8 / 1.9)
+    expect(neededMb(32 * MB / 30, S)).toBe(128);
+    // No WAL: CheckPointSegments 2 (at 1 every filled segment forces a checkpoint)
+    expect(neededMb(0, S)).toBe(64);
   });
 
   it('steady - forced checkpoints, relief, first interval, final over needed', () => {
@@ -87,12 +92,12 @@ describe('bench quality figures', () => {
   });
 
   it('daily - forced from the peak on, and when the size came back within 1.5x of the quiet need for good', () => {
-    // Quiet need at 0.2 MB/s: 1.9 x (6 + 16) = 41.8 MB; within 1.5x: 27.9 .. 62.7 MB.
+    // Quiet need at 0.2 MB/s (6 MB an interval): 64 MB; within 1.5x: 42.7 .. 96 MB.
     const phases = { rampStart: 120, peakStart: 240, rampDownStart: 360, quietStart: 420, end: 600 };
     const p = points(600, (t) => ({
       rateMb: t >= 240 && t < 360 ? 10 : 0.2,
-      // shrinks to 50 MB at 470, bounces to 80 at 480, back to 50 at 500 for good
-      sizeMb: t < 245 ? 32 : t < 470 ? 700 : t < 480 ? 50 : t < 500 ? 80 : 50,
+      // shrinks to 70 MB at 470, bounces to 120 at 480, back to 70 at 500 for good
+      sizeMb: t < 245 ? 32 : t < 470 ? 700 : t < 480 ? 70 : t < 500 ? 120 : 70,
       forced: t === 242 ? 1 : 0,
     }));
     const f = dailyFigures(p, phases, S);

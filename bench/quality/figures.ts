@@ -9,9 +9,22 @@ export interface SizingSettings {
   segmentBytes: number;
 }
 
-/** The formula: (1 + completion_target) x (R x checkpoint_timeout + one segment), in MB. */
+/**
+ * The smallest max_wal_size (MB) at which PostgreSQL forces no checkpoint
+ * while one checkpoint_timeout of WAL at this rate is written: it counts in
+ * whole segments, CheckPointSegments = floor(whole segments in max_wal_size /
+ * (1 + completion_target)), and forces a checkpoint once the segment just
+ * filled is CheckPointSegments - 1 past the redo point's (xlog.c
+ * XLogCheckpointNeeded), so CheckPointSegments - 1 whole segments must hold
+ * it. (1 + completion_target) x (R x T + one segment), the estimate this
+ * replaces, fell up to a segment short: at a quiet cluster's 40-60 MB,
+ * PostgreSQL forced checkpoints at a "needed" size.
+ */
 export function neededMb(rateBytesPerSec: number, s: SizingSettings): number {
-  return ((1 + s.completionTarget) * (rateBytesPerSec * s.checkpointTimeoutSec + s.segmentBytes)) / MB;
+  const perInterval = Math.max(0, rateBytesPerSec) * s.checkpointTimeoutSec;
+  let segments = 1;
+  while ((Math.floor(segments / (1 + s.completionTarget)) - 1) * s.segmentBytes <= perInterval) segments += 1;
+  return (segments * s.segmentBytes) / MB;
 }
 
 /** The point closest to t. */

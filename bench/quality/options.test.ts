@@ -8,6 +8,8 @@ describe('bench quality options', () => {
     expect(o?.shapes).toEqual(['steady', 'bursts', 'storm', 'daily']);
     expect(o?.arms).toEqual(['adaptive']);
     expect(o?.timeScale).toBe(1);
+    expect(o?.steadyRate).toBe(0.75);
+    expect(parseOptions(['--steady-rate', '0'])?.steadyRate).toBe(0);
     expect(parseOptions(['--help'])).toBeNull();
   });
 
@@ -23,6 +25,7 @@ describe('bench quality options', () => {
     expect(() => parseOptions(['--shape', 'both'])).toThrow(UsageError);
     expect(() => parseOptions(['--arms', 'adaptive,additive'])).toThrow(/--arms: unknown arm additive/);
     expect(() => parseOptions(['--scale-time', '0'])).toThrow(/--scale-time/);
+    expect(() => parseOptions(['--steady-rate', '-1'])).toThrow(/--steady-rate/);
     expect(() => parseOptions(['--nope'])).toThrow(UsageError);
   });
 

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 
 export const USAGE = `Usage: pnpm bench:quality [--shape steady|bursts|storm|daily|all] [--arms adaptive]
                           [--scale-time 1] [--sample-interval 5] [--scale 20] [--clients 4]
-                          [--duration 150] [--calibration 40]
+                          [--duration 150] [--calibration 40] [--steady-rate 0.75]
                           [--bursts 3] [--burst 30] [--quiet 60]
                           [--storm-duration 120] [--storm-rate 100] [--checkpoint-every 2]
                           [--quiet-rate 50] [--ramp-top 1000]
@@ -11,6 +11,10 @@ export const USAGE = `Usage: pnpm bench:quality [--shape steady|bursts|storm|dai
 --arms: comma-separated, from none, oneshot, oracle, multiplicative, adaptive,
 percentile (default adaptive). The steady shape always runs the oracle arm
 first; none runs in every shape, oneshot and oracle in steady only.
+--steady-rate F throttles every steady arm to F x the calibration run's
+TPS (pgbench -R), so that the arms run the same transactions at the same
+rate and WAL per transaction compares sizing, not how fast each arm happened
+to run; 0 runs them flat out.
 --scale-time F shrinks (or stretches) every phase by F, for smoke runs; the
 goals stay those of the full run, so a scaled run's PASS/FAIL is indicative.
 --samples-dir writes each walrus arm's samples, decisions and settings
@@ -33,6 +37,8 @@ export interface Options {
   /** steady */
   duration: number;
   calibration: number;
+  /** Fraction of the calibration TPS the steady arms are throttled to; 0 for none. */
+  steadyRate: number;
   /** bursts */
   bursts: number;
   burst: number;
@@ -66,6 +72,7 @@ export function parseOptions(argv: string[]): Options | null {
         clients: { type: 'string', default: '4' },
         duration: { type: 'string', default: '150' },
         calibration: { type: 'string', default: '40' },
+        'steady-rate': { type: 'string', default: '0.75' },
         bursts: { type: 'string', default: '3' },
         burst: { type: 'string', default: '30' },
         quiet: { type: 'string', default: '60' },
@@ -103,6 +110,7 @@ export function parseOptions(argv: string[]): Options | null {
     clients: num('clients', values.clients, 1),
     duration: num('duration', values.duration, 10),
     calibration: num('calibration', values.calibration, 4),
+    steadyRate: num('steady-rate', values['steady-rate'], 0, false),
     bursts: num('bursts', values.bursts, 1),
     burst: num('burst', values.burst, 2),
     quiet: num('quiet', values.quiet, 2),

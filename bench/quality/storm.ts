@@ -36,7 +36,7 @@ export async function runStorm(ctx: Context): Promise<ShapeReport> {
     `## Manual checkpoint storm: pgbench -R ${o.stormRate} -c ${STORM_CLIENTS} for ${duration} s, CHECKPOINT every ${o.checkpointEvery} s, from 32 MB\n`,
     formatStormTable(rows),
     '',
-    'need = (1 + 0.9) x (average WAL rate over the run x 30 s + 16 MB): the WAL actually written, measured by the bench.',
+    'need = the fewest whole 16 MB segments at which PostgreSQL forces no checkpoint for 30 s of the average WAL rate over the run (figures.ts neededMb): the WAL actually written, measured by the bench.',
     '',
   ].join('\n');
   return { text, goals };
