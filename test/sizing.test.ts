@@ -4,7 +4,8 @@ import { applier } from '@walrus/applier';
 import { collector } from '@walrus/collector';
 import { decider } from '@walrus/decider';
 import { readSamplesStream, replay } from '@walrus/cli';
-import { DEFAULT_POLICY } from '@walrus/core';
+import { DEFAULT_POLICY, requiredSizeMb } from '@walrus/core';
+import { sampleWith } from '@walrus/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInProcess, type InProcessService } from './harness/in-process.js';
 import { maxWalSizeMb, requestedCheckpoints } from './harness/load.js';
@@ -145,11 +146,8 @@ describe('sizing - what the decider tells', () => {
     const rate = defined(await gauge('walrus_wal_rate_bytes_per_second'));
     const required = defined(await gauge('walrus_required_size_bytes'));
     const MB = 1024 * 1024;
-    // PostgreSQL's rule in whole 16 MB segments: CheckPointSegments - 1 of them hold 30 s of WAL, CheckPointSegments = floor(segments / 1.9)
-    const wanted = Math.floor((rate * 30) / (16 * MB)) + 2;
-    let segments = 1;
-    while (Math.floor(segments / 1.9) < wanted) segments += 1;
-    expect(required / MB).toBe(segments * 16);
+    // What core's requiredSizeMb (PostgreSQL's whole-segment rule, unit-tested there) gives for that rate at a 30 s checkpoint_timeout.
+    expect(required / MB).toBe(requiredSizeMb(rate, sampleWith({ checkpoint_timeout_s: 30 })));
 
     await pgc.query(`ALTER SYSTEM SET walrus.profiles = '[{"name":"all-day","start_hour":0,"end_hour":24,"overrides":{"walrus.threshold":"9"}}]'`);
     await pgc.query('SELECT pg_reload_conf()');

@@ -258,11 +258,11 @@ export function segmentBytes(sample: Sample): number {
  */
 export function requiredSizeMb(rateBytesPerSec: number, sample: Sample): number {
   const seg = segmentBytes(sample);
-  const factor = 1 + sample.checkpoint_completion_target;
+  const target = sample.checkpoint_completion_target;
   const wanted = Math.floor((Math.max(0, rateBytesPerSec) * sample.checkpoint_timeout_s) / seg) + 2;
-  const reaches = (segments: number): boolean => Math.floor(segments / factor) >= wanted;
+  const reaches = (segments: number): boolean => checkpointSegments((segments * seg) / MB, target, seg) >= wanted;
   // Floating point may put the estimate one segment off either way.
-  let segments = Math.ceil(wanted * factor);
+  let segments = Math.ceil(wanted * (1 + target));
   while (segments > 1 && reaches(segments - 1)) segments -= 1;
   while (!reaches(segments)) segments += 1;
   return (segments * seg) / MB;

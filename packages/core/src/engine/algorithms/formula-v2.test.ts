@@ -61,8 +61,7 @@ describe.each(['adaptive', 'percentile'] as const)('sizing v2 - %s', (algorithm)
     expect(Math.max(...r.sizes)).toBeLessThanOrEqual(need(1) * 1.5);
     // Growth from 32 MB (CheckPointSegments 1: every filled segment forces a checkpoint) at the storm's
     // first trusted second, then once more for the interval's average, and no shrink back and forth.
-    expect(changes(r).length).toBeLessThanOrEqual(2);
-    expect(r.decisions.filter((d) => d.action === 'decrease')).toEqual([]);
+    expect(changes(r).map((d) => d.action)).toEqual(['increase', 'increase']);
     // the spikes are named as discounted in what it decided
     expect(r.decisions.some((d) => d.metadata.last_interval_discounted === true)).toBe(true);
     // 5 s samples, two CHECKPOINTs in each
