@@ -38,3 +38,6 @@ export { walDiskLimit, describeLimit, type WalDiskLimit } from './engine/disk/li
 export { diskHolders, describeHolders, formatBytes, type DiskHolders } from './engine/disk/holders.js';
 export { archiverHealth, type ArchiverHealth } from './engine/disk/archiver.js';
 export * from './engine/disk/alerts.js';
+export * from './fleet/registry.js';
+export * from './fleet/rendezvous.js';
+export * from './fleet/membership.js';

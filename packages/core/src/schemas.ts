@@ -13,6 +13,9 @@ const Count = z.number().int().min(0);
 /** A member of a cluster: `host:port` as configured (a hostname, an IPv4 or a bracketed IPv6 address). */
 export const MemberName = z.string().min(3).max(300).regex(/^\S+:\d{1,5}$/, 'member must be host:port');
 
+/** A collector's id: a KV key of the bucket walrus_collectors. */
+export const CollectorId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'collector id must be 1 to 64 characters of [A-Za-z0-9_-]');
+
 /**
  * Schemas are strict: an unknown field means a producer speaks another
  * version of the contract, which is a reason to dead-letter, not to guess.
@@ -50,6 +53,12 @@ export const SampleV1 = z.strictObject({
    */
   member: MemberName.optional(),
   timeline: z.number().int().positive().optional(),
+  /*
+   * Optional (ARCHITECTURE §8): the collector that read the sample (its
+   * `WALRUS_COLLECTOR_ID`), so that `walrus status` shows which collector
+   * serves each cluster.
+   */
+  collector: CollectorId.optional(),
 });
 export type Sample = z.infer<typeof SampleV1>;
 

@@ -20,3 +20,6 @@ export const decisionMsgId = (decisionId: string): string => `decision:${decisio
 export const applyResultMsgId = (decisionId: string, status: string): string =>
   `applied:${decisionId}:${status}`;
 export const alertMsgId = (alertId: string): string => `alert:${alertId}`;
+
+/** Header of a sample: the collector's sample interval for the cluster, in seconds (what `no_samples` counts in). */
+export const SAMPLE_INTERVAL_HEADER = 'Walrus-Sample-Interval';
