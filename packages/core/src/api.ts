@@ -12,7 +12,19 @@ import type { MemberOutcome } from './schemas.js';
 export const API_PREFIX = 'walrus.api';
 export const CONTROL_QUEUE = 'walrus-control';
 
-export const ENDPOINTS = ['info', 'status', 'history', 'recommendation', 'analyze', 'reset', 'cleanup_history'] as const;
+export const ENDPOINTS = [
+  'info',
+  'status',
+  'history',
+  'recommendation',
+  'analyze',
+  'reset',
+  'cleanup_history',
+  'clusters_add',
+  'clusters_remove',
+  'clusters_list',
+  'clusters_show',
+] as const;
 export type Endpoint = (typeof ENDPOINTS)[number];
 export const apiSubject = (endpoint: Endpoint): string => `${API_PREFIX}.${endpoint}`;
 
@@ -24,6 +36,44 @@ export const HistoryRequest = z.strictObject({
 export const ClusterRequest = z.strictObject({ cluster: ClusterId });
 export const AnalyzeRequest = z.strictObject({ cluster: ClusterId, apply: z.boolean().default(false) });
 export const CleanupRequest = z.strictObject({ retention_days: z.number().int().min(0).max(3650).optional() });
+/** `walrus clusters add`: a registry entry (fleet/registry.ts); `replace` lets it overwrite one already registered. */
+export const ClustersAddRequest = z.strictObject({
+  cluster: ClusterId,
+  url: z.string().min(1).max(8192),
+  password_file: z.string().min(1).max(4096).optional(),
+  passfile: z.string().min(1).max(4096).optional(),
+  params: z.record(z.string(), z.string()).optional(),
+  labels: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.string().max(256)).optional(),
+  replace: z.boolean().default(false),
+});
+export const ClustersListRequest = z.strictObject({});
+
+/**
+ * A registered cluster as the control surface shows it: the URL with any
+ * password replaced by `***`, never the password itself.
+ */
+export interface RegisteredCluster {
+  cluster: string;
+  url: string;
+  /** Where the password comes from: the URL (shown as ***), a password file, a passfile, or none. */
+  password: 'url' | 'password_file' | 'passfile' | 'none';
+  password_file: string | null;
+  passfile: string | null;
+  params: Record<string, string>;
+  labels: Record<string, string>;
+  /** When the entry was stored (the server's time). */
+  registered_at: string;
+  revision: number;
+}
+
+export interface ClustersListResult {
+  clusters: RegisteredCluster[];
+}
+
+export interface ClustersRemoveResult {
+  cluster: string;
+  removed: boolean;
+}
 
 /**
  * Error kinds; the CLI maps them to exit codes. `not_configured`: the control
@@ -118,6 +168,10 @@ export interface ClusterStatus extends SizingStatus {
   members: MemberStatus[];
   /** Changes of primary (or of its timeline) the decider has seen. */
   failovers: number;
+  /** The collector whose sample is the last one (samples name their collector), or null. */
+  collector?: string | null;
+  /** Whether the cluster is in the registry (walrus_clusters). */
+  registered?: boolean;
 }
 
 /** One member of a cluster, as its last sample showed it. */

@@ -26,3 +26,5 @@ export * from './startup.js';
 export * from './once.js';
 export * from './table.js';
 export * from './reply.js';
+export * from './kv-watch.js';
+export * from './registry.js';

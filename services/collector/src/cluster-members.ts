@@ -1,14 +1,18 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { MemberList, parseClusterUrl, type MemberEndpoint, type SuperuserCheck } from '@walrus/cluster';
+import { MemberList, type ClusterSpec, type MemberEndpoint, type SuperuserCheck } from '@walrus/cluster';
 import type { Policy } from '@walrus/core';
-import type { ClusterEntry, Limiter, Logger } from '@walrus/runtime';
+import type { Limiter, Logger } from '@walrus/runtime';
 import type { CollectorMetrics } from './metrics.js';
 import { ClusterPublisher } from './publisher.js';
 import { PressureBudget } from './pressure.js';
 import { ClusterSampler } from './sampler.js';
 
 export interface ClusterMembersOptions {
-  cluster: ClusterEntry;
+  cluster: ClusterSpec;
+  /** This collector's id, named in every sample. */
+  collectorId: string;
+  /** The stream sequence of the cluster's last stored sample, when taken over from another collector (Walrus-Prev-Seq stays exact). */
+  prevSeq?: number | null;
   nc: NatsConnection;
   log: Logger;
   metrics: CollectorMetrics;
@@ -49,12 +53,16 @@ export class ClusterMembers {
   private readonly budget: PressureBudget | null;
 
   constructor(private readonly o: ClusterMembersOptions) {
-    // Validated by loadConfig.
-    const parsed = parseClusterUrl(o.cluster.id, o.cluster.url);
-    if (!parsed.ok) throw new Error(parsed.problem);
-    this.list = new MemberList(parsed.value, o.connectTimeoutSec * 1000);
+    this.list = new MemberList(o.cluster.topology, o.connectTimeoutSec * 1000);
     this.budget = o.pressure ? new PressureBudget(o.pressure.maxSamplesPerHour) : null;
-    this.publisher = new ClusterPublisher({ cluster: o.cluster.id, multiMember: parsed.value.multiMember, nc: o.nc, log: o.log, metrics: o.metrics });
+    this.publisher = new ClusterPublisher({
+      cluster: o.cluster.id,
+      multiMember: o.cluster.topology.multiMember,
+      nc: o.nc,
+      log: o.log,
+      metrics: o.metrics,
+      prevSeq: o.prevSeq ?? null,
+    });
   }
 
   get id(): string {
@@ -69,8 +77,13 @@ export class ClusterMembers {
   }
 
   /** Whether some member is sampled every second now, under WAL pressure. */
-  get fastSampling(): boolean {
-    return [...this.samplers.values()].some((s) => s.fastSampling);
+  get sampledFast(): boolean {
+    return [...this.samplers.values()].some((s) => s.sampledFast);
+  }
+
+  /** The cluster as it is served (its URL and registry parameters: a changed entry means a new ClusterMembers). */
+  get spec(): ClusterSpec {
+    return this.o.cluster;
   }
 
   get memberStates(): Array<boolean | null> {
@@ -88,11 +101,16 @@ export class ClusterMembers {
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     await this.refreshing;
     await Promise.all([...this.samplers.values()].map((s) => s.stop()));
+    // A publish already handed over (retried for a few seconds at most) is
+    // stored before the cluster goes to another collector, so that the
+    // other's first Walrus-Prev-Seq names it.
+    await this.publisher.drained();
   }
 
   private add(member: MemberEndpoint, firstDelayMs: number): void {
     const sampler = new ClusterSampler({
       cluster: this.o.cluster,
+      collectorId: this.o.collectorId,
       member,
       publisher: this.publisher,
       onUpChange: () => this.reportUp(),

@@ -1,6 +1,6 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { memberSampleMsgId, sampleMsgId, sampleSubject, type Sample } from '@walrus/core';
+import { memberSampleMsgId, SAMPLE_INTERVAL_HEADER, sampleMsgId, sampleSubject, type Sample } from '@walrus/core';
 import { PREV_SEQ_HEADER, retry, type Logger } from '@walrus/runtime';
 import type { CollectorMetrics } from './metrics.js';
 
@@ -23,24 +23,42 @@ const PUBLISH_BACKOFF = { initialMs: 500, maxMs: 1000 };
 export class ClusterPublisher {
   private readonly js: JetStreamClient;
   /** Stream sequence of this cluster's previous sample, for the decider's order check. */
-  private lastSeq: number | null = null;
+  private lastSeq: number | null;
   private queue: Promise<unknown> = Promise.resolve();
   stopped = false;
 
   constructor(
-    private readonly o: { cluster: string; multiMember: boolean; nc: NatsConnection; log: Logger; metrics: CollectorMetrics },
+    private readonly o: {
+      cluster: string;
+      multiMember: boolean;
+      nc: NatsConnection;
+      log: Logger;
+      metrics: CollectorMetrics;
+      /** The stream sequence of the cluster's last stored sample, when this collector takes the cluster over from another. */
+      prevSeq?: number | null;
+    },
   ) {
     this.js = jetstream(o.nc);
+    this.lastSeq = o.prevSeq ?? null;
   }
 
-  /** Publishes after the cluster's publishes in hand; resolves when done (never rejects: a lost sample is logged). */
-  publish(sample: Sample): Promise<void> {
-    const next = this.queue.then(() => this.publishNow(sample));
+  /**
+   * Publishes after the cluster's publishes in hand; resolves when done
+   * (never rejects: a lost sample is logged). `intervalSec` goes in a
+   * header: the interval the cluster is sampled at, which `no_samples` counts in.
+   */
+  publish(sample: Sample, intervalSec: number): Promise<void> {
+    const next = this.queue.then(() => this.publishNow(sample, intervalSec));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async publishNow(sample: Sample): Promise<void> {
+  /** Resolves once every publish in hand has finished: a cluster handed to another collector goes only after its last sample is stored. */
+  drained(): Promise<void> {
+    return this.queue.then(() => undefined);
+  }
+
+  private async publishNow(sample: Sample, intervalSec: number): Promise<void> {
     const { cluster, log, metrics } = this.o;
     const msgID =
       this.o.multiMember && sample.member !== undefined ? memberSampleMsgId(cluster, sample.member, sample.collected_at) : sampleMsgId(cluster, sample.collected_at);
@@ -50,6 +68,7 @@ export class ClusterPublisher {
         () => {
           const h = headers();
           if (this.lastSeq !== null) h.set(PREV_SEQ_HEADER, String(this.lastSeq));
+          h.set(SAMPLE_INTERVAL_HEADER, String(intervalSec));
           return this.js.publish(sampleSubject(cluster), JSON.stringify(sample), { msgID, timeout: 5000, headers: h });
         },
         {

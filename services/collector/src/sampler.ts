@@ -1,23 +1,16 @@
-import { SampleV1, WALRUS_PARAM_NAMES, type Policy, type Sample } from '@walrus/core';
-import { backoffDelay, errorMessage, redactUrl, sleep, type ClusterEntry, type Limiter, type Logger } from '@walrus/runtime';
+import { SampleV1, type Sample } from '@walrus/core';
+import { backoffDelay, errorMessage, redactUrl, sleep, type Limiter, type Logger } from '@walrus/runtime';
 import pg from 'pg';
 import type { CollectorMetrics } from './metrics.js';
-import { isPermissionDenied, readPressureProbe, readSample, readWalDisk, type MemberEndpoint, type SuperuserCheck, type WalDiskFields } from '@walrus/cluster';
+import { isPermissionDenied, memberConnection, readMemberSample, type ClusterSpec, type MemberEndpoint, type SuperuserCheck } from '@walrus/cluster';
 import type { ClusterPublisher } from './publisher.js';
-import { fastSamplingApplies, pressureSince, PRESSURE_INTERVAL_SEC, ReliefTracker, type Pressure, type PressureBudget } from './pressure.js';
-
-/** Fast sampling under pressure (pressure.ts); absent when WALRUS_PRESSURE_PROBE_SEC is 0. */
-export interface PressureOptions {
-  /** Seconds between two probes of a member (WALRUS_PRESSURE_PROBE_SEC). */
-  probeSec: number;
-  /** The service defaults of the decision parameters (the WALRUS_* variables the deciders read). */
-  defaults: Policy;
-  /** The cluster's allowance of pressure samples, shared by its members. */
-  budget: PressureBudget;
-}
+import { PRESSURE_INTERVAL_SEC } from './pressure.js';
+import { FastSampling, type PressureOptions } from './fast-sampling.js';
 
 export interface SamplerOptions {
-  cluster: ClusterEntry;
+  cluster: ClusterSpec;
+  /** This collector's id, named in every sample (ARCHITECTURE §8). */
+  collectorId: string;
   /** The member this sampler reads (a cluster of one host has one). */
   member: MemberEndpoint;
   /** The cluster's publisher, shared by its members' samplers. */
@@ -51,10 +44,6 @@ const JITTER = 0.05;
 const DEFAULT_INTERVAL_SEC = 300;
 const MAX_BACKOFF_MS = 60_000;
 
-/**
- * Samples one member of a cluster forever: on time while it answers, with
- * backoff while it does not, reporting each change between up and down once.
- */
 /** How long stop() waits for a sample in progress and for the pool to close. */
 const STOP_GRACE_MS = 2_000;
 
@@ -67,8 +56,14 @@ async function settledWithin(p: Promise<unknown> | null, ms: number): Promise<vo
   done.abort();
 }
 
+/**
+ * Samples one member of a cluster until stopped: on time while it answers,
+ * with backoff while it does not, reporting each change between up and down
+ * once; under WAL pressure faster (fast-sampling.ts).
+ */
 export class ClusterSampler {
   private readonly pool: pg.Pool;
+  private readonly fastSampling: FastSampling | null;
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
   private stopped = false;
@@ -79,17 +74,13 @@ export class ClusterSampler {
   private diskProblem = '';
   /** The last sample read and published, what probes compare with. */
   private last: Sample | null = null;
-  private probeTimer: NodeJS.Timeout | null = null;
-  private probing: Promise<void> | null = null;
   /** When the next sample is due (performance.now()), while one is scheduled. */
   private dueAt: number | null = null;
-  /** While sampling every PRESSURE_INTERVAL_SEC: since when, why, how many samples. */
-  private fast: { since: number; why: Pressure; samples: number; relief: ReliefTracker } | null = null;
 
   constructor(private readonly o: SamplerOptions) {
     this.intervalSec = o.intervalSec ?? DEFAULT_INTERVAL_SEC;
     this.pool = new pg.Pool({
-      connectionString: o.member.url,
+      ...memberConnection(o.cluster, o.member),
       max: o.poolSize,
       connectionTimeoutMillis: o.connectTimeoutSec * 1000,
       idleTimeoutMillis: 0,
@@ -102,6 +93,21 @@ export class ClusterSampler {
     // session (a fast shutdown, pg_terminate_backend) would emit an 'error'
     // nobody handles and crash the process. Its next query fails instead.
     this.pool.on('connect', (client) => client.on('error', (err) => o.log.debug({ err, cluster: o.cluster.id, member: o.member.name }, 'connection lost while in use')));
+    this.fastSampling = o.pressure
+      ? new FastSampling(
+          {
+            cluster: o.cluster.id,
+            member: o.member,
+            pool: this.pool,
+            last: () => this.last,
+            intervalSec: () => this.intervalSec,
+            sampling: () => this.inFlight !== null,
+            dueInMs: () => (this.dueAt === null ? null : this.dueAt - performance.now()),
+            sampleIn: (ms) => this.schedule(ms),
+          },
+          { pressure: o.pressure, limiter: o.limiter, log: o.log, metrics: o.metrics, now: o.now },
+        )
+      : null;
   }
 
   get isUp(): boolean | null {
@@ -122,16 +128,14 @@ export class ClusterSampler {
   }
 
   /** Whether this member is sampled every PRESSURE_INTERVAL_SEC now. */
-  get fastSampling(): boolean {
-    return this.fast !== null;
+  get sampledFast(): boolean {
+    return this.fastSampling?.active ?? false;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.probeTimer) clearTimeout(this.probeTimer);
-    this.fast = null;
-    await settledWithin(this.probing, STOP_GRACE_MS);
+    await this.fastSampling?.stop(STOP_GRACE_MS, settledWithin);
     // A sample being read may finish (its query has a statement timeout), but
     // a connect hanging on an unresponsive server is not waited for: it could
     // hold the stop for the whole connect timeout, and the process is ending.
@@ -157,30 +161,18 @@ export class ClusterSampler {
   /** One sample, then the next one scheduled. */
   private async tick(): Promise<void> {
     const started = performance.now();
-    if (this.fast) {
-      const taken = this.o.pressure?.budget.take(this.o.now().getTime()) ?? { ok: false, exhausted: true };
-      if (!taken.ok && 'waitMs' in taken) {
-        // Another member's pressure sample, or a timer a little early: at most one a second per cluster.
-        this.schedule(taken.waitMs);
-        return;
-      }
-      if (!taken.ok) {
-        this.leaveFast('the hour\'s pressure samples are spent (WALRUS_PRESSURE_MAX_SAMPLES_PER_HOUR)');
-        this.schedule(this.intervalSec * 1000 * this.jitter());
-        return;
-      }
-      this.fast.samples += 1;
-      this.o.metrics.pressureSamples.inc({ cluster: this.o.cluster.id });
+    const gate = this.fastSampling?.take() ?? { go: true };
+    if (!gate.go) {
+      this.schedule('waitMs' in gate ? gate.waitMs : this.intervalSec * 1000 * this.jitter());
+      return;
     }
     const ok = await this.sampleOnce();
+    const fast = this.fastSampling?.sampled(ok) ?? false;
     if (ok) {
       this.failures = 0;
       const elapsed = performance.now() - started;
-      if (this.fast && this.last && this.fast.relief.next(this.last)) this.leaveFast('relieved');
-      this.schedule(Math.max(0, (this.fast ? PRESSURE_INTERVAL_SEC * 1000 : this.intervalSec * 1000 * this.jitter()) - elapsed));
-      this.scheduleProbe();
+      this.schedule(Math.max(0, (fast ? PRESSURE_INTERVAL_SEC * 1000 : this.intervalSec * 1000 * this.jitter()) - elapsed));
     } else {
-      if (this.fast) this.leaveFast('the member could not be sampled');
       this.failures += 1;
       // Never longer than an interval: a cluster back up is sampled on time.
       const maxMs = Math.min(MAX_BACKOFF_MS, this.intervalSec * 1000);
@@ -190,96 +182,6 @@ export class ClusterSampler {
 
   private jitter(): number {
     return 1 + JITTER * (2 * (this.o.random ?? Math.random)() - 1);
-  }
-
-  /**
-   * Probes once more in WALRUS_PRESSURE_PROBE_SEC, while fast sampling can
-   * serve this member: a primary (a standby's WAL is its primary's, and
-   * nobody sizes from it) whose effective algorithm sizes from the rate,
-   * sampled less often than every two seconds.
-   */
-  private scheduleProbe(): void {
-    const p = this.o.pressure;
-    if (!p || this.stopped || this.fast || this.probeTimer || this.probing) return;
-    const last = this.last;
-    // Sampled every two seconds or more often anyway: nothing to gain.
-    if (this.intervalSec <= 2 * PRESSURE_INTERVAL_SEC) return;
-    if (!last || last.in_recovery || !fastSamplingApplies(p.defaults, last)) return;
-    this.probeTimer = setTimeout(() => {
-      this.probeTimer = null;
-      this.probing = this.probe().finally(() => {
-        this.probing = null;
-        this.scheduleProbe();
-      });
-    }, p.probeSec * 1000);
-  }
-
-  /**
-   * One pressure probe. It never delays a sample: it does not connect (it
-   * runs on an idle pooled connection, or not at all), takes a query slot
-   * only when one is free and nobody waits, and is skipped while a sample
-   * runs or is due within a second. A failed probe is counted and logged at
-   * debug level; the next sample tells whether the member is down.
-   */
-  private async probe(): Promise<void> {
-    const p = this.o.pressure;
-    const last = this.last;
-    const { cluster, member, log, metrics } = this.o;
-    if (!p || !last || this.stopped || this.fast || this.inFlight) return;
-    if (this.dueAt === null || this.dueAt - performance.now() < 1000) return;
-    if (this.pool.idleCount === 0 || p.budget.exhausted(this.o.now().getTime())) return;
-    const release = this.o.limiter.tryAcquire();
-    if (!release) return;
-    let client: pg.PoolClient | null = null;
-    let pressure: Pressure | null;
-    try {
-      client = await this.pool.connect();
-      const reading = await readPressureProbe(client, this.o.now);
-      client.release();
-      client = null;
-      metrics.pressureProbes.inc({ cluster: cluster.id });
-      pressure = pressureSince(last, reading);
-    } catch (err) {
-      client?.release(true);
-      metrics.pressureProbeErrors.inc({ cluster: cluster.id });
-      log.debug({ cluster: cluster.id, member: member.name, error: redactUrl(errorMessage(err)) }, 'pressure probe failed');
-      return;
-    } finally {
-      release();
-    }
-    // A sample that started meanwhile covers it; one taken since is what the next probe compares with.
-    if (!pressure || this.stopped || this.fast || this.inFlight || this.last !== last) return;
-    this.enterFast(pressure, last);
-  }
-
-  private enterFast(why: Pressure, last: Sample): void {
-    const { cluster, member, log } = this.o;
-    this.fast = { since: performance.now(), why, samples: 0, relief: new ReliefTracker() };
-    log.info(
-      { cluster: cluster.id, member: member.name, reason: why.message, pressureIntervalSec: PRESSURE_INTERVAL_SEC },
-      'WAL pressure: sampling every second until relieved',
-    );
-    // At once, but never within a second of the member's last sample: a
-    // decider's rate over a few milliseconds would be noise.
-    const sinceLastMs = this.o.now().getTime() - Date.parse(last.collected_at);
-    this.schedule(Math.max(0, PRESSURE_INTERVAL_SEC * 1000 - sinceLastMs));
-  }
-
-  private leaveFast(why: string): void {
-    const fast = this.fast;
-    if (!fast) return;
-    this.fast = null;
-    this.o.log.info(
-      {
-        cluster: this.o.cluster.id,
-        member: this.o.member.name,
-        reason: why,
-        samples: fast.samples,
-        seconds: Math.round((performance.now() - fast.since) / 100) / 10,
-        intervalSec: this.intervalSec,
-      },
-      'WAL pressure over: back to the sample interval',
-    );
   }
 
   private async sampleOnce(): Promise<boolean> {
@@ -292,16 +194,20 @@ export class ClusterSampler {
       this.markDown(err);
       return false;
     }
-    let sample;
+    let sample: Sample;
     const release = await this.o.limiter.acquire();
     const t0 = performance.now();
     try {
-      sample = await readSample(client, cluster.id, WALRUS_PARAM_NAMES, this.o.now, { member: this.o.member.name });
-      // Once per cluster and process (a query on the first sample only), not once per sample.
-      await this.o.superusers?.check(client, cluster.id);
-      const disk = await this.readDisk(client);
-      if (disk) sample = { ...sample, ...disk };
-      client.release(disk === null && this.diskProblem !== 'permission');
+      const read = await readMemberSample(client, {
+        cluster: cluster.id,
+        member: this.o.member.name,
+        now: this.o.now,
+        ...(this.o.superusers ? { superusers: this.o.superusers } : {}),
+        settings: cluster.settings,
+      });
+      this.reportDisk(read.diskError);
+      sample = { ...read.sample, collector: this.o.collectorId };
+      client.release(read.diskError !== null && this.diskProblem !== 'permission');
     } catch (err) {
       client.release(true);
       metrics.errors.inc({ cluster: cluster.id, stage: 'query' });
@@ -320,7 +226,7 @@ export class ClusterSampler {
       log.error({ cluster: cluster.id, issues: checked.error.issues }, 'sample failed validation; not published');
       return true;
     }
-    await this.o.publisher.publish(checked.data);
+    await this.o.publisher.publish(checked.data, this.intervalSec);
     this.last = checked.data;
     return true;
   }
@@ -330,27 +236,24 @@ export class ClusterSampler {
    * sample: it goes out without these fields, and the cause is logged once
    * per change (a role without pg_monitor, the usual one, stays that way).
    */
-  private async readDisk(client: pg.PoolClient): Promise<WalDiskFields | null> {
+  private reportDisk(err: unknown): void {
     const { cluster, log, metrics } = this.o;
-    try {
-      const disk = await readWalDisk(client);
+    if (err === null) {
       if (this.diskProblem !== '') log.info({ cluster: cluster.id }, 'reading the WAL disk again (pg_wal, replication slots, archiver)');
       this.diskProblem = '';
-      return disk;
-    } catch (err) {
-      metrics.errors.inc({ cluster: cluster.id, stage: 'disk' });
-      const problem = isPermissionDenied(err) ? 'permission' : 'error';
-      if (problem !== this.diskProblem) {
-        log.warn(
-          { cluster: cluster.id, error: redactUrl(errorMessage(err)) },
-          problem === 'permission'
-            ? 'cannot read pg_wal, replication slots or the archiver (GRANT pg_monitor to the role): samples go out without them, and walrus.wal_disk_budget sees only the budget'
-            : 'reading the WAL disk failed: this sample goes out without it',
-        );
-      }
-      this.diskProblem = problem;
-      return null;
+      return;
     }
+    metrics.errors.inc({ cluster: cluster.id, stage: 'disk' });
+    const problem = isPermissionDenied(err) ? 'permission' : 'error';
+    if (problem !== this.diskProblem) {
+      log.warn(
+        { cluster: cluster.id, error: redactUrl(errorMessage(err)) },
+        problem === 'permission'
+          ? 'cannot read pg_wal, replication slots or the archiver (GRANT pg_monitor to the role): samples go out without them, and walrus.wal_disk_budget sees only the budget'
+          : 'reading the WAL disk failed: this sample goes out without it',
+      );
+    }
+    this.diskProblem = problem;
   }
 
   private markUp(): void {

@@ -17,15 +17,15 @@ import {
   type InfoResult,
   type StatusResult,
 } from '@walrus/core';
-import { SuperuserCheck } from '@walrus/cluster';
+import { RegisteredClusters, SuperuserCheck, type ClusterSpec } from '@walrus/cluster';
 import {
+  ClusterRegistry,
   isNotFound,
   isTransientJetStreamError,
   JetStreamRequests,
   OncePerProcess,
   redactUrl,
   replyTo,
-  type ClusterEntry,
   type ServiceDeps,
   type ServiceHandle,
 } from '@walrus/runtime';
@@ -33,6 +33,7 @@ import { analyze, freshSample } from './analyze.js';
 import { Deciders } from './deciders.js';
 import { HistoryDb } from './history.js';
 import { controlMetrics } from './metrics.js';
+import { registryHandlers } from './registry-api.js';
 import { Sources } from './sources.js';
 import { clusterStatus, fleetSummary, type ClusterFacts } from './status.js';
 import { startLiveFeed, type LiveFeed } from './web/feed.js';
@@ -40,8 +41,8 @@ import { startLiveFeed, type LiveFeed } from './web/feed.js';
 export interface ControlConfig {
   /** Service defaults of every walrus.* parameter: the same WALRUS_* as the deciders'. */
   defaults: Policy;
-  /** Clusters this process may read live (optional): fresher analyze and a real reachability check. */
-  clusters: ClusterEntry[];
+  /** Clusters this process may read live besides the registry's (optional static list): fresher analyze and a real reachability check. */
+  clusters: ClusterSpec[];
   /** The history database (optional): history and cleanup_history need it. */
   historyDatabaseUrl: string | null;
   connectTimeoutSec: number;
@@ -60,11 +61,28 @@ const REQUEST_TEXT: Record<Endpoint, string> = {
   analyze: '{"cluster": string, "apply"?: boolean}',
   reset: '{"cluster": string}',
   cleanup_history: '{"retention_days"?: 0..3650}',
+  clusters_add: '{"cluster": string, "url": string, "password_file"?: string, "passfile"?: string, "params"?: {name: value}, "labels"?: {name: value}, "replace"?: boolean}',
+  clusters_remove: '{"cluster": string}',
+  clusters_list: '{}',
+  clusters_show: '{"cluster": string}',
 };
 
 export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<ServiceHandle> {
   const { config, nc, log, registry, now } = deps;
   const requests = new JetStreamRequests(nc, { inboxPrefix: deps.inboxPrefix });
+  // The registry: written here alone (walrus clusters add|remove), followed for live reads of registered clusters.
+  const clusterRegistry = await deps.startup.wait(
+    `JetStream KV bucket walrus_clusters${deps.provision ? '' : ' (WALRUS_PROVISION=false: created by an administrator)'}`,
+    () => ClusterRegistry.open(nc, deps),
+    { transient: (err) => isTransientJetStreamError(err) || (!deps.provision && isNotFound(err)) },
+  );
+  const registered = new RegisteredClusters((cluster, problem) => log.warn({ cluster, problem }, 'registry entry cannot be read live'));
+  const following = clusterRegistry.follow((changes) => registered.update(changes), log);
+  const staticList = new Map(config.clusters.map((c) => [c.id, c]));
+  const connections = {
+    ids: () => [...new Set([...staticList.keys(), ...registered.ids()])],
+    get: (cluster: string) => staticList.get(cluster) ?? registered.spec(cluster),
+  };
   const sources = await deps.startup.wait(
     `JetStream KV bucket ${KV_STATE_BUCKET}${deps.provision ? '' : ' (WALRUS_PROVISION=false: created by an administrator)'}`,
     () =>
@@ -74,7 +92,7 @@ export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<Se
         {
           provision: deps.provision,
           replicas: deps.replicas,
-          clusters: config.clusters,
+          connections,
           connectTimeoutSec: config.connectTimeoutSec,
           queryTimeoutMs: config.queryTimeoutMs,
           superusers: new SuperuserCheck(log, deps.once ?? new OncePerProcess()),
@@ -102,12 +120,15 @@ export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<Se
   };
 
   const facts = async (cluster: string, live: boolean): Promise<ClusterFacts> => {
-    const [{ state }, fresh, applied] = await Promise.all([
+    const [{ state }, fresh, applied, stored] = await Promise.all([
       sources.state(cluster),
       live ? freshSample(sources, cluster, now) : sources.lastSample(cluster).then((sample) => ({ sample, live: null })),
       sources.lastApplied(cluster),
+      // Which collector serves the cluster: named by its last sample on the stream (a live read is this process's own).
+      live ? sources.lastSample(cluster) : null,
     ]);
-    return { cluster, state, sample: fresh.sample, live: fresh.live, applied };
+    const collector = (live ? stored : fresh.sample)?.collector ?? null;
+    return { cluster, state, sample: fresh.sample, live: fresh.live, applied, registered: registered.get(cluster) !== undefined, collector };
   };
 
   const status = async (cluster: string | undefined): Promise<StatusResult> => {
@@ -178,6 +199,7 @@ export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<Se
       const req = parse(CleanupRequest, body);
       return needHistory().cleanup(req.retention_days);
     },
+    ...registryHandlers(clusterRegistry, log),
   };
 
   const answer = async (endpoint: Endpoint, msg: Msg) => {
@@ -215,6 +237,7 @@ export async function startControl(deps: ServiceDeps<ControlConfig>): Promise<Se
       for (const s of subs) s.unsubscribe();
       await feed?.stop();
       await history?.close();
+      following.stop();
       requests.close();
     },
   };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { policyFromEnv } from '@walrus/core';
-import { parseClusterUrl } from '@walrus/cluster';
-import { envBool, envInt, loadClusters, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
+import { clusterSpecs } from '@walrus/cluster';
+import { connectTimeoutEnv, envBool, envInt, loadClusterSource, loadEnvConfig, queryTimeoutEnv, type ServiceDefinition } from '@walrus/runtime';
 import { startControl, type ControlConfig } from './control.js';
 
 export { startControl, type ControlConfig } from './control.js';
@@ -18,8 +18,8 @@ export const controlEnvSchema = z.object({
   WALRUS_PAGE: envBool().default(true),
   /** Seconds `analyze` with apply may take in all (a decider's answer, then the applier's outcome) before answering without the outcome. */
   WALRUS_CONTROL_APPLY_WAIT_SEC: envInt(1, 120).default(20),
-  WALRUS_CONNECT_TIMEOUT_SEC: envInt(1, 300).default(10),
-  WALRUS_QUERY_TIMEOUT_MS: envInt(100, 600_000).default(10_000),
+  ...connectTimeoutEnv,
+  ...queryTimeoutEnv,
 });
 
 export const control: ServiceDefinition<ControlConfig> = {
@@ -28,15 +28,11 @@ export const control: ServiceDefinition<ControlConfig> = {
   loadConfig(env) {
     const own = loadEnvConfig(controlEnvSchema, env);
     const policy = policyFromEnv(env);
-    // Cluster URLs are optional for the control service: they only allow live reads.
-    const given = (env.WALRUS_CLUSTERS ?? '').trim() !== '' || (env.WALRUS_CLUSTERS_FILE ?? '').trim() !== '';
-    const clusters = given ? loadClusters(env) : { clusters: [], problems: [] };
-    const problems = [...own.problems, ...(policy.ok ? [] : policy.errors), ...clusters.problems];
-    // walrus_* URL parameters and multi-host lists are read as the collector reads them.
-    for (const c of clusters.clusters) {
-      const parsed = parseClusterUrl(c.id, c.url);
-      if (!parsed.ok) problems.push(parsed.problem);
-    }
+    // A static list is optional for the control service: it allows live reads of clusters outside the registry.
+    const source = loadClusterSource(env);
+    // walrus_* URL parameters and multi-host lists are read as the collector reads them, once.
+    const clusters = source.source?.kind === 'static' ? clusterSpecs(source.source.entries) : { clusters: [], problems: [] };
+    const problems = [...own.problems, ...(policy.ok ? [] : policy.errors), ...source.problems, ...clusters.problems];
     if (!own.config || !policy.ok || problems.length > 0) return { config: null, problems };
     return {
       config: {

@@ -1,6 +1,6 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { choosePrimary, parseClusterUrl, readSample, readWalDisk, type MemberEndpoint, type SuperuserCheck } from '@walrus/cluster';
+import { choosePrimary, memberConnection, readMemberSample, type ClusterSpec, type MemberEndpoint, type SuperuserCheck } from '@walrus/cluster';
 import {
   appliedSubject,
   ApplyResultV1,
@@ -9,10 +9,9 @@ import {
   SampleV1,
   sampleSubject,
   STREAM_SAMPLES,
-  WALRUS_PARAM_NAMES,
   type Sample,
 } from '@walrus/core';
-import { errorMessage, isNotFound, redactUrl, StateStore, type ClusterEntry, type JetStreamRequests, type Logger, type StoredState } from '@walrus/runtime';
+import { errorMessage, isNotFound, redactUrl, StateStore, type JetStreamRequests, type Logger, type StoredState } from '@walrus/runtime';
 
 /** What the control service may do with walrus_state: read it. Deciders alone write it (ARCHITECTURE §7). */
 export type StateReader = Pick<StateStore, 'get' | 'clusters'>;
@@ -27,16 +26,17 @@ export interface LiveRead {
 /**
  * Where the control service reads what it reports: the decider's state in
  * KV (any process may read it), the last sample of each cluster on the
- * samples stream, and, for clusters it was given URLs of, the cluster itself.
- * Nothing here is cached: a status must show what the decider wrote last.
+ * samples stream, and, for clusters it has a connection for (its static
+ * list, or the registry), the cluster itself. Nothing here is cached: a
+ * status must show what the decider wrote last.
  */
 export class Sources {
   private constructor(
     /** The decider's state, read-only here: analyze with apply and reset ask a decider (deciders.ts). */
     private readonly store: StateReader,
     readonly jsm: JetStreamManager,
-    /** Per cluster, its members as its URL lists them. */
-    private readonly urls: Map<string, readonly MemberEndpoint[]>,
+    /** The clusters this process can read live: its static list first, then the registry. */
+    private readonly connections: { ids(): string[]; get(cluster: string): ClusterSpec | undefined },
     private readonly opts: { connectTimeoutSec: number; queryTimeoutMs: number; superusers?: SuperuserCheck },
     private readonly log: Logger,
   ) {}
@@ -44,27 +44,28 @@ export class Sources {
   static async open(
     nc: NatsConnection,
     requests: JetStreamRequests,
-    o: { provision: boolean; replicas: number; clusters: ClusterEntry[]; connectTimeoutSec: number; queryTimeoutMs: number; superusers?: SuperuserCheck },
+    o: {
+      provision: boolean;
+      replicas: number;
+      connections: { ids(): string[]; get(cluster: string): ClusterSpec | undefined };
+      connectTimeoutSec: number;
+      queryTimeoutMs: number;
+      superusers?: SuperuserCheck;
+    },
     log: Logger,
   ): Promise<Sources> {
     // The deciders' own store, opened here to read; whoever starts first creates the (empty) bucket, with the same settings.
     const store = await StateStore.open(nc, requests, o, log);
     const jsm = await jetstreamManager(nc);
-    const members = new Map<string, readonly MemberEndpoint[]>();
-    for (const c of o.clusters) {
-      // Validated by loadConfig.
-      const parsed = parseClusterUrl(c.id, c.url);
-      if (parsed.ok) members.set(c.id, parsed.value.members);
-    }
-    return new Sources(store, jsm, members, o, log);
+    return new Sources(store, jsm, o.connections, o, log);
   }
 
   liveClusters(): string[] {
-    return [...this.urls.keys()];
+    return this.connections.ids();
   }
 
   hasLive(cluster: string): boolean {
-    return this.urls.has(cluster);
+    return this.connections.get(cluster) !== undefined;
   }
 
   state(cluster: string): Promise<StoredState> {
@@ -101,10 +102,11 @@ export class Sources {
    * several); when none is, the first member's that answered.
    */
   async liveSample(cluster: string, now: () => Date): Promise<LiveRead> {
-    const members = this.urls.get(cluster);
-    if (!members || members.length === 0) return { ok: false, sample: null, error: 'no connection URL for this cluster in this process' };
+    const spec = this.connections.get(cluster);
+    const members = spec?.topology.members ?? [];
+    if (!spec || members.length === 0) return { ok: false, sample: null, error: 'no connection URL for this cluster in this process' };
     const several = members.length > 1;
-    const reads = await Promise.all(members.map((m) => this.readMember(cluster, m, several, now)));
+    const reads = await Promise.all(members.map((m) => this.readMember(spec, m, several, now)));
     const answered = reads.filter((r): r is { member: string; sample: Sample; error: null } => r.sample !== null);
     const [first] = answered;
     if (!first) return { ok: false, sample: null, error: reads.map((r) => (several ? `${r.member}: ${r.error}` : r.error)).join('; ') };
@@ -115,9 +117,10 @@ export class Sources {
     return { ok: true, sample, error: null };
   }
 
-  private async readMember(cluster: string, m: MemberEndpoint, named: boolean, now: () => Date): Promise<{ member: string; sample: Sample | null; error: string | null }> {
+  private async readMember(spec: ClusterSpec, m: MemberEndpoint, named: boolean, now: () => Date): Promise<{ member: string; sample: Sample | null; error: string | null }> {
+    const cluster = spec.id;
     const client = new pg.Client({
-      connectionString: m.url,
+      ...memberConnection(spec, m),
       connectionTimeoutMillis: this.opts.connectTimeoutSec * 1000,
       statement_timeout: this.opts.queryTimeoutMs,
       application_name: 'walrus-control',
@@ -125,15 +128,16 @@ export class Sources {
     client.on('error', () => undefined);
     try {
       await client.connect();
-      const read = await readSample(client, cluster, WALRUS_PARAM_NAMES, now, named ? { member: m.name } : {});
-      // Once per cluster and process, not once per status request.
-      await this.opts.superusers?.check(client, cluster);
-      // What holds the WAL disk, so that a live analyze keeps to walrus.wal_disk_budget as the decider does; without pg_monitor, the sample alone.
-      const disk = await readWalDisk(client).catch((err: unknown) => {
-        this.log.debug({ cluster, member: m.name, error: redactUrl(errorMessage(err)) }, 'live read without the WAL disk fields');
-        return {};
+      // The collector's read: a live analyze then keeps to walrus.wal_disk_budget and the registry's parameters as the decider does.
+      const read = await readMemberSample(client, {
+        cluster,
+        ...(named ? { member: m.name } : {}),
+        now,
+        ...(this.opts.superusers ? { superusers: this.opts.superusers } : {}),
+        settings: spec.settings,
       });
-      return { member: m.name, sample: { ...read, ...disk }, error: null };
+      if (read.diskError !== null) this.log.debug({ cluster, member: m.name, error: redactUrl(errorMessage(read.diskError)) }, 'live read without the WAL disk fields');
+      return { member: m.name, sample: read.sample, error: null };
     } catch (err) {
       const error = redactUrl(errorMessage(err));
       this.log.warn({ cluster, member: m.name, server: redactUrl(m.url), error }, 'live read of the cluster failed');
@@ -143,9 +147,9 @@ export class Sources {
     }
   }
 
-  /** Every cluster anyone knows of: state in KV, samples on the stream, URLs given to this process. */
+  /** Every cluster anyone knows of: state in KV, samples on the stream, URLs given to this process or registered. */
   async clusters(): Promise<string[]> {
-    const names = new Set<string>(this.urls.keys());
+    const names = new Set<string>(this.connections.ids());
     for (const k of await this.store.clusters()) names.add(k);
     const info = await this.jsm.streams.info(STREAM_SAMPLES, { subjects_filter: 'walrus.sample.>' }).catch(() => null);
     for (const subject of Object.keys(info?.state.subjects ?? {})) {

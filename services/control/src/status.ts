@@ -21,6 +21,10 @@ export interface ClusterFacts {
   live: { ok: boolean; error: string | null } | null;
   /** The applier's last outcome: an applied size newer than the sample is the current size. */
   applied?: ApplyResult | null;
+  /** Whether the cluster is in the registry. */
+  registered?: boolean;
+  /** The collector that took the cluster's last sample on the stream. */
+  collector?: string | null;
 }
 
 /**
@@ -100,6 +104,8 @@ export function clusterStatus(facts: ClusterFacts, defaults: Policy, nowMs: numb
     primary_member: state?.primary?.member ?? null,
     members: memberStatuses(state, nowMs),
     failovers: state?.failovers ?? 0,
+    collector: facts.collector ?? facts.sample?.collector ?? null,
+    registered: facts.registered ?? false,
   };
 }
 

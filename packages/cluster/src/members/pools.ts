@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { MemberEndpoint } from './cluster-url.js';
+import { passwordCallback, type PasswordSource } from './passwords.js';
 
 /**
  * One pg.Pool per member of a cluster, created on first use. A member that
@@ -12,13 +13,24 @@ export class MemberPools {
   constructor(
     private readonly options: Omit<pg.PoolConfig, 'connectionString'>,
     private readonly onIdleError: (member: string, err: Error) => void = () => undefined,
+    /** Where the password comes from when the member URLs have none (a registered cluster's password file). */
+    private readonly password: PasswordSource | null = null,
   ) {}
+
+  /** Members with a pool now. */
+  get size(): number {
+    return this.pools.size;
+  }
 
   pool(member: MemberEndpoint): pg.Pool {
     const known = this.pools.get(member.name);
     if (known && known.url === member.url) return known.pool;
     if (known) void known.pool.end().catch(() => undefined);
-    const pool = new pg.Pool({ ...this.options, connectionString: member.url });
+    const pool = new pg.Pool({
+      ...this.options,
+      connectionString: member.url,
+      ...(this.password ? { password: passwordCallback(this.password, member) } : {}),
+    });
     pool.on('error', (err) => this.onIdleError(member.name, err));
     // pg-pool listens for errors on idle clients only: a client held between
     // two queries when the server ends its session (a fast shutdown,
