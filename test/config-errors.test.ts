@@ -27,10 +27,13 @@ describe('configuration - invalid values stop a service with a clear message', (
     expect(err).toMatch(/WALRUS_MAX_CLOCK_SKEW_SEC: .*"0".*1 \.\. 86400/);
   });
 
-  it('collector needs clusters and a sane interval', async () => {
-    const err = await failsWith(['collector'], { WALRUS_SAMPLE_INTERVAL: '0' });
-    expect(err).toMatch(/WALRUS_CLUSTERS: not set/);
+  it('collector needs a sane interval, and, serving the registry (no list given), a sane lease', async () => {
+    const err = await failsWith(['collector'], { WALRUS_SAMPLE_INTERVAL: '0', WALRUS_LEASE_SEC: '1', WALRUS_COLLECTOR_ID: 'a.b' });
     expect(err).toMatch(/WALRUS_SAMPLE_INTERVAL: must be at least 1 \(got "0", allowed 1 \.\. 86400\)/);
+    expect(err).toMatch(/WALRUS_LEASE_SEC: must be at least 3 \(got "1", allowed 3 \.\. 300\)/);
+    expect(err).toMatch(/WALRUS_COLLECTOR_ID: must be 1 to 64 characters of \[A-Za-z0-9_-\] \(got "a\.b"/);
+    // No list is not a mistake: the registry is served.
+    expect(err).not.toMatch(/WALRUS_CLUSTERS/);
   });
 
   it('collector refuses an invalid pressure probe interval or budget, and invalid decision defaults (it resolves the algorithm as deciders do)', async () => {

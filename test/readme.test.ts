@@ -206,7 +206,7 @@ describe('README - the "Per service" table', () => {
     }
     expect(problems).toEqual([]);
     const field = s.schema.shape[variable];
-    if (!field) return; // WALRUS_CLUSTERS of the control service: optional, read by loadClusters
+    if (!field) return; // WALRUS_CLUSTERS of the control service: optional, read by loadClusterSource
     const value = (s.schema.parse(without) as Record<string, unknown>)[variable];
     if (def.kind === 'value') expect(value).toEqual(parsedDefault(field, def.text));
     else expect(value).toBeUndefined();

@@ -26,7 +26,7 @@ import {
 } from '@walrus/runtime';
 
 /** Variables that may come from files (`NAME_FILE`), for secrets. */
-// WALRUS_CLUSTERS_FILE is not one of them: it names a file of cluster lines (loadClusters).
+// WALRUS_CLUSTERS_FILE is not one of them: it names a file of cluster lines (loadClusterSource).
 const FILE_VARIABLES = ['NATS_PASSWORD', 'NATS_TOKEN', 'NATS_NKEY_SEED', 'HISTORY_DATABASE_URL'] as const;
 
 /** Services configured and ready to start: `start` resolves with the function that stops them. */

@@ -41,3 +41,4 @@ export * from './engine/disk/alerts.js';
 export * from './fleet/registry.js';
 export * from './fleet/rendezvous.js';
 export * from './fleet/membership.js';
+export * from './fleet/applied.js';

@@ -54,6 +54,7 @@ const BAD: { [K in keyof Sample]-?: fc.Arbitrary<unknown> } = {
     fc.constant({ 'walrus.max': 4096 }),
   ),
   checkpoint_redo_bytes: fc.oneof(notOfKind('number', 'undefined'), fc.constant(-1)),
+  collector: fc.oneof(notOfKind('string', 'undefined'), fc.constant(''), fc.constant('a.b'), fc.constant('x'.repeat(65))),
   wal_segment_size_bytes: fc.oneof(notOfKind('number', 'undefined'), fc.constant(0), fc.constant(16.5)),
   pg_wal_bytes: fc.oneof(notOfKind('number', 'undefined'), fc.constant(-1), fc.constant(1.5)),
   wal_keep_size_mb: fc.oneof(notOfKind('number', 'undefined'), fc.constant(-1), fc.constant(0.5)),

@@ -28,3 +28,4 @@ export * from './table.js';
 export * from './reply.js';
 export * from './kv-watch.js';
 export * from './registry.js';
+export * from './stream-log.js';

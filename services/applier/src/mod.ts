@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { MAX_WAL_SIZE_LIMIT_MB } from '@walrus/core';
-import { envInt, loadClusters, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
+import { clusterSpecs } from '@walrus/cluster';
+import { connectTimeoutEnv, envInt, loadClusterSource, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
 import { startApplier, type ApplierConfig } from './applier.js';
-import { parseClusterUrl } from '@walrus/cluster';
 
 export { startApplier, applierConsumerName, type ApplierConfig } from './applier.js';
 export { attemptApply } from './apply-decision.js';
@@ -15,7 +15,7 @@ export const applierEnvSchema = z.object({
   WALRUS_APPLY_EXPIRY_SEC: envInt(1, 7 * 86400).optional(),
   /** How long to wait for a reloaded max_wal_size to show. */
   WALRUS_APPLY_VERIFY_TIMEOUT_SEC: envInt(1, 300).default(10),
-  WALRUS_CONNECT_TIMEOUT_SEC: envInt(1, 300).default(10),
+  ...connectTimeoutEnv,
   /** How far back (seconds) an applier starting for the first time reads its clusters' decisions. */
   WALRUS_APPLIER_LOOKBACK_SEC: envInt(0, 30 * 86400).default(3600),
 });
@@ -25,16 +25,13 @@ export const applier: ServiceDefinition<ApplierConfig> = {
   defaultMetricsPort: 9103,
   loadConfig(env) {
     const own = loadEnvConfig(applierEnvSchema, env);
-    const clusters = loadClusters(env);
-    const problems = [...own.problems, ...clusters.problems];
-    for (const c of clusters.clusters) {
-      const s = parseClusterUrl(c.id, c.url);
-      if (!s.ok) problems.push(s.problem);
-    }
-    if (!own.config || problems.length > 0) return { config: null, problems };
+    const source = loadClusterSource(env);
+    const specs = source.source?.kind === 'static' ? clusterSpecs(source.source.entries) : { clusters: [], problems: [] };
+    const problems = [...own.problems, ...source.problems, ...specs.problems];
+    if (!own.config || !source.source || problems.length > 0) return { config: null, problems };
     return {
       config: {
-        clusters: clusters.clusters,
+        source: source.source.kind === 'static' ? { kind: 'static', clusters: specs.clusters } : { kind: 'registry' },
         maxMb: own.config.WALRUS_APPLIER_MAX_MB ?? null,
         expirySec: own.config.WALRUS_APPLY_EXPIRY_SEC ?? null,
         verifyTimeoutSec: own.config.WALRUS_APPLY_VERIFY_TIMEOUT_SEC,

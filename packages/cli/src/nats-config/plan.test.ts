@@ -1,5 +1,5 @@
 import { assert, describe, expect, it } from 'vitest';
-import { DECIDER_ONLY, planNatsUsers, splitClusters, type NatsPlanOptions } from './plan.js';
+import { CONTROL_ONLY, DECIDER_ONLY, planNatsUsers, splitClusters, type NatsPlanOptions } from './plan.js';
 import { renderAuthorization } from './render.js';
 
 /** The first user of a role; the test fails naming the role when there is none. */
@@ -31,7 +31,7 @@ describe('nats-config - plan', () => {
 
   it('nats-config - only deciders may publish decisions or write walrus_state; every other user is denied both', () => {
     const users = planNatsUsers(opts({ deciders: 2, controls: 2, admin: true }));
-    const writes = (s: string) => s === '>' || s.startsWith('walrus.decision') || s.startsWith('$KV.') || s === '$JS.API.>' || /^\$JS\.API\.STREAM\.(PURGE|MSG\.DELETE|UPDATE|DELETE)\.KV_/.test(s);
+    const writes = (s: string) => s === '>' || s.startsWith('walrus.decision') || s.startsWith('$KV.walrus_state') || s === '$JS.API.>' || /^\$JS\.API\.STREAM\.(PURGE|MSG\.DELETE|UPDATE|DELETE)\.KV_walrus_state/.test(s);
     const writers = users.filter((u) => u.publish.allow?.some(writes)).map((u) => u.user);
     expect(writers.sort()).toEqual(['walrus-admin', 'walrus-decider-1', 'walrus-decider-2']);
     for (const u of users.filter((x) => x.role !== 'decider' && x.role !== 'admin')) {
@@ -47,7 +47,10 @@ describe('nats-config - plan', () => {
     expect(control.subscribe.deny).toEqual(['walrus.decider.>']);
     // Not the JetStream API wholesale: no stream changes, no consumers on the DLQ it once wrote to, no DLQ publish.
     expect(control.publish.allow).not.toContain('$JS.API.>');
-    expect((control.publish.allow ?? []).filter((s) => /STREAM\.(CREATE|UPDATE|DELETE|PURGE)|WALRUS_DLQ|^walrus\.dlq/.test(s))).toEqual(['$JS.API.STREAM.CREATE.KV_walrus_state']);
+    expect((control.publish.allow ?? []).filter((s) => /STREAM\.(CREATE|UPDATE|DELETE|PURGE)|WALRUS_DLQ|^walrus\.dlq/.test(s))).toEqual([
+      '$JS.API.STREAM.CREATE.KV_walrus_state',
+      '$JS.API.STREAM.CREATE.KV_walrus_clusters',
+    ]);
     expect(decider.subscribe.allow).toEqual(['_INBOX_walrus-decider.>', 'walrus.decider.analyze walrus-decider', 'walrus.decider.reset walrus-decider']);
     expect(decider.allowResponses).toBe(true);
     for (const u of users.filter((x) => x.role !== 'control' && x.role !== 'admin')) {
@@ -78,9 +81,26 @@ describe('nats-config - plan', () => {
     expect(a2.subscribe.allow).toEqual(['_INBOX_walrus-applier-2.>']);
   });
 
-  it('nats-config - without provisioning nobody may create streams or consumers', () => {
-    const all = planNatsUsers(opts({ provision: false })).filter((u) => u.role !== 'control');
-    expect(all.flatMap((u) => u.publish.allow ?? []).filter((s) => /\.CREATE\./.test(s))).toEqual([]);
+  it('nats-config - without provisioning nobody may create streams or consumers (following a bucket aside: an ephemeral consumer)', () => {
+    for (const clusters of [['a', 'b', 'c'], null]) {
+      const all = planNatsUsers(opts({ provision: false, clusters })).filter((u) => u.role !== 'control');
+      expect(all.flatMap((u) => u.publish.allow ?? []).filter((s) => /\.CREATE\./.test(s) && !/CONSUMER\.CREATE\.KV_walrus_(clusters|collectors|applied)/.test(s))).toEqual([]);
+    }
+  });
+
+  it('nats-config - serving the registry: only the control service writes it; collectors and appliers read it and serve any cluster', () => {
+    const users = planNatsUsers(opts({ clusters: null, collectors: 3, appliers: 2, admin: true }));
+    const registryWriters = users.filter((u) => u.publish.allow?.some((s) => s === '>' || s.startsWith('$KV.walrus_clusters'))).map((u) => u.user);
+    expect(registryWriters.sort()).toEqual(['walrus-admin', 'walrus-control']);
+    for (const u of users.filter((x) => x.role !== 'control' && x.role !== 'admin')) expect(u.publish.deny, u.user).toEqual(expect.arrayContaining([...CONTROL_ONLY]));
+    const collector = withRole(users, 'collector');
+    expect(collector.publish.allow).toEqual(expect.arrayContaining(['walrus.sample.>', '$KV.walrus_collectors.>', '$JS.API.CONSUMER.CREATE.KV_walrus_clusters.>', '$JS.FC.KV_walrus_clusters.>']));
+    const applier = withRole(users, 'applier');
+    expect(applier.publish.allow).toEqual(
+      expect.arrayContaining(['$JS.API.CONSUMER.CREATE.WALRUS_DECISIONS.walrus-applier.walrus.decision.>', 'walrus.applied.>', '$KV.walrus_applied.>', '$JS.API.STREAM.MSG.GET.WALRUS_DECISIONS']),
+    );
+    // No per-cluster consumer: their number no longer grows with the clusters.
+    expect((applier.publish.allow ?? []).filter((s) => /walrus-applier-/.test(s))).toEqual([]);
   });
 
   it('nats-config - renders quoted subjects (an unquoted $JS would be a variable)', () => {
@@ -98,7 +118,7 @@ describe('nats-config - plan', () => {
     for (const block of blocks) {
       const publish = /publish: (.*)/.exec(block)?.[1];
       assert(publish !== undefined, block);
-      if (block.startsWith('walrus-decider ')) expect(publish).not.toContain('deny');
+      if (block.startsWith('walrus-decider ')) expect(publish).not.toContain('"walrus.decision.>", "$KV.walrus_state.>"');
       else expect(publish, block.split('\n')[0]).toMatch(/deny: \[[^\]]*"walrus\.decision\.>", "\$KV\.walrus_state\.>"/);
     }
     expect(text).toContain('subscribe: { allow: ["_INBOX_walrus-decider.>", "walrus.decider.analyze walrus-decider", "walrus.decider.reset walrus-decider"] }');

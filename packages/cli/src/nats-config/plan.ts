@@ -7,7 +7,8 @@
  */
 
 export interface NatsPlanOptions {
-  clusters: readonly string[];
+  /** The static cluster list split among collectors and appliers, or null: they serve the registry together. */
+  clusters: readonly string[] | null;
   collectors: number;
   appliers: number;
   deciders: number;
@@ -41,6 +42,24 @@ export interface PlannedUser {
 
 const STREAMS = ['WALRUS_SAMPLES', 'WALRUS_DECISIONS', 'WALRUS_DLQ'] as const;
 const KV_STREAM = 'KV_walrus_state';
+/** The cluster registry's bucket: written by the control service alone (ARCHITECTURE §8). */
+const REGISTRY_STREAM = 'KV_walrus_clusters';
+const COLLECTORS_STREAM = 'KV_walrus_collectors';
+const APPLIED_STREAM = 'KV_walrus_applied';
+
+/**
+ * Only the control service writes the registry: every other user (the
+ * all-powerful walrus-admin aside) is denied its KV subject and the
+ * requests that would change its stream, so that a collector or an applier
+ * (which read it) can never register, change or remove a cluster.
+ */
+export const CONTROL_ONLY = [
+  '$KV.walrus_clusters.>',
+  `$JS.API.STREAM.PURGE.${REGISTRY_STREAM}`,
+  `$JS.API.STREAM.MSG.DELETE.${REGISTRY_STREAM}`,
+  `$JS.API.STREAM.UPDATE.${REGISTRY_STREAM}`,
+  `$JS.API.STREAM.DELETE.${REGISTRY_STREAM}`,
+] as const;
 
 /**
  * Only deciders publish decisions and alerts and write walrus_state
@@ -66,7 +85,28 @@ const DECIDER_REQUESTS = ['walrus.decider.analyze', 'walrus.decider.reset'] as c
 const DECIDER_QUEUE = 'walrus-decider';
 
 export const applierConsumer = (cluster: string): string => `walrus-applier-${cluster}`;
+/** The consumer every applier of the registry shares (core's SHARED_APPLIER_CONSUMER). */
+const SHARED_APPLIER_CONSUMER = 'walrus-applier';
 const HISTORIAN_CONSUMER = 'walrus-historian';
+
+/**
+ * Following a KV bucket (a watch: an ordered push consumer delivering to
+ * the user's inbox, with flow control), reading its entries and, with
+ * provisioning, creating it. Nothing that writes it.
+ */
+function followBucket(stream: string, provision: boolean): string[] {
+  return [
+    `$JS.API.STREAM.INFO.${stream}`,
+    `$JS.API.STREAM.MSG.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}.>`,
+    `$JS.API.CONSUMER.CREATE.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.DELETE.${stream}.*`,
+    `$JS.FC.${stream}.>`,
+    ...(provision ? [`$JS.API.STREAM.CREATE.${stream}`] : []),
+  ];
+}
 
 /** Splits clusters among n services round-robin, in the order listed (stable as the list grows at its end). */
 export function splitClusters(clusters: readonly string[], n: number): string[][] {
@@ -112,16 +152,31 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
       role,
       clusters,
       inboxPrefix: inbox(user),
-      publish: { allow: pub, deny: [...DECIDER_ONLY] },
+      publish: { allow: pub, deny: [...DECIDER_ONLY, ...CONTROL_ONLY] },
       subscribe: { allow: [`${inbox(user)}.>`, ...sub] },
     });
 
-  splitClusters(o.clusters, o.collectors).forEach((clusters, i) => {
-    add(numbered('walrus-collector', o.collectors, i), 'collector', clusters, [
-      ...jsBase(o.provision),
-      ...clusters.map((c) => `walrus.sample.${c}`),
-    ]);
-  });
+  if (o.clusters === null) {
+    // The registry: every collector may sample any registered cluster, and heartbeats its own entry among the collectors.
+    for (let i = 0; i < o.collectors; i++) {
+      add(numbered('walrus-collector', o.collectors, i), 'collector', [], [
+        ...jsBase(o.provision),
+        'walrus.sample.>',
+        // The last sample of a cluster taken over from another collector.
+        '$JS.API.STREAM.MSG.GET.WALRUS_SAMPLES',
+        ...followBucket(REGISTRY_STREAM, o.provision),
+        ...followBucket(COLLECTORS_STREAM, o.provision),
+        '$KV.walrus_collectors.>',
+      ]);
+    }
+  } else {
+    splitClusters(o.clusters, o.collectors).forEach((clusters, i) => {
+      add(numbered('walrus-collector', o.collectors, i), 'collector', clusters, [
+        ...jsBase(o.provision),
+        ...clusters.map((c) => `walrus.sample.${c}`),
+      ]);
+    });
+  }
   for (let i = 0; i < o.deciders; i++) {
     const user = numbered('walrus-decider', o.deciders, i);
     users.push({
@@ -145,20 +200,38 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
           ...(o.provision ? ['$JS.API.STREAM.UPDATE.WALRUS_DECISIONS'] : []),
           'walrus.dlq.decider',
         ],
+        deny: [...CONTROL_ONLY],
       },
       // The control service's requests, only as a member of the deciders' queue group ("subject queue").
       subscribe: { allow: [`${inbox(user)}.>`, ...DECIDER_REQUESTS.map((s) => `${s} ${DECIDER_QUEUE}`)] },
       allowResponses: true,
     });
   }
-  splitClusters(o.clusters, o.appliers).forEach((clusters, i) => {
-    add(numbered('walrus-applier', o.appliers, i), 'applier', clusters, [
-      ...jsBase(o.provision),
-      ...clusters.flatMap((c) => durableConsumer('WALRUS_DECISIONS', applierConsumer(c), `walrus.decision.${c}`, o.provision)),
-      ...clusters.map((c) => `walrus.applied.${c}`),
-      'walrus.dlq.applier',
-    ]);
-  });
+  if (o.clusters === null) {
+    // The registry: one consumer shared by every applier; each cluster's decisions kept in order through walrus_applied.
+    for (let i = 0; i < o.appliers; i++) {
+      add(numbered('walrus-applier', o.appliers, i), 'applier', [], [
+        ...jsBase(o.provision),
+        ...durableConsumer('WALRUS_DECISIONS', SHARED_APPLIER_CONSUMER, 'walrus.decision.>', o.provision),
+        // Earlier decisions of a cluster another applier did not finish.
+        '$JS.API.STREAM.MSG.GET.WALRUS_DECISIONS',
+        'walrus.applied.>',
+        ...followBucket(REGISTRY_STREAM, o.provision),
+        ...followBucket(APPLIED_STREAM, o.provision),
+        '$KV.walrus_applied.>',
+        'walrus.dlq.applier',
+      ]);
+    }
+  } else {
+    splitClusters(o.clusters, o.appliers).forEach((clusters, i) => {
+      add(numbered('walrus-applier', o.appliers, i), 'applier', clusters, [
+        ...jsBase(o.provision),
+        ...clusters.flatMap((c) => durableConsumer('WALRUS_DECISIONS', applierConsumer(c), `walrus.decision.${c}`, o.provision)),
+        ...clusters.map((c) => `walrus.applied.${c}`),
+        'walrus.dlq.applier',
+      ]);
+    });
+  }
   for (let i = 0; i < o.historians; i++) {
     add(numbered('walrus-historian', o.historians, i), 'historian', [], [
       ...jsBase(o.provision),
@@ -202,6 +275,9 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
           // The bucket, empty, when the control service starts before any decider.
           ...(o.provision ? [`$JS.API.STREAM.CREATE.${KV_STREAM}`] : []),
           ...DECIDER_REQUESTS,
+          // The registry: the control service alone writes it (walrus clusters add|remove).
+          ...followBucket(REGISTRY_STREAM, o.provision),
+          '$KV.walrus_clusters.>',
         ],
         deny: [...DECIDER_ONLY],
       },
@@ -221,7 +297,7 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
       role: 'alerts',
       clusters: [],
       inboxPrefix: inbox(user),
-      publish: { deny: ['>', ...DECIDER_ONLY] },
+      publish: { deny: ['>', ...DECIDER_ONLY, ...CONTROL_ONLY] },
       subscribe: { allow: [`${inbox(user)}.>`, 'walrus.decision.>', 'walrus.applied.>', 'walrus.alert.>'] },
     });
   }
