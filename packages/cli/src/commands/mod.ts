@@ -1,4 +1,5 @@
 import { analyzeCommand, recommendCommand } from './recommend.js';
+import { clustersCommand } from './clusters.js';
 import { CliError, connectCli, EXIT, type CliConnection } from './client.js';
 import { historyCommand } from './history.js';
 import { processOutput, type Output } from './output.js';
@@ -19,6 +20,7 @@ export const CONTROL_COMMANDS: Record<string, Command> = {
   reset: resetCommand,
   cleanup: cleanupCommand,
   watch: watchCommand,
+  clusters: clustersCommand,
 };
 
 export const CONTROL_USAGE = `Control (talks to a running walrus over NATS; --json for scripts):
@@ -31,6 +33,12 @@ export const CONTROL_USAGE = `Control (talks to a running walrus over NATS; --js
   reset <cluster>                clear the cluster's state (new baseline)
   cleanup [--retention-days N]   delete history older than the retention
   watch [cluster] [--count N]    print decisions and outcomes as they happen
+  clusters add <cluster> <url> [--password-file PATH | --passfile PATH]
+           [--param NAME=VALUE]... [--replace]
+                                 register a cluster for the collectors and
+                                 appliers that serve the registry
+  clusters remove|show <cluster>, clusters list
+                                 unregister, show, list (passwords never shown)
   Exit codes: 0 ok, 1 not found or failed, 2 usage or configuration,
   3 NATS or the control service cannot be reached.
 `;

@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
 import { CliError, EXIT } from './client.js';
 
-/** A control command's options: each a string (`--name value`, `--name=value`) or a boolean (`--name`). */
-export type OptionTypes = Readonly<Record<string, 'string' | 'boolean'>>;
+/** A control command's options: each a string (`--name value`, `--name=value`), a string that may be repeated (`strings`), or a boolean (`--name`). */
+export type OptionTypes = Readonly<Record<string, 'string' | 'strings' | 'boolean'>>;
 
 export interface CommandArgs<T extends OptionTypes> {
   positional: string[];
-  values: { [K in keyof T]?: T[K] extends 'string' ? string : true };
+  values: { [K in keyof T]?: T[K] extends 'string' ? string : T[K] extends 'strings' ? string[] : true };
 }
 
 /**
@@ -20,13 +20,13 @@ export interface CommandArgs<T extends OptionTypes> {
 export function parseCommandArgs<const T extends OptionTypes>(argv: readonly string[], options: T): CommandArgs<T> {
   const { tokens } = parseArgs({
     args: [...argv],
-    options: Object.fromEntries(Object.entries(options).map(([name, type]) => [name, { type }])),
+    options: Object.fromEntries(Object.entries(options).map(([name, type]) => [name, type === 'strings' ? { type: 'string', multiple: true } : { type }])),
     strict: false,
     allowPositionals: true,
     tokens: true,
   });
   const positional: string[] = [];
-  const values: Record<string, string | true> = {};
+  const values: Record<string, string | string[] | true> = {};
   for (const t of tokens) {
     if (t.kind === 'positional') positional.push(t.value);
     if (t.kind !== 'option') continue;
@@ -38,7 +38,12 @@ export function parseCommandArgs<const T extends OptionTypes>(argv: readonly str
       values[t.name] = true;
     } else {
       if (t.value === undefined || t.value === '') throw new CliError(EXIT.usage, `--${t.name} needs a value`);
-      values[t.name] = t.value;
+      if (type === 'strings') {
+        const list = values[t.name];
+        values[t.name] = [...(Array.isArray(list) ? list : []), t.value];
+      } else {
+        values[t.name] = t.value;
+      }
     }
   }
   return { positional, values: values as CommandArgs<T>['values'] };

@@ -36,6 +36,7 @@ function fleet(r: StatusResult): string {
     mb(c.required_size_mb),
     yesNo(c.reachable),
     age(c.sample_age_sec),
+    text(c.collector),
     String(c.total_adjustments),
     String(c.quiet_intervals),
     rateLimit(c),
@@ -49,7 +50,7 @@ function fleet(r: StatusResult): string {
     `${f.clusters} clusters: ${f.reachable} reachable, ${f.unreachable} unreachable, ${f.unknown} unknown; ` +
     `${f.at_ceiling} at ceiling, ${f.cooldown_active} in cooldown, ${f.total_adjustments} adjustments\n\n` +
     (rows.length > 0
-      ? formatTable(['CLUSTER', 'MAX_WAL_SIZE', 'WALRUS.MAX', 'WAL RATE', 'REQUIRED', 'REACHABLE', 'SAMPLE', 'ADJUSTMENTS', 'QUIET', 'RATE LIMIT', 'NOTES'], rows) + '\n'
+      ? formatTable(['CLUSTER', 'MAX_WAL_SIZE', 'WALRUS.MAX', 'WAL RATE', 'REQUIRED', 'REACHABLE', 'SAMPLE', 'COLLECTOR', 'ADJUSTMENTS', 'QUIET', 'RATE LIMIT', 'NOTES'], rows) + '\n'
       : 'no cluster known yet: no state, no samples (is a collector running?)\n') +
     (several.length > 0 ? `\n${memberTable(several.flatMap((c) => c.members.map((m) => [c.cluster, m] as const)))}` : '')
   );
@@ -87,6 +88,7 @@ function detail(c: ClusterStatus): string {
     ['reachable', `${yesNo(c.reachable)}${c.reachable_by ? ` (${c.reachable_by === 'live' ? 'live check' : 'by sample age'})` : ''}${c.reachable_error ? `: ${c.reachable_error}` : ''}`],
     ['standby', yesNo(c.in_recovery)],
     ['last sample', `${text(c.last_sample_at)}${c.sample_age_sec !== null ? ` (${age(c.sample_age_sec)} ago)` : ''}`],
+    ['collector', `${text(c.collector)}${c.registered ? ' (registered cluster)' : ''}`],
     ['last adjustment', text(c.last_adjustment_at)],
     ['total adjustments', String(c.total_adjustments)],
     ['quiet intervals', String(c.quiet_intervals)],
