@@ -19,6 +19,6 @@ export { MemberPools } from './members/pools.js';
 export { choosePrimary, findPrimary, type MemberRole, type PrimaryChoice } from './members/primary.js';
 export { patchPatroniConfig, PatroniError, readPatroniMembers, type PatroniMemberInfo } from './patroni/rest.js';
 export { clusterSpec, clusterSpecs, memberConnection, specFromRegistry, urlHasPassword, type ClusterSpec, type SpecResult } from './spec.js';
-export { parsePgpass, passwordCallback, pgpassLookup, type PasswordSource, type PgpassLine } from './members/passwords.js';
+export { clientWithPassword, parsePgpass, passwordCallback, pgpassLookup, type PasswordSource, type PgpassLine } from './members/passwords.js';
 export { readMemberSample, type MemberRead } from './read-member.js';
 export { RegisteredClusters, type Registered, type RegistryUpdate } from './registered.js';

@@ -1,6 +1,7 @@
 import { registryParamProblems, registrySettings, type RegistryEntry } from '@walrus/core';
 import { parseClusterUrl, type ClusterTopology, type MemberEndpoint } from './members/cluster-url.js';
-import { passwordCallback, type PasswordSource } from './members/passwords.js';
+import type pg from 'pg';
+import { clientWithPassword, passwordCallback, type PasswordSource } from './members/passwords.js';
 
 /**
  * One cluster as every service serves it, parsed once: from a
@@ -63,7 +64,12 @@ export function specFromRegistry(id: string, entry: RegistryEntry): SpecResult {
   return { ok: true, value: { id, url: entry.url, topology: parsed.value, password, settings: registrySettings(entry) } };
 }
 
-/** What node-postgres needs to connect to one member of the cluster. */
-export function memberConnection(spec: Pick<ClusterSpec, 'password'>, member: MemberEndpoint): { connectionString: string; password?: () => Promise<string> } {
-  return { connectionString: member.url, ...(spec.password ? { password: passwordCallback(spec.password, member) } : {}) };
+/**
+ * What node-postgres needs to connect to one member of the cluster: its
+ * URL, and, when the password comes from a file, the client class that
+ * reads it at each connection (a pool's `Client` option; `new Client(...)`
+ * for a single connection).
+ */
+export function memberConnection(spec: Pick<ClusterSpec, 'password'>, member: MemberEndpoint): { connectionString: string; Client?: typeof pg.Client } {
+  return { connectionString: member.url, ...(spec.password ? { Client: clientWithPassword(passwordCallback(spec.password, member)) } : {}) };
 }

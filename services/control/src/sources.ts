@@ -119,8 +119,9 @@ export class Sources {
 
   private async readMember(spec: ClusterSpec, m: MemberEndpoint, named: boolean, now: () => Date): Promise<{ member: string; sample: Sample | null; error: string | null }> {
     const cluster = spec.id;
-    const client = new pg.Client({
-      ...memberConnection(spec, m),
+    const { Client = pg.Client, connectionString } = memberConnection(spec, m);
+    const client = new Client({
+      connectionString,
       connectionTimeoutMillis: this.opts.connectTimeoutSec * 1000,
       statement_timeout: this.opts.queryTimeoutMs,
       application_name: 'walrus-control',

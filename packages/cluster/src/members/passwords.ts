@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import pg from 'pg';
 import type { MemberEndpoint } from './cluster-url.js';
 
 /**
@@ -78,5 +79,20 @@ export function passwordCallback(source: PasswordSource, member: MemberEndpoint)
     const password = pgpassLookup(parsePgpass(text), { host: member.host, port: member.port, database, user });
     if (password === null) throw new Error(`the passfile ${JSON.stringify(source.path)} has no line for ${member.host}:${member.port}:${database}:${user}`);
     return password;
+  };
+}
+
+/**
+ * A node-postgres Client class that asks `password` at each connection.
+ * node-postgres lets a URL without a password override a `password` option
+ * (its parsed `password: undefined` wins), so the callback is set on the
+ * client itself; a pool is given the class (`Client`).
+ */
+export function clientWithPassword(password: () => Promise<string>): typeof pg.Client {
+  return class extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config);
+      (this as unknown as { password: () => Promise<string> }).password = password;
+    }
   };
 }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { MemberEndpoint } from './cluster-url.js';
-import { passwordCallback, type PasswordSource } from './passwords.js';
+import { clientWithPassword, passwordCallback, type PasswordSource } from './passwords.js';
 
 /**
  * One pg.Pool per member of a cluster, created on first use. A member that
@@ -29,7 +29,7 @@ export class MemberPools {
     const pool = new pg.Pool({
       ...this.options,
       connectionString: member.url,
-      ...(this.password ? { password: passwordCallback(this.password, member) } : {}),
+      ...(this.password ? { Client: clientWithPassword(passwordCallback(this.password, member)) } : {}),
     });
     pool.on('error', (err) => this.onIdleError(member.name, err));
     // pg-pool listens for errors on idle clients only: a client held between
