@@ -6,6 +6,7 @@ import { control } from '@walrus/control';
 import { decider } from '@walrus/decider';
 import { historian } from '@walrus/historian';
 import { commonEnvSchema, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
+import { specFromRegistry } from '@walrus/cluster';
 import { execFileSync } from 'node:child_process';
 import { connect } from '@nats-io/transport-node';
 import { WALRUS_BIN } from '@walrus/cli/launch';
@@ -21,17 +22,58 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 // `${NAME:-default}` as docker compose interpolates it with NAME unset.
 const composeText = readFileSync(`${root}/docker-compose.yml`, 'utf8').replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1');
 const compose = parse(composeText, { merge: true }) as {
-  services: Record<string, { command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown>; volumes?: string[]; healthcheck?: { test: string[] }; build?: string; profiles?: string[] }>;
+  services: Record<
+    string,
+    {
+      command?: string[];
+      environment?: Record<string, string>;
+      depends_on?: Record<string, unknown>;
+      volumes?: string[];
+      healthcheck?: { test: string[] };
+      build?: string;
+      profiles?: string[];
+      deploy?: { replicas?: number };
+    }
+  >;
 };
 const definitions: Record<string, ServiceDefinition<unknown>> = { collector, decider, applier, historian, control };
 
 describe('docker compose - correct by construction', () => {
-  const walrusServices = Object.entries(compose.services).filter(([, s]) => s.build !== undefined);
+  // The walrus services (the image's processes), and the one-shot that registers the bundled PostgreSQL.
+  const walrusServices = Object.entries(compose.services).filter(([, s]) => s.build !== undefined && s.command?.[0] !== 'clusters');
 
-  it('runs each of the five walrus services once, and Prometheus scrapes each', () => {
+  it('runs the five walrus services, two collectors and two appliers on the registry, and Prometheus scrapes every process', () => {
     expect(walrusServices.map(([, s]) => s.command?.[0]).sort()).toEqual(['applier', 'collector', 'control', 'decider', 'historian']);
-    const scrape = readFileSync(`${root}/deploy/prometheus/prometheus.yml`, 'utf8');
-    for (const [name, svc] of walrusServices) expect(scrape).toContain(`"${name}:${svc.environment?.METRICS_PORT}"`);
+    const scrape = parse(readFileSync(`${root}/deploy/prometheus/prometheus.yml`, 'utf8')) as {
+      scrape_configs: Array<{ static_configs?: Array<{ targets: string[] }>; dns_sd_configs?: Array<{ names: string[]; port: number }> }>;
+    };
+    const job = defined(scrape.scrape_configs[0]);
+    for (const [name, svc] of walrusServices) {
+      const replicas = svc.deploy?.replicas ?? 1;
+      if (name === 'collector' || name === 'applier') {
+        expect(replicas, name).toBe(2);
+        // On the registry: no static list.
+        expect(svc.environment?.WALRUS_CLUSTERS, name).toBeUndefined();
+        expect(svc.environment?.WALRUS_CLUSTERS_FILE, name).toBeUndefined();
+      }
+      // A replicated service is found by its DNS name (every replica); the others are listed.
+      const scraped =
+        replicas > 1
+          ? (job.dns_sd_configs ?? []).some((d) => d.names.includes(name) && String(d.port) === svc.environment?.METRICS_PORT)
+          : (job.static_configs ?? []).some((c) => c.targets.includes(`${name}:${svc.environment?.METRICS_PORT}`));
+      expect(scraped, name).toBe(true);
+    }
+  });
+
+  it('registers the bundled PostgreSQL at start, through the control service, as the CLI user', () => {
+    const register = defined(Object.values(compose.services).find((s) => s.command?.[0] === 'clusters'));
+    const [, sub, id, url, ...flags] = register.command ?? [];
+    expect([sub, id, flags]).toEqual(['add', 'bundled', ['--replace']]);
+    const spec = specFromRegistry(defined(id), { v: 1, url: defined(url) });
+    expect(spec.ok).toBe(true);
+    expect(Object.keys(register.depends_on ?? {})).toEqual(['control']);
+    expect(register.environment?.NATS_USER).toBe('walrus-cli');
+    expect(loadEnvConfig(commonEnvSchema, register.environment ?? {}).problems).toEqual([]);
   });
 
   it.each(['collector', 'decider', 'applier', 'historian', 'control'])('%s: its environment passes start-up validation', (name) => {
@@ -77,6 +119,7 @@ describe('docker compose - correct by construction', () => {
 
 describe('docker compose - NATS runs with walrus authorization by default', () => {
   afterAll(cleanupAll);
+  // Every process of the image: the five services and the one-shot that registers the bundled PostgreSQL (the CLI user).
   const walrusServices = Object.values(compose.services).filter((s) => s.build !== undefined);
 
   it('nats-server accepts deploy/nats/nats.conf, and only the users of auth.conf may connect', async () => {
@@ -92,12 +135,12 @@ describe('docker compose - NATS runs with walrus authorization by default', () =
       await nc.close();
       users.add(defined(env.NATS_USER));
     }
-    expect(users.size).toBe(5);
+    expect(users.size).toBe(6);
   });
 
-  it('deploy/nats/auth.conf is what walrus nats-config --admin generates for the bundled cluster, passwords aside', () => {
+  it('deploy/nats/auth.conf is what walrus nats-config --admin generates for the registry, passwords aside', () => {
     const generated = execFileSync(process.execPath, [WALRUS_BIN, 'nats-config', '--admin'], {
-      env: { PATH: process.env.PATH ?? '', WALRUS_CLUSTERS: 'bundled=postgres://walrus@postgres:5432/postgres' },
+      env: { PATH: process.env.PATH ?? '' },
       encoding: 'utf8',
     });
     const block = (text: string) => text.slice(text.indexOf('authorization {'), text.indexOf('\n  ]\n}\n') + 6).replace(/password: "[^"]*"/g, 'password: "…"');
@@ -114,6 +157,6 @@ describe('docker compose - NATS runs with walrus authorization by default', () =
       await nc.close();
     }
     const refused = [...(await nats.log()).matchAll(/Publish Violation - User "([^"]+)", Subject "walrus\.decision\.bundled"/g)].map((m) => m[1]);
-    expect(refused.sort()).toEqual(['walrus-applier', 'walrus-collector', 'walrus-control', 'walrus-historian']);
+    expect(refused.sort()).toEqual(['walrus-applier', 'walrus-cli', 'walrus-collector', 'walrus-control', 'walrus-historian']);
   });
 });
