@@ -5,7 +5,9 @@
  *   (a) samples per second of one decider process, and of two;
  *   (b) p50 / p99 latency from a sample's publication to its decision at a steady rate;
  *   (c) the decider's resident memory once it has seen every cluster;
- *   (d) the CPU one collector uses serving many cluster entries at a 10 s interval.
+ *   (d) the CPU one collector uses serving many cluster entries at a 10 s interval;
+ *   (e) one applier serving a static list of many entries;
+ *   (f) a fleet on the registry: 10,000 registered clusters on three collectors, a kill -9 of one.
  * A measurement, not a test: it prints figures and exits 0 unless something broke.
  * See bench/README.md ("bench:fleet") and docs/SCALING.md.
  */
@@ -25,6 +27,7 @@ import { parseFleetOptions, type FleetOptions } from './options.js';
 import { cpuSeconds, rssMb } from './proc.js';
 import { BENCH_POLICY, syntheticSample } from './synthetic.js';
 import { testDecision } from '@walrus/test/messages';
+import { registryFigures, registryLines } from './registry.js';
 
 const progress = (t: string) => process.stderr.write(`[bench:fleet] ${t}\n`);
 const CONSUMER = 'walrus-decider';
@@ -313,6 +316,7 @@ async function main(): Promise<void> {
   lines.push(...(o.skipDeciders ? ['(a)-(c) deciders: skipped (--skip-deciders)'] : await deciderFigures(o)));
   const col = o.skipCollector ? null : await collectorCpu(o);
   const app = o.skipApplier ? null : await applierFigures(o);
+  const reg = o.skipRegistry ? null : await registryFigures(o, (args, env) => spawn(args, env));
   lines.push(
     col
       ? `(d) collector, ${col.entries} cluster entries on ${col.servers} PostgreSQL servers, 10 s interval: ${col.cpuPercent.toFixed(1)}% of one core, ${col.samplesPerSec.toFixed(1)} samples/s, ${col.rss.toFixed(0)} MB resident`
@@ -320,6 +324,7 @@ async function main(): Promise<void> {
     app
       ? `(e) applier, ${app.entries} cluster entries (a durable consumer each): ready in ${app.readySec.toFixed(1)} s, idle ${app.idlePercent.toFixed(1)}% of one core, ${app.rss.toFixed(0)} MB resident; one decision among them: ${app.status} in ${app.applyMs.toFixed(0)} ms`
       : '(e) applier: skipped (--skip-applier)',
+    ...(reg ? registryLines(reg) : ['(f) registry: skipped (--skip-registry)']),
     '',
     'goals: >= 5000 samples/s per decider process; p99 < 50 ms at 1000/s; < 200 MB resident; collector < 20% of one core',
   );

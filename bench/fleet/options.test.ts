@@ -10,6 +10,8 @@ describe('bench:fleet - options', () => {
       profileDir: '/tmp/p',
     });
     expect(parseFleetOptions(['--collector-entries=5']).collectorEntries).toBe(5);
+    expect(parseFleetOptions([])).toMatchObject({ registryClusters: 10_000, registryCollectors: 3, registryIntervalSec: 60, skipRegistry: false });
+    expect(parseFleetOptions(['--registry-clusters', '300', '--registry-interval', '5', '--skip-registry'])).toMatchObject({ registryClusters: 300, registryIntervalSec: 5, skipRegistry: true });
   });
 
   it('bench:fleet - a count that is not a positive integer, or an unknown option, is refused by name', () => {

@@ -13,6 +13,13 @@ export interface FleetOptions {
   skipCollector: boolean;
   skipDeciders: boolean;
   skipApplier: boolean;
+  skipRegistry: boolean;
+  /** (f): clusters registered, PostgreSQL servers behind PgBouncer, collectors, their interval, the steady phase measured. */
+  registryClusters: number;
+  registryServers: number;
+  registryCollectors: number;
+  registryIntervalSec: number;
+  registrySteadySec: number;
   /** Directory for the deciders' V8 CPU profiles (--cpu-prof), or null. */
   profileDir: string | null;
 }
@@ -26,9 +33,15 @@ const COUNTS = {
   'collector-entries': 1000,
   'collector-servers': 2,
   'collector-seconds': 60,
+  'registry-clusters': 10_000,
+  'registry-servers': 2,
+  'registry-collectors': 3,
+  'registry-interval': 60,
+  'registry-seconds': 120,
 } as const;
 
-const ALLOWED = '--clusters --rounds --repeat --rate --seconds --collector-entries --collector-servers --collector-seconds --skip-collector --skip-deciders --skip-applier --profile DIR';
+const ALLOWED =
+  '--clusters --rounds --repeat --rate --seconds --collector-entries --collector-servers --collector-seconds --registry-clusters --registry-servers --registry-collectors --registry-interval --registry-seconds --skip-collector --skip-deciders --skip-applier --skip-registry --profile DIR';
 
 /** The command line of `pnpm bench:fleet`; throws an Error naming the bad option. */
 export function parseFleetOptions(argv: readonly string[]): FleetOptions {
@@ -44,6 +57,7 @@ export function parseFleetOptions(argv: readonly string[]): FleetOptions {
         'skip-collector': { type: 'boolean', default: false },
         'skip-deciders': { type: 'boolean', default: false },
         'skip-applier': { type: 'boolean', default: false },
+        'skip-registry': { type: 'boolean', default: false },
         profile: { type: 'string' },
       },
     }));
@@ -69,6 +83,12 @@ export function parseFleetOptions(argv: readonly string[]): FleetOptions {
     skipCollector: values['skip-collector'],
     skipDeciders: values['skip-deciders'],
     skipApplier: values['skip-applier'],
+    skipRegistry: values['skip-registry'],
+    registryClusters: count('registry-clusters'),
+    registryServers: count('registry-servers'),
+    registryCollectors: count('registry-collectors'),
+    registryIntervalSec: count('registry-interval'),
+    registrySteadySec: count('registry-seconds'),
     profileDir: values.profile ?? null,
   };
 }
