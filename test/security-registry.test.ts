@@ -88,7 +88,7 @@ describe('security - the registry under walrus nats-config', () => {
     expect(await runControlCommand('clusters', ['add', 'reg-a', pgc.url], env, o), err).toBe(0);
     const alerts = await as('walrus-alerts');
     const seen: Array<Record<string, unknown>> = [];
-    const sub = alerts.subscribe('walrus.applied.reg-a', { callback: (_e, m) => seen.push(m.json()) });
+    const sub = alerts.subscribe('walrus.applied.reg-a', { callback: (_e, m) => void seen.push(m.json()) });
     await alerts.flush();
     const admin = await as('walrus-admin');
     const jsm = await jetstreamManager(admin);

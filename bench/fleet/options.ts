@@ -20,6 +20,8 @@ export interface FleetOptions {
   registryCollectors: number;
   registryIntervalSec: number;
   registrySteadySec: number;
+  /** WALRUS_COLLECTOR_CONCURRENCY of the registry's collectors. */
+  registryConcurrency: number;
   /** Directory for the deciders' V8 CPU profiles (--cpu-prof), or null. */
   profileDir: string | null;
 }
@@ -38,10 +40,11 @@ const COUNTS = {
   'registry-collectors': 3,
   'registry-interval': 60,
   'registry-seconds': 120,
+  'registry-concurrency': 16,
 } as const;
 
 const ALLOWED =
-  '--clusters --rounds --repeat --rate --seconds --collector-entries --collector-servers --collector-seconds --registry-clusters --registry-servers --registry-collectors --registry-interval --registry-seconds --skip-collector --skip-deciders --skip-applier --skip-registry --profile DIR';
+  '--clusters --rounds --repeat --rate --seconds --collector-entries --collector-servers --collector-seconds --registry-clusters --registry-servers --registry-collectors --registry-interval --registry-seconds --registry-concurrency --skip-collector --skip-deciders --skip-applier --skip-registry --profile DIR';
 
 /** The command line of `pnpm bench:fleet`; throws an Error naming the bad option. */
 export function parseFleetOptions(argv: readonly string[]): FleetOptions {
@@ -89,6 +92,7 @@ export function parseFleetOptions(argv: readonly string[]): FleetOptions {
     registryCollectors: count('registry-collectors'),
     registryIntervalSec: count('registry-interval'),
     registrySteadySec: count('registry-seconds'),
+    registryConcurrency: count('registry-concurrency'),
     profileDir: values.profile ?? null,
   };
 }

@@ -37,6 +37,9 @@ export interface RegistryFigures {
   expectedPerSec: number;
   collectorCpuPercent: number[];
   collectorRssMb: number[];
+  /** Mean database time per sample (connection in hand to sample read), from the collectors' histogram. */
+  queryMs: number;
+  concurrency: number;
   consumers: { total: number; byStream: Record<string, number> };
   killed: { collector: string; clusters: number; gapMaxSec: number; gapP99Sec: number; gapP50Sec: number; takeoverFirstSec: number; takeoverAllSec: number };
 }
@@ -87,7 +90,8 @@ export async function registryFigures(o: FleetOptions, spawn: Spawn): Promise<Re
         WALRUS_COLLECTOR_ID: name,
         WALRUS_SAMPLE_INTERVAL: String(interval),
         WALRUS_LEASE_SEC: String(LEASE_SEC),
-        LOG_LEVEL: 'warn',
+        WALRUS_COLLECTOR_CONCURRENCY: String(o.registryConcurrency),
+        LOG_LEVEL: process.env.BENCH_DEBUG ? 'info' : 'warn',
         METRICS_PORT: String(port),
       }),
     });
@@ -97,7 +101,18 @@ export async function registryFigures(o: FleetOptions, spawn: Spawn): Promise<Re
   const firstRoundSec = (performance.now() - t0) / 1000;
   progress(`every cluster sampled after ${firstRoundSec.toFixed(1)} s; measuring ${o.registrySteadySec} s of steady sampling`);
 
-  // Steady state: samples per second and the collectors' CPU over whole intervals.
+  // Steady state: samples per second, the collectors' CPU and their database time per sample, over whole intervals.
+  const queryTime = async () => {
+    let sum = 0;
+    let count = 0;
+    for (const c of collectors.values()) {
+      const text = await fetch(`http://127.0.0.1:${c.port}/metrics`).then((r) => r.text());
+      sum += Number(/^walrus_collector_query_duration_seconds_sum(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? NaN);
+      count += Number(/^walrus_collector_query_duration_seconds_count(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? NaN);
+    }
+    return { sum, count };
+  };
+  const q0 = await queryTime();
   const cpu0 = [...collectors.values()].map((c) => cpuSeconds(c.p.proc.pid));
   const r0 = received;
   const s0 = performance.now();
@@ -106,6 +121,8 @@ export async function registryFigures(o: FleetOptions, spawn: Spawn): Promise<Re
   const samplesPerSec = (received - r0) / seconds;
   const cpuPercent = [...collectors.values()].map((c, k) => (100 * (cpuSeconds(c.p.proc.pid) - (cpu0[k] ?? NaN))) / seconds);
   const rss = [...collectors.values()].map((c) => rssMb(c.p.proc.pid));
+  const q1 = await queryTime();
+  const queryMs = (1000 * (q1.sum - q0.sum)) / (q1.count - q0.count);
 
   const jsm = await jetstreamManager(nc);
   const byStream: Record<string, number> = {};
@@ -121,6 +138,7 @@ export async function registryFigures(o: FleetOptions, spawn: Spawn): Promise<Re
   const lastBefore = new Map(clusters.map((c) => [c, last.get(c)?.atMs ?? NaN]));
   progress(`kill -9 of ${victim}, which serves ${clusters.length} clusters`);
   const killedAt = Date.now();
+  if (process.env.BENCH_DEBUG) progress(`debug: killed at ${new Date(killedAt).toISOString()}`);
   proc.p.proc.kill('SIGKILL');
   await proc.p.exited;
   const takenOver = () => clusters.filter((c) => (last.get(c)?.collector ?? victim) !== victim);
@@ -132,6 +150,11 @@ export async function registryFigures(o: FleetOptions, spawn: Spawn): Promise<Re
   const firstAfter = new Map<string, number>();
   for (const h of history) if (h.collector !== victim && h.atMs > killedAt - interval * 1000 && lastBefore.has(h.cluster) && !firstAfter.has(h.cluster) && h.atMs > (lastBefore.get(h.cluster) ?? 0)) firstAfter.set(h.cluster, h.atMs);
   const gaps = clusters.map((c) => ((firstAfter.get(c) ?? NaN) - (lastBefore.get(c) ?? NaN)) / 1000).sort((a, b) => a - b);
+  if (process.env.BENCH_DEBUG) {
+    const rows = clusters.map((c) => [((lastBefore.get(c) ?? NaN) - killedAt) / 1000, ((firstAfter.get(c) ?? NaN) - killedAt) / 1000]).sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
+    for (let i = 0; i < rows.length; i += Math.max(1, Math.floor(rows.length / 40))) progress(`debug: last before ${rows[i]?.[0]?.toFixed(1)} s, first after ${rows[i]?.[1]?.toFixed(1)} s`);
+    for (const c of collectors.values()) for (const l of c.p.lines.filter((x) => /agreed view|collectors changed|self-fencing|taken in hand/.test(x.msg))) progress(`debug: ${JSON.stringify(l)}`);
+  }
   const takeovers = clusters.map((c) => ((firstAfter.get(c) ?? NaN) - killedAt) / 1000).sort((a, b) => a - b);
 
   sub.unsubscribe();
@@ -149,6 +172,8 @@ export async function registryFigures(o: FleetOptions, spawn: Spawn): Promise<Re
     expectedPerSec: n / interval,
     collectorCpuPercent: cpuPercent,
     collectorRssMb: rss,
+    queryMs,
+    concurrency: o.registryConcurrency,
     consumers: { total, byStream },
     killed: {
       collector: victim,
@@ -167,7 +192,7 @@ export function registryLines(r: RegistryFigures): string[] {
   return [
     `(f) registry: ${r.clusters} registered clusters (ids on ${r.servers} PostgreSQL servers behind PgBouncer), ${r.collectors} collectors, ${r.intervalSec} s interval, lease ${LEASE_SEC} s`,
     `    every cluster sampled ${f(r.firstRoundSec)} s after the collectors started`,
-    `    sustained ${f(r.samplesPerSec)} samples/s (expected ${f(r.expectedPerSec)}); collectors ${r.collectorCpuPercent.map((c) => `${f(c)}%`).join(', ')} of one core, ${r.collectorRssMb.map((m) => `${f(m, 0)} MB`).join(', ')} resident`,
+    `    sustained ${f(r.samplesPerSec)} samples/s (expected ${f(r.expectedPerSec)}); collectors ${r.collectorCpuPercent.map((c) => `${f(c)}%`).join(', ')} of one core, ${r.collectorRssMb.map((m) => `${f(m, 0)} MB`).join(', ')} resident; database time ${f(r.queryMs)} ms per sample (WALRUS_COLLECTOR_CONCURRENCY ${r.concurrency})`,
     `    JetStream consumers: ${r.consumers.total} (${Object.entries(r.consumers.byStream).map(([s, c]) => `${s} ${c}`).join(', ')})`,
     `    kill -9 of ${r.killed.collector} (${r.killed.clusters} clusters): unsampled max ${f(r.killed.gapMaxSec)} s, p99 ${f(r.killed.gapP99Sec)} s, p50 ${f(r.killed.gapP50Sec)} s (last sample before -> first after; bound: lease + interval = ${LEASE_SEC + r.intervalSec} s); first taken over ${f(r.killed.takeoverFirstSec)} s, all ${f(r.killed.takeoverAllSec)} s after the kill`,
   ];

@@ -96,6 +96,7 @@ export async function startCollector(deps: ServiceDeps<CollectorConfig>): Promis
       intervalSec: config.intervalSec,
       samplers: {
         running: () => new Map([...served].map(([id, s]) => [id, s.revision])),
+        has: (id) => served.has(id),
         start: (spec, revision, t) => start(spec, revision, t),
         stop,
       },

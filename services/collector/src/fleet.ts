@@ -52,6 +52,7 @@ import {
 export interface Samplers {
   /** The clusters sampled now, with the registry revision each was started from. */
   running(): ReadonlyMap<string, number>;
+  has(id: string): boolean;
   start(spec: ClusterSpec, revision: number, takeover: { prevSeq: number | null; firstDelayMs: number }): void;
   stop(ids: readonly string[]): Promise<void>;
 }
@@ -114,6 +115,8 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   let fenced = false;
   /** performance.now() when the last heartbeat that succeeded was sent; null before the first. */
   let lastHeartbeatSent: number | null = null;
+  /** performance.now() when this collector first saw its own heartbeat. */
+  let joinedAt: number | null = null;
   const takeoverReads = new Limiter(TAKEOVER_READS_AT_ONCE);
   /** Cache of the clusters this collector owns, by view and registry version. */
   let owned: { key: string; ids: Set<string> } | null = null;
@@ -144,7 +147,10 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         }
         const announcedView = Array.isArray(a?.view) && a.view.every((m) => typeof m === 'string') ? a.view : [];
         seen.set(c.key, { id: c.key, view: announcedView, atMs: c.createdMs });
-        if (c.key === id) selfSeen = true;
+        if (c.key === id && !selfSeen) {
+          selfSeen = true;
+          joinedAt = mono;
+        }
       }
       reconcileSoon();
     },
@@ -246,19 +252,28 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     }
     agreed = viewAgreed(id, view, seen);
     if (!agreed) return;
+    // Collectors started together see each other within a heartbeat: the
+    // first one does not take every cluster only to hand two thirds over a
+    // moment later.
+    if (joinedAt === null || mono - joinedAt < heartbeatMs) {
+      agreed = false;
+      return;
+    }
     const after = o.samplers.running();
     const start = [...want].filter((c) => !after.has(c));
     if (start.length === 0) return;
+    const begun = performance.now();
     log.info({ collector: id, clusters: start.length, view }, 'sampling clusters of this collector under the agreed view');
     await Promise.all(
       start.map(async (c, i) => {
         const t = await takeover(c, serverNow, i, start.length);
         const e = clusters.get(c);
         // The registry or the view may have moved on meanwhile: the next round decides again.
-        if (stopped || fenced || !e?.spec || !sameView(view, announced) || o.samplers.running().has(c)) return;
+        if (stopped || fenced || !e?.spec || !sameView(view, announced) || o.samplers.has(c)) return;
         o.samplers.start(e.spec, e.revision, t);
       }),
     );
+    log.info({ collector: id, clusters: start.length, ms: Math.round(performance.now() - begun) }, 'clusters taken in hand');
   };
 
   let reconciling: Promise<void> | null = null;
