@@ -9,7 +9,7 @@ import { applier, applierEnvSchema } from '@walrus/applier';
 import { ALL_DEFAULT_METRICS_PORT, runControlCommand, runSimulate, SERVICES } from '@walrus/cli';
 import { collector, collectorEnvSchema } from '@walrus/collector';
 import { control, controlEnvSchema } from '@walrus/control';
-import { DEFAULT_POLICY, ENDPOINTS, envVarName, findParam, KV_STATE_BUCKET, policyFromEnv, POLICY_ENV_VARS } from '@walrus/core';
+import { DEFAULT_POLICY, ENDPOINTS, envVarName, findParam, KV_APPLIED_BUCKET, KV_CLUSTERS_BUCKET, KV_COLLECTORS_BUCKET, KV_STATE_BUCKET, policyFromEnv, POLICY_ENV_VARS } from '@walrus/core';
 import { decider, deciderEnvSchema } from '@walrus/decider';
 import { historian, historianEnvSchema } from '@walrus/historian';
 import { commonEnvSchema, type ServiceDefinition } from '@walrus/runtime';
@@ -286,8 +286,8 @@ describe('README and docs - what runs as shown', () => {
     const port = defined(all.lines.find((l) => l.msg === 'started')).metricsPort as number;
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const registered = [...text.matchAll(/^# HELP (\S+)/gm)].map((m) => defined(m[1]));
-    // Names that are not metrics: URL parameters (written name=value), the KV bucket, the NOTIFY channel.
-    const notMetrics = new Set([KV_STATE_BUCKET, DEFAULT_POLICY.notifyChannel, ...[...operatorText.matchAll(/\b(walrus_[a-z_]+)=/g)].map((m) => defined(m[1]))]);
+    // Names that are not metrics: URL parameters (written name=value), the KV buckets, the NOTIFY channel.
+    const notMetrics = new Set([KV_STATE_BUCKET, KV_CLUSTERS_BUCKET, KV_COLLECTORS_BUCKET, KV_APPLIED_BUCKET, DEFAULT_POLICY.notifyChannel, ...[...operatorText.matchAll(/\b(walrus_[a-z_]+)=/g)].map((m) => defined(m[1]))]);
     const named = [...new Set([...operatorText.matchAll(/`(walrus_[a-z_]+)(\*|\{[^}]*\})?`/g)].map((m) => defined(m[1])))].filter((n) => !notMetrics.has(n));
     expect(named.length).toBeGreaterThan(30);
     const missing = named.filter((n) => (n.endsWith('_') ? !registered.some((r) => r.startsWith(n)) : !registered.includes(n)));
