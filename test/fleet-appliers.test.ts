@@ -19,6 +19,10 @@ import { testDecision } from './harness/messages.js';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
 import { SubjectWatch } from './harness/watch.js';
+import { waitSettled } from './harness/consumers.js';
+
+/** The event that proves "nothing more comes": the shared consumer has acknowledged every decision of the cluster. */
+const settled = () => waitSettled(nc, 'WALRUS_DECISIONS', 'walrus.decision.app-a', { what: 'every decision handled' });
 
 let nats: NatsServer;
 let pg: PostgresCluster;
@@ -79,6 +83,7 @@ describe('fleet - appliers share the decisions', () => {
     // Published back to back: without the per-cluster order a later one would find the size it expects not there yet (stale).
     await Promise.all(steps.map((d) => js.publish('walrus.decision.app-a', JSON.stringify(d))));
     for (const d of steps) expect(await outcome(d)).toMatchObject({ status: 'applied', max_wal_size_mb: d.new_size_mb });
+    await settled();
     expect(await maxWalSizeMb(pg)).toBe(160);
     expect((await alters()).length - before).toBe(steps.length);
     for (const d of steps) expect(outcomesOf(d)).toHaveLength(1);
@@ -103,6 +108,7 @@ describe('fleet - appliers share the decisions', () => {
     expect(await maxWalSizeMb(pg)).toBe(192);
     const [survivor] = appliers;
     await defined(survivor).waitForLog((l) => l.decisionId === d.id && l.msg.startsWith('an applier stopped while applying'), 'the recovery of the intent');
+    await settled();
     expect((await alters()).length - before).toBe(1);
     expect(outcomesOf(d)).toHaveLength(1);
   }, 150_000);
@@ -119,7 +125,9 @@ describe('fleet - appliers share the decisions', () => {
     await kv.put('app-a', JSON.stringify({ v: 1, seq: ack.seq, decision_id: d.id, state: 'applying', by: 'a killed applier' }));
     await startApplier();
     expect(await outcome(d)).toMatchObject({ status: 'applied', max_wal_size_mb: 256 });
+    await settled();
     expect((await alters()).length - before).toBe(0);
+    expect(outcomesOf(d)).toHaveLength(1);
     expect(JSON.parse(defined(await kv.get('app-a')).string())).toMatchObject({ seq: ack.seq, state: 'done' });
   });
 });
