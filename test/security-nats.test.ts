@@ -4,7 +4,7 @@
  * restricted user, and a monitored cluster whose URL carries a known password.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WALRUS_BIN } from '@walrus/cli/launch';
@@ -18,6 +18,7 @@ import { cleanupAll, registerCleanup, startNats, startPostgres, waitFor, type Na
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
 import { testDecision } from './harness/messages.js';
 import { defined } from './harness/defined.js';
+import { connectAs, readUserEnvFiles } from './harness/nats-users.js';
 
 /** Appears in every connection string the services get; must appear in none of their outputs. */
 const PG_PASSWORD = 'Kn0wn-PG-secret-7f3a';
@@ -32,18 +33,9 @@ const procs: Record<string, WalrusProcess> = {};
 const retired: WalrusProcess[] = [];
 const opened: NatsConnection[] = [];
 
-function readEnvFile(file: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line);
-    if (m) out[defined(m[1])] = defined(m[2]);
-  }
-  return out;
-}
 
 async function as(user: string): Promise<NatsConnection> {
-  const c = defined(creds[user]);
-  const nc = await connect({ servers: nats.url, user: defined(c.NATS_USER), pass: defined(c.NATS_PASSWORD), inboxPrefix: defined(c.NATS_INBOX_PREFIX), timeout: 5000 });
+  const nc = await connectAs(nats.url, creds, user);
   opened.push(nc);
   return nc;
 }
@@ -69,8 +61,7 @@ beforeAll(async () => {
     env: { PATH: process.env.PATH ?? '', WALRUS_CLUSTERS: `a=${clusterUrl},b=${clusterUrl}` },
     encoding: 'utf8',
   });
-  creds = {};
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.env'))) creds[f.slice(0, -4)] = readEnvFile(join(dir, f));
+  creds = readUserEnvFiles(dir);
   expect(Object.keys(creds).sort()).toEqual([
     'walrus-admin',
     'walrus-alerts',

@@ -6,16 +6,17 @@
  * write to it.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { WALRUS_BIN } from '@walrus/cli/launch';
 import { runControlCommand, type Output } from '@walrus/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defined } from './harness/defined.js';
+import { connectAs, readUserEnvFiles } from './harness/nats-users.js';
 import { maxWalSizeMb } from './harness/load.js';
 import { testDecision } from './harness/messages.js';
 import { cleanupAll, registerCleanup, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
@@ -27,18 +28,9 @@ let creds: Record<string, Record<string, string>>;
 const procs: WalrusProcess[] = [];
 const opened: NatsConnection[] = [];
 
-function readEnvFile(file: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line);
-    if (m) out[defined(m[1])] = defined(m[2]);
-  }
-  return out;
-}
 
 async function as(user: string): Promise<NatsConnection> {
-  const c = defined(creds[user]);
-  const nc = await connect({ servers: nats.url, user: defined(c.NATS_USER), pass: defined(c.NATS_PASSWORD), inboxPrefix: defined(c.NATS_INBOX_PREFIX), timeout: 5000 });
+  const nc = await connectAs(nats.url, creds, user);
   opened.push(nc);
   return nc;
 }
@@ -63,8 +55,7 @@ beforeAll(async () => {
     env: { PATH: process.env.PATH ?? '' },
     encoding: 'utf8',
   });
-  creds = {};
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.env'))) creds[f.slice(0, -4)] = readEnvFile(join(dir, f));
+  creds = readUserEnvFiles(dir);
   await nats.cleanup();
   nats = await startNats({ config: readFileSync(join(dir, 'nats-auth.conf'), 'utf8') });
   const started = (p: WalrusProcess, what: string) => p.waitForLog((l) => l.msg === 'started', what, 60_000);
