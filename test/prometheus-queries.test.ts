@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { AckPolicy, DeliverPolicy, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { SAMPLE_INTERVAL_HEADER } from '@walrus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ALERTS_FILE, alertRules, dashboards, grafanaExpr, PROMETHEUS_CONFIG_FILE } from './harness/deploy-files.js';
@@ -103,12 +104,14 @@ describe('prometheus queries - every alert and dashboard expression returns data
     const config = parse(readFileSync(PROMETHEUS_CONFIG_FILE, 'utf8')) as {
       global: Record<string, string>;
       rule_files: string[];
-      scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+      scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }>; dns_sd_configs?: unknown }>;
     };
     config.global = { ...config.global, scrape_interval: '1s', evaluation_interval: '1s' };
     config.rule_files = [ALERTS_FILE];
     const job = defined(config.scrape_configs.find((s) => s.job_name === 'walrus'), 'the walrus scrape job');
     job.static_configs = [{ targets: [`127.0.0.1:${metricsPort}`, `127.0.0.1:${deadPort}`] }];
+    // The compose replicas found by DNS are not here.
+    delete job.dns_sd_configs;
     prom = await startPrometheus({ config: stringify(config) });
   });
 
@@ -146,7 +149,15 @@ describe('prometheus queries - every alert and dashboard expression returns data
     const last = defined(watch.on('walrus.sample.full').at(-1), 'a sample of full');
     const { pg_wal_bytes: _w, replication_slots: _s, replication_slot_count: _n, archiver: _a, wal_keep_size_mb: _k, ...plain } = last;
     const ghostAt = new Date(Date.now() - 30 * 60_000);
-    await publishJs(nc, 'walrus.sample.ghost', { ...plain, cluster: 'ghost', collected_at: ghostAt.toISOString() }, `ghost:${ghostAt.getTime()}`);
+    // Its collector's interval was a second: no_samples fires a minute after the sample was stored, once a decider sweeps.
+    await jetstream(nc).publish('walrus.sample.ghost', JSON.stringify({ ...plain, cluster: 'ghost', collected_at: ghostAt.toISOString() }), {
+      msgID: `ghost:${ghostAt.getTime()}`,
+      headers: (() => {
+        const h = headers();
+        h.set(SAMPLE_INTERVAL_HEADER, '1');
+        return h;
+      })(),
+    });
 
     // A first resize of full, before the slot holds anything: once the slot
     // holds more than budget − min_size, the budget caps every growth at the
@@ -183,6 +194,10 @@ describe('prometheus queries - every alert and dashboard expression returns data
       await waitFor(() => watch.on('walrus.sample.full').length > seen + 1, { what: 'a sample after the writes', timeoutMs: 30_000 });
       left = await missing(left);
     }
+
+    // The ghost has been quiet for a minute and a decider has swept: no_samples fires.
+    const noSamples = defined(rules.find((r) => r.alert === 'WalrusNoSamples'), 'WalrusNoSamples').expr;
+    await waitFor(async () => hasData(await prom.query(noSamples)), { what: 'the ghost cluster reported without samples', timeoutMs: 150_000 });
 
     // The history database goes away; the historian's next write (of the
     // decisions the writes bring) fails.

@@ -172,6 +172,8 @@ export interface ClusterStatus extends SizingStatus {
   collector?: string | null;
   /** Whether the cluster is in the registry (walrus_clusters). */
   registered?: boolean;
+  /** The alerts firing for the cluster, by key (`no_samples`, `wal_disk_budget`, `archiver_failing`, `slot_retention:<slot>`), as its state records them. */
+  alerts_firing?: string[];
 }
 
 /** One member of a cluster, as its last sample showed it. */
@@ -198,6 +200,8 @@ export interface FleetSummary {
   hourly_limit_reached: number;
   with_invalid_overrides: number;
   total_adjustments: number;
+  /** Clusters whose no_samples alert fires: no sample for three of their intervals (at least 60 s). */
+  no_samples?: number;
 }
 
 export interface StatusResult {

@@ -61,7 +61,8 @@ export const WAL_DISK_SAMPLE_FIELDS = {
   archiver: ArchiverV1.optional(),
 } as const;
 
-export const ALERT_KINDS = ['slot_retention', 'archiver_failing', 'wal_disk_budget'] as const;
+/** `no_samples` (ARCHITECTURE §8): a registered or known cluster sampled by nobody (fleet/no-samples.ts). */
+export const ALERT_KINDS = ['slot_retention', 'archiver_failing', 'wal_disk_budget', 'no_samples'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 export const ALERT_STATES = ['firing', 'resolved'] as const;
 export type AlertState = (typeof ALERT_STATES)[number];
@@ -96,6 +97,9 @@ export const AlertV1 = z
     last_failed_wal: z.string().max(64).nullable().optional(),
     last_failed_at: IsoTime.nullable().optional(),
     pending_files: Count.nullable().optional(),
+    /** no_samples: the cluster's last sample (null: never sampled since it was registered) and the interval it was sampled at. */
+    last_sample_at: IsoTime.nullable().optional(),
+    interval_sec: z.number().int().positive().optional(),
   })
   .refine((a) => a.kind !== 'slot_retention' || (a.slot !== undefined && a.retained_bytes !== undefined), {
     message: 'a slot_retention alert names its slot and retained_bytes',

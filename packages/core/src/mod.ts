@@ -42,3 +42,4 @@ export * from './fleet/registry.js';
 export * from './fleet/rendezvous.js';
 export * from './fleet/membership.js';
 export * from './fleet/applied.js';
+export * from './fleet/no-samples.js';

@@ -29,3 +29,4 @@ export * from './reply.js';
 export * from './kv-watch.js';
 export * from './registry.js';
 export * from './stream-log.js';
+export * from './last-per-subject.js';

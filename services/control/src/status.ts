@@ -1,5 +1,7 @@
 import {
+  ALERT_STATE_KEY,
   HOUR_WINDOW_MS,
+  NO_SAMPLES_KEY,
   resolvePolicy,
   sizingStatus,
   type ApplyResult,
@@ -106,7 +108,14 @@ export function clusterStatus(facts: ClusterFacts, defaults: Policy, nowMs: numb
     failovers: state?.failovers ?? 0,
     collector: facts.collector ?? facts.sample?.collector ?? null,
     registered: facts.registered ?? false,
+    alerts_firing: firingAlerts(state),
   };
+}
+
+/** The keys of the alerts the state records as firing (ClusterState v1 keeps them under algo.alerts). */
+function firingAlerts(state: ClusterState | null): string[] {
+  const firing = (state?.algo[ALERT_STATE_KEY] as { firing?: unknown } | undefined)?.firing;
+  return firing !== null && typeof firing === 'object' ? Object.keys(firing).sort() : [];
 }
 
 /**
@@ -151,5 +160,6 @@ export function fleetSummary(clusters: readonly ClusterStatus[]): FleetSummary {
     hourly_limit_reached: count((c) => c.hourly_limit_reached),
     with_invalid_overrides: count((c) => c.invalid_overrides.length > 0),
     total_adjustments: clusters.reduce((n, c) => n + c.total_adjustments, 0),
+    no_samples: count((c) => (c.alerts_firing ?? []).includes(NO_SAMPLES_KEY)),
   };
 }

@@ -45,6 +45,7 @@ import { ClusterLock } from './cluster-lock.js';
 import { deciderMetrics, readDiskReadings, readingsOf } from './metrics.js';
 import { serveRequests } from './requests.js';
 import { SampleLog } from './sample-log.js';
+import { startNoSamplesSweep } from './no-samples.js';
 
 export interface DeciderConfig {
   /** Service defaults of every walrus.* parameter (WALRUS_* variables). */
@@ -328,6 +329,19 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     sendLater: (write) => requests.later(write),
   });
 
+  // Quiet clusters (no_samples): swept by every decider, published and recorded once.
+  const sweep = await startNoSamplesSweep({
+    nc,
+    store,
+    alerts: alertPublisher,
+    log,
+    registry,
+    now,
+    provision: deps.provision,
+    replicas: deps.replicas,
+    published: (a) => recordAlerts([a]),
+  });
+
   // analyze --apply and reset, asked by the control service: deciders alone write walrus_state and publish decisions.
   const served = await serveRequests({ nc, requests, store, samples, lock, defaults: config.defaults, maxClockSkewMs: maxSkewMs, now, log, metrics: m });
 
@@ -338,6 +352,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
     stop: async () => {
       stopping = true;
       stopped.abort();
+      await sweep.stop();
       await served.stop();
       await consumer.stop();
       requests.close();

@@ -204,7 +204,7 @@ export function deciderMetrics(registry: Registry) {
     }),
     alerts: new Counter({
       name: 'walrus_alerts_total',
-      help: 'Alert events published on walrus.alert.<cluster>, by kind (slot_retention, archiver_failing, wal_disk_budget) and state (firing, resolved).',
+      help: 'Alert events published on walrus.alert.<cluster>, by kind (slot_retention, archiver_failing, wal_disk_budget, no_samples) and state (firing, resolved).',
       labelNames: ['cluster', 'kind', 'state'],
       registers,
     }),

@@ -40,7 +40,8 @@ function fleet(r: StatusResult): string {
     String(c.total_adjustments),
     String(c.quiet_intervals),
     rateLimit(c),
-    [!c.enabled && 'disabled', c.dry_run && 'dry run', c.active_profile !== null && `profile ${c.active_profile}`, c.at_ceiling && 'at ceiling', c.in_recovery && 'standby', c.invalid_overrides.length > 0 && `${c.invalid_overrides.length} invalid override(s)`]
+    [(c.alerts_firing ?? []).includes('no_samples') && 'no samples',
+      !c.enabled && 'disabled', c.dry_run && 'dry run', c.active_profile !== null && `profile ${c.active_profile}`, c.at_ceiling && 'at ceiling', c.in_recovery && 'standby', c.invalid_overrides.length > 0 && `${c.invalid_overrides.length} invalid override(s)`]
       .filter(Boolean)
       .join(', ') || '-',
   ]);
@@ -48,6 +49,7 @@ function fleet(r: StatusResult): string {
   const several = r.clusters.filter((c) => (c.members ?? []).length > 1);
   return (
     `${f.clusters} clusters: ${f.reachable} reachable, ${f.unreachable} unreachable, ${f.unknown} unknown; ` +
+    (f.no_samples ? `${f.no_samples} without samples (no_samples); ` : '') +
     `${f.at_ceiling} at ceiling, ${f.cooldown_active} in cooldown, ${f.total_adjustments} adjustments\n\n` +
     (rows.length > 0
       ? formatTable(['CLUSTER', 'MAX_WAL_SIZE', 'WALRUS.MAX', 'WAL RATE', 'REQUIRED', 'REACHABLE', 'SAMPLE', 'COLLECTOR', 'ADJUSTMENTS', 'QUIET', 'RATE LIMIT', 'NOTES'], rows) + '\n'
@@ -89,6 +91,7 @@ function detail(c: ClusterStatus): string {
     ['standby', yesNo(c.in_recovery)],
     ['last sample', `${text(c.last_sample_at)}${c.sample_age_sec !== null ? ` (${age(c.sample_age_sec)} ago)` : ''}`],
     ['collector', `${text(c.collector)}${c.registered ? ' (registered cluster)' : ''}`],
+    ['alerts firing', (c.alerts_firing ?? []).join(', ') || 'none'],
     ['last adjustment', text(c.last_adjustment_at)],
     ['total adjustments', String(c.total_adjustments)],
     ['quiet intervals', String(c.quiet_intervals)],

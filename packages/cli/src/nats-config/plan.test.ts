@@ -81,10 +81,13 @@ describe('nats-config - plan', () => {
     expect(a2.subscribe.allow).toEqual(['_INBOX_walrus-applier-2.>']);
   });
 
-  it('nats-config - without provisioning nobody may create streams or consumers (following a bucket aside: an ephemeral consumer)', () => {
+  it('nats-config - without provisioning nobody may create streams or durable consumers (ordered ones aside: following a bucket, the deciders reading the last samples)', () => {
     for (const clusters of [['a', 'b', 'c'], null]) {
       const all = planNatsUsers(opts({ provision: false, clusters })).filter((u) => u.role !== 'control');
-      expect(all.flatMap((u) => u.publish.allow ?? []).filter((s) => /\.CREATE\./.test(s) && !/CONSUMER\.CREATE\.KV_walrus_(clusters|collectors|applied)/.test(s))).toEqual([]);
+      const ordered = /CONSUMER\.CREATE\.(KV_walrus_(clusters|collectors|applied)|WALRUS_SAMPLES$|WALRUS_SAMPLES\.>$)/;
+      expect(all.flatMap((u) => u.publish.allow ?? []).filter((s) => /\.CREATE\./.test(s) && !ordered.test(s))).toEqual([]);
+      // Only deciders read the samples stream through an ordered consumer: they never write samples.
+      expect(all.filter((u) => u.publish.allow?.includes('$JS.API.CONSUMER.CREATE.WALRUS_SAMPLES')).map((u) => u.role)).toEqual(['decider']);
     }
   });
 

@@ -199,6 +199,12 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
           'walrus.alert.>',
           ...(o.provision ? ['$JS.API.STREAM.UPDATE.WALRUS_DECISIONS'] : []),
           'walrus.dlq.decider',
+          // no_samples: the last sample of every cluster (an ordered consumer, headers only; samples are written by the collectors, not by deciders), and the registry.
+          '$JS.API.CONSUMER.CREATE.WALRUS_SAMPLES',
+          '$JS.API.CONSUMER.CREATE.WALRUS_SAMPLES.>',
+          '$JS.API.CONSUMER.MSG.NEXT.WALRUS_SAMPLES.*',
+          '$JS.API.CONSUMER.DELETE.WALRUS_SAMPLES.*',
+          ...followBucket(REGISTRY_STREAM, o.provision),
         ],
         deny: [...CONTROL_ONLY],
       },

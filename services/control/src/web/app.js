@@ -94,6 +94,7 @@ function renderFleet(fleet) {
       ['clusters', f.clusters],
       ['reachable', f.reachable],
       ['unreachable', f.unreachable],
+      ['without samples', f.no_samples ?? 0],
       ['at ceiling', f.at_ceiling],
       ['in cooldown', f.cooldown_active],
       ['adjustments', f.total_adjustments],
@@ -105,6 +106,7 @@ function renderFleet(fleet) {
       const reach = c.reachable === null ? el('span', { class: 'muted' }, 'unknown') : c.reachable ? el('span', { class: 'ok' }, 'yes') : el('span', { class: 'bad' }, 'no');
       const limit = c.hourly_limit_reached ? 'hourly limit' : c.cooldown_active ? `cooldown ${c.cooldown_remaining_sec} s` : '–';
       const notes = [];
+      if ((c.alerts_firing ?? []).includes('no_samples')) notes.push('no samples');
       if (!c.enabled) notes.push('disabled');
       if (c.dry_run) notes.push('dry run');
       if (c.in_recovery) notes.push('standby');

@@ -1,10 +1,11 @@
 import type { Policy } from '../../config/policy.js';
 import type { Alert, AlertKind, ReplicationSlot } from '../../disk-schemas.js';
 import type { Sample } from '../../schemas.js';
-import { uuidV5 } from '../decision-id.js';
+import { alertId } from './alert-id.js';
 import { toMs } from '../time.js';
 import { archiverHealth } from './archiver.js';
 import { describeSlot, formatBytes, MB } from './holders.js';
+import { NO_SAMPLES_KEY, noSamplesResolved } from '../../fleet/no-samples.js';
 
 /** Where the decider keeps the firing alerts in ClusterState.algo (plain JSON, like the other engine entries there). */
 export const ALERT_STATE_KEY = 'alerts';
@@ -22,14 +23,11 @@ export interface AlertBook {
 export interface AlertsResult {
   /** The book to store with the cluster's state. */
   state: AlertBook;
-  /** Alert events to publish, in a fixed order: wal_disk_budget, slot_retention by slot, archiver_failing. */
+  /** Alert events to publish, in a fixed order: no_samples, wal_disk_budget, slot_retention by slot, archiver_failing. */
   alerts: Alert[];
 }
 
-/** An alert's id: the same cluster, kind, slot, state and sample time always give the same id. */
-export function alertId(cluster: string, kind: AlertKind, slot: string | undefined, state: Alert['state'], at: string): string {
-  return uuidV5(`alert|${cluster}|${kind}|${slot ?? ''}|${state}|${toMs(at)}`);
-}
+export { alertId } from './alert-id.js';
 
 const SLOT_PREFIX = 'slot_retention:';
 
@@ -79,6 +77,13 @@ export function evaluateAlerts(previous: unknown, sample: Sample, policy: Policy
     if (state === 'firing') firing[key] = { since: at };
     else delete firing[key];
   };
+
+  // no_samples (ARCHITECTURE §8): raised by the deciders' sweep, resolved by the next sample of the cluster.
+  const quiet = noSamplesResolved(sample.cluster, book, at);
+  if (quiet) {
+    alerts.push(quiet);
+    delete firing[NO_SAMPLES_KEY];
+  }
 
   /** Hysteresis on one value against the budget; returns nothing, emits on a crossing. */
   const againstBudget = (key: string, bytes: number, budget: number, raise: () => void, clear: () => void) => {
