@@ -174,6 +174,10 @@ describe('control - endpoints over NATS request/reply', () => {
       'walrus.api.analyze',
       'walrus.api.reset',
       'walrus.api.cleanup_history',
+      'walrus.api.clusters_add',
+      'walrus.api.clusters_remove',
+      'walrus.api.clusters_list',
+      'walrus.api.clusters_show',
     ]);
     expect(info).toMatchObject({ history: true, live_clusters: POOL });
   });

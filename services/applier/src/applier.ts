@@ -73,7 +73,7 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
       const decoded = decodeMessage(DecisionV1, msg.data);
       if (!decoded.ok) return { kind: 'reject', reason: decoded.reason };
       if (!isExecutable(decoded.value.action)) return ack;
-      return carryOut(cluster, served.get(cluster) ?? null, decoded.value, msg);
+      return carryOut(cluster, () => served.get(cluster) ?? null, decoded.value, msg);
     };
     for (const spec of config.source.clusters) {
       consumers.push(
@@ -148,6 +148,7 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
       served: servedFor,
       by: `${hostname()}:${process.pid}`,
       lookbackMs: config.lookbackSec * 1000,
+      now,
     });
     consumers.push(
       await startDurableConsumer(

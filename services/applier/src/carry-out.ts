@@ -56,11 +56,14 @@ export function decisionCarrier(o: CarryOutOptions) {
   };
 
   /**
-   * `served` is null when the cluster is not one this applier serves (not
-   * in its list, not registered): the decision is rejected, with the reason.
+   * `servedBy()` gives the cluster's connection at each attempt (a registry
+   * entry changed meanwhile gives a new one); null when the cluster is not
+   * one this applier serves (not in its list, not registered): the decision
+   * is rejected, with the reason.
    */
-  return async (cluster: string, served: ServedCluster | null, d: Decision, msg: { working(): void }): Promise<Outcome> => {
+  return async (cluster: string, servedBy: () => ServedCluster | null | Promise<ServedCluster | null>, d: Decision, msg: { working(): void }): Promise<Outcome> => {
     const startedMs = performance.now();
+    const served = await servedBy();
     const finish = async (a: Done): Promise<Outcome> => {
       await publishResult(cluster, d, toApplyResult(d, a, now()), startedMs);
       return ack;
@@ -90,7 +93,7 @@ export function decisionCarrier(o: CarryOutOptions) {
           error: `expired at ${new Date(expiresAt).toISOString()} before it could be applied${lastError ? `; last error: ${lastError}` : ''}`,
         });
       }
-      const attempt = await served.attempt(d);
+      const attempt = await ((await servedBy()) ?? served).attempt(d);
       if (attempt.kind === 'done') return finish(attempt);
       lastError = attempt.error;
       metrics.retries.inc({ cluster });

@@ -30,9 +30,9 @@ export function applierMetrics(registry: Registry, pools: () => number = () => 0
       help: 'Decisions another applier had begun applying (its intent recorded) and stopped on, finished by this one: the value read back, the outcome published once.',
       registers,
     }),
-    caughtUp: new Counter({
-      name: 'walrus_apply_caught_up_total',
-      help: 'Decisions an applier sharing the registry applied ahead of their own delivery, to keep a cluster in order.',
+    waited: new Counter({
+      name: 'walrus_apply_waited_total',
+      help: 'Decisions an applier sharing the registry handed back for a moment because an earlier decision of their cluster was not applied yet (each cluster in order).',
       registers,
     }),
     pools: new Gauge({

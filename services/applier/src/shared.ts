@@ -6,7 +6,7 @@ import type { CarryOut } from './carry-out.js';
 import type { ApplierMetrics } from './metrics.js';
 import type { ServedCluster } from './served.js';
 
-/** How long a decision waits, handed back, while an earlier one of its cluster is in another applier's hands. */
+/** How long a decision waits, handed back, while an earlier one of its cluster is not applied yet. */
 const BUSY_RETRY_MS = 2000;
 
 export interface SharedOptions {
@@ -19,8 +19,9 @@ export interface SharedOptions {
   served: (cluster: string) => Promise<ServedCluster | null>;
   /** Who writes the records (this process). */
   by: string;
-  /** WALRUS_APPLIER_LOOKBACK_SEC: how far back a cluster without a record is caught up. */
+  /** WALRUS_APPLIER_LOOKBACK_SEC: decisions stored longer ago than this are not waited for. */
   lookbackMs: number;
+  now: () => Date;
 }
 
 const PREFIX = 'walrus.decision.';
@@ -28,46 +29,54 @@ const PREFIX = 'walrus.decision.';
 /**
  * A decision on the consumer every applier of the registry shares
  * (docs/SCALING.md, "Appliers share the decisions"). Any applier may be
- * handed any cluster's decision, so each cluster's are carried out in stream
- * order through its record in walrus_applied: first every earlier decision
- * of the cluster not yet taken in hand (read from the stream), then this
- * one; each executable one with its intent written before ALTER SYSTEM and
- * `done` after the outcome is published. A decision at or below the record
- * is acknowledged and nothing else. A record conflict means another applier
- * moved the cluster on: read it again.
+ * handed any cluster's decision; each cluster's are carried out one at a
+ * time and in stream order through its record in walrus_applied:
+ *
+ * - only the applier holding a decision's message writes its record
+ *   (JetStream hands a message to one holder at a time: a holder that dies
+ *   or stalls loses it at the ack wait), first `applying` (the intent,
+ *   before ALTER SYSTEM), then `done` once its outcome is published;
+ * - a decision is taken in hand only when every earlier executable
+ *   decision of its cluster is done: while one is not (its holder is at it,
+ *   or it waits for its turn in another applier), the decision is handed
+ *   back for BUSY_RETRY_MS;
+ * - a decision at or below the record is acknowledged and nothing else,
+ *   except one whose intent is recorded: its earlier holder stopped while
+ *   applying it, and the new holder finishes it (the value read back, the
+ *   same outcome published, nothing run twice: apply-decision.ts).
+ *
+ * A record conflict means another applier moved the cluster on: read it again.
  */
 export function sharedDecisionHandler(o: SharedOptions) {
   const log = new StreamLog(o.requests, STREAM_DECISIONS, DecisionV1);
 
-  /** The cluster's decisions stored before `seq` that its record has not seen. */
-  const unapplied = async (cluster: string, record: AppliedRecord | null, seq: number, storedMs: number) => {
+  /** An executable decision of the cluster stored after the record and before `seq`, not done yet; null when none. */
+  const waitingBefore = async (cluster: string, record: AppliedRecord | null, seq: number): Promise<number | null> => {
     const subject = decisionSubject(cluster);
-    if (record) return log.between(subject, record.seq, seq);
-    // No record: a cluster new to the shared consumer, whose first decisions
-    // may be in other appliers' hands. Decisions stored long before this one
-    // predate the record (an applier of a static list applied them): not replayed.
-    const first = await log.next(subject, 1);
-    if (!first || first.seq >= seq || first.timeMs < storedMs - o.lookbackMs) return [];
-    return [first, ...(await log.between(subject, first.seq, seq))];
+    // Without a record, decisions older than the lookback may never be delivered (the consumer started after them): not waited for.
+    const oldest = o.now().getTime() - o.lookbackMs;
+    for (let from = (record?.seq ?? 0) + 1; from < seq; ) {
+      const m = await log.next(subject, from);
+      if (!m || m.seq >= seq) return null;
+      // Invalid or misplaced: dead-lettered by whoever receives it. Informational: nothing to wait for.
+      if (m.value !== null && m.value.cluster === cluster && isExecutable(m.value.action) && (record !== null || m.timeMs >= oldest)) return m.seq;
+      from = m.seq + 1;
+    }
+    return null;
   };
 
-  /** Carries out one decision under the record; returns the revision after, or an outcome that ends the round. */
-  const one = async (
-    cluster: string,
-    item: { seq: number; d: Decision },
-    revision: number,
-    msg: JsMsg,
-    recovering: boolean,
-  ): Promise<{ revision: number } | { outcome: Outcome }> => {
-    const { d } = item;
-    const record = (state: AppliedRecord['state']): AppliedRecord => ({ v: 1, seq: item.seq, decision_id: d.id, state, by: o.by });
-    if (!isExecutable(d.action)) return { revision: await o.records.save(cluster, record('done'), revision) };
-    let rev = revision;
-    if (!recovering) rev = await o.records.save(cluster, record('applying'), rev);
-    const outcome = await o.carryOut(cluster, await o.served(cluster), d, msg);
+  const carry = async (cluster: string, seq: number, d: Decision, revision: number, msg: JsMsg, recovering: boolean): Promise<Outcome> => {
+    const record = (state: AppliedRecord['state']): AppliedRecord => ({ v: 1, seq, decision_id: d.id, state, by: o.by });
+    if (!isExecutable(d.action)) {
+      await o.records.save(cluster, record('done'), revision);
+      return ack;
+    }
+    const rev = recovering ? revision : await o.records.save(cluster, record('applying'), revision);
+    const outcome = await o.carryOut(cluster, () => o.served(cluster), d, msg);
     // Stopping half-way: the intent stays; whoever is handed the decision next finishes it.
-    if (outcome.kind !== 'ack') return { outcome };
-    return { revision: await o.records.save(cluster, record('done'), rev) };
+    if (outcome.kind !== 'ack') return outcome;
+    await o.records.save(cluster, record('done'), rev);
+    return ack;
   };
 
   return async (msg: JsMsg): Promise<Outcome> => {
@@ -75,34 +84,26 @@ export function sharedDecisionHandler(o: SharedOptions) {
     const decoded = decodeMessage(DecisionV1, msg.data);
     if (!decoded.ok) return { kind: 'reject', reason: decoded.reason };
     if (!isValidClusterId(cluster)) return { kind: 'reject', reason: `not a decision subject: ${msg.subject}` };
-    const storedMs = Math.floor(msg.info.timestampNanos / 1e6);
+    const d = decoded.value;
     for (let round = 0; round < 20; round++) {
       const { record, revision } = await o.records.load(cluster);
       try {
         if (record && record.seq >= msg.seq) {
-          if (record.seq === msg.seq && record.state === 'applying') {
-            // Handed a decision whose intent is recorded: its earlier holder stopped while applying it.
-            o.metrics.recovered.inc();
-            o.log.warn({ cluster, decisionId: decoded.value.id, by: record.by }, 'an applier stopped while applying this decision: reading the value back to finish it');
-            const r = await one(cluster, { seq: msg.seq, d: decoded.value }, revision, msg, true);
-            return 'outcome' in r ? r.outcome : ack;
-          }
-          return ack;
+          if (record.seq !== msg.seq || record.state !== 'applying') return ack;
+          // This decision's intent is recorded, and its message is in our hands: its earlier holder stopped while applying it.
+          o.metrics.recovered.inc();
+          o.log.warn({ cluster, decisionId: d.id, by: record.by }, 'an applier stopped while applying this decision: reading the value back to finish it');
+          return await carry(cluster, msg.seq, d, revision, msg, true);
         }
         if (record?.state === 'applying') {
           return { kind: 'retry', delayMs: BUSY_RETRY_MS, reason: `decision ${record.decision_id} of ${cluster} (stream sequence ${record.seq}) is being applied by ${record.by}` };
         }
-        let rev = revision;
-        for (const e of await unapplied(cluster, record, msg.seq, storedMs)) {
-          // Invalid or misplaced: dead-lettered by whoever receives it; skipped here.
-          if (e.value === null || e.value.cluster !== cluster) continue;
-          o.metrics.caughtUp.inc();
-          const r = await one(cluster, { seq: e.seq, d: e.value }, rev, msg, false);
-          if ('outcome' in r) return r.outcome;
-          rev = r.revision;
+        const earlier = await waitingBefore(cluster, record, msg.seq);
+        if (earlier !== null) {
+          o.metrics.waited.inc();
+          return { kind: 'retry', delayMs: BUSY_RETRY_MS, reason: `an earlier decision of ${cluster} (stream sequence ${earlier}) is not applied yet` };
         }
-        const r = await one(cluster, { seq: msg.seq, d: decoded.value }, rev, msg, false);
-        return 'outcome' in r ? r.outcome : ack;
+        return await carry(cluster, msg.seq, d, revision, msg, false);
       } catch (err) {
         if (err instanceof RecordConflictError) continue;
         throw err;
