@@ -9,7 +9,7 @@
  *   ...
  *   await cleanupAll();
  */
-export { configureServers, serversOptions, type ServersOptions } from './options.js';
+export { configureServers, type ServersOptions } from './options.js';
 export { cleanupAll, cleanupAllSync, pendingCleanups, registerCleanup, type CleanupFn, type CleanupOptions } from './cleanup.js';
 export { freePort } from './ports.js';
 export { waitFor, WaitTimeoutError, type WaitOptions } from './wait.js';
