@@ -1,0 +1,59 @@
+import { execFile as execFileCb } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { registerCleanup } from './mod.js';
+
+const execFile = promisify(execFileCb);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface PrivateCheckout {
+  /** The directory above the checkout: mode 0700, as /root or a `mktemp -d` directory. */
+  parent: string;
+  checkout: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * A checkout as a newcomer's clone would be, in a directory nobody but its
+ * owner may enter (mkdtemp makes it mode 0700): this checkout's files as
+ * they are in the working tree (git's list: tracked, and untracked ones it
+ * does not ignore), then the README's `pnpm install`, offline: every
+ * package is in pnpm's store already, so this takes seconds and no network.
+ * In the OS temporary directory, not /dev/shm: on the store's file system
+ * pnpm links the packages instead of copying 250 MB. Named walrus-test-*,
+ * so that the run after a killed one removes it (global-setup.ts).
+ */
+export async function makePrivateCheckout(): Promise<PrivateCheckout> {
+  const parent = mkdtempSync(join(tmpdir(), 'walrus-test-private-'));
+  const remove = (): void => rmSync(parent, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  const unregister = registerCleanup(remove, { name: `remove ${parent}`, sync: remove });
+  const checkout = join(parent, 'walrus');
+  try {
+    const { stdout } = await execFile('git', ['-C', ROOT, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], { maxBuffer: 64 * 1024 ** 2 });
+    // A file deleted in the working tree but not yet in git's index is not there to copy.
+    const files = stdout.split('\0').filter((f) => f !== '' && existsSync(join(ROOT, f)));
+    await execFile('mkdir', [checkout]);
+    for (let i = 0; i < files.length; i += 500) {
+      await execFile('cp', ['--parents', '-t', checkout, '--', ...files.slice(i, i + 500)], { cwd: ROOT });
+    }
+    // As the README says, without the outer pnpm's npm_* variables (this may run under `pnpm test`).
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_')));
+    await execFile('pnpm', ['install', '--offline', '--frozen-lockfile'], { cwd: checkout, env, maxBuffer: 16 * 1024 ** 2 });
+  } catch (err) {
+    unregister();
+    remove();
+    throw err;
+  }
+  return {
+    parent,
+    checkout,
+    remove: async () => {
+      unregister();
+      await rm(parent, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    },
+  };
+}
