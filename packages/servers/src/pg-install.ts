@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { memoized } from './memo.js';
 import { serversOptions } from './options.js';
 import { postgresRunAs } from './run-as.js';
 import { enterableByOthers, sharedCopy } from './shared-copy.js';
@@ -49,13 +50,7 @@ const nativeDirs = new Map<PgVersion, Promise<string>>();
  * root, removed with it.
  */
 export function pgNativeDir(version: PgVersion): Promise<string> {
-  let pending = nativeDirs.get(version);
-  if (!pending) {
-    pending = resolveNativeDir(version);
-    nativeDirs.set(version, pending);
-    pending.catch(() => nativeDirs.delete(version));
-  }
-  return pending;
+  return memoized(nativeDirs, version, () => resolveNativeDir(version));
 }
 
 async function resolveNativeDir(version: PgVersion): Promise<string> {

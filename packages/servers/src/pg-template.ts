@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { memoized } from './memo.js';
 import { pgBinary, pgServerEnv, type PgVersion } from './pg-install.js';
 import { describeExit, logTail, spawnLogged } from './process.js';
 import { postgresRunAs } from './run-as.js';
@@ -10,14 +11,7 @@ const templates = new Map<string, Promise<string>>();
 
 /** The data directory of a freshly initialised cluster of `version`, to copy from; made once per temp root. */
 export function template(version: PgVersion): Promise<string> {
-  const key = `${tempRoot()}:${version}`;
-  let pending = templates.get(key);
-  if (!pending) {
-    pending = initTemplate(version);
-    templates.set(key, pending);
-    pending.catch(() => templates.delete(key));
-  }
-  return pending;
+  return memoized(templates, `${tempRoot()}:${version}`, () => initTemplate(version));
 }
 
 async function initTemplate(version: PgVersion): Promise<string> {
