@@ -1,5 +1,5 @@
 import { execFile as execFileCb } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,11 +24,14 @@ export interface PrivateCheckout {
  * does not ignore), then the README's `pnpm install`, offline: every
  * package is in pnpm's store already, so this takes seconds and no network.
  * In the OS temporary directory, not /dev/shm: on the store's file system
- * pnpm links the packages instead of copying 250 MB. Named walrus-test-*,
- * so that the run after a killed one removes it (global-setup.ts).
+ * pnpm links the packages instead of copying 250 MB. Named walrus-test-*
+ * with its owner's pid, so that the run after a killed one removes it
+ * (global-setup.ts) and no other run removes it meanwhile.
  */
 export async function makePrivateCheckout(): Promise<PrivateCheckout> {
   const parent = mkdtempSync(join(tmpdir(), 'walrus-test-private-'));
+  // As a temporary root's: removeStaleTempRoots keeps it while this process lives.
+  writeFileSync(join(parent, 'owner.pid'), String(process.pid));
   const remove = (): void => rmSync(parent, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   const unregister = registerCleanup(remove, { name: `remove ${parent}`, sync: remove });
   const checkout = join(parent, 'walrus');
