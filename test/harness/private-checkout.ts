@@ -20,8 +20,7 @@ export interface PrivateCheckout {
 /**
  * A checkout as a newcomer's clone would be, in a directory nobody but its
  * owner may enter (mkdtemp makes it mode 0700): this checkout's files as
- * they are in the working tree (git's list: tracked, and untracked ones it
- * does not ignore), then the README's `pnpm install`, offline: every
+ * they are in the working tree, then the README's `pnpm install`, offline: every
  * package is in pnpm's store already, so this takes seconds and no network.
  * In the OS temporary directory, not /dev/shm: on the store's file system
  * pnpm links the packages instead of copying 250 MB. Named walrus-test-*
@@ -36,13 +35,8 @@ export async function makePrivateCheckout(): Promise<PrivateCheckout> {
   const unregister = registerCleanup(remove, { name: `remove ${parent}`, sync: remove });
   const checkout = join(parent, 'walrus');
   try {
-    const { stdout } = await execFile('git', ['-C', ROOT, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], { maxBuffer: 64 * 1024 ** 2 });
-    // A file deleted in the working tree but not yet in git's index is not there to copy.
-    const files = stdout.split('\0').filter((f) => f !== '' && existsSync(join(ROOT, f)));
     await execFile('mkdir', [checkout]);
-    for (let i = 0; i < files.length; i += 500) {
-      await execFile('cp', ['--parents', '-t', checkout, '--', ...files.slice(i, i + 500)], { cwd: ROOT });
-    }
+    await copyCheckout(checkout);
     // As the README says, without the outer pnpm's npm_* variables (this may run under `pnpm test`).
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_')));
     await execFile('pnpm', ['install', '--offline', '--frozen-lockfile'], { cwd: checkout, env, maxBuffer: 16 * 1024 ** 2 });
@@ -59,4 +53,24 @@ export async function makePrivateCheckout(): Promise<PrivateCheckout> {
       await rm(parent, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
+}
+
+/**
+ * This checkout's files as they are in the working tree: git's list
+ * (tracked, and untracked ones it does not ignore); in a copy without git
+ * (a tarball, a CI cache), everything but node_modules.
+ */
+async function copyCheckout(to: string): Promise<void> {
+  let files: string[];
+  try {
+    const { stdout } = await execFile('git', ['-C', ROOT, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], { maxBuffer: 64 * 1024 ** 2 });
+    // A file deleted in the working tree but not yet in git's index is not there to copy.
+    files = stdout.split('\0').filter((f) => f !== '' && existsSync(join(ROOT, f)));
+  } catch {
+    await execFile('sh', ['-c', 'tar -C "$1" --exclude=node_modules --exclude=.git -cf - . | tar -C "$2" -xf -', 'sh', ROOT, to]);
+    return;
+  }
+  for (let i = 0; i < files.length; i += 500) {
+    await execFile('cp', ['--parents', '-t', to, '--', ...files.slice(i, i + 500)], { cwd: ROOT });
+  }
 }
