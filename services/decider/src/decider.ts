@@ -157,7 +157,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
           current = { ...result.state, sampleSeq: item.seq, ...storedAt };
           continue;
         }
-        // Alerts (README "Disk safety"): published before the state that
+        // Alerts (docs/DISK-SAFETY.md): published before the state that
         // records them is saved, with ids derived from the sample, so a
         // crash in between republishes the same alerts, stored once. The
         // book comes from the state before any clock re-baseline: what fires

@@ -78,7 +78,7 @@ interface Change {
   targetMb: number;
   reason: string;
   metadata: Record<string, unknown>;
-  /** A shrink for the WAL disk budget: not held back by the cooldown or the hourly window (README "Disk safety"). */
+  /** A shrink for the WAL disk budget: not held back by the cooldown or the hourly window (docs/DISK-SAFETY.md). */
   urgent?: boolean;
 }
 
@@ -236,7 +236,7 @@ function recentForced(wal: WalRateState, lastAdjustmentAt: string | null, sizeMb
   return (wal.forced ?? []).reduce((n, [t, count, atSizeMb]) => (t > since && atSizeMb >= sizeMb ? n + count : n), 0);
 }
 
-/** What the slots held, for the next sample's reserve (README "Disk safety"); nothing when the sample does not say. */
+/** What the slots held, for the next sample's reserve (docs/DISK-SAFETY.md); nothing when the sample does not say. */
 function diskMemoryEntry(sample: Sample): Record<string, unknown> {
   const memory = diskMemory(sample);
   return memory === undefined ? {} : { [DISK_STATE_KEY]: memory };

@@ -15,7 +15,7 @@ export interface DiskMemory {
 }
 
 /**
- * The WAL disk budget rule (README "Disk safety"): no decision sets
+ * The WAL disk budget rule (docs/DISK-SAFETY.md): no decision sets
  * max_wal_size above
  *
  *     walrus.wal_disk_budget − WAL held by replication slots − wal_keep_size
