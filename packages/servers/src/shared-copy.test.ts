@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -36,6 +36,14 @@ describe('servers shared copy - sharedCopy', () => {
     // The directories it made on the way, whatever the umask.
     expect(mode(join(work, 'cache'))).toBe(0o755);
     expect(mode(join(work, 'cache', 'postgres'))).toBe(0o755);
+  });
+
+  it.runIf(process.getuid?.() === 0)('servers shared copy - as root, the copy is root\'s whoever owns the source', async () => {
+    chownSync(join(source, 'bin', 'prog'), 12345, 12345);
+    chownSync(join(source, 'bin'), 12345, 12345);
+    const dir = await sharedCopy(source, ['bin'], join(work, 'cache'), 'v1');
+    expect(statSync(join(dir, 'bin')).uid).toBe(0);
+    expect(statSync(join(dir, 'bin', 'prog')).uid).toBe(0);
   });
 
   it('servers shared copy - made once: a later call reuses the copy as it is', async () => {

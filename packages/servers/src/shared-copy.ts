@@ -14,9 +14,10 @@ const ABANDONED_AFTER_MS = 10 * 60_000;
  * (`.name.tmp-XXXXXX`) and renamed into place, so `dir/name` is either
  * absent or complete: two processes copying at once both succeed, the
  * second rename fails on the first one's directory and its own copy is
- * removed. Everything is made readable (and directories and executables
- * enterable) by every user, writable only by its owner, whatever the umask
- * or the source's modes. Returns the directory.
+ * removed. Everything is owned by this process's user and made readable
+ * (and directories and executables enterable) by every user, writable only
+ * by its owner, whatever the umask or the source's owner and modes.
+ * Returns the directory.
  */
 export async function sharedCopy(source: string, entries: readonly string[], dir: string, name: string): Promise<string> {
   const target = join(dir, name);
@@ -25,7 +26,8 @@ export async function sharedCopy(source: string, entries: readonly string[], dir
   await removeAbandoned(dir, name);
   const temp = await mkdtemp(join(dir, `.${name}.tmp-`));
   try {
-    await execFile('cp', ['-a', '--', ...entries.map((e) => join(source, e)), temp]);
+    // Owned by whoever copies (root), not by the source's owner: one user's checkout must not be able to change what every later run executes.
+    await execFile('cp', ['-a', '--no-preserve=ownership', '--', ...entries.map((e) => join(source, e)), temp]);
     await execFile('chmod', ['-R', 'u+rwX,go+rX,go-w', temp]);
     try {
       await rename(temp, target);
