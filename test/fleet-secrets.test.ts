@@ -5,7 +5,8 @@
  * password was used; then every log, CLI and API answer, and every stored
  * sample, decision, outcome and alert is searched for it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -15,8 +16,7 @@ import { runControlCommand, type Output } from '@walrus/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInProcess, type InProcessService } from './harness/in-process.js';
 import { testDecision } from './harness/messages.js';
-import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
-import { makeTempDir } from './harness/process.js';
+import { cleanupAll, registerCleanup, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
 import { SubjectWatch } from './harness/watch.js';
 
@@ -58,7 +58,8 @@ beforeAll(async () => {
   watch = await SubjectWatch.open(nats.url, ['walrus.sample.>', 'walrus.applied.>']);
   ctl = await startInProcess(control, { WALRUS_PAGE: 'false' }, nats.url);
   dec = await startInProcess(decider, {}, nats.url);
-  const dir = makeTempDir('fleet-secrets-');
+  const dir = mkdtempSync(join(tmpdir(), 'walrus-test-secrets-'));
+  registerCleanup(async () => rmSync(dir, { recursive: true, force: true }));
   const pwFile = join(dir, 'password');
   writeFileSync(pwFile, `${SECRET}\n`);
   expect((await cli(['clusters', 'add', 'pw-url', url('walrus_pw', SECRET)])).code).toBe(0);

@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, registerCleanup, waitFor } from '@walrus/test';
-import { makeTempDir, postgresRunAs } from '@walrus/test/process';
+import { freePort, makeTempDir, postgresRunAs, registerCleanup, waitFor } from '@walrus/servers';
 import pg from 'pg';
 
 /** Debian's pgbouncer (test/system-packages.txt). */
