@@ -14,9 +14,9 @@ import {
 import {
   ack,
   consumerMetrics,
-  Backoff,
   decodeMessage,
   redactUrl,
+  retryInHandler,
   sleep,
   startDurableConsumer,
   type ClusterEntry,
@@ -130,7 +130,7 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
   };
 
   let stopping = false;
-  // Ends a retry's backoff at once when the applier stops.
+  // Ends a retry's backoff at once when the applier stops (the message goes back for redelivery).
   const stopped = new AbortController();
 
   // The outcome goes to the subject of the consumer's own cluster, even when a
@@ -187,33 +187,35 @@ export async function startApplier(deps: ServiceDeps<ApplierConfig>): Promise<Se
       });
     }
     const expiresAt = Date.parse(d.decided_at) + (config.expirySec ?? 2 * d.checkpoint_timeout_sec) * 1000;
-    const backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
     let lastError = '';
-    for (;;) {
-      if (now().getTime() >= expiresAt) {
-        return finish({
-          kind: 'done',
-          status: 'failed',
-          maxWalSizeMb: null,
-          error: `expired at ${new Date(expiresAt).toISOString()} before it could be applied${lastError ? `; last error: ${lastError}` : ''}`,
-        });
-      }
-      const attempt = await attemptOnCluster(cluster, d);
-      if (attempt.kind === 'done') return finish(attempt);
-      lastError = attempt.error;
-      attemptsFailed.inc({ cluster: cluster.id });
-      const retryInMs = Math.min(backoff.next(), Math.max(0, expiresAt - now().getTime()));
-      // Once per decision; each further attempt at debug level.
-      if (backoff.attempts === 1) log.warn({ cluster: cluster.id, decisionId: d.id, err: attempt.error, retryInMs }, 'cluster unreachable; will retry until the decision expires');
-      else log.debug({ cluster: cluster.id, decisionId: d.id, err: attempt.error, retryInMs }, 'cluster still unreachable');
-      if (stopping) return { kind: 'retry', delayMs: 1000, reason: 'stopping' };
-      msg.working();
-      try {
-        await sleep(retryInMs, stopped.signal);
-      } catch {
-        return { kind: 'retry', delayMs: 1000, reason: 'stopping' };
-      }
-    }
+    return retryInHandler(
+      msg,
+      {
+        backoff: { initialMs: 500, maxMs: 15_000 },
+        signal: stopped.signal,
+        onFailure: (f) => {
+          attemptsFailed.inc({ cluster: cluster.id });
+          // Once per decision; each further attempt at debug level.
+          const fields = { cluster: cluster.id, decisionId: d.id, err: f.reason, retryInMs: f.retryInMs };
+          if (f.attempt === 1) log.warn(fields, 'cluster unreachable; will retry until the decision expires');
+          else log.debug(fields, 'cluster still unreachable');
+        },
+      },
+      async () => {
+        if (now().getTime() >= expiresAt) {
+          return finish({
+            kind: 'done',
+            status: 'failed',
+            maxWalSizeMb: null,
+            error: `expired at ${new Date(expiresAt).toISOString()} before it could be applied${lastError ? `; last error: ${lastError}` : ''}`,
+          });
+        }
+        const attempt = await attemptOnCluster(cluster, d);
+        if (attempt.kind === 'done') return finish(attempt);
+        lastError = attempt.error;
+        return { kind: 'again', reason: attempt.error, maxWaitMs: expiresAt - now().getTime() };
+      },
+    );
   };
 
   const attemptOnCluster = async (cluster: ClusterEntry, d: Decision): Promise<Attempt> => {
