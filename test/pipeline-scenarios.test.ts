@@ -106,7 +106,7 @@ describe('pipeline scenarios - PostgreSQL 17', () => {
 
   it('a per-cluster override takes effect without a restart, and an invalid one falls back with a warning', async () => {
     const pg = await cluster();
-    // ALTER SYSTEM SET of a walrus.* placeholder works directly on 17+ (README).
+    // ALTER SYSTEM SET of a walrus.* placeholder works directly on 17+ (README, "Configuration").
     await pg.query("ALTER SYSTEM SET walrus.threshold = '1000'");
     await pg.query("ALTER SYSTEM SET walrus.max = 'lots'");
     await pg.query('SELECT pg_reload_conf()');

@@ -54,10 +54,10 @@ describe('prometheus rules - deploy/prometheus/alerts.yml', () => {
   });
 });
 
-describe('prometheus rules - the README', () => {
+describe('prometheus rules - docs/OPERATIONS.md', () => {
   it('its "Alerting rules" table lists every alert with its for and severity', () => {
-    const readme = readFileSync(`${ROOT}README.md`, 'utf8');
-    const section = readme.slice(readme.indexOf('\n### Alerting rules\n'), readme.indexOf('\n### When things go away\n'));
+    const operations = readFileSync(`${ROOT}docs/OPERATIONS.md`, 'utf8');
+    const section = operations.slice(operations.indexOf('\n## Alerting rules\n'), operations.indexOf('\n## When things go away\n'));
     const rows = [...section.matchAll(/^\| `(Walrus\w+)` \| (\w+) \| (\w+) \|/gm)].map((m) => ({ alert: m[1], for: m[2], severity: m[3] }));
     expect(rows).toEqual(rules.map((r) => ({ alert: r.alert, for: r.for, severity: r.labels?.severity })));
   });

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connect, createInbox } from '@nats-io/transport-node';
@@ -18,21 +18,29 @@ import { cleanupAll, registerCleanup, startNats, startPostgres, type NatsServer,
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
 import { defined } from './harness/defined.js';
 
-// The README is the operator's reference: what it says must be true. Where
-// the code can tell, these tests check it: every variable in its tables is
-// read by the service it names, with the documented default and range; every
-// metric it names is registered; every command it shows runs as shown.
-const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+// The README and the docs pages it links are the operator's reference: what
+// they say must be true. Where the code can tell, these tests check it: every
+// variable in the configuration tables is read by the service it names, with
+// the documented default and range; every metric they name is registered;
+// every command they show runs as shown; every link leads somewhere.
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+const readme = read('README.md');
+/** The operator's pages the README's "Documentation" section sends a reader to, beyond the contract and the notes. */
+const PAGES = ['docs/CONFIGURATION.md', 'docs/ALGORITHMS.md', 'docs/DISK-SAFETY.md', 'docs/OPERATIONS.md', 'docs/HIGH-AVAILABILITY.md', 'docs/SECURITY.md', 'docs/SCALING.md'];
+const configuration = read('docs/CONFIGURATION.md');
+/** The README and those pages: what the README said before they were split from it. */
+const operatorText = [readme, ...PAGES.map(read)].join('\n');
 const BIN = fileURLToPath(new URL('../packages/cli/bin/walrus.mjs', import.meta.url));
 const run = promisify(execFile);
 
 afterAll(cleanupAll);
 
-/** The rows of the first Markdown table after `heading`, as trimmed cells. */
-function table(heading: string): string[][] {
-  const at = readme.indexOf(`\n${heading}\n`);
-  if (at < 0) throw new Error(`README has no heading ${heading}`);
-  const lines = readme.slice(at + heading.length + 2).split('\n');
+/** The rows of the first Markdown table after `heading` in `page`, as trimmed cells. */
+function table(page: string, heading: string): string[][] {
+  const at = page.indexOf(`\n${heading}\n`);
+  if (at < 0) throw new Error(`no heading ${heading}`);
+  const lines = page.slice(at + heading.length + 2).split('\n');
   const start = lines.findIndex((l) => l.startsWith('|'));
   const rows: string[][] = [];
   for (const line of lines.slice(start + 2)) {
@@ -90,8 +98,8 @@ function parsedDefault(field: Field, text: string): unknown {
   return r.data;
 }
 
-describe('README - the decision parameters table', () => {
-  const rows = table('### Decision parameters');
+describe('docs/CONFIGURATION.md - the decision parameters table', () => {
+  const rows = table(configuration, '## Decision parameters');
   it('lists every walrus.* parameter, each with its WALRUS_* variable', () => {
     expect(rows.map((r) => ticked(defined(r[0]))[0])).toEqual(POLICY_ENV_VARS.map((v) => v.parameter));
     for (const r of rows) expect(ticked(defined(r[1]))[0], r[0]).toBe(envVarName(defined(ticked(defined(r[0]))[0])));
@@ -146,8 +154,8 @@ describe('README - the decision parameters table', () => {
   });
 });
 
-describe('README - the "Every process" table', () => {
-  const rows = table('### Every process');
+describe('docs/CONFIGURATION.md - the "Every process" table', () => {
+  const rows = table(configuration, '## Every process');
   const common = commonEnvSchema.parse({});
 
   it('lists every variable of the common configuration', () => {
@@ -176,8 +184,8 @@ describe('README - the "Every process" table', () => {
   });
 });
 
-describe('README - the "Per service" table', () => {
-  const rows = table('### Per service');
+describe('docs/CONFIGURATION.md - the "Per service" table', () => {
+  const rows = table(configuration, '## Per service');
 
   it('lists every variable of every service', () => {
     for (const [name, s] of Object.entries(SERVICE)) {
@@ -213,7 +221,48 @@ describe('README - the "Per service" table', () => {
   });
 });
 
-describe('README - what runs as shown', () => {
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens; a repeated one gets -1, -2, … */
+function anchors(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const out = new Set<string>();
+  for (const [, heading] of outsideFences(markdown).matchAll(/^#{1,6} (.+)$/gm)) {
+    const slug = defined(heading).trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    out.add(n === 0 ? slug : `${slug}-${n}`);
+  }
+  return out;
+}
+/** The text with fenced code blocks blanked (a `#` comment there is no heading, a `](` no link). */
+const outsideFences = (markdown: string) => markdown.replace(/^```[^\n]*\n[\s\S]*?^```$/gm, '');
+
+describe('README - a page for a newcomer, and the pages it links', () => {
+  it('is under 350 lines', () => {
+    expect(readme.split('\n').length).toBeLessThan(350);
+  });
+
+  it('its "Documentation" section links every operator page', () => {
+    const section = readme.slice(readme.indexOf('\n## Documentation\n'));
+    for (const page of PAGES) expect(section, page).toContain(`](${page})`);
+  });
+
+  // Every Markdown file a reader reaches from the README (and the developers' and benchmarks' pages).
+  const files = ['README.md', 'DEVELOPERS.md', 'bench/README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  it.each(files)('%s: every relative link leads to a file, and every #anchor to a heading there', (file) => {
+    const text = read(file);
+    const links = [...outsideFences(text).matchAll(/\]\(([^)\s]+)\)/g)].map((m) => defined(m[1])).filter((l) => !/^[a-z]+:/.test(l));
+    const broken: string[] = [];
+    for (const link of links) {
+      const [path = '', anchor] = link.split('#');
+      const target = path === '' ? file : normalize(join(dirname(file), path));
+      if (!existsSync(join(ROOT, target))) broken.push(`${link}: no file ${target}`);
+      else if (anchor !== undefined && !anchors(read(target)).has(anchor)) broken.push(`${link}: no heading #${anchor} in ${target}`);
+    }
+    expect(broken).toEqual([]);
+  });
+});
+
+describe('README and docs - what runs as shown', () => {
   let nats: NatsServer;
   let pg: PostgresCluster;
   let all: WalrusProcess;
@@ -232,24 +281,24 @@ describe('README - what runs as shown', () => {
       await all.waitForLog((l) => l.cluster === C && typeof l.outcome === 'string', 'a sample evaluated', 30_000);
     })());
 
-  it('every metric the README names is registered by walrus', async () => {
+  it('every metric the README and its pages name is registered by walrus', async () => {
     await walrusAll();
     const port = defined(all.lines.find((l) => l.msg === 'started')).metricsPort as number;
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const registered = [...text.matchAll(/^# HELP (\S+)/gm)].map((m) => defined(m[1]));
-    // Names in the README that are not metrics: URL parameters (written name=value), the KV bucket, the NOTIFY channel.
-    const notMetrics = new Set([KV_STATE_BUCKET, DEFAULT_POLICY.notifyChannel, ...[...readme.matchAll(/\b(walrus_[a-z_]+)=/g)].map((m) => defined(m[1]))]);
-    const named = [...new Set([...readme.matchAll(/`(walrus_[a-z_]+)(\*|\{[^}]*\})?`/g)].map((m) => defined(m[1])))].filter((n) => !notMetrics.has(n));
+    // Names that are not metrics: URL parameters (written name=value), the KV bucket, the NOTIFY channel.
+    const notMetrics = new Set([KV_STATE_BUCKET, DEFAULT_POLICY.notifyChannel, ...[...operatorText.matchAll(/\b(walrus_[a-z_]+)=/g)].map((m) => defined(m[1]))]);
+    const named = [...new Set([...operatorText.matchAll(/`(walrus_[a-z_]+)(\*|\{[^}]*\})?`/g)].map((m) => defined(m[1])))].filter((n) => !notMetrics.has(n));
     expect(named.length).toBeGreaterThan(30);
     const missing = named.filter((n) => (n.endsWith('_') ? !registered.some((r) => r.startsWith(n)) : !registered.includes(n)));
     expect(missing).toEqual([]);
   });
 
-  it('every command the README shows is one the walrus command knows', async () => {
+  it('every command the README and its pages show is one the walrus command knows', async () => {
     const { stdout: usage } = await run(process.execPath, [BIN, 'help'], { env: { PATH: process.env.PATH ?? '' } });
     const known = new Set([...usage.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => defined(m[1])));
     const shown = new Set(
-      [...readme.matchAll(/pnpm (?:-s )?walrus ([a-z|-]+)/g)].flatMap((m) => defined(m[1]).split('|')),
+      [...operatorText.matchAll(/pnpm (?:-s )?walrus ([a-z|-]+)/g)].flatMap((m) => defined(m[1]).split('|')),
     );
     expect([...shown].filter((c) => !known.has(c))).toEqual([]);
     expect(shown.size).toBeGreaterThan(15);
@@ -287,7 +336,7 @@ describe('README - what runs as shown', () => {
     await walrusAll();
     const dir = mkdtempSync(join(tmpdir(), 'walrus-readme-'));
     registerCleanup(async () => rmSync(dir, { recursive: true, force: true }));
-    const shown = [...readme.matchAll(/pnpm walrus simulate ([^\n]+)/g)].map((m) => defined(m[1]).trim().split(/\s+/));
+    const shown = [...operatorText.matchAll(/pnpm walrus simulate ([^\n]+)/g)].map((m) => defined(m[1]).trim().split(/\s+/));
     expect(shown).toHaveLength(3);
     const file = join(dir, 'samples.jsonl');
     for (const args of shown) {
@@ -305,13 +354,13 @@ describe('README - what runs as shown', () => {
   it('walrus nats-config as shown writes nats-auth.conf and an env file per process with the variables named', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'walrus-readme-'));
     registerCleanup(async () => rmSync(dir, { recursive: true, force: true }));
-    const m = /WALRUS_CLUSTERS_FILE=clusters\.txt pnpm walrus nats-config ([^\n]+)/.exec(readme);
+    const m = /WALRUS_CLUSTERS_FILE=clusters\.txt pnpm walrus nats-config ([^\n]+)/.exec(operatorText);
     const args = defined(defined(m)[1]).trim().split(/\s+/).map((a) => (a === './nats-secrets' ? join(dir, 'nats-secrets') : a));
     writeFileSync(join(dir, 'clusters.txt'), `prod-eu-1=${PG}\nprod-us-1=${PG}\nstaging=${PG}\n`);
     await run(process.execPath, [BIN, 'nats-config', ...args], { env: { PATH: process.env.PATH ?? '', WALRUS_CLUSTERS_FILE: join(dir, 'clusters.txt') } });
     const files = readdirSync(join(dir, 'nats-secrets'));
     // "# ./nats-secrets/nats-auth.conf", "# ./nats-secrets/walrus-applier-1.env (NATS_USER, NATS_PASSWORD, NATS_INBOX_PREFIX), …"
-    const named = [...readme.matchAll(/# \.\/nats-secrets\/(\S+)(?: \(([^)]*)\))?/g)];
+    const named = [...operatorText.matchAll(/# \.\/nats-secrets\/(\S+)(?: \(([^)]*)\))?/g)];
     expect(named.length).toBe(2);
     for (const [, f, vars] of named) {
       expect(files).toContain(f);
@@ -322,9 +371,9 @@ describe('README - what runs as shown', () => {
     expect(files).toEqual(expect.arrayContaining(['walrus-applier-2.env', 'walrus-collector-1.env', 'walrus-collector-2.env']));
   });
 
-  it('walrus grants prints the grants of the PostgreSQL privileges section', async () => {
+  it('walrus grants prints the grants of the README\'s PostgreSQL privileges section', async () => {
     const { stdout } = await run(process.execPath, [BIN, 'grants', 'walrus'], { env: { PATH: process.env.PATH ?? '' } });
-    const section = readme.slice(readme.indexOf('## PostgreSQL privileges'), readme.indexOf('## Configuration'));
+    const section = readme.slice(readme.indexOf('\n### PostgreSQL privileges\n'), readme.indexOf('\n## Configuration\n'));
     const grants = [...section.matchAll(/^(GRANT [^;]+);/gm)].map((g) => defined(g[1]));
     expect(grants).toHaveLength(3);
     for (const g of grants) expect(stdout).toContain(g);

@@ -20,7 +20,7 @@ import { defined } from './harness/defined.js';
 const MB = 1024 * 1024;
 const TIMEOUT_S = 300;
 const RATE = 1 * MB; // bytes per second
-// README, "Algorithms": the fewest whole 16 MB segments whose CheckPointSegments - 1 hold rate x checkpoint_timeout:
+// docs/ALGORITHMS.md: the fewest whole 16 MB segments whose CheckPointSegments - 1 hold rate x checkpoint_timeout:
 // 300 MB is 18.75 segments, CheckPointSegments 20 = floor(38 / 1.9), so 38 x 16 MB.
 const REQUIRED_MB = 38 * 16;
 const PROFILES = JSON.stringify([{ name: 'always', start_hour: 0, end_hour: 24 }]);

@@ -87,7 +87,7 @@ export async function startWalrus(
   services.push(await startInProcess(decider, deciderEnv(algorithm, dryRun), nats.url));
   services.push(await startInProcess(applier, clusters, nats.url));
   // The collector takes the decision parameters too: it samples an adaptive or
-  // percentile cluster every second under WAL pressure (README "Fast sampling under pressure").
+  // percentile cluster every second under WAL pressure (docs/ALGORITHMS.md, "Fast sampling under pressure").
   const coll = await startInProcess(collector, { ...deciderEnv(algorithm, dryRun), ...clusters, ...interval }, nats.url);
   // Wait for the baseline sample before the load starts, as a running walrus would have it.
   await gotFirst;

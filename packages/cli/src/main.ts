@@ -8,7 +8,7 @@ const USAGE = `walrus — keeps PostgreSQL's max_wal_size right-sized
 
 Usage: walrus <command>
 
-Services (configured by environment variables; see the README):
+Services (configured by environment variables; see docs/CONFIGURATION.md):
   collector   sample checkpoint statistics of the clusters in WALRUS_CLUSTERS
   decider     keep per-cluster state and decide resizes
   applier     carry out decisions on the clusters in WALRUS_CLUSTERS
@@ -24,7 +24,7 @@ First look (needs nothing configured, no Docker; development install only):
               checkpoints are timed again; Ctrl-C (or the duration) stops and
               removes it all
 
-Security (see the README's Security section):
+Security (see docs/SECURITY.md):
   nats-config [options]  print the nats-server authorization for the clusters in
                          WALRUS_CLUSTERS, one user per service (--help for options)
   grants <role>          print the SQL giving <role> least privilege on a cluster

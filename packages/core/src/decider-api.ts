@@ -28,7 +28,7 @@ export const deciderSubject = (request: DeciderRequest): string => `${DECIDER_AP
  * when it has no connection to it (the decider then takes the last sample on
  * the stream). A decider checks a given sample (its cluster, its time) and
  * evaluates it with the walrus.* settings of the collector's last sample, not
- * with the request's (README, "Threat model").
+ * with the request's (docs/SECURITY.md, "Threat model").
  */
 export const DeciderAnalyzeRequest = z.strictObject({
   cluster: ClusterId,
@@ -72,7 +72,7 @@ export type ManualSample =
  * service defaults), never its own: the request comes from the control
  * service, whose credentials must not be enough to raise walrus.max or
  * change the algorithm. What the request can still forge is bounded by the
- * cluster's own policy and the applier's bounds (README, "Threat model").
+ * cluster's own policy and the applier's bounds (docs/SECURITY.md, "Threat model").
  */
 export function manualSample(cluster: string, given: Sample | null, storedAny: Sample | null, nowMs: number, maxSkewMs: number): ManualSample {
   if (given) {

@@ -1,7 +1,7 @@
 import { applyProfiles, classifyCheckpoints, requiredSizeMb, resolvePolicy, type Policy, type Sample } from '@walrus/core';
 
 /*
- * Sampling faster under pressure (README "Fast sampling under pressure").
+ * Sampling faster under pressure (docs/ALGORITHMS.md, "Fast sampling under pressure").
  * Between two samples the collector probes a cluster's primary for the
  * requested-checkpoint counter and the WAL position; when WAL outgrows
  * max_wal_size it samples at once and then every PRESSURE_INTERVAL_SEC until

@@ -326,7 +326,7 @@ export class ClusterSampler {
   }
 
   /**
-   * What holds the WAL disk (README "Disk safety"). A failure never costs the
+   * What holds the WAL disk (docs/DISK-SAFETY.md). A failure never costs the
    * sample: it goes out without these fields, and the cause is logged once
    * per change (a role without pg_monitor, the usual one, stays that way).
    */

@@ -12,7 +12,7 @@ export interface ClusterReadings {
   requiredSizeBytes: number | null;
   /** The time profile in force ('' when none). */
   profile: string | null;
-  /** WAL disk (README "Disk safety"): what pg_wal holds, the budget, each slot's WAL, the archiver (1 failing, 0 not). */
+  /** WAL disk (docs/DISK-SAFETY.md): what pg_wal holds, the budget, each slot's WAL, the archiver (1 failing, 0 not). */
   walDiskUsedBytes: number | null;
   walDiskBudgetBytes: number | null;
   slotRetainedBytes: Array<[slot: string, bytes: number]> | null;

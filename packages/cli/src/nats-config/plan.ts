@@ -140,7 +140,7 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
           `$JS.API.DIRECT.GET.${KV_STREAM}.>`,
           '$KV.walrus_state.>',
           'walrus.decision.>',
-          // Alerts (README "Disk safety"); a WALRUS_DECISIONS made by an older walrus gets their subject at start-up.
+          // Alerts (docs/DISK-SAFETY.md); a WALRUS_DECISIONS made by an older walrus gets their subject at start-up.
           'walrus.alert.>',
           ...(o.provision ? ['$JS.API.STREAM.UPDATE.WALRUS_DECISIONS'] : []),
           'walrus.dlq.decider',

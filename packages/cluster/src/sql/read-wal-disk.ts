@@ -3,7 +3,7 @@ import { ArchiverV1, MAX_SAMPLE_SLOTS, ReplicationSlotV1, type Archiver, type Re
 import { settingToMb } from './units.js';
 import { WAL_DISK_SQL, type WalDiskRow } from './wal-disk-query.js';
 
-/** The optional Sample fields about the WAL disk (README "Disk safety"). */
+/** The optional Sample fields about the WAL disk (docs/DISK-SAFETY.md). */
 export type WalDiskFields = Pick<Sample, 'pg_wal_bytes' | 'wal_keep_size_mb' | 'replication_slots' | 'replication_slot_count' | 'archiver'>;
 
 function count(text: string | null, field: string): number {

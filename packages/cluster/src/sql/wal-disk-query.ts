@@ -1,6 +1,6 @@
 /**
- * SQL text of the statement that reads what holds WAL on disk (README "Disk
- * safety"): the size of pg_wal, the replication slots and the WAL each one
+ * SQL text of the statement that reads what holds WAL on disk
+ * (docs/DISK-SAFETY.md): the size of pg_wal, the replication slots and the WAL each one
  * keeps, wal_keep_size, and the archiver. The same text on PostgreSQL 15 to
  * 18 (every column used exists unchanged there), and `pg_monitor` is enough:
  * pg_ls_waldir() and pg_ls_archive_statusdir() are granted to it, the views

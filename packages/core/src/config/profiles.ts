@@ -129,7 +129,7 @@ export const PROFILES_PARAM: ParamSpec<'profiles'> = {
   key: 'profiles',
   kind: 'json',
   defaultText: '[]',
-  allowed: 'a JSON list of {name, days, start_hour, end_hour, time_zone, overrides} (see the README)',
+  allowed: 'a JSON list of {name, days, start_hour, end_hour, time_zone, overrides} (see Time profiles in docs/ALGORITHMS.md)',
   description: 'Time windows that override walrus.max, walrus.threshold, walrus.shrink_enable and walrus.algorithm.',
   parse: parseProfiles,
   format: formatProfiles,

@@ -51,7 +51,7 @@ export function classifyCheckpoints(
     // have moved the redo point: these are running, most likely forced by
     // WAL (at a small max_wal_size the next one is asked for at once).
     // Calling them "other" would distrust the rate of a load that just began
-    // (README "Full-page-image spikes") and never count them as forced.
+    // (docs/ALGORITHMS.md, "Full-page-image spikes") and never count them as forced.
     return {
       requested,
       walCaused: 0,

@@ -21,7 +21,7 @@ interface ProposedChange {
   targetMb: number;
   reason: string;
   metadata: Record<string, unknown>;
-  /** A shrink for the WAL disk budget: not held back by the cooldown or the hourly window (README "Disk safety"). */
+  /** A shrink for the WAL disk budget: not held back by the cooldown or the hourly window (docs/DISK-SAFETY.md). */
   urgent?: boolean;
 }
 

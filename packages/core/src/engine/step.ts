@@ -107,7 +107,7 @@ export function step(input: StepInput): StepResult {
   }
   // A standby member's counters, size and disk are its own, not the cluster's.
   const forCluster = countsForCluster(state, sample);
-  // Alerts (README "Disk safety") judge the book as it was before any clock
+  // Alerts (docs/DISK-SAFETY.md) judge the book as it was before any clock
   // re-baseline: what fires does not depend on the clock. A standby
   // member's samples would resolve what the primary's raise.
   const raised = forCluster ? evaluateAlerts(state.alerts, sample, policy) : null;

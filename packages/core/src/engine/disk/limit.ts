@@ -14,7 +14,7 @@ export const DiskMemorySchema = z.strictObject({
 export type DiskMemory = z.infer<typeof DiskMemorySchema>;
 
 /**
- * The WAL disk budget rule (README "Disk safety"): no decision sets
+ * The WAL disk budget rule (docs/DISK-SAFETY.md): no decision sets
  * max_wal_size above
  *
  *     walrus.wal_disk_budget − WAL held by replication slots − wal_keep_size
