@@ -24,6 +24,8 @@ describe('decision - typed optional fields of version 1', () => {
     expect(DecisionV1.parse(typed)).toEqual(typed);
     expect(DecisionV1.parse(base)).toEqual(base);
     expect(DecisionV1.safeParse({ ...base, primary_member: 'not a member' }).success).toBe(false);
+    // The sizing status is informational: a field a later decider adds is dropped, not a reason to refuse the decision.
+    expect(DecisionV1.parse({ ...base, sizing_status: { ...sizing, trend: 'up' } }).sizing_status).toEqual(sizing);
   });
 
   it('decision - one published before the typed fields gets them from the metadata keys that carried them', () => {

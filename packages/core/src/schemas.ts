@@ -59,12 +59,14 @@ export type DecisionAction = (typeof DECISION_ACTIONS)[number];
 export const EXECUTABLE_ACTIONS: readonly DecisionAction[] = ['increase', 'decrease', 'capped'];
 
 /**
- * What the engine measured as of a decision's sample (informational, loosely
- * checked: it must never be why an executable decision is refused): the fields
+ * What the engine measured as of a decision's sample: the fields
  * `walrus.api.status` answers per cluster, and what the historian's
  * `walrus.status` view shows as of each cluster's latest decision.
+ * Informational, so loosely checked (numbers of any sign, a field added
+ * later dropped rather than refused): it must never be the reason an
+ * executable decision is dead-lettered.
  */
-export const SizingStatusV1 = z.strictObject({
+export const SizingStatusV1 = z.object({
   /** The time profile in force at the sample, null when none. */
   active_profile: z.string().nullable(),
   /** WAL rate over the last whole checkpoint interval (bytes/s), null until one was measured. */
