@@ -2,10 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupAll, freePort, registerCleanup, startNats, startPostgres, waitFor, WaitTimeoutError } from './harness/mod.js';
 import { processGone } from './harness/process.js';
+import { subjectsOverlap, waitAcknowledged, waitSettled } from './harness/consumers.js';
 import { spawn } from 'node:child_process';
 import { diesWithParent, removeStaleTempRoots } from '@walrus/servers';
 import { defined } from './harness/defined.js';
@@ -143,5 +144,49 @@ describe('harness - helpers', () => {
     const port = await freePort();
     expect(port).toBeLessThan(defined(low, 'the low end of ip_local_port_range'));
     expect(readFileSync(join(tmpdir(), 'walrus-ports', String(port)), 'utf8')).toBe(String(process.pid));
+  });
+});
+
+describe('harness - what the consumers of a stream have acknowledged', () => {
+  it('harness - subjects overlap as NATS matches them', () => {
+    expect(subjectsOverlap('walrus.decision.a', 'walrus.decision.a')).toBe(true);
+    expect(subjectsOverlap('walrus.decision.a', 'walrus.decision.b')).toBe(false);
+    expect(subjectsOverlap('walrus.decision.>', 'walrus.decision.a')).toBe(true);
+    expect(subjectsOverlap('walrus.sample.>', 'walrus.sample.>')).toBe(true);
+    expect(subjectsOverlap('walrus.*.a', 'walrus.decision.a')).toBe(true);
+    expect(subjectsOverlap('walrus.*.a', 'walrus.decision.b')).toBe(false);
+    expect(subjectsOverlap('walrus.decision', 'walrus.decision.a')).toBe(false);
+    expect(subjectsOverlap('walrus.decision.>', 'walrus.decision')).toBe(false);
+  });
+
+  it('harness - waitSettled and waitAcknowledged wait for the acknowledgements, and give up while a message is unacknowledged', async () => {
+    const nats = await startNats();
+    const nc = await connect({ servers: nats.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'ACKS', subjects: ['acks.>'] });
+      await jsm.consumers.add('ACKS', { durable_name: 'reader', filter_subject: 'acks.a', ack_policy: AckPolicy.Explicit });
+      const js = jetstream(nc);
+      const first = await js.publish('acks.a', 'one');
+      await js.publish('acks.b', 'not for the reader');
+      const second = await js.publish('acks.a', 'two');
+      const pending = { what: 'the reader done', timeoutMs: 1500 };
+      await expect(waitSettled(nc, 'ACKS', 'acks.a', pending)).rejects.toThrow(WaitTimeoutError);
+      const consumer = await js.consumers.get('ACKS', 'reader');
+      const m1 = defined(await consumer.next({ expires: 5000 }), 'the first message');
+      // Delivered, not acknowledged: still in hand.
+      await expect(waitAcknowledged(nc, 'ACKS', 'acks.a', first.seq, pending)).rejects.toThrow(WaitTimeoutError);
+      await m1.ackAck();
+      await waitAcknowledged(nc, 'ACKS', 'acks.a', first.seq, { what: 'the first acknowledged', timeoutMs: 10_000 });
+      await expect(waitAcknowledged(nc, 'ACKS', 'acks.a', second.seq, pending)).rejects.toThrow(WaitTimeoutError);
+      await expect(waitSettled(nc, 'ACKS', 'acks.a', pending)).rejects.toThrow(WaitTimeoutError);
+      await defined(await consumer.next({ expires: 5000 }), 'the second message').ackAck();
+      await waitAcknowledged(nc, 'ACKS', 'acks.a', second.seq, { what: 'the second acknowledged', timeoutMs: 10_000 });
+      await waitSettled(nc, 'ACKS', 'acks.a', { what: 'the reader done', timeoutMs: 10_000 });
+      // No consumer receives acks.c: nothing to wait for is no proof either.
+      await expect(waitSettled(nc, 'ACKS', 'acks.c', pending)).rejects.toThrow(WaitTimeoutError);
+    } finally {
+      await nc.close();
+    }
   });
 });

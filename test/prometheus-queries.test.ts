@@ -125,7 +125,14 @@ describe('prometheus queries - every alert and dashboard expression returns data
     return out;
   };
 
-  it('prometheus queries - the conditions of every alert, brought about for real, match its expression and make it pending or firing', async () => {
+  /*
+   * Every condition the rules watch for, brought about once, by whichever
+   * test needs them first: each test runs alone (-t) and in any order.
+   */
+  let bringing: Promise<void> | undefined;
+  const broughtAbout = (): Promise<void> => (bringing ??= bringAbout());
+
+  async function bringAbout(): Promise<void> {
     await waitFor(() => watch.on('walrus.sample.full').length >= 2 && watch.on('walrus.sample.nogrant').length >= 1, {
       what: 'baseline samples of full and nogrant',
       timeoutMs: 30_000,
@@ -176,7 +183,6 @@ describe('prometheus queries - every alert and dashboard expression returns data
       await waitFor(() => watch.on('walrus.sample.full').length > seen + 1, { what: 'a sample after the writes', timeoutMs: 30_000 });
       left = await missing(left);
     }
-    expect(left, 'alert expressions without data after the write load').toEqual([]);
 
     // The history database goes away; the historian's next write (of the
     // decisions the writes bring) fails.
@@ -189,9 +195,12 @@ describe('prometheus queries - every alert and dashboard expression returns data
       await waitFor(() => watch.on('walrus.sample.full').length > seen + 1, { what: 'a sample after the writes', timeoutMs: 30_000 });
     }
     await waitFor(async () => hasData(await prom.query(historyDown)), { what: 'the history database seen down', timeoutMs: 10_000 });
+  }
 
-    // All at once now, and as the rule engine sees them: loaded, healthy, and not inactive.
-    expect(await missing(rules.map((r) => r.expr))).toEqual([]);
+  it('prometheus queries - the conditions of every alert, brought about for real, match its expression and make it pending or firing', async () => {
+    await broughtAbout();
+    // All at once, and as the rule engine sees them: loaded, healthy, and not inactive.
+    expect(await missing(rules.map((r) => r.expr)), 'alert expressions without data').toEqual([]);
     const loaded = await waitFor(
       async () => {
         const rs = (await prom.rules()).filter((r) => r.type === 'alerting');
@@ -215,6 +224,7 @@ describe('prometheus queries - every alert and dashboard expression returns data
   });
 
   it('prometheus queries - every panel of the Grafana dashboards returns data (variables as Grafana substitutes them)', async () => {
+    await broughtAbout();
     expect(boards.length).toBeGreaterThan(0);
     for (const board of boards) {
       expect(board.panels.length, board.file).toBeGreaterThan(15);
@@ -240,8 +250,9 @@ describe('prometheus queries - every alert and dashboard expression returns data
   });
 
   it('prometheus queries - promtool check metrics finds nothing in what walrus all serves, every series included', async () => {
+    await broughtAbout();
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    // The series of rare events are there (the test above brought them about).
+    // The series of rare events are there (brought about for the alerts).
     for (const series of [
       /^walrus_dead_letters_total\{service="decider",reason="bad JSON"\} 1$/m,
       /^walrus_apply_total\{cluster="nogrant",status="failed",service="all"\} [1-9]/m,

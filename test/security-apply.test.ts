@@ -9,11 +9,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxWalSizeMb } from './harness/load.js';
 import { cleanupAll, freePort, PG_VERSIONS, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
-import { publishJs } from './harness/in-process.js';
+import { publishJs, type InProcessService } from './harness/in-process.js';
 import { inProcessPerTest } from './harness/per-test.js';
 import { startPatroniStandIn } from './harness/patroni-standin.js';
 import { SubjectWatch } from './harness/watch.js';
 import { testDecision } from './harness/messages.js';
+import { lastSeqOf, waitAcknowledged } from './harness/consumers.js';
+import { storedMessages } from './faults/stream.js';
 
 
 let nats: NatsServer;
@@ -37,6 +39,24 @@ const resultFor = (d: Decision) =>
 
 const startApplier = (cluster: string, url: string, env: Record<string, string> = {}) => start(applier, { WALRUS_CLUSTERS: `${cluster}=${url}`, ...env });
 
+/** Publishes a decision, and resolves with its stream sequence. */
+async function publishDecision(s: InProcessService, d: Decision): Promise<number> {
+  await publishJs(s.nc, `walrus.decision.${d.cluster}`, d);
+  return lastSeqOf(s.nc, 'WALRUS_DECISIONS', `walrus.decision.${d.cluster}`);
+}
+
+/**
+ * Resolves once the applier has acknowledged the decision at `seq`: it is
+ * done with it (outcome published, retries over) and will never be handed
+ * it again, so what it did to it can be counted.
+ */
+const settledOn = (s: InProcessService, d: Decision, seq: number) =>
+  waitAcknowledged(s.nc, 'WALRUS_DECISIONS', `walrus.decision.${d.cluster}`, seq, { what: `the applier done with ${d.action} ${d.new_size_mb} MB`, timeoutMs: 30_000 });
+
+/** The outcomes JetStream stored for `cluster` (the applier has each one stored before it acknowledges the decision). */
+const storedOutcomes = async (s: InProcessService, cluster: string) =>
+  (await storedMessages(s.nc, 'WALRUS_DECISIONS', `walrus.applied.${cluster}`)).filter((m) => m.subject === `walrus.applied.${cluster}`);
+
 /** Back to the server's 64 MB, also when a test failed half-way (a later decision computed from 64 MB would be stale). */
 async function resetSize(): Promise<void> {
   await pg18.query(`ALTER SYSTEM SET max_wal_size = '64MB'`);
@@ -52,12 +72,14 @@ describe('security - the patroni apply strategy', () => {
     const url = `${pg18.url}?walrus_apply=patroni&walrus_patroni_url=${encodeURIComponent(patroni.url)}&walrus_patroni_user=patroni&walrus_patroni_password=wrong`;
     const s = await startApplier('patroni401', url);
     const d = decision('patroni401');
-    await publishJs(s.nc, 'walrus.decision.patroni401', d);
+    const seq = await publishDecision(s, d);
     const r = await resultFor(d);
     expect(r).toMatchObject({ status: 'failed' });
     expect(r.error).toMatch(/Patroni PATCH \/config .* answered 401 \(check walrus_patroni_user/);
+    // Once: no further PATCH nor outcome after the applier let go of the decision.
+    await settledOn(s, d, seq);
     expect(patroni.requests).toHaveLength(1);
-    expect(watch.on('walrus.applied.patroni401')).toHaveLength(1);
+    expect(await storedOutcomes(s, 'patroni401')).toHaveLength(1);
     await pg18.query(`ALTER SYSTEM SET max_wal_size = '64MB'`);
     await pg18.query('SELECT pg_reload_conf()');
   });
@@ -77,11 +99,12 @@ describe('security - the patroni apply strategy', () => {
       });
       const s = await startApplier('patroni5xx', `${pg18.url}?walrus_apply=patroni&walrus_patroni_url=${encodeURIComponent(patroni.url)}`);
       const d = decision('patroni5xx');
-      await publishJs(s.nc, 'walrus.decision.patroni5xx', d);
+      const seq = await publishDecision(s, d);
       expect(await resultFor(d)).toMatchObject({ status: 'applied', max_wal_size_mb: 128, error: null });
+      await settledOn(s, d, seq);
       // Two 500s retried (not reported as failed), the third PATCH applied.
       expect(patroni.requests.map((r) => r.path)).toEqual(['/config', '/config', '/config']);
-      expect(watch.on('walrus.applied.patroni5xx')).toHaveLength(1);
+      expect(await storedOutcomes(s, 'patroni5xx')).toHaveLength(1);
       expect(await s.registry.metrics()).toMatch(/walrus_apply_retries_total\{cluster="patroni5xx",service="applier"\} 2/);
       // Said once as a warning, each further attempt at debug level.
       const retries = s.lines.filter((l) => /^cluster (unreachable; will retry until the decision expires|still unreachable)$/.test(l.msg) && l.decisionId === d.id);
@@ -96,7 +119,7 @@ describe('security - the patroni apply strategy', () => {
       const port = await freePort();
       const s = await startApplier('patronidown', `${pg18.url}?walrus_apply=patroni&walrus_patroni_url=${encodeURIComponent(`http://127.0.0.1:${port}`)}`);
       const d = decision('patronidown');
-      await publishJs(s.nc, 'walrus.decision.patronidown', d);
+      const seq = await publishDecision(s, d);
       // Nothing listens yet: the applier says so and retries.
       await waitFor(() => s.lines.find((l) => l.decisionId === d.id && /unreachable/.test(String(l.err))), { what: 'a retry of the unreachable API', timeoutMs: 20_000 });
       expect(watch.on('walrus.applied.patronidown')).toEqual([]);
@@ -110,8 +133,9 @@ describe('security - the patroni apply strategy', () => {
         },
       });
       expect(await resultFor(d)).toMatchObject({ status: 'applied', max_wal_size_mb: 128, error: null });
+      await settledOn(s, d, seq);
       expect(patroni.requests).toHaveLength(1);
-      expect(watch.on('walrus.applied.patronidown')).toHaveLength(1);
+      expect(await storedOutcomes(s, 'patronidown')).toHaveLength(1);
     } finally {
       await resetSize();
     }
@@ -125,10 +149,12 @@ describe('security - the patroni apply strategy', () => {
       const apis = encodeURIComponent([away, unwell.url, refusing.url].join(','));
       const s = await startApplier('patroni3', `${pg18.url}?walrus_apply=patroni&walrus_patroni_url=${apis}&walrus_patroni_user=patroni&walrus_patroni_password=wrong`);
       const d = decision('patroni3');
-      await publishJs(s.nc, 'walrus.decision.patroni3', d);
+      const seq = await publishDecision(s, d);
       const r = await resultFor(d);
       expect(r).toMatchObject({ status: 'failed' });
       expect(r.error).toMatch(/^Patroni PATCH \/config at http:\/\/127\.0\.0\.1:\d+\/config answered 401/);
+      await settledOn(s, d, seq);
+      expect(await storedOutcomes(s, 'patroni3')).toHaveLength(1);
       expect(unwell.requests).toHaveLength(1);
       expect(refusing.requests).toHaveLength(1);
       expect(JSON.stringify(s.lines)).not.toContain('wrong');
@@ -155,13 +181,13 @@ describe('security - where ALTER SYSTEM cannot write', () => {
     try {
       const s = await startApplier('readonly', ro.url);
       const d = decision('readonly');
-      await publishJs(s.nc, 'walrus.decision.readonly', d);
+      const seq = await publishDecision(s, d);
       const r = await resultFor(d);
       expect(r).toMatchObject({ status: 'failed' });
       expect(r.error).toMatch(/cannot write postgresql\.auto\.conf .*CloudNativePG/);
-      // A permanent refusal: acknowledged, not retried.
-      await sleep(1500);
-      expect(watch.on('walrus.applied.readonly')).toHaveLength(1);
+      // A permanent refusal: acknowledged at once, not retried in hand nor redelivered.
+      await settledOn(s, d, seq);
+      expect(await storedOutcomes(s, 'readonly')).toHaveLength(1);
       expect(await s.registry.metrics()).not.toMatch(/walrus_apply_retries_total\{cluster="readonly"/);
     } finally {
       await chmod(autoConf, 0o600);

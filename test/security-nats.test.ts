@@ -94,6 +94,17 @@ afterAll(async () => {
 
 const decision = testDecision;
 
+/**
+ * The server's own refusal of a publish on `subject` (a literal subject, or a
+ * pattern): the "Permissions Violation for Publish to ..." error it sends
+ * back, which nats.js gives the request that published it at once, rather
+ * than a reply that never comes. A timeout does not match.
+ */
+function refused(subject: string | RegExp): RegExp {
+  const s = typeof subject === 'string' ? subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : subject.source;
+  return new RegExp(`^Permissions Violation for Publish to "${s}"`);
+}
+
 async function collect(sub: Subscription, into: ApplyResult[]): Promise<void> {
   for await (const m of sub) into.push(m.json<ApplyResult>());
 }
@@ -173,7 +184,10 @@ describe('security - NATS with the generated authorization', () => {
     const nc = await as('walrus-cli');
     const reply = await nc.request('walrus.api.info', '{}', { timeout: 10_000 });
     expect(reply.string()).toMatch(/status/);
-    await expect(jetstream(nc, { timeout: 2000 }).publish('walrus.sample.a', '{}')).rejects.toThrow();
+    // Cluster c: no collector publishes it, so "never stored" holds in any order.
+    await expect(jetstream(nc, { timeout: 10_000 }).publish('walrus.sample.c', '{}')).rejects.toThrow(refused('walrus.sample.c'));
+    const admin = await jetstreamManager(await as('walrus-admin'));
+    expect((await admin.streams.info('WALRUS_SAMPLES', { subjects_filter: 'walrus.sample.c' })).state.subjects ?? {}).toEqual({});
   }, 120_000);
 
   it('refuses a forged decision from any user but a decider (collector, applier, historian, control, cli, alerts)', async () => {
@@ -184,7 +198,11 @@ describe('security - NATS with the generated authorization', () => {
       const nc = await as(user);
       const d = decision('a', { new_size_mb: 900 });
       forged.push(d.id);
-      await expect(jetstream(nc, { timeout: 2000 }).publish('walrus.decision.a', JSON.stringify(d))).rejects.toThrow();
+      await expect(jetstream(nc, { timeout: 10_000 }).publish('walrus.decision.a', JSON.stringify(d))).rejects.toThrow(refused('walrus.decision.a'));
+    }
+    const log = await nats.log();
+    for (const user of ['walrus-collector', 'walrus-applier-1', 'walrus-historian', 'walrus-control', 'walrus-cli', 'walrus-alerts']) {
+      expect(log).toMatch(new RegExp(`Publish Violation - User "${user}", Subject "walrus\\.decision\\.a"`));
     }
     const after = await storedOn('walrus.decision.a');
     expect(after).toEqual(before);
@@ -195,20 +213,22 @@ describe('security - NATS with the generated authorization', () => {
   it('does not let the control user publish a decision or write walrus_state, directly or through the JetStream API', async () => {
     await servicesStarted();
     const nc = await as('walrus-control');
-    const js = jetstream(nc, { timeout: 2000 });
-    const jsm = await jetstreamManager(nc, { timeout: 2000 });
+    const js = jetstream(nc, { timeout: 10_000 });
+    const jsm = await jetstreamManager(nc, { timeout: 10_000 });
     const forged = decision('x', { new_size_mb: 900 });
     // Cluster x: no other test writes its subjects or its key, so "nothing stored" holds in any order.
-    // The server refuses the publish itself: no acknowledgement, and its log names the violation.
-    await expect(js.publish('walrus.decision.x', JSON.stringify(forged))).rejects.toThrow();
-    await expect(js.publish('$KV.walrus_state.x', '{"v":1}')).rejects.toThrow();
+    // The server refuses the publish itself: its error comes back at once, and its log names the violation.
+    await expect(js.publish('walrus.decision.x', JSON.stringify(forged))).rejects.toThrow(refused('walrus.decision.x'));
+    await expect(js.publish('$KV.walrus_state.x', '{"v":1}')).rejects.toThrow(refused('$KV.walrus_state.x'));
     const kv = await new Kvm(nc).open('walrus_state');
-    await expect(kv.put('x', '{"v":1}')).rejects.toThrow();
-    await expect(kv.delete('x')).rejects.toThrow();
-    await expect(jsm.streams.purge('KV_walrus_state')).rejects.toThrow();
+    await expect(kv.put('x', '{"v":1}')).rejects.toThrow(refused('$KV.walrus_state.x'));
+    await expect(kv.delete('x')).rejects.toThrow(refused('$KV.walrus_state.x'));
+    await expect(jsm.streams.purge('KV_walrus_state')).rejects.toThrow(refused('$JS.API.STREAM.PURGE.KV_walrus_state'));
     // Not through a push consumer either: one on the DLQ (a stream it could once write to) delivering to walrus.decision.x.
-    await expect(jsm.consumers.add('WALRUS_DLQ', { name: 'forge', deliver_subject: 'walrus.decision.x', ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All })).rejects.toThrow();
-    await expect(js.publish('walrus.dlq.control', JSON.stringify(forged))).rejects.toThrow();
+    await expect(jsm.consumers.add('WALRUS_DLQ', { name: 'forge', deliver_subject: 'walrus.decision.x', ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All })).rejects.toThrow(
+      refused(/\$JS\.API\.CONSUMER\.CREATE\.WALRUS_DLQ\.forge/),
+    );
+    await expect(js.publish('walrus.dlq.control', JSON.stringify(forged))).rejects.toThrow(refused('walrus.dlq.control'));
     // Nor take the deciders' requests in their place.
     const errors: string[] = [];
     const sub = nc.subscribe('walrus.decider.analyze', {
@@ -233,7 +253,7 @@ describe('security - NATS with the generated authorization', () => {
 
   it('lets only the control user ask the deciders; the cli user may not', async () => {
     const nc = await as('walrus-cli');
-    await expect(nc.request('walrus.decider.reset', JSON.stringify({ cluster: 'a' }), { timeout: 2000 })).rejects.toThrow();
+    await expect(nc.request('walrus.decider.reset', JSON.stringify({ cluster: 'a' }), { timeout: 10_000 })).rejects.toThrow(refused('walrus.decider.reset'));
     expect(await nats.log()).toMatch(/Publish Violation - User "walrus-cli", Subject "walrus\.decider\.reset"/);
   });
 
@@ -242,12 +262,13 @@ describe('security - NATS with the generated authorization', () => {
     const decider = await as('walrus-decider');
     await jetstream(decider).publish('walrus.decision.b', JSON.stringify(decision('b', { action: 'skipped' })));
     const nc = await as('walrus-applier-1');
-    const jsm = await jetstreamManager(nc, { timeout: 2000 });
+    const jsm = await jetstreamManager(nc, { timeout: 10_000 });
     // Not another cluster's consumer, not its own consumer name with another filter, not the stream's messages.
-    await expect(jsm.consumers.add('WALRUS_DECISIONS', { durable_name: 'walrus-applier-b', filter_subject: 'walrus.decision.b', ack_policy: AckPolicy.Explicit })).rejects.toThrow();
-    await expect(jsm.consumers.add('WALRUS_DECISIONS', { durable_name: 'walrus-applier-a', filter_subject: 'walrus.decision.b', ack_policy: AckPolicy.Explicit })).rejects.toThrow();
-    await expect(jsm.consumers.add('WALRUS_DECISIONS', { name: 'sneaky', filter_subject: 'walrus.decision.>', ack_policy: AckPolicy.None })).rejects.toThrow();
-    await expect(jsm.streams.getMessage('WALRUS_DECISIONS', { last_by_subj: 'walrus.decision.b' })).rejects.toThrow();
+    const create = (name: string) => refused(new RegExp(`\\$JS\\.API\\.CONSUMER\\.CREATE\\.WALRUS_DECISIONS\\.${name}[^"]*`));
+    await expect(jsm.consumers.add('WALRUS_DECISIONS', { durable_name: 'walrus-applier-b', filter_subject: 'walrus.decision.b', ack_policy: AckPolicy.Explicit })).rejects.toThrow(create('walrus-applier-b'));
+    await expect(jsm.consumers.add('WALRUS_DECISIONS', { durable_name: 'walrus-applier-a', filter_subject: 'walrus.decision.b', ack_policy: AckPolicy.Explicit })).rejects.toThrow(create('walrus-applier-a'));
+    await expect(jsm.consumers.add('WALRUS_DECISIONS', { name: 'sneaky', filter_subject: 'walrus.decision.>', ack_policy: AckPolicy.None })).rejects.toThrow(create('sneaky'));
+    await expect(jsm.streams.getMessage('WALRUS_DECISIONS', { last_by_subj: 'walrus.decision.b' })).rejects.toThrow(refused(/\$JS\.API\.(DIRECT|STREAM\.MSG)\.GET\.WALRUS_DECISIONS[^"]*/));
     // Nor a plain subscription.
     const seen: string[] = [];
     const errors: Error[] = [];

@@ -7,6 +7,7 @@ import { cleanupAll, startNats, waitFor, type NatsServer } from '../harness/mod.
 import { startWalrus, type WalrusProcess } from '../harness/walrus-process.js';
 import { buildFleet, collectorLikePublisher } from './fleet.js';
 import { storedMessages } from './stream.js';
+import { waitSettled } from '../harness/consumers.js';
 
 // Rules chosen so that every kind of decision occurs within 24 one-minute rounds.
 const POLICY = {
@@ -70,17 +71,20 @@ describe('faults - deciders killed mid-stream', () => {
     expect(kills).toBeGreaterThanOrEqual(4);
 
     // Messages the killed processes held come back after the ack wait (30 s) at the latest.
-    const decisions = await waitFor(
+    await waitFor(
       async () => {
         const d = await storedMessages<Decision>(nc, 'WALRUS_DECISIONS', 'walrus.decision.');
         return d.length >= fleet.expected.length ? d : null;
       },
       { what: `${fleet.expected.length} decisions in WALRUS_DECISIONS`, timeoutMs: 120_000, intervalMs: 2000 },
     );
-    // Nothing more arrives afterwards (a late duplicate would show here).
-    await sleep(1500);
+    // Nothing more can arrive once the deciders have acknowledged every
+    // sample, the ones the killed processes held included: a decision is
+    // published before its sample is acknowledged, and an acknowledged sample
+    // is never delivered again. A late duplicate would show here.
+    await waitSettled(nc, 'WALRUS_SAMPLES', 'walrus.sample.>', { what: 'every sample evaluated and acknowledged', timeoutMs: 120_000 });
     const final = await storedMessages<Decision>(nc, 'WALRUS_DECISIONS', 'walrus.decision.');
-    expect(final.length).toBe(decisions.length);
+    expect(final.length).toBe(fleet.expected.length);
 
     const got = final.map(({ data: { decided_at: _t, ...rest } }) => rest);
     const byKey = (d: { cluster: string; sample_at: string }) => `${d.cluster} ${d.sample_at}`;

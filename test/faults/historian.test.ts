@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { decisionMsgId, decisionSubject } from '@walrus/core';
@@ -7,6 +6,7 @@ import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type Po
 import { startWalrus, type WalrusProcess } from '../harness/walrus-process.js';
 import { decisionFor } from './decisions.js';
 import { defined } from '../harness/defined.js';
+import { waitSettled } from '../harness/consumers.js';
 
 let nats: NatsServer;
 let pgc: PostgresCluster;
@@ -70,13 +70,15 @@ describe('faults - historian killed between receiving and acknowledging', () => 
     historian = startHistorian();
     // Redelivery after the ack wait (30 s) at the latest.
     await waitFor(async () => (await rowsPerDecision()).length === 40 || null, { what: '40 decisions in history', timeoutMs: 90_000, intervalMs: 500 });
-    // A second copy would arrive as a redelivery: give it the chance, then count.
     // The same decisions again under other message ids (as after the duplicate window): stored once all the same.
     for (let n = 0; n < 40; n++) {
       const d = decisionFor(`hist-${n % 5}`, n);
       await js.publish(decisionSubject(d.cluster), JSON.stringify(d), { msgID: `again:${d.id}` });
     }
-    await sleep(1500);
+    // Then count, once the historian has acknowledged every message: the 40
+    // copies, and the 20 the killed historian held (a second copy of one of
+    // those would come as their redelivery, after the ack wait).
+    await waitSettled(nc, 'WALRUS_DECISIONS', 'walrus.decision.>', { what: 'every decision stored and acknowledged', timeoutMs: 90_000 });
     const rows = await rowsPerDecision();
     expect(rows).toHaveLength(40);
     expect(rows.every((r) => r.n === '1')).toBe(true);

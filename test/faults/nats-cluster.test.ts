@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import type { Decision, Sample } from '@walrus/core';
@@ -9,6 +8,7 @@ import { startNatsCluster, type NatsCluster } from '../harness/nats-cluster.js';
 import { startWalrus, type WalrusProcess } from '../harness/walrus-process.js';
 import { buildFleet, collectorLikePublisher } from './fleet.js';
 import { storedMessages } from './stream.js';
+import { waitSettled } from '../harness/consumers.js';
 
 const POLICY = { WALRUS_THRESHOLD: '2', WALRUS_MAX: '2GB', WALRUS_MIN_SIZE: '64MB', WALRUS_SHRINK_INTERVALS: '2', WALRUS_COOLDOWN_SEC: '90' };
 let cluster: NatsCluster;
@@ -55,19 +55,23 @@ describe('faults - three-node JetStream cluster', () => {
 
     for (const s of fleet.samples.slice(half)) await publish(s);
 
-    const final = await waitFor(
+    await waitFor(
       async () => {
         const d = await storedMessages<Decision>(nc, 'WALRUS_DECISIONS', 'walrus.decision.').catch(() => []);
         return d.length >= fleet.expected.length ? d : null;
       },
       { what: `${fleet.expected.length} decisions`, timeoutMs: 120_000, intervalMs: 2000 },
     );
-    await sleep(1500);
+    // Nothing more can come once the deciders have acknowledged every sample
+    // (a decision is published before its sample is acknowledged; one
+    // unacknowledged when its node died is delivered again): a decision
+    // doubled by the lost node would show from here on.
+    await waitSettled(nc, 'WALRUS_SAMPLES', 'walrus.sample.>', { what: 'every sample evaluated and acknowledged', timeoutMs: 120_000 });
     const again = await waitFor(() => storedMessages<Decision>(nc, 'WALRUS_DECISIONS', 'walrus.decision.').catch(() => null), {
       what: 'the decisions read again',
       timeoutMs: 30_000,
     });
-    expect(again.length).toBe(final.length);
+    expect(again.length).toBe(fleet.expected.length);
     const got = again.map(({ data: { decided_at: _t, ...rest } }) => rest);
     const key = (d: { cluster: string; sample_at: string }) => `${d.cluster} ${d.sample_at}`;
     const sort = <T extends { cluster: string; sample_at: string }>(xs: T[]) => [...xs].sort((a, b) => key(a).localeCompare(key(b)));
