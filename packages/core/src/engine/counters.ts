@@ -4,7 +4,7 @@ import { getAlgorithm } from './algorithms/registry.js';
 import { proactiveGrowth } from './algorithms/proactive.js';
 import type { GrowInput, GrowProposal, PreviousSample, WalView } from './algorithms/types.js';
 import { classifyCheckpoints } from './checkpoint-causes.js';
-import { decisionFrom, withTypedFields } from './decision.js';
+import { decisionFrom } from './decision.js';
 import { describeLimit, diskMemory, diskShrink, limitMetadata, walDiskLimit, type WalDiskLimit } from './disk/limit.js';
 import type { EvaluateInput, EvaluateResult, Insight, StepOutcomeKind, WantedChange } from './evaluation.js';
 import { checkRateLimit, recordChange } from './rate-limit.js';
@@ -163,12 +163,7 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
     return { state: next, decision: null, outcome: { kind: 'no_change', reason: wanted.none + causes }, insight };
   }
   const change = profiled.profile === null ? wanted : { ...wanted, metadata: { ...wanted.metadata, profile: profiled.profile } };
-  const result = emit(input, next, change, delta, atMs);
-  // Every decision carries what the engine measured (the WAL rate, the size it
-  // needs, the profile in force): the history database's walrus.status view
-  // shows it from the decisions it stores.
-  const decision = result.decision && withTypedFields(result.decision, { sizingStatus: sizingStatus(result.state, sample) });
-  return { ...result, decision, insight };
+  return { ...emit(input, next, change, delta, atMs), insight };
 }
 
 /**
@@ -288,7 +283,11 @@ const VERB: Record<ProposedChange['action'], string> = {
 function emit(input: EvaluateInput, next: ClusterState, change: ProposedChange, delta: number, atMs: number): EvaluateResult {
   const { policy } = input;
   const result = (state: ClusterState, action: DecisionAction, reason: string, metadata: Record<string, unknown>, blocked: WantedChange['blocked'] = null): EvaluateResult => {
-    const decision = decisionFrom(input, { action, newSizeMb: change.targetMb, forced: delta, reason, metadata });
+    // Every decision carries what the engine measured (the WAL rate, the size it
+    // needs, the profile in force) as of its state: the history database's
+    // walrus.status view shows it from the decisions it stores.
+    const typed = { sizingStatus: sizingStatus(state, input.sample) };
+    const decision = decisionFrom(input, { action, newSizeMb: change.targetMb, forced: delta, reason, metadata, typed });
     return {
       state,
       decision,

@@ -11,12 +11,13 @@ export interface DecisionSpec {
   metadata: Record<string, unknown>;
   /** A decision about one member (a failover restore, a standby brought to size): its id names the member too (decision-id.ts). */
   aboutMember?: string;
+  typed?: TypedFields;
 }
 
 /** A decision from `sample`, as the rules of every kind make it. */
 export function decisionFrom(input: { sample: Sample; policy: Policy; now: string }, spec: DecisionSpec): Decision {
   const { sample, policy } = input;
-  return {
+  const decision: Decision = {
     v: 1,
     id: decisionId(sample.cluster, sample.collected_at, spec.aboutMember),
     cluster: sample.cluster,
@@ -31,6 +32,7 @@ export function decisionFrom(input: { sample: Sample; policy: Policy; now: strin
     reason: spec.reason,
     metadata: spec.metadata,
   };
+  return spec.typed ? withTypedFields(decision, spec.typed) : decision;
 }
 
 export interface TypedFields {
@@ -48,13 +50,14 @@ export interface TypedFields {
  * that a copy never says something else than its field.
  */
 export function withTypedFields(d: Decision, f: TypedFields): Decision {
-  const copies: Record<string, unknown> = {};
-  const typed: Partial<Pick<Decision, 'primary_member' | 'target_member' | 'sizing_status'>> = {};
+  // Filled in place on fresh copies: this runs for every decision.
+  const metadata = { ...d.metadata };
+  const out: Decision = { ...d, metadata };
   if (f.primaryMember !== undefined) {
-    copies['primary_member'] = f.primaryMember;
-    if (f.primaryMember !== null) typed.primary_member = f.primaryMember;
+    metadata['primary_member'] = f.primaryMember;
+    if (f.primaryMember !== null) out.primary_member = f.primaryMember;
   }
-  if (f.targetMember !== undefined) copies['target_member'] = typed.target_member = f.targetMember;
-  if (f.sizingStatus !== undefined) copies['sizing_status'] = typed.sizing_status = f.sizingStatus;
-  return { ...d, ...typed, metadata: { ...d.metadata, ...copies } };
+  if (f.targetMember !== undefined) metadata['target_member'] = out.target_member = f.targetMember;
+  if (f.sizingStatus !== undefined) metadata['sizing_status'] = out.sizing_status = f.sizingStatus;
+  return out;
 }

@@ -192,9 +192,10 @@ function memberSync(input: EvaluateInput, member: string): { decision: Decision;
       ...(policy.dryRun ? { would_apply: action, dry_run: true } : {}),
     },
     aboutMember: member,
+    typed: { targetMember: member, primaryMember: state.primary?.member ?? null },
   });
   return {
-    decision: withTypedFields(decision, { targetMember: member, primaryMember: state.primary?.member ?? null }),
+    decision,
     change: { action, targetMb: target, blocked: null, dryRun: policy.dryRun },
   };
 }
@@ -244,17 +245,15 @@ function failover(input: EvaluateInput, member: string, change: 'failover' | 'ti
     ...(diskCapped ? limitMetadata(diskCapped) : capped ? { walrus_max_mb: policy.maxMb } : {}),
     ...(policy.dryRun ? { would_apply: restore, dry_run: true } : {}),
   };
-  const decision = withTypedFields(
-    decisionFrom(input, {
-      action: policy.dryRun ? 'dry_run' : restore,
-      newSizeMb: target,
-      forced: 0,
-      reason: policy.dryRun ? `dry run, would restore: ${reason}` : reason,
-      metadata,
-      aboutMember: member,
-    }),
-    { primaryMember: member },
-  );
+  const decision = decisionFrom(input, {
+    action: policy.dryRun ? 'dry_run' : restore,
+    newSizeMb: target,
+    forced: 0,
+    reason: policy.dryRun ? `dry run, would restore: ${reason}` : reason,
+    metadata,
+    aboutMember: member,
+    typed: { primaryMember: member },
+  });
   // Not rate limited, but a change like any other: it starts a cooldown and counts in the hour window.
   const counted = recordChange(rebased, atMs);
   return {
