@@ -1,50 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { WALRUS_BIN } from '@walrus/cli/launch';
+import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor } from './harness/mod.js';
+import { processesMentioning, startDemo, stopDemos } from './harness/demo.js';
+import { freePort, waitFor } from './harness/mod.js';
 import { childrenOf, processGone } from './harness/process.js';
 import { defined } from './harness/defined.js';
 
 const DURATION_SEC = 60;
-
-/** Pids of processes whose command line mentions `text` (the demo's servers name their directories). */
-function processesMentioning(text: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(text)) pids.push(Number(name));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
-}
-
-interface Demo {
-  proc: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exited: Promise<number | string>;
-}
-const demos: Demo[] = [];
-
-function startDemo(args: string[]): Demo {
-  const proc = spawn(process.execPath, [WALRUS_BIN, 'demo', ...args], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  proc.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exited = new Promise<number | string>((resolve) => proc.once('exit', (c, s) => resolve(c ?? s ?? 'unknown')));
-  const demo = { proc, out: () => out, err: () => err, exited };
-  demos.push(demo);
-  return demo;
-}
 
 /** Every descendant of `pid` now (PostgreSQL's backends are children of the postmaster). */
 function descendants(pid: number): number[] {
@@ -66,37 +28,15 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-// Only when a test failed half-way: the demo's servers run in their own
-// process group, so a killed demo would leave them behind.
-afterAll(async () => {
-  for (const { proc: running, out } of demos) {
-    if (running.exitCode === null && running.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          running.kill('SIGKILL');
-          resolve();
-        }, 20_000);
-        running.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        running.kill('SIGTERM');
-      });
-    }
-    const dir = /temp dir\s+(\S+)/.exec(out())?.[1];
-    if (dir?.includes('walrus-demo-')) {
-      for (const pid of processesMentioning(dir)) process.kill(pid, 'SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-});
+afterAll(stopDemos);
 
 describe('walrus demo', () => {
   it(
     'walrus demo - grows max_wal_size under its own write load, exits 0 and leaves nothing behind',
     async () => {
       const started = Date.now();
-      const demo = startDemo(['--duration', String(DURATION_SEC)]);
+      // A port of our own for the live page: the default (9105) may be anyone's on this machine.
+      const demo = startDemo(['--duration', String(DURATION_SEC), '--port', String(await freePort())]);
       const code = await demo.exited;
       const out = demo.out();
       const err = demo.err();
@@ -138,9 +78,10 @@ describe('walrus demo', () => {
   );
 
   it(
-    'walrus demo - Ctrl-C mid-run stops it, exit 0, and leaves no process, directory or port behind',
+    'walrus demo - Ctrl-C mid-run stops it, exit 0, and leaves no process, directory or port behind; the live page answers on the port asked for meanwhile',
     async () => {
-      const demo = startDemo([]);
+      const pagePort = await freePort();
+      const demo = startDemo(['--port', String(pagePort)]);
       // Mid-run: the servers, the services and the write load are up, checkpoints are being forced.
       await waitFor(() => /\] checkpoints are forced/.test(demo.out()) || demo.proc.exitCode !== null || null, {
         what: 'the demo running under its write load',
@@ -153,6 +94,12 @@ describe('walrus demo', () => {
       const natsPid = Number(/nats-server\s+pid (\d+)/.exec(out)?.[1]);
       const pgPid = Number(/PostgreSQL 17\s+pid (\d+)/.exec(out)?.[1]);
       const ports = [/nats-server\s+pid \d+, nats:\/\/127\.0\.0\.1:(\d+)/, /PostgreSQL 17\s+pid \d+, postgres:\/\/[^@]+@127\.0\.0\.1:(\d+)\//].map((re) => Number(re.exec(out)?.[1]));
+      // The live page: printed with the other addresses, on the port asked for, the control service's page.
+      expect(out, context()).toMatch(new RegExp(`^  live page +http://127\\.0\\.0\\.1:${pagePort}/$`, 'm'));
+      const page = await fetch(`http://127.0.0.1:${pagePort}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>walrus — live</title>');
+      ports.push(pagePort);
       const dir = /temp dir\s+(\S+)/.exec(out)?.[1] ?? '';
       expect(dir, context()).toMatch(/\/walrus-demo-[^/]+$/);
       expect(ports.every((p) => p > 0), context()).toBe(true);

@@ -27,7 +27,7 @@ describe('launch flags - every launcher gives node the same options', () => {
     expect(entrypoint && (JSON.parse(entrypoint) as string[])).toEqual(['node', ...WALRUS_NODE_ARGS, bin]);
   });
 
-  it('the test harness', () => {
-    expect(read('test/harness/walrus-process.ts')).toMatch(/diesWithParent\(process\.execPath, \[\.\.\.WALRUS_NODE_ARGS, /);
+  it('the harness of the tests and benchmarks', () => {
+    expect(read('packages/harness/src/walrus-process.ts')).toMatch(/diesWithParent\(process\.execPath, \[\.\.\.WALRUS_NODE_ARGS, /);
   });
 });

@@ -18,8 +18,9 @@ import { collector } from '@walrus/collector';
 import { ALGORITHM_NAMES, isAlgorithmName, type AlgorithmName } from '@walrus/core';
 import { decider } from '@walrus/decider';
 import type pg from 'pg';
-import { startInProcess, type InProcessService } from '@walrus/test/in-process';
-import { cleanupAll, cleanupAllSync, startNats, startPostgres, type NatsServer, type PostgresCluster } from '@walrus/test';
+import { startInProcess, type InProcessService } from '@walrus/harness';
+import { cleanupAll, cleanupAllSync, startNats, startPostgres, type NatsServer, type PostgresCluster } from '@walrus/servers';
+import { setUpBenchServers } from '../servers.js';
 import { formatLoad } from '../latency/environment.js';
 import { PGBENCH, pgbenchInit, pgbenchRun } from '../quality/workload.js';
 import { diskFigures, formatDiskTable, type DecisionSeen, type DiskFigures, type DiskPoint } from './figures.js';
@@ -196,6 +197,7 @@ async function main(): Promise<void> {
     process.stderr.write(`bench:disk: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
+  setUpBenchServers();
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       progress(`${signal}: stopping nats-server and PostgreSQL`);

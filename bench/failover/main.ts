@@ -23,9 +23,9 @@ import { parseArgs } from 'node:util';
 import { applier } from '@walrus/applier';
 import { collector } from '@walrus/collector';
 import { decider } from '@walrus/decider';
-import { cleanupAll, cleanupAllSync, createStandby, startNats, startPostgres, type NatsServer, type PgVersion, type PostgresCluster } from '@walrus/test';
-import { startInProcess, type InProcessService } from '@walrus/test/in-process';
-import { prepareLeaderLoad, startLeaderLoad } from '@walrus/test/leader-load';
+import { cleanupAll, cleanupAllSync, createStandby, startNats, startPostgres, type NatsServer, type PgVersion, type PostgresCluster } from '@walrus/servers';
+import { DEBIAN_PGBENCH, prepareLeaderLoad, startInProcess, startLeaderLoad, type InProcessService } from '@walrus/harness';
+import { setUpBenchServers } from '../servers.js';
 import { formatLoad } from '../latency/environment.js';
 import { formatTable } from '@walrus/runtime';
 
@@ -171,7 +171,7 @@ async function runArm(o: Options, nats: NatsServer, arm: Arm, n: number): Promis
   };
   const services: InProcessService[] = [];
   for (const def of [decider, applier, collector] as const) services.push(await startInProcess(def as Parameters<typeof startInProcess>[0], env, nats.url));
-  const load = startLeaderLoad(`postgresql://postgres@${P},${S}/postgres?target_session_attrs=read-write`, { clients: o.clients });
+  const load = startLeaderLoad(`postgresql://postgres@${P},${S}/postgres?target_session_attrs=read-write`, { clients: o.clients, pgbench: process.env['PGBENCH'] ?? DEBIAN_PGBENCH });
   try {
     progress(`${arm}: warm-up under pgbench until max_wal_size stays put for ${o.settle} s (60 to ${o.warmup} s)`);
     const started = Date.now();
@@ -253,6 +253,7 @@ function table(rows: ArmFigures[], o: Options): string {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
+  setUpBenchServers();
   const loadBefore = loadavg();
   const nats = await startNats();
   const rows: ArmFigures[] = [];

@@ -16,15 +16,13 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { nearestRank, percentileOf, type Sample } from '@walrus/core';
-import { collectorLikePublisher } from '@walrus/test/fleet';
 import { createLogger, DEFAULT_STREAM_OPTIONS, ensureStreams, formatTable } from '@walrus/runtime';
-import { cleanupAll, freePort, registerCleanup, startNats, startPostgres, waitFor, type NatsServer } from '@walrus/test';
-import { makeTempDir } from '@walrus/test/process';
-import { startWalrus, type WalrusProcess } from '@walrus/test/walrus-process';
+import { cleanupAll, freePort, makeTempDir, registerCleanup, startNats, startPostgres, waitFor, type NatsServer } from '@walrus/servers';
+import { collectorLikePublisher, startWalrus, testDecision, type WalrusProcess } from '@walrus/harness';
+import { setUpBenchServers } from '../servers.js';
 import { parseFleetOptions, type FleetOptions } from './options.js';
 import { cpuSeconds, rssMb } from './proc.js';
 import { BENCH_POLICY, syntheticSample } from './synthetic.js';
-import { testDecision } from '@walrus/test/messages';
 
 const progress = (t: string) => process.stderr.write(`[bench:fleet] ${t}\n`);
 const CONSUMER = 'walrus-decider';
@@ -33,7 +31,7 @@ const WARM_UP_SEC = 2;
 /** Every walrus process started, stopped again at the end whatever happened. */
 const spawned: WalrusProcess[] = [];
 const spawn = (args: string[], env: Record<string, string>, nodeArgs: string[] = []): WalrusProcess => {
-  const p = startWalrus(args, env, nodeArgs);
+  const p = startWalrus(args, env, { nodeArgs });
   spawned.push(p);
   // Also on Ctrl-C or a timeout's SIGTERM, when the harness removes the servers.
   registerCleanup(async () => void (await p.stop(5000)), { name: `walrus ${args.join(' ')}`, sync: () => p.proc.kill('SIGKILL') });
@@ -306,6 +304,7 @@ async function deciderFigures(o: FleetOptions): Promise<string[]> {
 
 async function main(): Promise<void> {
   const o = parseFleetOptions(process.argv.slice(2));
+  setUpBenchServers();
   const lines = [
     `bench:fleet  ${new Date().toISOString()}  ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
     '',

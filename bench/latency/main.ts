@@ -10,8 +10,9 @@ import { availableParallelism, constants, loadavg } from 'node:os';
 import { connect } from '@nats-io/transport-node';
 import { applier } from '@walrus/applier';
 import { decider } from '@walrus/decider';
-import { startInProcess, type InProcessService } from '@walrus/test/in-process';
-import { cleanupAll, cleanupAllSync, registerCleanup, startNats, startPostgres, tempBase } from '@walrus/test';
+import { startInProcess, type InProcessService } from '@walrus/harness';
+import { cleanupAll, cleanupAllSync, registerCleanup, startNats, startPostgres, tempBase } from '@walrus/servers';
+import { setUpBenchServers } from '../servers.js';
 import { measureReadSample } from './collector-time.js';
 import { describeEnvironment, formatEnvironment } from './environment.js';
 import { OBSERVER_SQL, parseOptions, USAGE, UsageError, type LatencyOptions } from './options.js';
@@ -196,6 +197,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  setUpBenchServers();
   installSignalHandlers();
   const services: InProcessService[] = [];
   let code = 0;

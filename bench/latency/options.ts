@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { PG_VERSIONS, type PgVersion } from '@walrus/test';
+import { PG_VERSIONS, type PgVersion } from '@walrus/servers';
 
 export interface LatencyOptions {
   /** Measured decisions (the issue asks for at least 200). */

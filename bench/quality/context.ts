@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { NatsServer, PostgresCluster } from '@walrus/test';
+import type { NatsServer, PostgresCluster } from '@walrus/servers';
 import { sizeChanges, type SizingSettings } from './figures.js';
 import type { GoalResult } from './goals.js';
 import { Monitor, observe, type Point } from './monitor.js';

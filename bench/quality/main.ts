@@ -9,7 +9,8 @@
  * figures (2 on a bad option). See bench/README.md.
  */
 import { loadavg } from 'node:os';
-import { cleanupAll, cleanupAllSync, startNats, startPostgres } from '@walrus/test';
+import { cleanupAll, cleanupAllSync, startNats, startPostgres } from '@walrus/servers';
+import { setUpBenchServers } from '../servers.js';
 import { formatLoad } from '../latency/environment.js';
 import { runBursts } from './bursts.js';
 import { progress, type Context, type ShapeReport } from './context.js';
@@ -41,6 +42,7 @@ function options(): Options {
 
 async function main(): Promise<void> {
   const o = options();
+  setUpBenchServers();
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       progress(`${signal}: stopping nats-server and PostgreSQL`);

@@ -11,8 +11,8 @@ import { applier } from '@walrus/applier';
 import { collector } from '@walrus/collector';
 import { decider } from '@walrus/decider';
 import { decisionSubject, sampleSubject } from '@walrus/core';
-import { startInProcess, type InProcessService } from '@walrus/test/in-process';
-import type { NatsServer, PostgresCluster } from '@walrus/test';
+import { startInProcess, type InProcessService } from '@walrus/harness';
+import type { NatsServer, PostgresCluster } from '@walrus/servers';
 import type { Arm } from './options.js';
 
 /*

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientBase } from 'pg';
-import type { PostgresCluster } from '@walrus/test';
+import type { PostgresCluster } from '@walrus/servers';
 
 /** Debian's pgbench (pg_wrapper picks a client); any pgbench 15+ drives PostgreSQL 17 fine. */
 export const PGBENCH = process.env['PGBENCH'] ?? '/usr/bin/pgbench';

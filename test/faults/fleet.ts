@@ -5,9 +5,6 @@
  * resets, standby periods and dry-run overrides, so that every kind of
  * decision occurs. The expected decisions are the pure engine's.
  */
-import type { JetStreamClient } from '@nats-io/jetstream';
-import { headers } from '@nats-io/transport-node';
-import { PREV_SEQ_HEADER } from '@walrus/runtime';
 import {
   evaluate,
   sampleMsgId,
@@ -101,21 +98,5 @@ export function buildFleet(opts: { clusters: number; rounds: number; env: Record
   return { samples, expected };
 }
 
-/**
- * Publishes samples as the collector does: message id, and the stream
- * sequence of the cluster's previous sample in the Walrus-Prev-Seq header.
- */
-export function collectorLikePublisher(js: JetStreamClient): (s: Sample, timeoutMs?: number) => Promise<void> {
-  const last = new Map<string, number>();
-  return async (s, timeoutMs) => {
-    const h = headers();
-    const prev = last.get(s.cluster);
-    if (prev !== undefined) h.set(PREV_SEQ_HEADER, String(prev));
-    const ack = await js.publish(sampleSubject(s.cluster), JSON.stringify(s), {
-      msgID: sampleMsgId(s.cluster, s.collected_at),
-      headers: h,
-      ...(timeoutMs ? { timeout: timeoutMs } : {}),
-    });
-    last.set(s.cluster, ack.seq);
-  };
-}
+// Publishing as the collector does is @walrus/harness's, shared with bench:fleet.
+export { collectorLikePublisher } from '@walrus/harness';

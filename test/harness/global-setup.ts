@@ -8,8 +8,8 @@ import { systemProblems } from './system-check.js';
  * stops there; then the temporary directories that killed runs left behind
  * are removed. The unit project needs neither and does not run this.
  */
-export default function checkSystem(): void {
-  const problems = systemProblems();
+export default async function checkSystem(): Promise<void> {
+  const problems = await systemProblems();
   if (problems.length > 0) {
     // Exit at once: a thrown error would come after vitest's "No test files
     // found" and its project listing, and bury the one line that matters.

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { LogSource } from '@walrus/harness';
 
 /**
  * The logs of everything a test file started (walrus processes, in-process
@@ -9,17 +10,6 @@ import { readFileSync } from 'node:fs';
  * Sources register themselves (walrus-process.ts, in-process.ts, the server
  * wrappers in mod.ts); nothing is printed while tests pass.
  */
-
-export interface LogSource {
-  /** What it is, e.g. `walrus decider (pid 1234)`. */
-  name: string;
-  /** Every line so far. */
-  lines(): string[];
-  /** Still running: a source started before a test is only shown for it while it runs. */
-  running(): boolean;
-  /** Say "no output" when it printed nothing (default true; not for a process's stderr). */
-  reportSilence?: boolean;
-}
 
 interface Entry extends LogSource {
   id: number;

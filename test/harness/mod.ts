@@ -24,22 +24,8 @@ configureServers({
   ownProcessGroup: false,
 });
 
-export { cleanupAllSync, pendingCleanups, registerCleanup, type CleanupFn, type CleanupOptions } from '@walrus/servers';
-export { freePort } from '@walrus/servers';
-export { WaitTimeoutError, type WaitOptions } from '@walrus/servers';
-export { WAIT_DEFAULT_MS } from './deadline.js';
-export { NATS_SERVER_BIN, type NatsOptions, type NatsServer } from '@walrus/servers';
-export {
-  PG_VERSIONS,
-  pgInstallDir,
-  type PgVersion,
-  type PostgresCluster,
-  type PostgresOptions,
-  type QueryOptions,
-  type SettingValue,
-  type Standby,
-} from '@walrus/servers';
-export { postgresRunAs, tempBase, tempRoot } from '@walrus/servers';
+export { freePort, registerCleanup, WaitTimeoutError } from '@walrus/servers';
+export { NATS_SERVER_BIN, PG_VERSIONS, type NatsServer, type PgVersion, type PostgresCluster } from '@walrus/servers';
 
 // The servers as @walrus/servers starts them, with their logs registered for
 // setup.ts (printed when a test fails) and read once more before a cleanup

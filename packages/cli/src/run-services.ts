@@ -29,13 +29,20 @@ import {
 // WALRUS_CLUSTERS_FILE is not one of them: it names a file of cluster lines (loadClusters).
 const FILE_VARIABLES = ['NATS_PASSWORD', 'NATS_TOKEN', 'NATS_NKEY_SEED', 'HISTORY_DATABASE_URL'] as const;
 
-/** Services configured and ready to start: `start` resolves with the function that stops them. */
+/** Services configured and ready to start. */
 export interface PreparedServices {
   log: Logger;
   /** SHUTDOWN_TIMEOUT_SEC */
   timeoutSec: number;
   /** Resolves once everything runs; `signal` (a stop asked for meanwhile) ends its waits and rejects it. */
-  start(signal?: AbortSignal): Promise<() => Promise<void>>;
+  start(signal?: AbortSignal): Promise<RunningServices>;
+}
+
+export interface RunningServices {
+  /** The port of /metrics, /healthz, /readyz (and the control service's live page): METRICS_PORT, or the one chosen for 0. */
+  httpPort: number;
+  /** Stops them in reverse order of starting. */
+  stop(): Promise<void>;
 }
 
 export interface PrepareOptions {
@@ -75,7 +82,7 @@ export function prepareServices(
   });
   const registry = createRegistry(processName);
 
-  const start = async (signal?: AbortSignal): Promise<() => Promise<void>> => {
+  const start = async (signal?: AbortSignal): Promise<RunningServices> => {
     const startup = new StartupWaits(log, signal ? { signal } : {});
     // One for the process: the services of `walrus all` warn about the same cluster once.
     const once = new OncePerProcess();
@@ -129,14 +136,17 @@ export function prepareServices(
     startup.markComplete();
     // "started" still means what it always meant: everything is running.
     log.info({ services: defs.map((d) => d.name), metricsPort: http.port }, 'started');
-    return () =>
-      stopAll(log, [
-        ...[...handles].reverse().map((h) => [`stop ${h.name}`, () => h.stop()] as [string, () => Promise<void>]),
-        // Draining needs the server; when NATS is away, close instead so
-        // that no reconnect attempt keeps the process alive.
-        ['drain NATS', () => conn.drain().catch(() => conn.close())],
-        ['close HTTP', () => http.close()],
-      ]);
+    return {
+      httpPort: http.port,
+      stop: () =>
+        stopAll(log, [
+          ...[...handles].reverse().map((h) => [`stop ${h.name}`, () => h.stop()] as [string, () => Promise<void>]),
+          // Draining needs the server; when NATS is away, close instead so
+          // that no reconnect attempt keeps the process alive.
+          ['drain NATS', () => conn.drain().catch(() => conn.close())],
+          ['close HTTP', () => http.close()],
+        ]),
+    };
   };
   return { ok: true, services: { log, timeoutSec: cfg.SHUTDOWN_TIMEOUT_SEC, start } };
 }
@@ -159,7 +169,7 @@ export async function runServices(
   }
   const { log, timeoutSec, start } = prepared.services;
   try {
-    await runUntilSignal({ log, timeoutSec, start });
+    await runUntilSignal({ log, timeoutSec, start: async (signal) => (await start(signal)).stop });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     // Found only once a server answered (a JetStream setting, a permission,

@@ -1,18 +1,11 @@
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
 import { isSecretVariable, redactUrl } from './redact.js';
 
 /**
- * Parses environment variables with one zod object and reports every problem
- * at once as `NAME: what is wrong (got X, allowed Y)` (STYLE.md, habit 3).
- * Each schema field's `.describe()` text is the "allowed" part.
+ * Every problem of a configuration at once, as `NAME: what is wrong (got X,
+ * allowed Y)` (STYLE.md, habit 3; loadEnvConfig's answer). Each schema
+ * field's `.describe()` text is the "allowed" part.
  */
-export function parseEnv<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
-  const result = schema.safeParse(env, { reportInput: true });
-  if (result.success) return result.data;
-  throw new ConfigError(formatIssues(schema, env, result.error.issues));
-}
-
 export function formatIssues(
   schema: z.ZodObject,
   env: Record<string, string | undefined>,

@@ -11,14 +11,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** A dependency (PostgreSQL, NATS) could not be reached or refused the request. */
-export class DependencyError extends Error {
-  override name = 'DependencyError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
-
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

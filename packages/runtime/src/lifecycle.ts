@@ -15,22 +15,11 @@ export async function runUntilSignal(opts: {
   start: (signal: AbortSignal) => Promise<() => Promise<void>>;
 }): Promise<void> {
   const { log } = opts;
-  let signalled: (sig: NodeJS.Signals) => void = () => undefined;
-  const firstSignal = new Promise<NodeJS.Signals>((resolve) => {
-    signalled = resolve;
+  const stopping = onStopSignals({
+    first: (signal) => log.info({ signal }, 'stopping'),
+    forced: (signal) => log.warn({ signal }, 'second signal: exiting now'),
   });
-  let count = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    count += 1;
-    if (count > 1) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    log.info({ signal }, 'stopping');
-    signalled(signal);
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const timedOut = () => log.error({ timeoutSec: opts.timeoutSec }, 'graceful stop timed out: exiting');
 
   const abort = new AbortController();
   const starting = opts.start(abort.signal);
@@ -39,12 +28,12 @@ export async function runUntilSignal(opts: {
       () => ({ kind: 'started' as const }),
       (err: unknown) => ({ kind: 'failed' as const, err }),
     ),
-    firstSignal.then(() => ({ kind: 'signal' as const })),
+    stopping.requested.then(() => ({ kind: 'signal' as const })),
   ]);
   if (first.kind === 'failed') throw first.err;
   if (first.kind === 'signal') {
     abort.abort();
-    forceExitAfter(log, opts.timeoutSec);
+    forceExitAfter(opts.timeoutSec * 1000, timedOut);
     // Whatever start had brought up is stopped by start itself; one that
     // completed at this very moment is stopped here.
     const stop = await starting.catch(() => null);
@@ -53,8 +42,8 @@ export async function runUntilSignal(opts: {
     process.exit(0);
   }
   const stop = await starting;
-  await firstSignal;
-  const timer = forceExitAfter(log, opts.timeoutSec);
+  await stopping.requested;
+  const timer = forceExitAfter(opts.timeoutSec * 1000, timedOut);
   try {
     await stop();
     log.info('stopped');
@@ -69,12 +58,59 @@ export async function runUntilSignal(opts: {
   process.exit();
 }
 
-/** The graceful stop's deadline: past it, the process exits 1. */
-function forceExitAfter(log: Logger, timeoutSec: number): NodeJS.Timeout {
+/** A stop asked for by a signal (or by the program itself), see onStopSignals. */
+export interface StopRequest {
+  /** Resolves with the first signal's name, or the reason given to request(). */
+  readonly requested: Promise<string>;
+  /** Asks for the stop without a signal (a duration ran out); it still takes two signals to force the exit. */
+  request(reason: string): void;
+  /** Stops listening for the signals. */
+  dispose(): void;
+}
+
+/**
+ * The stop signals of a process's main: the first one asks for a graceful
+ * stop (`requested` resolves); a second one means the graceful stop takes
+ * too long for whoever sent it, so `forced` runs (synchronously: say so,
+ * restore a terminal) and the process exits with `exitCode` (default 1).
+ */
+export function onStopSignals(opts: {
+  signals?: readonly NodeJS.Signals[];
+  first?: (signal: NodeJS.Signals) => void;
+  forced: (signal: NodeJS.Signals) => void;
+  exitCode?: number;
+}): StopRequest {
+  const signals = opts.signals ?? ['SIGTERM', 'SIGINT'];
+  let resolve: (why: string) => void = () => undefined;
+  const requested = new Promise<string>((r) => {
+    resolve = r;
+  });
+  let asked = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (asked) {
+      opts.forced(signal);
+      process.exit(opts.exitCode ?? 1);
+    }
+    asked = true;
+    opts.first?.(signal);
+    resolve(signal);
+  };
+  for (const s of signals) process.on(s, onSignal);
+  return {
+    requested,
+    request: (reason) => resolve(reason),
+    dispose: () => {
+      for (const s of signals) process.removeListener(s, onSignal);
+    },
+  };
+}
+
+/** The graceful stop's deadline: past `ms`, `onTimeout` runs and the process exits `exitCode`. Unref'd: it never keeps the process alive. */
+export function forceExitAfter(ms: number, onTimeout: () => void, exitCode = 1): NodeJS.Timeout {
   const timer = setTimeout(() => {
-    log.error({ timeoutSec }, 'graceful stop timed out: exiting');
-    process.exit(1);
-  }, timeoutSec * 1000);
+    onTimeout();
+    process.exit(exitCode);
+  }, ms);
   timer.unref();
   return timer;
 }

@@ -9,44 +9,30 @@
  *   ...
  *   await cleanupAll();
  */
-export { configureServers, serversOptions, type ServersOptions } from './options.js';
+export { configureServers, type ServersOptions } from './options.js';
 export { cleanupAll, cleanupAllSync, pendingCleanups, registerCleanup, type CleanupFn, type CleanupOptions } from './cleanup.js';
 export { freePort } from './ports.js';
 export { waitFor, WaitTimeoutError, type WaitOptions } from './wait.js';
 export { startNats, NATS_SERVER_BIN, type NatsOptions, type NatsServer } from './nats.js';
-export {
-  createStandby,
-  dropStaleShmem,
-  PG_VERSIONS,
-  queryOnce,
-  pgInstallDir,
-  startPostgres,
-  type PgVersion,
-  type PostgresCluster,
-  type PostgresOptions,
-  type QueryOptions,
-  type SettingValue,
-  type Standby,
-} from './postgres.js';
+export { PG_VERSIONS, pgBinary, pgInstallDir, pgNativeDir, pgServerEnv, type PgVersion } from './pg-install.js';
+export { queryOnce, startPostgres, type PostgresCluster, type PostgresOptions, type QueryOptions, type SettingValue } from './postgres.js';
+export { createStandby, type Standby } from './standby.js';
+export { dropStaleShmem } from './shmem.js';
+export { postgresRunAs, type RunAs } from './run-as.js';
+export { makeTempDir, removeStaleTempRoots, tempBase, tempRoot } from './temp.js';
 export {
   childrenOf,
   describeExit,
   diesWithParent,
+  killProcess,
   killTree,
   killTreeSync,
   logTail,
-  makeTempDir,
-  postgresRunAs,
   processGone,
-  removeStaleTempRoots,
-  spawnLogged,
-  tempBase,
-  tempRoot,
-  waitExitOrKill,
-  stopProcess,
-  killProcess,
   registerServerCleanup,
+  spawnLogged,
+  stopProcess,
+  waitExitOrKill,
   type Exit,
-  type RunAs,
   type Spawned,
 } from './process.js';

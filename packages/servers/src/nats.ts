@@ -1,7 +1,8 @@
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
-import { describeExit, killProcess, killTree, logTail, makeTempDir, registerServerCleanup, spawnLogged, stopProcess, type Spawned } from './process.js';
+import { describeExit, killProcess, killTree, logTail, registerServerCleanup, spawnLogged, stopProcess, type Spawned } from './process.js';
+import { makeTempDir } from './temp.js';
 import { waitFor } from './wait.js';
 
 export const NATS_SERVER_BIN = '/usr/sbin/nats-server';

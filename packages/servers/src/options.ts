@@ -25,6 +25,12 @@ export interface ServersOptions {
    * away with the tests.
    */
   ownProcessGroup: boolean;
+  /**
+   * As root only: where the copies of PostgreSQL's binaries go that the
+   * `postgres` OS user runs (see pgNativeDir), one per package version, kept
+   * for later runs. Default /var/cache/walrus/postgres.
+   */
+  postgresCacheDir: string;
 }
 
 const current: ServersOptions = {
@@ -32,6 +38,7 @@ const current: ServersOptions = {
   tempBase: undefined,
   cleanupOnSignals: true,
   ownProcessGroup: false,
+  postgresCacheDir: '/var/cache/walrus/postgres',
 };
 
 const listeners = new Set<(options: Readonly<ServersOptions>) => void>();

@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'pg';
-import { connectNats, createLogger, LOG_LEVELS, type Logger, type NatsConnection } from '@walrus/runtime';
+import { connectNats, createLogger, forceExitAfter, LOG_LEVELS, onStopSignals, type Logger, type NatsConnection } from '@walrus/runtime';
 import type { NatsServer, PostgresCluster } from '@walrus/servers';
-import { prepareServices } from '../run-services.js';
+import { prepareServices, type RunningServices } from '../run-services.js';
 import { ALL_SERVICES } from '../services.js';
 import { WriteLoad } from './load.js';
 import type { DemoOptions } from './options.js';
@@ -41,6 +41,8 @@ const COOLDOWN_SEC = 10;
 const LOAD_MB_PER_SEC = 5;
 const LOAD_WORKERS = 2;
 const REFRESH_MS = 1_000;
+/** The live page (and metrics) listen on loopback only: the demo has no authentication. */
+const PAGE_HOST = '127.0.0.1';
 /** A stuck shutdown step must not keep the demo (and its servers) around. */
 const STOP_TIMEOUT_MS = 60_000;
 
@@ -85,22 +87,15 @@ export async function runDemo(options: DemoOptions, servers: Servers, io: DemoIo
 
   // Signals: the first stops gracefully, a second forces the exit (the
   // servers' exit hook still kills them and removes their directories).
-  let requestStop: (why: string) => void = () => undefined;
-  const stopRequested = new Promise<string>((resolve) => {
-    requestStop = resolve;
-  });
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) {
+  const stopping = onStopSignals({
+    signals: ['SIGINT', 'SIGTERM', 'SIGHUP'],
+    forced: (signal) => {
       screen.restore();
       err.write(`walrus demo: ${signal} again: exiting now (killing the servers)\n`);
-      process.exit(130);
-    }
-    requestStop(signal);
-  };
-  const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  for (const s of SIGNALS) process.on(s, onSignal);
+    },
+    exitCode: 130,
+  });
+  const stopRequested = stopping.requested;
   const restoreOnExit = (): void => screen.restore();
   process.once('exit', restoreOnExit);
 
@@ -116,6 +111,8 @@ export async function runDemo(options: DemoOptions, servers: Servers, io: DemoIo
     log = createLogger({ level, name: 'walrus-demo', destination: logStream });
 
     screen.note(`walrus demo: starting nats-server and PostgreSQL ${options.version} in ${root} …`);
+    // As root, PostgreSQL runs as the postgres OS user from a copy of its binaries it can reach (made once).
+    const nativeDir = await servers.pgNativeDir(options.version);
     const startup = (async () => {
       const [nats, pg] = await Promise.all([
         servers.startNats(),
@@ -135,27 +132,20 @@ export async function runDemo(options: DemoOptions, servers: Servers, io: DemoIo
     const { nats, pg } = first ?? (await startup);
     if (first === null) return 0;
 
-    const prepared = prepareServices(
-      'demo',
-      ALL_SERVICES,
-      0,
-      {
-        NATS_URL: nats.url,
-        WALRUS_CLUSTERS: `${CLUSTER}=${pg.url}`,
-        HISTORY_DATABASE_URL: pg.urlFor('history'),
-        WALRUS_SAMPLE_INTERVAL: String(SAMPLE_INTERVAL_SEC),
-        WALRUS_THRESHOLD: String(THRESHOLD),
-        WALRUS_COOLDOWN_SEC: String(COOLDOWN_SEC),
-        WALRUS_MAX_CHANGES_PER_HOUR: '60',
-        METRICS_HOST: '127.0.0.1',
-        METRICS_PORT: '0',
-        LOG_LEVEL: level,
-      },
-      { logDestination: logStream },
-    );
-    if (!prepared.ok) throw new Error(`the demo's walrus configuration is invalid: ${prepared.problems.join('; ')}`);
+    const env = {
+      NATS_URL: nats.url,
+      WALRUS_CLUSTERS: `${CLUSTER}=${pg.url}`,
+      HISTORY_DATABASE_URL: pg.urlFor('history'),
+      WALRUS_SAMPLE_INTERVAL: String(SAMPLE_INTERVAL_SEC),
+      WALRUS_THRESHOLD: String(THRESHOLD),
+      WALRUS_COOLDOWN_SEC: String(COOLDOWN_SEC),
+      WALRUS_MAX_CHANGES_PER_HOUR: '60',
+      METRICS_HOST: PAGE_HOST,
+      LOG_LEVEL: level,
+    };
     screen.note(`walrus demo: starting ${ALL_SERVICES.map((d) => d.name).join(', ')} …`);
-    started.stopServices = await prepared.services.start();
+    const services = await startServices(env, options.port, logStream, screen);
+    started.stopServices = () => services.stop();
 
     const state = new DemoState({ startedAtMs: Date.now() });
     const watchNc = await connectNats({ servers: [nats.url], name: 'walrus-demo-view' }, log);
@@ -176,6 +166,8 @@ export async function runDemo(options: DemoOptions, servers: Servers, io: DemoIo
 
     const info: DemoInfo = {
       version: options.version,
+      pageUrl: `http://${PAGE_HOST}:${services.httpPort}/`,
+      pgBinDir: nativeDir === join(servers.pgInstallDir(options.version), 'native') ? null : nativeDir,
       natsPid: nats.pid,
       natsUrl: nats.url,
       pgPid: pg.pid,
@@ -215,7 +207,7 @@ export async function runDemo(options: DemoOptions, servers: Servers, io: DemoIo
     started.timers.push(setInterval(() => void refresh(), REFRESH_MS));
     if (options.durationSec !== null) {
       const durationMs = options.durationSec * 1000;
-      started.timers.push(setTimeout(() => requestStop('duration'), durationMs));
+      started.timers.push(setTimeout(() => stopping.request('duration'), durationMs));
     }
 
     await stopRequested;
@@ -235,7 +227,7 @@ export async function runDemo(options: DemoOptions, servers: Servers, io: DemoIo
     screen.end(lastSnapshot);
     out.write(`${stopped.message}\n`);
     if (!stopped.ok) code = 1;
-    for (const s of SIGNALS) process.removeListener(s, onSignal);
+    stopping.dispose();
     process.removeListener('exit', restoreOnExit);
   }
   if (lastSnapshot) out.write(`${summary(lastSnapshot)}\n`);
@@ -253,12 +245,10 @@ async function stopEverything(
   for (const t of started.timers) clearTimeout(t);
   const pids = [started.nats?.pid, started.pg?.pid].filter((p): p is number => p !== undefined);
   const root = started.logStream ? servers.tempRoot() : undefined;
-  const timer = setTimeout(() => {
+  const timer = forceExitAfter(STOP_TIMEOUT_MS, () => {
     screen.restore();
     err.write(`walrus demo: stopping took over ${STOP_TIMEOUT_MS / 1000} s: exiting now (killing the servers)\n`);
-    process.exit(1);
-  }, STOP_TIMEOUT_MS);
-  timer.unref();
+  });
   const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
     screen.note(`stopping: ${what}`);
     try {
@@ -288,6 +278,32 @@ async function stopEverything(
   }
   const gone = pids.length > 0 ? `${pids.map((p) => `pid ${p}`).join(' and ')} gone` : 'nothing was running';
   return { ok: true, message: `stopped: ${gone}${root ? `, ${root} removed` : ''}` };
+}
+
+/**
+ * The walrus services in this process, their HTTP server (metrics, health
+ * and the control service's live page) on `port`; when that port is taken
+ * (a `walrus all` or another demo running), on a free one instead.
+ */
+async function startServices(
+  env: Record<string, string>,
+  port: number,
+  logStream: WriteStream,
+  screen: DemoScreen,
+): Promise<RunningServices> {
+  const start = (metricsPort: number): Promise<RunningServices> => {
+    const prepared = prepareServices('demo', ALL_SERVICES, 0, { ...env, METRICS_PORT: String(metricsPort) }, { logDestination: logStream });
+    if (!prepared.ok) throw new Error(`the demo's walrus configuration is invalid: ${prepared.problems.join('; ')}`);
+    return prepared.services.start();
+  };
+  try {
+    return await start(port);
+  } catch (e) {
+    // The HTTP server starts first: nothing else was started yet.
+    if (port === 0 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    screen.note(`walrus demo: port ${port} is taken: the live page gets a free port`);
+    return start(0);
+  }
 }
 
 function summary(s: Snapshot): string {

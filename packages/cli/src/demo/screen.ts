@@ -25,7 +25,7 @@ const HOME = '\x1b[H';
 const CLEAR_LINE_END = '\x1b[K';
 const CLEAR_BELOW = '\x1b[J';
 /** Lines of a frame that are not events. */
-const FIXED_LINES = 14;
+const FIXED_LINES = 15;
 
 /**
  * The live view in the terminal's alternate screen (as top or less do), so

@@ -1,6 +1,6 @@
 import { assert, describe, expect, it } from 'vitest';
 import type { Snapshot } from './state.js';
-import { clock, eventText, fit, progressText, renderFrame, type DemoInfo } from './view.js';
+import { clock, eventText, fit, headerLines, progressText, renderFrame, type DemoInfo } from './view.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -28,6 +28,8 @@ const snapshot: Snapshot = {
 
 const info: DemoInfo = {
   version: 17,
+  pageUrl: 'http://127.0.0.1:9105/',
+  pgBinDir: null,
   natsPid: 101,
   natsUrl: 'nats://127.0.0.1:1',
   pgPid: 202,
@@ -81,5 +83,16 @@ describe('demo view - frame', () => {
     expect(text).toMatch(/00:08 {2}outcome {2}applied +max_wal_size = 64MB/);
     const timed = renderFrame({ ...snapshot, phase: 'timed', lastForcedAgoMs: 45_000, timedSinceLastForced: 1 }, info, { width: 140, color: false, startedAtMs: T0 });
     expect(timed.join('\n')).toContain('✔ checkpoints are timed again: no forced checkpoint for 45 s, 1 timed since; max_wal_size 256MB');
+  });
+
+  it('demo view - the live page address is in the header and in the frame', () => {
+    expect(headerLines(info).join('\n')).toMatch(/^ {2}live page +http:\/\/127\.0\.0\.1:9105\/$/m);
+    expect(renderFrame(snapshot, info, { width: 140, color: false, startedAtMs: T0 }).join('\n')).toContain('live page http://127.0.0.1:9105/');
+  });
+
+  it('demo view - as root, the header says PostgreSQL runs as the postgres user from a copy; otherwise not', () => {
+    expect(headerLines(info).join('\n')).not.toContain('postgres OS user');
+    const root = headerLines({ ...info, pgBinDir: '/var/cache/walrus/postgres/linux-x64-17.10.0-beta.17' }).join('\n');
+    expect(root).toMatch(/^ {2}PostgreSQL runs as +the postgres OS user, from a copy of its binaries in \/var\/cache\/walrus\/postgres\/linux-x64-17\.10\.0-beta\.17$/m);
   });
 });

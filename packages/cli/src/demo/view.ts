@@ -4,6 +4,10 @@ import type { DemoEvent, Phase, Snapshot } from './state.js';
 /** What the demo started, for the header and footer. */
 export interface DemoInfo {
   version: number;
+  /** The control service's live page. */
+  pageUrl: string;
+  /** As root: the copy of PostgreSQL's binaries the postgres OS user runs; null when it runs them from the package. */
+  pgBinDir: string | null;
   natsPid: number | undefined;
   natsUrl: string;
   pgPid: number | undefined;
@@ -132,6 +136,8 @@ export function headerLines(info: DemoInfo): string[] {
       [
         ['nats-server', `pid ${info.natsPid ?? '?'}, ${info.natsUrl}`],
         [`PostgreSQL ${info.version}`, `pid ${info.pgPid ?? '?'}, ${info.pgUrl}`],
+        ...(info.pgBinDir ? [['PostgreSQL runs as', `the postgres OS user, from a copy of its binaries in ${info.pgBinDir}`] as [string, string]] : []),
+        ['live page', info.pageUrl],
         ['temp dir', `${info.tempDir} (removed at the end)`],
         ['walrus logs', info.logFile],
         ['demo pace', `a sample every ${info.sampleIntervalSec} s, threshold ${info.threshold} forced checkpoint per sample, cooldown ${info.cooldownSec} s`],
@@ -203,6 +209,7 @@ export function renderFrame(
     `  ${p.bold('decisions and outcomes')} ${p.dim('(a plain NATS subscription to walrus.decision.> and walrus.applied.>)')}`,
     ...(events.length === 0 ? [`   ${p.dim('none yet: the collector samples every ' + String(info.sampleIntervalSec) + ' s')}`] : events.map((e) => eventRow(e, opts.startedAtMs, p))),
     '',
+    `  live page ${p.bold(info.pageUrl)}`,
     p.dim(`  nats-server pid ${info.natsPid ?? '?'} · PostgreSQL pid ${info.pgPid ?? '?'} · load: ${info.loadConnections} connections, ~${info.loadMbPerSec} MB/s of WAL`),
     p.dim(`  ${info.tempDir} (removed at the end) · walrus logs: ${info.logFile}`),
   ];
