@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { decider } from '@walrus/decider';
-import { ClusterStateV1, sampleMsgId, type Sample } from '@walrus/core';
+import { ClusterStateV2, sampleMsgId, type Sample } from '@walrus/core';
 import { sampleWith } from '@walrus/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, waitFor, type NatsServer } from './harness/mod.js';
@@ -57,7 +57,7 @@ const metric = async (s: InProcessService, re: RegExp) => Number(re.exec(await s
 
 async function state(s: InProcessService, cluster: string) {
   const kv = await new Kvm(s.nc).open('walrus_state');
-  return ClusterStateV1.parse(defined(await kv.get(cluster)).json());
+  return ClusterStateV2.parse(defined(await kv.get(cluster)).json());
 }
 
 describe('clock jumps - a collector clock that jumps does not silence the cluster', () => {

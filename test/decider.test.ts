@@ -1,7 +1,7 @@
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { decider } from '@walrus/decider';
-import { ClusterStateV1, decisionId, type Sample } from '@walrus/core';
+import { ClusterStateV2, decisionId, type Sample } from '@walrus/core';
 import { sampleWith } from '@walrus/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, type NatsServer } from './harness/mod.js';
@@ -51,7 +51,7 @@ describe('decider - state in walrus_state survives restarts; decisions are deter
     // State is saved after the decision is published: wait for it.
     const kv2 = await new Kvm(second.nc).open('walrus_state');
     await expect
-      .poll(async () => ClusterStateV1.parse(defined(await kv2.get('keep')).json()), { timeout: 10_000 })
+      .poll(async () => ClusterStateV2.parse(defined(await kv2.get('keep')).json()), { timeout: 10_000 })
       .toMatchObject({ prevRequested: 13, totalAdjustments: 1, changesThisHour: 1 });
   });
 

@@ -141,7 +141,7 @@ const resultAfter = (since: number, match: (r: ApplyResult) => boolean, what: st
 async function growthTo(mb: number, primary: PatroniMember, since: number): Promise<ApplyResult> {
   const r = await resultAfter(since, (x) => x.status === 'applied' && x.max_wal_size_mb === mb, `a growth to ${mb} MB applied`);
   expect(r.member).toBe(nameOf(primary));
-  expect(decisions().find((d) => d.id === r.decision_id)?.metadata).toMatchObject({ primary_member: nameOf(primary) });
+  expect(decisions().find((d) => d.id === r.decision_id)).toMatchObject({ primary_member: nameOf(primary) });
   return r;
 }
 
@@ -186,8 +186,8 @@ async function restoredOn(primary: PatroniMember, first: Sample, since: number):
   expect(first.max_wal_size_mb).toBe(32);
   const r = await resultAfter(since, (x) => x.status === 'applied' && x.member === nameOf(primary), `the size restored on ${primary.name}`);
   const d = defined(decisions().find((x) => x.id === r.decision_id), 'the restoring decision');
-  expect(d).toMatchObject({ action: 'increase', sample_at: first.collected_at, old_size_mb: 32, new_size_mb: 64 });
-  expect(d.metadata).toMatchObject({ failover: true, primary_member: nameOf(primary), learned_size_mb: 64 });
+  expect(d).toMatchObject({ action: 'increase', sample_at: first.collected_at, old_size_mb: 32, new_size_mb: 64, primary_member: nameOf(primary) });
+  expect(d.metadata).toMatchObject({ failover: true, learned_size_mb: 64 });
   expect(r.max_wal_size_mb).toBe(64);
   expect(await maxWalSize(primary)).toBe('64MB');
   expect(await shadowed(primary)).toBe(false);
@@ -214,7 +214,7 @@ async function accountedFor(since: string): Promise<Decision[]> {
     },
     { what: 'every decision in the history with its outcome', timeoutMs: 30_000 },
   );
-  for (const d of stored) expect(rows.find((r) => r.decision_id === d.id)?.primary_member).toBe(d.metadata['primary_member']);
+  for (const d of stored) expect(rows.find((r) => r.decision_id === d.id)?.primary_member).toBe(d.primary_member ?? null);
   for (const d of executable) expect(results().filter((r) => r.decision_id === d.id && r.status === 'applied').length).toBeLessThanOrEqual(1);
   return stored;
 }
@@ -277,7 +277,7 @@ describe('high availability - a real Patroni cluster', () => {
     expect(r.failed_members).toEqual([]);
     // Decisions on both primaries, none lost or doubled.
     const decided = await accountedFor(since);
-    expect(new Set(decided.map((d) => d.metadata['primary_member']))).toEqual(new Set([nameOf(leader), nameOf(primary)]));
+    expect(new Set(decided.map((d) => d.primary_member))).toEqual(new Set([nameOf(leader), nameOf(primary)]));
   });
 
   test('kill -9 of the primary postmaster under write load: the promoted replica, below the learned size, gets it back, walrus tunes it, the old primary gets it too', async () => {
@@ -313,7 +313,7 @@ describe('high availability - a real Patroni cluster', () => {
     // The failover did interrupt the load, which goes on on the new primary.
     await waitFor(() => load.failedRuns > failedRuns, { what: 'a pgbench run ended by the failover', timeoutMs: 30_000 });
     const decided = await accountedFor(since);
-    expect(new Set(decided.map((d) => d.metadata['primary_member']))).toEqual(new Set([nameOf(old), nameOf(now)]));
+    expect(new Set(decided.map((d) => d.primary_member))).toEqual(new Set([nameOf(old), nameOf(now)]));
   });
 
   test('the REST API\'s and the role\'s passwords, URL parameters and userinfo, never reach a log', async () => {

@@ -120,7 +120,8 @@ describe.each([15, 18] as PgVersion[])('high availability - plain streaming repl
     });
     expect(await maxWalSizeMb(standby)).toBe(64);
     const first = defined(decisions(id).find((d) => d.id === grown['decision_id']));
-    expect(first.metadata).toMatchObject({ primary_member: P });
+    // The typed field, and its copy in metadata for subscribers that read that.
+    expect(first).toMatchObject({ primary_member: P, metadata: { primary_member: P } });
 
     // 2. The standby cut off from walrus: the next growth reaches the primary only, and says so.
     await blockWalrus(standby, true);
@@ -147,6 +148,7 @@ describe.each([15, 18] as PgVersion[])('high availability - plain streaming repl
       action: 'increase',
       old_size_mb: 64,
       new_size_mb: 128,
+      primary_member: S,
       metadata: { primary_member: S, previous_primary: P, timeline_from: 1, timeline_to: 2, learned_size_mb: 128 },
     });
     // Within one sample interval: the decision is the one made at walrus's first sample of the promoted standby.
@@ -166,7 +168,7 @@ describe.each([15, 18] as PgVersion[])('high availability - plain streaming repl
       'a growth of the new primary to 256 MB',
     );
     expect(later).toMatchObject({ member: S });
-    expect(decisions(id).find((d) => d.id === later['decision_id'])?.metadata).toMatchObject({ primary_member: S });
+    expect(decisions(id).find((d) => d.id === later['decision_id'])).toMatchObject({ primary_member: S });
     await load.stop();
     expect(load.transactions).toBeGreaterThan(0);
 

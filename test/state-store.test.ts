@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { initialState, KV_STATE_BUCKET, type ClusterState } from '@walrus/core';
+import { CLUSTER_STATE_VERSION, initialState, KV_STATE_BUCKET, readClusterState, type ClusterState } from '@walrus/core';
 import { createLogger, isNotFound, isWrongLastSequence, JetStreamRequests, StateConflictError, StateStore } from '@walrus/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, startNats, type NatsServer } from './harness/mod.js';
@@ -15,6 +16,8 @@ let requests: JetStreamRequests;
 let store: StateStore;
 const log = createLogger({ level: 'silent', name: 'test' });
 const state = (totalAdjustments: number): ClusterState => ({ ...initialState(), totalAdjustments });
+/** States as deciders of each version wrote them (packages/core/src/engine/state/fixtures/README.md). */
+const FIXTURES = new URL('../packages/core/src/engine/state/fixtures/', import.meta.url);
 
 beforeAll(async () => {
   nats = await startNats();
@@ -78,6 +81,65 @@ describe('state store - revisions and conflicts', () => {
     const revision = await kv.put('bad', '{"v":1,"prevRequested":"lots"');
     expect(await store.get('bad')).toEqual({ state: null, revision });
     expect(await store.load('bad')).toEqual({ state: initialState(), revision });
+  });
+});
+
+describe('state store - versions and the update loop', () => {
+  it('a state written by a decider of version 1 is read as the current version; the next save writes the current one', async () => {
+    const kv = await new Kvm(nc).open(KV_STATE_BUCKET);
+    const v1 = JSON.parse(readFileSync(new URL('v1-disk.json', FIXTURES), 'utf8')) as unknown;
+    const revision = await kv.put('old', JSON.stringify(v1));
+    const read = await store.get('old');
+    expect(read.revision).toBe(revision);
+    expect(read.state).toMatchObject({ v: CLUSTER_STATE_VERSION, disk: { slotMb: 850 }, alerts: { firing: { 'slot_retention:s1': expect.any(Object) } } });
+    expect(readClusterState(v1)).toMatchObject({ ok: true, state: read.state });
+    await store.update('old', async ({ state: s }) => ({ write: s && { save: { ...s, totalAdjustments: 9 } }, result: null }), { attempts: 1 });
+    expect((await kv.get('old'))?.json()).toMatchObject({ v: CLUSTER_STATE_VERSION, totalAdjustments: 9, disk: { slotMb: 850 } });
+  });
+
+  it('a state written by a newer walrus is no state here (a new baseline), and not mistaken for damage', async () => {
+    const kv = await new Kvm(nc).open(KV_STATE_BUCKET);
+    const revision = await kv.put('newer', JSON.stringify({ ...initialState(), v: CLUSTER_STATE_VERSION + 1 }));
+    expect(await store.load('newer')).toEqual({ state: initialState(), revision });
+  });
+
+  it('update: reads, writes on the revision read, and on a conflict does it all again on the new state', async () => {
+    const first = await store.save('u', state(1), 0);
+    let calls = 0;
+    const conflicts: number[] = [];
+    const result = await store.update(
+      'u',
+      async ({ state: s, revision }) => {
+        calls += 1;
+        // Another writer moves the state on between the first read and its write.
+        if (calls === 1) await store.save('u', state(10), revision);
+        return { write: { save: state((s?.totalAdjustments ?? 0) + 1) }, result: revision };
+      },
+      { attempts: 3, onConflict: (attempt) => conflicts.push(attempt) },
+    );
+    expect(calls).toBe(2);
+    expect(conflicts).toEqual([1]);
+    expect(result).toBeGreaterThan(first);
+    expect((await store.get('u')).state).toEqual(state(11));
+  });
+
+  it('update: gives up with StateConflictError after its attempts; a delete and no write at all go through it too', async () => {
+    await store.save('busy', state(1), 0);
+    const stubborn = store.update(
+      'busy',
+      async ({ revision }) => {
+        await store.save('busy', state(2), revision);
+        return { write: { save: state(3) }, result: null };
+      },
+      { attempts: 2 },
+    );
+    await expect(stubborn).rejects.toBeInstanceOf(StateConflictError);
+    expect(await store.update('busy', async ({ state: s }) => ({ write: null, result: s?.totalAdjustments }), { attempts: 1 })).toBe(2);
+    expect(await store.update('busy', async ({ state: s }) => ({ write: { delete: true }, result: s !== null }), { attempts: 1 })).toBe(true);
+    expect((await store.get('busy')).state).toBeNull();
+    // Nothing stored: nothing to delete, no marker written.
+    expect(await store.update('never', async ({ state: s }) => ({ write: { delete: true }, result: s }), { attempts: 1 })).toBeNull();
+    expect(await store.get('never')).toEqual({ state: null, revision: 0 });
   });
 });
 

@@ -145,8 +145,62 @@ describe('status - the WAL rate, the required size and the active time profile',
         { cluster: 'old', wal_rate_bytes_per_second: 2.5 * MB, required_size_mb: 1450, active_profile: 'nightly', sizing_at: new Date('2026-01-01T00:05:00Z') },
         { cluster: 'plain', wal_rate_bytes_per_second: null, required_size_mb: null, active_profile: null, sizing_at: null },
       ]);
+      // Migration 006: each row stored before it has the typed columns, from its metadata.
+      const history = await pool.query(
+        'SELECT decision_id, sizing_reported, active_profile, wal_rate_bytes_per_second, wal_rate_ema_bytes_per_second, required_size_mb FROM walrus.history ORDER BY decision_id',
+      );
+      expect(history.rows).toEqual([
+        { decision_id: '00000000-0000-4000-8000-000000000001', sizing_reported: true, active_profile: 'nightly', wal_rate_bytes_per_second: 2.5 * MB, wal_rate_ema_bytes_per_second: 2 * MB, required_size_mb: 999 },
+        { decision_id: '00000000-0000-4000-8000-000000000002', sizing_reported: true, active_profile: 'nightly', wal_rate_bytes_per_second: 2.5 * MB, wal_rate_ema_bytes_per_second: 2 * MB, required_size_mb: 1450 },
+        { decision_id: '00000000-0000-4000-8000-000000000003', sizing_reported: false, active_profile: null, wal_rate_bytes_per_second: null, wal_rate_ema_bytes_per_second: null, required_size_mb: null },
+      ]);
     } finally {
       await pool.end();
     }
+  });
+});
+
+describe('status - the historian reads the decision’s typed sizing_status', () => {
+  const decision = (cluster: string, n: number, extra: Record<string, unknown>) => ({
+    v: 1,
+    id: `00000000-0000-4000-8000-0000000001${String(n).padStart(2, '0')}`,
+    cluster,
+    decided_at: new Date(Date.now() - 60_000 + n * 1000).toISOString(),
+    sample_at: new Date(Date.now() - 61_000 + n * 1000).toISOString(),
+    action: 'skipped',
+    old_size_mb: 1024,
+    new_size_mb: 2048,
+    forced_checkpoints: 3,
+    checkpoint_timeout_sec: TIMEOUT_S,
+    algorithm: 'adaptive',
+    reason: 'test',
+    metadata: {},
+    ...extra,
+  });
+  const sizing = (rate: number, profile: string | null) => ({ active_profile: profile, wal_rate_bytes_per_second: rate, wal_rate_ema_bytes_per_second: rate, required_size_mb: 700 });
+  const statusOf = async (cluster: string, id: string) =>
+    waitFor(
+      async () => {
+        const r = await pgc.query('SELECT last_decision_id, wal_rate_bytes_per_second, required_size_mb, active_profile, sizing_at FROM walrus.cluster_status WHERE cluster = $1', [cluster], {
+          database: 'history',
+        });
+        return r[0]?.['last_decision_id'] === id ? r[0] : null;
+      },
+      { what: `decision ${id} in walrus.status` },
+    );
+
+  it('the typed field, not the copy in metadata; a decision from a decider before the typed field, from its metadata; none leaves the view as it was', async () => {
+    // Typed, with a copy that says otherwise: the typed field counts.
+    const typed = decision('typed', 1, { sizing_status: sizing(3 * MB, 'day'), metadata: { sizing_status: sizing(9 * MB, 'night') } });
+    await publishJs(nc, 'walrus.decision.typed', typed, typed.id);
+    expect(await statusOf('typed', typed.id)).toMatchObject({ wal_rate_bytes_per_second: 3 * MB, required_size_mb: 700, active_profile: 'day', sizing_at: new Date(typed.decided_at) });
+    // An older decider's decision says it in metadata only.
+    const old = decision('older', 2, { metadata: { sizing_status: sizing(4 * MB, null) } });
+    await publishJs(nc, 'walrus.decision.older', old, old.id);
+    expect(await statusOf('older', old.id)).toMatchObject({ wal_rate_bytes_per_second: 4 * MB, active_profile: null, sizing_at: new Date(old.decided_at) });
+    // A later decision that carries none (the member rules judge no counters): the values and their time stay.
+    const none = decision('typed', 3, {});
+    await publishJs(nc, 'walrus.decision.typed', none, none.id);
+    expect(await statusOf('typed', none.id)).toMatchObject({ wal_rate_bytes_per_second: 3 * MB, active_profile: 'day', sizing_at: new Date(typed.decided_at) });
   });
 });

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { ClusterId } from './cluster-id.js';
-import type { SizingStatus } from './engine/sizing-status.js';
-import type { MemberOutcome } from './schemas.js';
+import type { MemberOutcome, SizingStatus } from './schemas.js';
 
 /**
  * The control surface over NATS request/reply: JSON in, JSON out, one subject

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { at as iso, sampleWith } from './testing/builders.js';
 import { DEFAULT_POLICY } from './config/params.js';
-import { initialState, type ClusterState } from './engine/state.js';
+import { initialState, type ClusterState } from './engine/state/current.js';
 import { confidence, recommend } from './recommend.js';
 import type { Sample } from './schemas.js';
 

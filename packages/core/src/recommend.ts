@@ -1,8 +1,8 @@
 import type { Recommendation, RecommendedAction } from './api.js';
 import { resolvePolicy } from './config/overlay.js';
 import type { Policy } from './config/policy.js';
-import { evaluate, type EvaluateResult } from './engine/evaluate.js';
-import { initialState, type ClusterState } from './engine/state.js';
+import { initialState, type ClusterState } from './engine/state/current.js';
+import { manualStep, type ManualStepResult } from './engine/step.js';
 import type { Sample } from './schemas.js';
 
 export interface RecommendInput {
@@ -13,12 +13,14 @@ export interface RecommendInput {
   sampleSource: 'live' | 'stream' | null;
   defaults: Policy;
   now: string;
+  /** When JetStream stored a sample from the stream (epoch ms); a live sample never was. */
+  storedAtMs?: number | null;
 }
 
 export interface RecommendOutput {
   recommendation: Recommendation;
   /** The evaluation with rate limits bypassed: what `analyze --apply` publishes and saves. */
-  manual: EvaluateResult | null;
+  manual: ManualStepResult | null;
 }
 
 /**
@@ -84,7 +86,7 @@ export function recommend(input: RecommendInput): RecommendOutput {
   }
 
   const state = input.state ?? initialState();
-  const manual = evaluate({ state, sample, policy, now: input.now, bypassRateLimits: true });
+  const manual = manualStep({ state, sample, defaults, nowMs: Date.parse(input.now), storedAtMs: input.storedAtMs ?? null });
   const kind = manual.outcome.kind;
   if (kind === 'ignored_old_sample') {
     return none(
@@ -95,25 +97,22 @@ export function recommend(input: RecommendInput): RecommendOutput {
   }
   if (kind === 'baseline') return none('none', 'awaiting baseline checkpoint count');
   const d = manual.decision;
-  if (!d) {
+  const change = manual.change;
+  if (!d || !change) {
     const delta = state.prevRequested === null ? null : sample.checkpoints_requested - state.prevRequested;
     return { ...none('none', manual.outcome.reason, { forced_checkpoints: delta !== null && delta >= 0 ? delta : null }), manual };
   }
-
-  const automatic = evaluate({ state, sample, policy, now: input.now });
-  const skipped = automatic.decision?.action === 'skipped' ? automatic.decision.metadata : null;
-  const action = (d.action === 'dry_run' ? d.metadata['would_apply'] : d.action) as RecommendedAction;
   return {
     manual,
     recommendation: {
       ...base,
       current_size_mb: current,
       recommended_size_mb: d.new_size_mb,
-      action,
+      action: change.action,
       reason: d.reason,
       forced_checkpoints: d.forced_checkpoints,
-      blocked_by: (skipped?.['blocked_by'] as Recommendation['blocked_by'] | undefined) ?? null,
-      blocked_until: (skipped?.['blocked_until'] as string | null | undefined) ?? null,
+      blocked_by: manual.automaticBlock?.by ?? null,
+      blocked_until: manual.automaticBlock?.until ?? null,
       dry_run: policy.dryRun,
     },
   };

@@ -67,7 +67,27 @@ export type DecisionAction = (typeof DECISION_ACTIONS)[number];
 /** The actions an applier carries out; the others are informational. */
 export const EXECUTABLE_ACTIONS: readonly DecisionAction[] = ['increase', 'decrease', 'capped'];
 
-export const DecisionV1 = z.strictObject({
+/**
+ * What the engine measured as of a decision's sample: the fields
+ * `walrus.api.status` answers per cluster, and what the historian's
+ * `walrus.status` view shows as of each cluster's latest decision.
+ * Informational, so loosely checked (numbers of any sign, a field added
+ * later dropped rather than refused): it must never be the reason an
+ * executable decision is dead-lettered.
+ */
+export const SizingStatusV1 = z.object({
+  /** The time profile in force at the sample, null when none. */
+  active_profile: z.string().nullable(),
+  /** WAL rate over the last whole checkpoint interval (bytes/s), null until one was measured. */
+  wal_rate_bytes_per_second: z.number().nullable(),
+  /** Its moving average (adaptive's estimate). */
+  wal_rate_ema_bytes_per_second: z.number().nullable(),
+  /** The size that rate needs at the sample's settings (MB). */
+  required_size_mb: z.number().nullable(),
+});
+export type SizingStatus = z.infer<typeof SizingStatusV1>;
+
+const DecisionFieldsV1 = z.strictObject({
   v: z.literal(1),
   id: z.uuid(),
   cluster: ClusterId,
@@ -80,9 +100,50 @@ export const DecisionV1 = z.strictObject({
   checkpoint_timeout_sec: z.number().int().min(1),
   algorithm: z.string().min(1).max(64),
   reason: z.string(),
+  /** Algorithm details for people and dashboards; walrus's own services read the typed fields below, never these. */
   metadata: z.record(z.string(), z.unknown()),
+  /*
+   * Optional typed fields (added to version 1 like the Sample's `member`:
+   * consumers that ignore them keep working). Decisions about a cluster
+   * whose samples name their members say which member was the primary, and
+   * a decision for one member alone (a standby brought to the cluster's
+   * size) names it: the applier carries it out there only.
+   */
+  primary_member: MemberName.optional(),
+  target_member: MemberName.optional(),
+  /** What the engine measured as of the sample (absent on decisions of the member rules, which judge no counters). */
+  sizing_status: SizingStatusV1.optional(),
 });
-export type Decision = z.infer<typeof DecisionV1>;
+
+/** The metadata keys that carried the typed fields before they existed, and still carry copies of them for subscribers that read those. */
+export const DECISION_METADATA_COPIES = ['primary_member', 'target_member', 'sizing_status'] as const;
+
+/**
+ * Decisions published before the typed fields existed carried them in
+ * `metadata` only: a decision read without them takes them from there (when
+ * sound), so that every consumer reads the typed fields, whichever decider
+ * published the decision. Nothing else reads those metadata keys.
+ */
+function liftMetadataCopies(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !('metadata' in value)) return value;
+  const metadata = z.record(z.string(), z.unknown()).safeParse(value.metadata);
+  if (!metadata.success) return value;
+  const lifted: Record<string, unknown> = { ...value };
+  const copies: Record<(typeof DECISION_METADATA_COPIES)[number], z.ZodType> = {
+    primary_member: MemberName,
+    target_member: MemberName,
+    sizing_status: SizingStatusV1,
+  };
+  for (const key of DECISION_METADATA_COPIES) {
+    if (key in lifted) continue;
+    const copy = copies[key].safeParse(metadata.data[key]);
+    if (copy.success) lifted[key] = copy.data;
+  }
+  return lifted;
+}
+
+export const DecisionV1 = z.preprocess(liftMetadataCopies, DecisionFieldsV1);
+export type Decision = z.infer<typeof DecisionFieldsV1>;
 
 export const APPLY_STATUSES = ['applied', 'stale', 'rejected', 'failed'] as const;
 export type ApplyStatus = (typeof APPLY_STATUSES)[number];

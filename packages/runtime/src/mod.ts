@@ -12,6 +12,7 @@ export * from './service.js';
 export * from './cluster-config.js';
 export * from './load-config.js';
 export * from './consumer.js';
+export * from './handler-retry.js';
 export * from './consumer-metrics.js';
 export * from './consumer-provision.js';
 export * from './dead-letter.js';

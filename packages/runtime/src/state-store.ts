@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ClusterStateV1, initialState, KV_STATE_BUCKET, type ClusterState } from '@walrus/core';
+import { initialState, KV_STATE_BUCKET, readClusterState, type ClusterState } from '@walrus/core';
 import { isWrongLastSequence } from './jetstream-errors.js';
 import type { JetStreamRequests } from './js-requests.js';
 import type { Logger } from './logger.js';
@@ -17,6 +17,16 @@ export interface StoredState {
   state: ClusterState | null;
   /** KV revision read (that of a delete marker too); 0 when the key never existed. */
   revision: number;
+}
+
+/** What to do with the cluster's entry after an update (StateStore.update): write a state, delete it, or leave it. */
+export type StateWrite = { save: ClusterState } | { delete: true } | null;
+
+export interface UpdateOptions {
+  /** Reads and writes in all before a conflict is thrown (the first included). */
+  attempts: number;
+  /** Each conflict that will be tried again (`attempt` counts from 1). */
+  onConflict?: (attempt: number) => void;
 }
 
 /** Thrown when another writer changed the cluster's state since it was read. */
@@ -76,27 +86,62 @@ export class StateStore {
 
   /** The state to evaluate the next sample on: a fresh one when the cluster has none (the decider's read). */
   async load(cluster: string): Promise<Versioned> {
-    const entry = await this.read(cluster);
-    if (!entry || entry.operation !== 'PUT' || entry.data.length === 0) {
-      return { state: initialState(), revision: entry?.revision ?? 0 };
-    }
-    const state = parseState(entry.data);
-    if (!state) {
-      // A state we cannot read is replaced by a fresh one: that only costs a
-      // re-baseline (no decision on the next sample), never a wrong resize.
-      this.log.error({ cluster, revision: entry.revision }, 'stored state is unreadable; starting the cluster from a new baseline');
-      return { state: initialState(), revision: entry.revision };
-    }
-    return { state, revision: entry.revision };
+    const { state, revision } = await this.readState(cluster, 'load');
+    return { state: state ?? initialState(), revision };
   }
 
   /** The stored state as it is, or null (for reports: a cluster without state is shown as such). */
   async get(cluster: string): Promise<StoredState> {
+    return this.readState(cluster, 'get');
+  }
+
+  /**
+   * The optimistic-concurrency loop of every writer of walrus_state: reads
+   * the cluster's state, lets `change` decide what to write (and what to
+   * answer), and writes it on the revision read. When another writer moved
+   * the state on in between, everything is done again on the new state,
+   * `attempts` times at most; then StateConflictError. `change` may run more
+   * than once: what it publishes must be the same each time (ids derived
+   * from the sample) or wait until update has returned.
+   */
+  async update<T>(cluster: string, change: (stored: StoredState) => Promise<{ write: StateWrite; result: T }>, opts: UpdateOptions): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const stored = await this.readState(cluster, 'load');
+      const { write, result } = await change(stored);
+      try {
+        if (write !== null && 'save' in write) await this.save(cluster, write.save, stored.revision);
+        // Revision 0: nothing stored, nothing to delete.
+        else if (write !== null && stored.revision > 0) await this.delete(cluster, stored.revision);
+        return result;
+      } catch (err) {
+        if (err instanceof StateConflictError && attempt < opts.attempts) {
+          opts.onConflict?.(attempt);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * The entry as a state of the current version, whichever version wrote it
+   * (ARCHITECTURE §8); null when there is none. A state that cannot be read
+   * (another walrus's, or damaged) is taken for none: that only costs a
+   * re-baseline (no decision on the next sample), never a wrong resize.
+   */
+  private async readState(cluster: string, purpose: 'load' | 'get'): Promise<StoredState> {
     const entry = await this.read(cluster);
     if (!entry || entry.operation !== 'PUT' || entry.data.length === 0) return { state: null, revision: entry?.revision ?? 0 };
-    const state = parseState(entry.data);
-    if (!state) this.log.warn({ cluster, revision: entry.revision }, 'stored state is unreadable; reporting the cluster without state');
-    return { state, revision: entry.revision };
+    const read = parseState(entry.data);
+    if (read.ok) {
+      if (read.dropped.length > 0 && purpose === 'load') this.log.warn({ cluster, revision: entry.revision, from: read.from, dropped: read.dropped }, 'stored state upgraded without parts that did not pass their check');
+      return { state: read.state, revision: entry.revision };
+    }
+    const fields = { cluster, revision: entry.revision, reason: read.reason };
+    if (purpose === 'get') this.log.warn(fields, 'stored state is unreadable; reporting the cluster without state');
+    else if (read.newer) this.log.error(fields, 'stored state was written by a newer walrus; starting the cluster from a new baseline (upgrade this decider)');
+    else this.log.error(fields, 'stored state is unreadable; starting the cluster from a new baseline');
+    return { state: null, revision: entry.revision };
   }
 
   private async read(cluster: string): Promise<{ revision: number; operation: string; data: Uint8Array } | null> {
@@ -148,11 +193,12 @@ export class StateStore {
 
 const decoder = new TextDecoder();
 
-function parseState(data: Uint8Array): ClusterState | null {
+function parseState(data: Uint8Array): ReturnType<typeof readClusterState> {
+  let json: unknown;
   try {
-    const parsed = ClusterStateV1.safeParse(JSON.parse(decoder.decode(data)));
-    return parsed.success ? parsed.data : null;
+    json = JSON.parse(decoder.decode(data));
   } catch {
-    return null; // not JSON
+    return { ok: false, reason: 'not JSON', newer: false };
   }
+  return readClusterState(json);
 }

@@ -1,5 +1,5 @@
 import { findPrimary, readRole, type MemberEndpoint } from '@walrus/cluster';
-import { targetMemberOf, type Decision, type MemberOutcome } from '@walrus/core';
+import type { Decision, MemberOutcome } from '@walrus/core';
 import { errorMessage, isTransientPgError as isTransient } from '@walrus/runtime';
 import type { PoolClient } from 'pg';
 import { attemptApply, classifyAlterError, verifySize, type Attempt, type AttemptOptions } from './apply-decision.js';
@@ -37,14 +37,14 @@ interface Connected {
  * every reachable member, one `PATCH /config`, and the value read back on
  * each. The outcome is the primary's; each member's part is listed.
  *
- * A decision naming one member (`metadata.target_member`, a standby brought
+ * A decision naming one member (`target_member`, a standby brought
  * to the cluster's size) goes to that member alone; when it cannot be
  * reached the outcome is `failed` at once, not retried: the next sample of
  * that member asks again, and the cluster's later decisions are not held up.
  */
 export async function attemptOnMembers(o: MembersAttemptOptions): Promise<Attempt> {
-  const target = targetMemberOf(o.decision);
-  if (target !== null) return attemptOnMember(o, target);
+  const target = o.decision.target_member;
+  if (target !== undefined) return attemptOnMember(o, target);
   const connected = await connectAll(o);
   try {
     const choice = await findPrimary(

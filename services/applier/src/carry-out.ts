@@ -1,6 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { appliedSubject, applyResultMsgId, MAX_WAL_SIZE_LIMIT_MB, MIN_WAL_SIZE_LIMIT_MB, type ApplyResult, type Decision } from '@walrus/core';
-import { ack, Backoff, sleep, type Logger, type Outcome } from '@walrus/runtime';
+import { ack, retryInHandler, type Logger, type Outcome } from '@walrus/runtime';
 import { toApplyResult, type Attempt } from './apply-decision.js';
 import type { ApplierMetrics } from './metrics.js';
 import type { ServedCluster } from './served.js';
@@ -82,33 +82,36 @@ export function decisionCarrier(o: CarryOutOptions) {
       });
     }
     const expiresAt = Date.parse(d.decided_at) + (o.expirySec ?? 2 * d.checkpoint_timeout_sec) * 1000;
-    const backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
     let lastError = '';
-    for (;;) {
-      if (now().getTime() >= expiresAt) {
-        return finish({
-          kind: 'done',
-          status: 'failed',
-          maxWalSizeMb: null,
-          error: `expired at ${new Date(expiresAt).toISOString()} before it could be applied${lastError ? `; last error: ${lastError}` : ''}`,
-        });
-      }
-      const attempt = await ((await servedBy()) ?? served).attempt(d);
-      if (attempt.kind === 'done') return finish(attempt);
-      lastError = attempt.error;
-      metrics.retries.inc({ cluster });
-      const retryInMs = Math.min(backoff.next(), Math.max(0, expiresAt - now().getTime()));
-      // Once per decision; each further attempt at debug level.
-      if (backoff.attempts === 1) log.warn({ cluster, decisionId: d.id, err: attempt.error, retryInMs }, 'cluster unreachable; will retry until the decision expires');
-      else log.debug({ cluster, decisionId: d.id, err: attempt.error, retryInMs }, 'cluster still unreachable');
-      if (o.stopped.aborted) return { kind: 'retry', delayMs: 1000, reason: 'stopping' };
-      msg.working();
-      try {
-        await sleep(retryInMs, o.stopped);
-      } catch {
-        return { kind: 'retry', delayMs: 1000, reason: 'stopping' };
-      }
-    }
+    return retryInHandler(
+      msg,
+      {
+        backoff: { initialMs: 500, maxMs: 15_000 },
+        signal: o.stopped,
+        onFailure: (f) => {
+          metrics.retries.inc({ cluster });
+          // Once per decision; each further attempt at debug level.
+          const fields = { cluster, decisionId: d.id, err: f.reason, retryInMs: f.retryInMs };
+          if (f.attempt === 1) log.warn(fields, 'cluster unreachable; will retry until the decision expires');
+          else log.debug(fields, 'cluster still unreachable');
+        },
+      },
+      async () => {
+        if (now().getTime() >= expiresAt) {
+          return finish({
+            kind: 'done',
+            status: 'failed',
+            maxWalSizeMb: null,
+            error: `expired at ${new Date(expiresAt).toISOString()} before it could be applied${lastError ? `; last error: ${lastError}` : ''}`,
+          });
+        }
+        // A registry entry changed meanwhile gives a new connection.
+        const attempt = await ((await servedBy()) ?? served).attempt(d);
+        if (attempt.kind === 'done') return finish(attempt);
+        lastError = attempt.error;
+        return { kind: 'again', reason: attempt.error, maxWaitMs: expiresAt - now().getTime() };
+      },
+    );
   };
 }
 

@@ -1,5 +1,4 @@
 import {
-  ALERT_STATE_KEY,
   HOUR_WINDOW_MS,
   NO_SAMPLES_KEY,
   resolvePolicy,
@@ -112,10 +111,9 @@ export function clusterStatus(facts: ClusterFacts, defaults: Policy, nowMs: numb
   };
 }
 
-/** The keys of the alerts the state records as firing (ClusterState v1 keeps them under algo.alerts). */
+/** The keys of the alerts the state records as firing. */
 function firingAlerts(state: ClusterState | null): string[] {
-  const firing = (state?.algo[ALERT_STATE_KEY] as { firing?: unknown } | undefined)?.firing;
-  return firing !== null && typeof firing === 'object' ? Object.keys(firing).sort() : [];
+  return Object.keys(state?.alerts.firing ?? {}).sort();
 }
 
 /**

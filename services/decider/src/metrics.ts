@@ -1,4 +1,3 @@
-import { archiverHealth, type Policy, type Sample } from '@walrus/core';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type DeciderMetrics = ReturnType<typeof deciderMetrics>;
@@ -41,21 +40,6 @@ export function readingsOf(readings: Map<string, ClusterReadings>, cluster: stri
   }
   return r;
 }
-
-/**
- * The WAL disk readings of a sample: a series appears once the sample
- * reports it (pg_wal, a slot, archiving on) or a budget is set, and goes
- * when it no longer does (a dropped slot, a budget turned off).
- */
-export function readDiskReadings(r: ClusterReadings, sample: Sample, policy: Policy): void {
-  if (sample.pg_wal_bytes !== undefined) r.walDiskUsedBytes = sample.pg_wal_bytes;
-  r.walDiskBudgetBytes = policy.walDiskBudgetMb === null ? null : policy.walDiskBudgetMb * MB;
-  if (sample.replication_slots !== undefined) r.slotRetainedBytes = sample.replication_slots.map((s) => [s.name, s.retained_bytes ?? 0]);
-  const archiver = archiverHealth(sample);
-  if (archiver) r.archiverFailing = sample.archiver?.mode === 'off' ? null : archiver.failing ? 1 : 0;
-}
-
-const MB = 1024 * 1024;
 
 /**
  * A gauge with one series per cluster, filled from the readings when scraped.
@@ -156,7 +140,8 @@ export function deciderMetrics(registry: Registry) {
     }),
     requiredSize: clusterGauge(registers, readings, {
       name: 'walrus_required_size_bytes',
-      help: 'max_wal_size that keeps checkpoints timed at that WAL rate: (1 + checkpoint_completion_target) x (rate x checkpoint_timeout + one WAL segment).',
+      help:
+        'max_wal_size that keeps checkpoints timed at that WAL rate: the fewest whole WAL segments whose CheckPointSegments (segments / (1 + checkpoint_completion_target), rounded down) is at least one checkpoint_timeout of WAL in whole segments plus 2, as PostgreSQL counts them (XLogCheckpointNeeded).',
       value: (r) => r.requiredSizeBytes,
     }),
     activeProfile: new Gauge({

@@ -1,17 +1,8 @@
-import {
-  ALERT_STATE_KEY,
-  NO_SAMPLES_KEY,
-  noSamplesAlert,
-  SAMPLE_INTERVAL_HEADER,
-  STREAM_SAMPLES,
-  withNoSamples,
-  type AlertBook,
-} from '@walrus/core';
+import { initialState, NO_SAMPLES_KEY, noSamplesAlert, SAMPLE_INTERVAL_HEADER, STREAM_SAMPLES, withNoSamples, type Alert } from '@walrus/core';
 import {
   ClusterRegistry,
   errorMessage,
   lastPerSubject,
-  StateConflictError,
   type KvFollower,
   type Logger,
   type NatsConnection,
@@ -35,19 +26,6 @@ export interface NoSamplesOptions {
   replicas: number;
   /** Records a published alert (metric and log), as the sample path does. */
   published: (alert: Parameters<AlertPublisher['publish']>[0]) => void;
-}
-
-/** The alert book of a stored state (ClusterState v1 keeps it under algo.alerts). */
-function bookOf(algo: Record<string, unknown>): AlertBook {
-  const raw = (algo[ALERT_STATE_KEY] as { firing?: unknown } | undefined)?.firing;
-  const firing: AlertBook['firing'] = {};
-  if (raw !== null && typeof raw === 'object') {
-    for (const [k, v] of Object.entries(raw)) {
-      const since = (v as { since?: unknown } | null)?.since;
-      if (typeof since === 'string') firing[k] = { since };
-    }
-  }
-  return { firing };
 }
 
 /**
@@ -102,24 +80,23 @@ export async function startNoSamplesSweep(o: NoSamplesOptions): Promise<{ stop()
 
   /** Publishes and records one quiet cluster's alert; true when it fires (now or already). */
   const raise = async (cluster: string, lastSampleMs: number | null, intervalSec: number | null): Promise<boolean> => {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const { state, revision } = await o.store.load(cluster);
-      const book = bookOf(state.algo);
-      if (NO_SAMPLES_KEY in book.firing) return true;
-      const alert = noSamplesAlert({ cluster, lastSampleMs, registeredMs: registered.get(cluster) ?? null, intervalSec }, book, o.now().getTime());
-      if (!alert) return false;
-      // Published before the state that records it is saved: a crash in between publishes it again, with the same id.
-      await o.alerts.publish(alert);
-      try {
-        await o.store.save(cluster, { ...state, algo: { ...state.algo, [ALERT_STATE_KEY]: withNoSamples(book, alert) } }, revision);
-      } catch (err) {
-        if (err instanceof StateConflictError) continue;
-        throw err;
-      }
-      o.published(alert);
-      return true;
-    }
-    return true;
+    let published: Alert | null = null;
+    const firing = await o.store.update(
+      cluster,
+      async ({ state }) => {
+        const current = state ?? initialState();
+        if (NO_SAMPLES_KEY in current.alerts.firing) return { write: null, result: true };
+        const alert = noSamplesAlert({ cluster, lastSampleMs, registeredMs: registered.get(cluster) ?? null, intervalSec }, current.alerts, o.now().getTime());
+        if (!alert) return { write: null, result: false };
+        // Published before the state that records it is saved: a repeat (a conflict, a crash in between) publishes it again, with the same id.
+        await o.alerts.publish(alert);
+        published = alert;
+        return { write: { save: { ...current, alerts: withNoSamples(current.alerts, alert) } }, result: true };
+      },
+      { attempts: 5 },
+    );
+    if (published) o.published(published);
+    return firing;
   };
 
   const sweep = async () => {

@@ -17,7 +17,7 @@ import {
   type DeciderResetResult,
   type Policy,
 } from '@walrus/core';
-import { errorMessage, replyTo, retry, StateConflictError, type JetStreamRequests, type Logger, type StateStore } from '@walrus/runtime';
+import { errorMessage, replyTo, retry, type JetStreamRequests, type Logger, type StateStore } from '@walrus/runtime';
 import type { ClusterLock } from './cluster-lock.js';
 import type { DeciderMetrics } from './metrics.js';
 import type { SampleLog } from './sample-log.js';
@@ -114,46 +114,46 @@ async function analyze(deps: RequestDeps, req: DeciderAnalyzeRequest): Promise<D
   const chosen = manualSample(cluster, req.sample, stored?.sample ?? null, now().getTime(), deps.maxClockSkewMs);
   if (!chosen.ok) throw new ApiFailure('bad_request', chosen.reason);
   return lock.run(cluster, async () => {
-    for (let attempt = 1; ; attempt++) {
-      const { state, revision } = await store.get(cluster);
-      // A live sample may only name a member the collector reported: an
-      // unknown "primary" on a high timeline would make the real one's
-      // samples look stale until it is seen in recovery, which it never is.
-      const member = chosen.source === 'live' ? chosen.sample.member : undefined;
-      if (member !== undefined && state?.members && !(member in state.members)) {
-        throw new ApiFailure('bad_request', `the sample names member ${member}, which the collector has not reported for cluster ${cluster}`);
-      }
-      const { recommendation, manual } = recommend({
-        cluster,
-        state,
-        sample: chosen.sample,
-        sampleSource: chosen.source,
-        defaults: deps.defaults,
-        now: now().toISOString(),
-      });
-      const decision = manual?.decision ?? null;
-      if (!manual || !decision) return { recommendation, decision: null, reason: joinNotes(`nothing to apply: ${recommendation.reason}`, chosen.note) };
-      try {
-        // The clock check (engine/clock.ts) compares later samples' stored times with this
-        // one's: a live sample was never stored, and now is when it would have been.
-        const storedAt = chosen.source === 'stream' && stored && Number.isFinite(stored.time) ? new Date(stored.time).toISOString() : now().toISOString();
-        await store.save(cluster, { ...manual.state, lastSampleStoredAt: storedAt }, revision);
-      } catch (err) {
-        if (err instanceof StateConflictError && attempt < MAX_ATTEMPTS) {
+    const evaluated = await store.update(
+      cluster,
+      async ({ state }) => {
+        // A live sample may only name a member the collector reported: an
+        // unknown "primary" on a high timeline would make the real one's
+        // samples look stale until it is seen in recovery, which it never is.
+        const member = chosen.source === 'live' ? chosen.sample.member : undefined;
+        if (member !== undefined && state?.members && !(member in state.members)) {
+          throw new ApiFailure('bad_request', `the sample names member ${member}, which the collector has not reported for cluster ${cluster}`);
+        }
+        const { recommendation, manual } = recommend({
+          cluster,
+          state,
+          sample: chosen.sample,
+          sampleSource: chosen.source,
+          defaults: deps.defaults,
+          now: now().toISOString(),
+          // The clock check (core's engine/clock.ts) compares later samples' stored times with this one's.
+          storedAtMs: chosen.source === 'stream' && stored && Number.isFinite(stored.time) ? stored.time : null,
+        });
+        const decision = manual?.decision ?? null;
+        return { write: manual && decision ? { save: manual.state } : null, result: { recommendation, decision } };
+      },
+      {
+        attempts: MAX_ATTEMPTS,
+        onConflict: (attempt) => {
           metrics.stateConflicts.inc();
           log.debug({ cluster, attempt }, 'state changed while analyzing; evaluating again');
-          continue;
-        }
-        throw err;
-      }
-      await publishDecision(deps, decision);
-      metrics.decisions.inc({ cluster, action: decision.action });
-      log.info(
-        { cluster, decisionId: decision.id, action: decision.action, oldSizeMb: decision.old_size_mb, newSizeMb: decision.new_size_mb, sampleSource: chosen.source },
-        'manual analyze published a decision (rate limits bypassed)',
-      );
-      return { recommendation, decision, reason: chosen.note };
-    }
+        },
+      },
+    );
+    const { recommendation, decision } = evaluated;
+    if (!decision) return { recommendation, decision: null, reason: joinNotes(`nothing to apply: ${recommendation.reason}`, chosen.note) };
+    await publishDecision(deps, decision);
+    metrics.decisions.inc({ cluster, action: decision.action });
+    log.info(
+      { cluster, decisionId: decision.id, action: decision.action, oldSizeMb: decision.old_size_mb, newSizeMb: decision.new_size_mb, sampleSource: chosen.source },
+      'manual analyze published a decision (rate limits bypassed)',
+    );
+    return { recommendation, decision, reason: chosen.note };
   });
 }
 
@@ -178,21 +178,13 @@ async function publishDecision(deps: RequestDeps, decision: Decision): Promise<v
 async function reset(deps: RequestDeps, cluster: string): Promise<DeciderResetResult> {
   const { store, lock, log, metrics } = deps;
   return lock.run(cluster, async () => {
-    for (let attempt = 1; ; attempt++) {
-      const { state, revision } = await store.get(cluster);
-      try {
-        // On the revision read: when a sample was evaluated in between, read again and delete what it saved.
-        if (revision > 0) await store.delete(cluster, revision);
-      } catch (err) {
-        if (err instanceof StateConflictError && attempt < MAX_ATTEMPTS) {
-          metrics.stateConflicts.inc();
-          continue;
-        }
-        throw err;
-      }
-      log.info({ cluster, hadState: state !== null }, 'cluster state reset: the next sample starts a new baseline');
-      return { cluster, had_state: state !== null };
-    }
+    // On the revision read: when a sample was evaluated in between, read again and delete what it saved.
+    const hadState = await store.update(cluster, async ({ state }) => ({ write: { delete: true }, result: state !== null }), {
+      attempts: MAX_ATTEMPTS,
+      onConflict: () => metrics.stateConflicts.inc(),
+    });
+    log.info({ cluster, hadState }, 'cluster state reset: the next sample starts a new baseline');
+    return { cluster, had_state: hadState };
   });
 }
 

@@ -197,26 +197,30 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
     if (stored) log.debug({ cluster: a.cluster, alertId: a.id, kind: a.kind, state: a.state }, 'alert stored');
   };
 
-  const handle = async (msg: JsMsg): Promise<Outcome> => {
-    const kind = msg.subject.startsWith('walrus.decision.') ? 'decision' : msg.subject.startsWith('walrus.alert.') ? 'alert' : 'outcome';
-    const decoded =
-      kind === 'decision' ? decodeMessage(DecisionV1, msg.data) : kind === 'alert' ? decodeMessage(AlertV1, msg.data) : decodeMessage(ApplyResultV1, msg.data);
-    if (!decoded.ok) return { kind: 'reject', reason: decoded.reason };
-    const subjectCluster = msg.subject.split('.')[2];
-    if (decoded.value.cluster !== subjectCluster) {
-      return { kind: 'reject', reason: `cluster mismatch: subject names ${subjectCluster}, payload ${decoded.value.cluster}` };
-    }
-    try {
-      if (kind === 'decision') await onDecision(decoded.value as Decision);
-      else if (kind === 'alert') await onAlert(decoded.value as Alert);
-      else await onOutcome(decoded.value as ApplyResult);
-      markDb(true);
-      return ack;
-    } catch (err) {
-      markDb(false, err);
-      return { kind: 'retry', delayMs: 2000, reason: errorMessage(err) };
-    }
-  };
+  /** Decodes with the subject's schema, checks the payload's cluster against the subject's, and stores it. */
+  const storeAs =
+    <T extends { cluster: string }>(schema: Parameters<typeof decodeMessage<T>>[0], store: (value: T) => Promise<void>) =>
+    async (msg: JsMsg): Promise<Outcome> => {
+      const decoded = decodeMessage(schema, msg.data);
+      if (!decoded.ok) return { kind: 'reject', reason: decoded.reason };
+      const subjectCluster = msg.subject.split('.')[2];
+      if (decoded.value.cluster !== subjectCluster) {
+        return { kind: 'reject', reason: `cluster mismatch: subject names ${subjectCluster}, payload ${decoded.value.cluster}` };
+      }
+      try {
+        await store(decoded.value);
+        markDb(true);
+        return ack;
+      } catch (err) {
+        markDb(false, err);
+        return { kind: 'retry', delayMs: 2000, reason: errorMessage(err) };
+      }
+    };
+  const handleDecision = storeAs(DecisionV1, onDecision);
+  const handleAlert = storeAs(AlertV1, onAlert);
+  const handleOutcome = storeAs(ApplyResultV1, onOutcome);
+  const handle = (msg: JsMsg): Promise<Outcome> =>
+    msg.subject.startsWith('walrus.decision.') ? handleDecision(msg) : msg.subject.startsWith('walrus.alert.') ? handleAlert(msg) : handleOutcome(msg);
 
   const consumer = await startDurableConsumer(deps.startup, deps.provision, { durable_name: HISTORIAN_CONSUMER, ack_wait: 30_000_000_000 }, {
     nc,

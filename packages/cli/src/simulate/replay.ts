@@ -1,20 +1,10 @@
-import {
-  evaluate,
-  initialState,
-  isExecutable,
-  resolvePolicy,
-  type Decision,
-  type AlgorithmName,
-  type OutcomeKind,
-  type Policy,
-  type Sample,
-} from '@walrus/core';
+import { initialState, isExecutable, step, type AlgorithmName, type Decision, type Policy, type Sample, type StepOutcomeKind } from '@walrus/core';
 
 export interface SimulatedStep {
   sampleAt: string;
   /** max_wal_size the algorithm would have been running with at this sample. */
   sizeMb: number;
-  outcome: OutcomeKind;
+  outcome: StepOutcomeKind;
   decision: Decision | null;
   walRateBytesPerSec: number | null;
   requiredSizeMb: number | null;
@@ -64,11 +54,14 @@ export function replay(samples: readonly Sample[], o: ReplayOptions): Simulation
   const steps: SimulatedStep[] = [];
   let prevRequested: number | null = null;
   let forced = 0;
-  for (const recorded of samples) {
+  for (const [i, recorded] of samples.entries()) {
     const current: number = o.follow && size !== null ? size : recorded.max_wal_size_mb;
-    const sample: Sample = { ...recorded, max_wal_size_mb: current };
-    const { policy } = resolvePolicy(o.defaults, { ...recorded.settings, ...o.overrides });
-    const result = evaluate({ state, sample, policy: { ...policy, algorithm: o.algorithm }, now: recorded.collected_at });
+    // The command line's parameters and the algorithm are set on the cluster, above its own settings.
+    const settings = { ...recorded.settings, ...o.overrides, 'walrus.algorithm': o.algorithm };
+    const sample: Sample = { ...recorded, max_wal_size_mb: current, settings };
+    // As the decider would have, each sample evaluated when it was collected; a replay has no clock of its own to guard.
+    const at = Date.parse(recorded.collected_at);
+    const result = step({ state, sample, defaults: o.defaults, nowMs: at, maxSkewMs: Infinity, stored: { seq: i + 1, atMs: at } });
     if (result.outcome.kind === 'ignored_old_sample') continue;
     state = result.state;
     if (prevRequested !== null && recorded.checkpoints_requested >= prevRequested) forced += recorded.checkpoints_requested - prevRequested;

@@ -1,7 +1,7 @@
 import { assert, describe, expect, it } from 'vitest';
-import { at, baselined, policy, sample, step, T0 } from '../testing/builders.js';
+import { at, baselined, policy, sample, evaluateOne, T0 } from '../testing/builders.js';
 import { clockWentBack, sampleAhead } from './clock.js';
-import type { ClusterState } from './state.js';
+import type { ClusterState } from './state/current.js';
 
 const SKEW_MS = 300_000;
 const DAY_S = 86_400;
@@ -44,12 +44,12 @@ describe('clock - a sample dated before the last one (rule 1)', () => {
     });
     // Evaluated on that state, the sample is the new baseline; the next one on the same clock decides.
     assert(jump);
-    const base = step(jump.state, s, policy({ cooldownSec: 0 }));
+    const base = evaluateOne(jump.state, s, policy({ cooldownSec: 0 }));
     expect(base.outcome.kind).toBe('baseline');
     const later = sample({ at: 720 - DAY_S, requested: 17, walBytes: 3000 });
-    expect(step(base.state, later, policy({ cooldownSec: 0 })).decision).toMatchObject({ action: 'increase', forced_checkpoints: 2, new_size_mb: 3072 });
+    expect(evaluateOne(base.state, later, policy({ cooldownSec: 0 })).decision).toMatchObject({ action: 'increase', forced_checkpoints: 2, new_size_mb: 3072 });
     // With a cooldown, the change at 500 s on the old clock blocks until the cooldown after the jump, not for a day.
-    expect(step(base.state, later, policy({ cooldownSec: 300 })).decision).toMatchObject({
+    expect(evaluateOne(base.state, later, policy({ cooldownSec: 300 })).decision).toMatchObject({
       action: 'skipped',
       metadata: { blocked_by: 'cooldown', blocked_until: at(660 - DAY_S + 300) },
     });
@@ -90,6 +90,6 @@ describe('clock - a sample dated before the last one (rule 1)', () => {
   it('without it, rule 1 would ignore the samples of a clock that went back until it caught up', () => {
     const state = after(600);
     const s = sample({ at: 660 - DAY_S, requested: 15, walBytes: 2000 });
-    expect(step(state, s).outcome.kind).toBe('ignored_old_sample');
+    expect(evaluateOne(state, s).outcome.kind).toBe('ignored_old_sample');
   });
 });

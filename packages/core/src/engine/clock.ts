@@ -1,5 +1,5 @@
 import type { Sample } from '../schemas.js';
-import type { ClusterState } from './state.js';
+import type { ClusterState } from './state/current.js';
 import { toIso, toMs } from './time.js';
 
 /*

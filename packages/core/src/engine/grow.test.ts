@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { baselined, policy, sample, step } from '../testing/builders.js';
+import { baselined, policy, sample, evaluateOne } from '../testing/builders.js';
 
 /** One interval after a baseline of 0 requested checkpoints at T0. */
 const grow = (size: number, delta: number, overrides = {}) =>
-  step(baselined(), sample({ requested: delta, at: 300, size }), policy(overrides));
+  evaluateOne(baselined(), sample({ requested: delta, at: 300, size }), policy(overrides));
 
 describe('grow - multiplicative', () => {
   it('grow - 1024 MB with 3 forced checkpoints becomes 4096 MB', () => {
@@ -59,18 +59,18 @@ describe('grow - multiplicative', () => {
   });
 
   it('grow - a busy interval resets the quiet intervals', () => {
-    const r = step(baselined({ quietIntervals: 4 }), sample({ requested: 5, at: 300, size: 4096 }), policy());
+    const r = evaluateOne(baselined({ quietIntervals: 4 }), sample({ requested: 5, at: 300, size: 4096 }), policy());
     expect(r.decision).toBeNull();
     expect(r.state.quietIntervals).toBe(0);
   });
 
   it('grow - forced_checkpoints is the delta of the interval, not the cumulative counter', () => {
-    const r = step(baselined({ prevRequested: 100 }), sample({ requested: 103, at: 300 }), policy());
+    const r = evaluateOne(baselined({ prevRequested: 100 }), sample({ requested: 103, at: 300 }), policy());
     expect(r.decision?.forced_checkpoints).toBe(3);
   });
 
   it('grow - the decision carries the sample time, timeout and algorithm', () => {
-    const r = step(baselined(), sample({ requested: 3, at: 300, timeout: 900 }), policy());
+    const r = evaluateOne(baselined(), sample({ requested: 3, at: 300, timeout: 900 }), policy());
     expect(r.decision).toMatchObject({
       sample_at: '2025-01-01T00:05:00.000Z',
       decided_at: '2025-06-01T12:00:00.000Z',

@@ -4,7 +4,7 @@ import { ALGORITHM_NAMES, type Policy, type ProactiveSizing } from '../config/po
 import type { Decision } from '../schemas.js';
 import { at, policy, sample } from '../testing/builders.js';
 import { evaluate } from './evaluate.js';
-import { initialState } from './state.js';
+import { initialState } from './state/current.js';
 
 const EXECUTABLE = new Set(['increase', 'decrease', 'capped']);
 const MB = 1024 * 1024;

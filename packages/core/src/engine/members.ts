@@ -1,11 +1,12 @@
-import type { Policy } from '../config/policy.js';
-import type { Decision, DecisionAction, Sample } from '../schemas.js';
-import { decisionId } from './decision-id.js';
+import type { Decision, Sample } from '../schemas.js';
+import { evaluateCounters } from './counters.js';
+import { decisionFrom, withTypedFields } from './decision.js';
 import { describeLimit, limitMetadata, walDiskLimit } from './disk/limit.js';
+import type { EvaluateInput, EvaluateResult, WantedChange } from './evaluation.js';
 import { recordChange } from './rate-limit.js';
-import type { ClusterState, MemberFacts } from './state.js';
+import type { ClusterState } from './state/current.js';
+import type { MemberFacts } from './state/parts.js';
 import { toIso, toMs } from './time.js';
-import { WAL_STATE_KEY, type WalRateState } from './wal-rate.js';
 
 /*
  * The member rules: a cluster is a set of members (a primary and its
@@ -27,49 +28,33 @@ import { WAL_STATE_KEY, type WalRateState } from './wal-rate.js';
  * - A member out of recovery on an older timeline than the primary's is a
  *   stale old primary (a split brain of the moment): ignored.
  * - A standby whose size differs from the cluster's is brought to it by a
- *   decision that names it (`metadata.target_member`), which the applier
- *   carries out on that member alone; not rate limited, not counted.
+ *   decision that names it (`target_member`), which the applier carries
+ *   out on that member alone; not rate limited, not counted.
+ * - Every decision of a cluster whose samples name members says which
+ *   member was the primary (`primary_member`).
  */
-
-/** What the member rules need of evaluate()'s input and result (structural, to keep this module a leaf). */
-export interface MemberRulesInput {
-  state: ClusterState;
-  sample: Sample;
-  policy: Policy;
-  now: string;
-  bypassRateLimits?: boolean;
-}
-export interface MemberRulesResult {
-  state: ClusterState;
-  decision: Decision | null;
-  outcome: { kind: string; reason: string };
-}
 
 /** Member facts older than this (on the samples' clock) are forgotten: the member left the cluster. */
 export const MEMBER_FORGET_MS = 24 * 3600 * 1000;
 
-/** Metadata keys the applier, the historian and status read. */
-export const TARGET_MEMBER_KEY = 'target_member';
-export const PRIMARY_MEMBER_KEY = 'primary_member';
+/** How a sample out of recovery relates to the primary the state knows. */
+type PrimaryChange = 'same' | 'first' | 'failover' | 'timeline' | 'stale';
 
-type Change = 'same' | 'first' | 'failover' | 'timeline' | 'stale';
-
-export function evaluateMembers<I extends MemberRulesInput, R extends MemberRulesResult>(input: I, member: string, counters: (i: I) => R): R {
+export function evaluateMembers(input: EvaluateInput, member: string): EvaluateResult {
   const { state, sample } = input;
   const atMs = toMs(sample.collected_at);
   const known = state.members?.[member];
-  const make = (r: MemberRulesResult): R => r as R;
 
   // 1. per member.
   if (known && atMs <= toMs(known.lastSampleAt)) {
-    return make({
+    return {
       state,
       decision: null,
       outcome: {
         kind: 'ignored_old_sample',
         reason: `sample of member ${member} collected at ${sample.collected_at} is not newer than its last evaluated one (${known.lastSampleAt})`,
       },
-    });
+    };
   }
   const timeline = sample.timeline ?? null;
   const facts = (role: MemberFacts['role'], sync = known?.sync): MemberFacts => ({
@@ -81,12 +66,12 @@ export function evaluateMembers<I extends MemberRulesInput, R extends MemberRule
   });
   const withMember = (s: ClusterState, f: MemberFacts): ClusterState => ({ ...s, members: { ...remembered(s.members, atMs), [member]: f } });
 
-  if (sample.in_recovery) return make(standby(input, member, withMember, facts, counters));
+  if (sample.in_recovery) return standby(input, member, withMember, facts);
 
   const primary = state.primary;
   const change = classify(primary, member, timeline);
   if (change === 'stale') {
-    return make({
+    return {
       state: withMember(state, facts('stale_primary')),
       decision: null,
       outcome: {
@@ -95,7 +80,7 @@ export function evaluateMembers<I extends MemberRulesInput, R extends MemberRule
           `member ${member} reports itself primary on timeline ${timeline ?? '?'}, but ${primary?.member} is the primary on timeline ` +
           `${primary?.timeline ?? '?'}: a stale old primary, ignored`,
       },
-    });
+    };
   }
   const asPrimary = withMember(state, facts('primary', undefined));
   if (change === 'same' || (change === 'first' && (state.counterMember === undefined || state.counterMember === member))) {
@@ -105,22 +90,27 @@ export function evaluateMembers<I extends MemberRulesInput, R extends MemberRule
       counterMember: member,
       primary: change !== 'first' && primary ? { ...primary, timeline: timeline ?? primary.timeline, demoted: false } : { member, timeline, since: toIso(atMs), demoted: false },
     };
-    const r = counters({ ...input, state: before });
+    const r = evaluateCounters({ ...input, state: before });
     if (r.outcome.kind === 'ignored_old_sample') return r;
-    return make({ ...r, state: { ...r.state, learned: learnedAfter(r.state.learned, sample, r.decision, atMs) }, decision: tagged(r.decision, member) });
+    return {
+      ...r,
+      state: { ...r.state, learned: learnedAfter(r.state.learned, sample, r.decision, atMs) },
+      // A decision from the primary's counters names the primary.
+      decision: r.decision && withTypedFields(r.decision, { primaryMember: member }),
+    };
   }
   if (change === 'first') {
     // A lone standby's counters were the baseline until now.
-    return make({
+    return {
       state: rebaselined(asPrimary, member, timeline, sample, atMs, state.failovers ?? 0),
       decision: null,
       outcome: { kind: 'baseline', reason: `member ${member} is the primary: baseline of ${sample.checkpoints_requested} requested checkpoints` },
-    });
+    };
   }
-  return make(failover(input, member, change, asPrimary));
+  return failover(input, member, change, asPrimary);
 }
 
-function classify(primary: ClusterState['primary'], member: string, timeline: number | null): Change {
+function classify(primary: ClusterState['primary'], member: string, timeline: number | null): PrimaryChange {
   if (!primary) return 'first';
   if (primary.member === member) {
     return timeline !== null && primary.timeline !== null && timeline !== primary.timeline ? 'timeline' : 'same';
@@ -137,13 +127,12 @@ function remembered(members: ClusterState['members'], atMs: number): Record<stri
   return out;
 }
 
-function standby<I extends MemberRulesInput, R extends MemberRulesResult>(
-  input: I,
+function standby(
+  input: EvaluateInput,
   member: string,
   withMember: (s: ClusterState, f: MemberFacts) => ClusterState,
   facts: (role: MemberFacts['role'], sync?: MemberFacts['sync']) => MemberFacts,
-  counters: (i: I) => R,
-): MemberRulesResult {
+): EvaluateResult {
   const { state, sample } = input;
   const primary = state.primary && state.primary.member === member ? { ...state.primary, demoted: true } : state.primary;
   const seen: ClusterState = { ...withMember(state, facts('standby')), ...(primary ? { primary } : {}) };
@@ -151,11 +140,11 @@ function standby<I extends MemberRulesInput, R extends MemberRulesResult>(
     // The only member seen so far (or the primary, just demoted): its counters
     // are the baseline, and the rules say "standby" (rule 4), as for a
     // single-host cluster.
-    const r = counters({ ...input, state: { ...seen, counterMember: member } });
+    const r = evaluateCounters({ ...input, state: { ...seen, counterMember: member } });
     return r.outcome.kind === 'ignored_old_sample' ? { ...r, state: seen } : r;
   }
   const sync = memberSync(input, member);
-  if (!sync) {
+  if (sync === null) {
     return {
       state: seen,
       decision: null,
@@ -164,14 +153,15 @@ function standby<I extends MemberRulesInput, R extends MemberRulesResult>(
   }
   const atMs = toMs(sample.collected_at);
   return {
-    state: withMember(seen, facts('standby', { targetMb: sync.new_size_mb, fromMb: sample.max_wal_size_mb, at: toIso(atMs) })),
-    decision: sync,
-    outcome: { kind: 'decision', reason: sync.reason },
+    state: withMember(seen, facts('standby', { targetMb: sync.decision.new_size_mb, fromMb: sample.max_wal_size_mb, at: toIso(atMs) })),
+    decision: sync.decision,
+    outcome: { kind: 'decision', reason: sync.decision.reason },
+    change: sync.change,
   };
 }
 
 /** A decision bringing a standby to the cluster's size, or null when none is due. */
-function memberSync(input: MemberRulesInput, member: string): Decision | null {
+function memberSync(input: EvaluateInput, member: string): { decision: Decision; change: WantedChange } | null {
   const { state, sample, policy } = input;
   const learned = state.learned;
   if (!learned || !policy.enable) return null;
@@ -186,24 +176,31 @@ function memberSync(input: MemberRulesInput, member: string): Decision | null {
   const last = state.members?.[member]?.sync;
   const expiryMs = 2 * sample.checkpoint_timeout_s * 1000;
   if (last && last.targetMb === target && last.fromMb === current && atMs < toMs(last.at) + expiryMs) return null;
-  const action: DecisionAction = current < target ? 'increase' : 'decrease';
+  const action: WantedChange['action'] = current < target ? 'increase' : 'decrease';
   const reason =
     `member ${member} (standby) runs max_wal_size ${current} MB, the cluster's size is ${learned.sizeMb} MB ` +
     `(primary ${state.primary?.member ?? 'unknown'}): brought to ${target < learned.sizeMb && disk ? `${target} MB, its WAL disk budget's limit (${describeLimit(disk, policy.minSizeMb)})` : 'it'}`;
-  const metadata = {
-    [TARGET_MEMBER_KEY]: member,
-    [PRIMARY_MEMBER_KEY]: state.primary?.member ?? null,
-    member_sync: true,
-    cluster_size_mb: learned.sizeMb,
-    ...(disk !== null && target < learned.sizeMb ? limitMetadata(disk) : {}),
-  };
-  return decisionFor(input, member, policy.dryRun ? 'dry_run' : action, target, 0, policy.dryRun ? `dry run, would ${action}: ${reason}` : reason, {
-    ...metadata,
-    ...(policy.dryRun ? { would_apply: action, dry_run: true } : {}),
+  const decision = decisionFrom(input, {
+    action: policy.dryRun ? 'dry_run' : action,
+    newSizeMb: target,
+    forced: 0,
+    reason: policy.dryRun ? `dry run, would ${action}: ${reason}` : reason,
+    metadata: {
+      member_sync: true,
+      cluster_size_mb: learned.sizeMb,
+      ...(disk !== null && target < learned.sizeMb ? limitMetadata(disk) : {}),
+      ...(policy.dryRun ? { would_apply: action, dry_run: true } : {}),
+    },
+    aboutMember: member,
+    typed: { targetMember: member, primaryMember: state.primary?.member ?? null },
   });
+  return {
+    decision,
+    change: { action, targetMb: target, blocked: null, dryRun: policy.dryRun },
+  };
 }
 
-function failover<I extends MemberRulesInput>(input: I, member: string, change: 'failover' | 'timeline', asPrimary: ClusterState): MemberRulesResult {
+function failover(input: EvaluateInput, member: string, change: 'failover' | 'timeline', asPrimary: ClusterState): EvaluateResult {
   const { state, sample, policy } = input;
   const atMs = toMs(sample.collected_at);
   const timeline = sample.timeline ?? null;
@@ -233,23 +230,30 @@ function failover<I extends MemberRulesInput>(input: I, member: string, change: 
     };
   }
   const capped = target < learned.sizeMb;
-  const action: DecisionAction = policy.dryRun ? 'dry_run' : capped ? 'capped' : 'increase';
+  const restore = capped ? 'capped' : 'increase';
   const reason =
     `${what}; it runs max_wal_size ${current} MB, below the ${learned.sizeMb} MB walrus had put in force: restored at once` +
     (diskCapped ? `, capped at ${target} MB by the WAL disk budget: ${describeLimit(diskCapped, policy.minSizeMb)}` : capped ? `, capped at walrus.max ${policy.maxMb} MB` : '');
   const metadata: Record<string, unknown> = {
     failover: change === 'failover',
     timeline_change: true,
-    [PRIMARY_MEMBER_KEY]: member,
     previous_primary: before?.member ?? null,
     timeline_from: before?.timeline ?? null,
     timeline_to: timeline,
     learned_size_mb: learned.sizeMb,
     rate_limits_bypassed: true,
     ...(diskCapped ? limitMetadata(diskCapped) : capped ? { walrus_max_mb: policy.maxMb } : {}),
-    ...(policy.dryRun ? { would_apply: capped ? 'capped' : 'increase', dry_run: true } : {}),
+    ...(policy.dryRun ? { would_apply: restore, dry_run: true } : {}),
   };
-  const decision = decisionFor(input, member, action, target, 0, policy.dryRun ? `dry run, would restore: ${reason}` : reason, metadata);
+  const decision = decisionFrom(input, {
+    action: policy.dryRun ? 'dry_run' : restore,
+    newSizeMb: target,
+    forced: 0,
+    reason: policy.dryRun ? `dry run, would restore: ${reason}` : reason,
+    metadata,
+    aboutMember: member,
+    typed: { primaryMember: member },
+  });
   // Not rate limited, but a change like any other: it starts a cooldown and counts in the hour window.
   const counted = recordChange(rebased, atMs);
   return {
@@ -260,15 +264,16 @@ function failover<I extends MemberRulesInput>(input: I, member: string, change: 
     },
     decision,
     outcome: { kind: 'decision', reason: decision.reason },
+    change: { action: restore, targetMb: target, blocked: null, dryRun: policy.dryRun },
   };
 }
 
 /** The new primary's counters become the baseline; the WAL rate learned so far is kept (it is the workload's). */
 function rebaselined(s: ClusterState, member: string, timeline: number | null, sample: Sample, atMs: number, failovers: number): ClusterState {
-  const wal = s.algo[WAL_STATE_KEY] as WalRateState | undefined;
-  const algo = { ...s.algo };
-  if (wal) {
-    algo[WAL_STATE_KEY] = {
+  const wal = s.walRate;
+  return {
+    ...s,
+    walRate: wal && {
       ...wal,
       windowAt: toIso(atMs),
       windowWalBytes: sample.wal_bytes,
@@ -277,11 +282,7 @@ function rebaselined(s: ClusterState, member: string, timeline: number | null, s
       prevLastRate: null,
       redoBytes: sample.checkpoint_redo_bytes ?? null,
       sizeMb: sample.max_wal_size_mb,
-    } satisfies WalRateState;
-  }
-  return {
-    ...s,
-    algo,
+    },
     counterMember: member,
     primary: { member, timeline, since: toIso(atMs), demoted: false },
     prevRequested: sample.checkpoints_requested,
@@ -326,50 +327,6 @@ function learnedAfter(learned: ClusterState['learned'], sample: Sample, decision
   // Still the size before the decision: the applier has not got there yet.
   if (learned && pending(learned, atMs) && sample.max_wal_size_mb === learned.pendingFromMb) return learned;
   return observed(sample, atMs);
-}
-
-/** A decision from the primary's counters names the primary. */
-function tagged(decision: Decision | null, member: string): Decision | null {
-  return decision ? { ...decision, metadata: { ...decision.metadata, [PRIMARY_MEMBER_KEY]: member } } : null;
-}
-
-function decisionFor(
-  input: MemberRulesInput,
-  member: string,
-  action: DecisionAction,
-  newSizeMb: number,
-  forced: number,
-  reason: string,
-  metadata: Record<string, unknown>,
-): Decision {
-  const { sample, policy } = input;
-  return {
-    v: 1,
-    id: decisionId(sample.cluster, sample.collected_at, member),
-    cluster: sample.cluster,
-    decided_at: input.now,
-    sample_at: sample.collected_at,
-    action,
-    old_size_mb: sample.max_wal_size_mb,
-    new_size_mb: newSizeMb,
-    forced_checkpoints: forced,
-    checkpoint_timeout_sec: sample.checkpoint_timeout_s,
-    algorithm: policy.algorithm,
-    reason,
-    metadata,
-  };
-}
-
-/** The member a decision is for alone (member sync), or null for the whole cluster. */
-export function targetMemberOf(decision: Pick<Decision, 'metadata'>): string | null {
-  const t = decision.metadata[TARGET_MEMBER_KEY];
-  return typeof t === 'string' && t !== '' ? t : null;
-}
-
-/** The member that was primary when the decision was made, if the samples named members. */
-export function primaryMemberOf(decision: Pick<Decision, 'metadata'>): string | null {
-  const p = decision.metadata[PRIMARY_MEMBER_KEY];
-  return typeof p === 'string' && p !== '' ? p : null;
 }
 
 /** Whether `sample`'s counters were the cluster's baseline when it was evaluated (for metrics of forced checkpoints and size). */

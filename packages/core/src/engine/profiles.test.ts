@@ -1,7 +1,7 @@
 import { assert, describe, expect, it } from 'vitest';
 import { resolvePolicy } from '../config/overlay.js';
 import { DEFAULT_POLICY, PARAMS } from '../config/params.js';
-import { policy, sample, step, baselined } from '../testing/builders.js';
+import { policy, sample, evaluateOne, baselined } from '../testing/builders.js';
 import type { TimeProfile } from '../config/policy.js';
 import { parseProfiles } from '../config/profiles.js';
 import { applyProfiles, localDayHour, profileActive } from './profiles.js';
@@ -112,13 +112,13 @@ describe('profiles - in the engine', () => {
 
   it('profiles - the sample time picks the profile, which the decision carries', () => {
     // T0 is 2025-01-01T00:00Z: inside the 0-12 window.
-    const inside = step(baselined(), sample({ at: 300, requested: 6 }), policy({ profiles }));
+    const inside = evaluateOne(baselined(), sample({ at: 300, requested: 6 }), policy({ profiles }));
     expect(inside.decision).toMatchObject({ action: 'capped', new_size_mb: 2048, metadata: { profile: 'batch' } });
     expect(inside.insight?.profile).toBe('batch');
-    expect(inside.state.algo['profile']).toBe('batch');
+    expect(inside.state.activeProfile).toBe('batch');
     // threshold 5 from the profile: 3 forced checkpoints do nothing inside, grow outside (13:00).
-    expect(step(baselined(), sample({ at: 300, requested: 3 }), policy({ profiles })).decision).toBeNull();
-    const outside = step(baselined({ lastSampleAt: '2025-01-01T13:00:00.000Z' }), sample({ at: 13 * 3600 + 300, requested: 3 }), policy({ profiles }));
+    expect(evaluateOne(baselined(), sample({ at: 300, requested: 3 }), policy({ profiles })).decision).toBeNull();
+    const outside = evaluateOne(baselined({ lastSampleAt: '2025-01-01T13:00:00.000Z' }), sample({ at: 13 * 3600 + 300, requested: 3 }), policy({ profiles }));
     expect(outside.decision).toMatchObject({ action: 'increase', new_size_mb: 4096 });
     expect(outside.decision?.metadata).not.toHaveProperty('profile');
     expect(outside.insight?.profile).toBeNull();

@@ -1,5 +1,5 @@
 import type { Policy } from '../config/policy.js';
-import type { ClusterState } from './state.js';
+import type { ClusterState } from './state/current.js';
 import { toIso, toMs } from './time.js';
 
 /** The hourly window lasts one hour from the change that opened it (pg_walrus). */

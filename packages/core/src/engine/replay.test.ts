@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DecisionV1, type Decision } from '../schemas.js';
-import { at, baselined, policy, run, sample, step } from '../testing/builders.js';
+import { at, baselined, policy, run, sample, evaluateOne } from '../testing/builders.js';
 import { v5 as uuidv5 } from 'uuid';
 import { DECISION_ID_NAMESPACE, decisionId } from './decision-id.js';
-import { ClusterStateV1, initialState } from './state.js';
+import { ClusterStateV2, initialState } from './state/current.js';
 
 /*
  * A day in the life of a cluster: a spike that grows and hits walrus.max,
@@ -54,7 +54,7 @@ describe('replay - determinism', () => {
 
   it('replay - a redelivered sample is ignored after it was evaluated', () => {
     const { state } = run(story.slice(0, 2), storyPolicy);
-    const again = step(state, story[1] ?? sample(), storyPolicy);
+    const again = evaluateOne(state, story[1] ?? sample(), storyPolicy);
     expect(again.outcome.kind).toBe('ignored_old_sample');
     expect(again.decision).toBeNull();
   });
@@ -95,32 +95,32 @@ describe('replay - decision ids', () => {
   });
 
   it('replay - a decision takes the id of its sample', () => {
-    const r = step(baselined(), sample({ requested: 3, at: 300 }));
+    const r = evaluateOne(baselined(), sample({ requested: 3, at: 300 }));
     expect(r.decision?.id).toBe(decisionId('pg-test', at(300)));
   });
 });
 
 describe('replay - state storage', () => {
-  it('replay - every state of the story round-trips through JSON and ClusterStateV1', () => {
+  it('replay - every state of the story round-trips through JSON and ClusterStateV2', () => {
     const states = run(story, storyPolicy).results.map((r) => r.state);
     for (const s of [initialState(), ...states]) {
-      expect(ClusterStateV1.parse(JSON.parse(JSON.stringify(s)))).toEqual(s);
+      expect(ClusterStateV2.parse(JSON.parse(JSON.stringify(s)))).toEqual(s);
     }
   });
 
   it('replay - evaluation continues identically from a state read back from storage', () => {
     const half = run(story.slice(0, 6), storyPolicy);
-    const restored = ClusterStateV1.parse(JSON.parse(JSON.stringify(half.state)));
+    const restored = ClusterStateV2.parse(JSON.parse(JSON.stringify(half.state)));
     const resumed = run(story.slice(6), storyPolicy, restored);
     const straight = run(story, storyPolicy);
     expect(resumed.results.map((r) => r.decision)).toEqual(straight.results.slice(6).map((r) => r.decision));
   });
 
-  it('replay - ClusterStateV1 refuses another version, unknown fields and bad values', () => {
-    expect(ClusterStateV1.safeParse({ ...initialState(), v: 2 }).success).toBe(false);
-    expect(ClusterStateV1.safeParse({ ...initialState(), extra: 1 }).success).toBe(false);
-    expect(ClusterStateV1.safeParse({ ...initialState(), quietIntervals: -1 }).success).toBe(false);
-    expect(ClusterStateV1.safeParse({ ...initialState(), lastSampleAt: 'yesterday' }).success).toBe(false);
-    expect(ClusterStateV1.safeParse(null).success).toBe(false);
+  it('replay - ClusterStateV2 refuses another version, unknown fields and bad values', () => {
+    expect(ClusterStateV2.safeParse({ ...initialState(), v: 1 }).success).toBe(false);
+    expect(ClusterStateV2.safeParse({ ...initialState(), extra: 1 }).success).toBe(false);
+    expect(ClusterStateV2.safeParse({ ...initialState(), quietIntervals: -1 }).success).toBe(false);
+    expect(ClusterStateV2.safeParse({ ...initialState(), lastSampleAt: 'yesterday' }).success).toBe(false);
+    expect(ClusterStateV2.safeParse(null).success).toBe(false);
   });
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { at, baselined, policy, run, sample, step } from '../testing/builders.js';
+import { at, baselined, policy, run, sample, evaluateOne } from '../testing/builders.js';
 import { shrinkTarget } from './shrink.js';
 
 /** A quiet interval right after enough quiet ones (shrink_intervals = 1). */
 const shrink = (size: number, factor: number, minSizeMb: number, overrides = {}) =>
-  step(
+  evaluateOne(
     baselined(),
     sample({ requested: 0, at: 300, size }),
     policy({ shrinkIntervals: 1, shrinkFactor: factor, minSizeMb, ...overrides }),

@@ -20,7 +20,7 @@ describe('sizing status', () => {
     expect(sizingStatus(null, null)).toEqual({ active_profile: null, wal_rate_bytes_per_second: null, wal_rate_ema_bytes_per_second: null, required_size_mb: null });
   });
 
-  it('sizing status - every decision carries it in its metadata, as of its own sample', () => {
+  it('sizing status - every decision carries it as of its own sample (and a copy in its metadata)', () => {
     const profiles = [{ name: 'always', days: [0, 1, 2, 3, 4, 5, 6], startHour: 0, endHour: 24, timeZone: 'UTC', overrides: {} }];
     // 2 MB/s over each 300 s interval; forced checkpoints in the last two intervals.
     const samples = [0, 300, 600, 900].map((at, i) => sample({ at, walBytes: i * 600 * MB, requested: [0, 0, 5, 15][i] ?? 0 }));
@@ -31,13 +31,14 @@ describe('sizing status', () => {
     });
     expect(decided.map((x) => x.d.action)).toEqual(['capped', 'capped']);
     for (const { d, state, s } of decided) {
-      expect(d.metadata['sizing_status']).toEqual(sizingStatus(state, s));
+      expect(d.sizing_status).toEqual(sizingStatus(state, s));
       // 2 MB/s: 600 MB, CheckPointSegments 39 = floor(75 / 1.9): 75 segments of 16 MB
-      expect(d.metadata['sizing_status']).toMatchObject({ active_profile: 'always', wal_rate_bytes_per_second: 2 * MB, required_size_mb: 1200 });
+      expect(d.sizing_status).toMatchObject({ active_profile: 'always', wal_rate_bytes_per_second: 2 * MB, required_size_mb: 1200 });
+      expect(d.metadata['sizing_status']).toEqual(d.sizing_status);
     }
     // Without a profile it says none, and before a whole interval was measured the rate is unknown.
     const early = run([sample({ at: 0 }), sample({ at: 60, requested: 5 })], policy({ cooldownSec: 0 })).results[1]?.decision;
     assert(early);
-    expect(early.metadata['sizing_status']).toEqual({ active_profile: null, wal_rate_bytes_per_second: null, wal_rate_ema_bytes_per_second: null, required_size_mb: null });
+    expect(early.sizing_status).toEqual({ active_profile: null, wal_rate_bytes_per_second: null, wal_rate_ema_bytes_per_second: null, required_size_mb: null });
   });
 });

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Sample } from '../schemas.js';
 import { toIso, toMs } from './time.js';
 
@@ -12,56 +13,60 @@ export const INTERVAL_HISTORY = 20;
  */
 export const WHOLE_INTERVAL = 0.9;
 
+const IsoTime = z.iso.datetime({ offset: true });
+const Rate = z.number();
+
 /**
  * What the engine tracks about a cluster's WAL between samples, stored in
- * ClusterState.algo under WAL_STATE_KEY (plain JSON).
+ * the cluster's state as `walRate` (plain JSON, checked when read).
  *
  * WAL right after a checkpoint is inflated by full-page images, so the rate
  * that sizing relies on is measured over windows covering whole checkpoint
  * intervals: a window opens at a sample and closes at the first sample at
  * least one checkpoint_timeout later, however often samples come.
  */
-export interface WalRateState {
+export const WalRateSchema = z.strictObject({
   /** Start of the open window. */
-  windowAt: string;
-  windowWalBytes: number;
+  windowAt: IsoTime,
+  windowWalBytes: z.number().min(0),
   /** WAL rate (bytes/s) of each completed window, oldest first, at most INTERVAL_HISTORY. */
-  intervals: number[];
+  intervals: z.array(Rate).max(INTERVAL_HISTORY),
   /** Exponential moving average of the window rates (bytes/s), null before the first window closes. */
-  ema: number | null;
+  ema: Rate.nullable(),
   /** Rate over the last sample interval (bytes/s): the freshest projection. */
-  lastRate: number | null;
+  lastRate: Rate.nullable(),
   /** Rate over the sample interval before that. */
-  prevLastRate?: number | null;
+  prevLastRate: Rate.nullable().optional(),
   /** And the one before that (the rate before a two-interval onset). */
-  prevPrevLastRate?: number | null;
+  prevPrevLastRate: Rate.nullable().optional(),
   /** checkpoint_redo_bytes of the previous sample, when the collector reads it. */
-  redoBytes: number | null;
+  redoBytes: z.number().min(0).nullable(),
   /** max_wal_size (MB) of the previous sample. */
-  sizeMb: number;
+  sizeMb: z.number().int().min(0),
   /** Checkpoints forced by WAL volume so far in the open window. */
-  windowForced?: number;
+  windowForced: z.number().int().min(0).optional(),
   /** How many of the last `intervals` had checkpoints forced by WAL volume (always the newest ones). */
-  pressuredTail?: number;
+  pressuredTail: z.number().int().min(0).optional(),
   /*
    * The fields below were added with "sizing quality v2"; states written
    * before lack them and are read as empty.
    */
   /** [epoch ms, wal_bytes] of recent samples, at least RECENT_STEP of a checkpoint_timeout apart, for the sliding rate. */
-  recent?: Array<[number, number]>;
+  recent: z.array(z.tuple([z.number(), z.number()])).optional(),
   /** WAL rate (bytes/s) over the last checkpoint_timeout or so (see recentSpanSec), sliding with every sample; null when unknown. */
-  recentRate?: number | null;
+  recentRate: Rate.nullable().optional(),
   /** The span (s) recentRate was measured over: a whole interval once it reaches WHOLE_INTERVAL x checkpoint_timeout. */
-  recentSpanSec?: number;
+  recentSpanSec: z.number().min(0).optional(),
   /** The peak memory ("fast up, slow down"): the highest whole-interval sliding rate, and when the load was last near it. */
-  peak?: { rate: number; at: string } | null;
+  peak: z.strictObject({ rate: Rate, at: IsoTime }).nullable().optional(),
   /** [epoch ms, WAL-caused checkpoints, max_wal_size MB they happened at] of the last checkpoint_timeout. */
-  forced?: Array<[number, number, number]>;
+  forced: z.array(z.tuple([z.number(), z.number(), z.number()])).optional(),
   /** When a sample interval last had requested checkpoints that WAL did not cause (CHECKPOINT commands), null if not within the tracker's memory. */
-  lastOtherAt?: string | null;
+  lastOtherAt: IsoTime.nullable().optional(),
   /** Requested checkpoints still running at this sample (checkpoint-causes.ts `pending`), judged at the next. */
-  pendingRequested?: number;
-}
+  pendingRequested: z.number().int().min(0).optional(),
+});
+export type WalRateState = z.infer<typeof WalRateSchema>;
 
 /**
  * The sliding rate keeps one sample per RECENT_STEP x checkpoint_timeout: at
@@ -86,8 +91,6 @@ export const RECENT_STEP = 0.1;
  */
 export const PEAK_HOLD_INTERVALS = 4;
 export const PEAK_NEAR = 0.5;
-
-export const WAL_STATE_KEY = 'wal_rate';
 
 /** One sample's contribution: the new state and what it tells about WAL. */
 export function trackWal(

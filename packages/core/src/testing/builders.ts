@@ -6,8 +6,9 @@
  */
 import { DEFAULT_POLICY } from '../config/params.js';
 import type { Policy } from '../config/policy.js';
-import { evaluate, type EvaluateResult } from '../engine/evaluate.js';
-import { type ClusterState, initialState } from '../engine/state.js';
+import { evaluate } from '../engine/evaluate.js';
+import type { EvaluateResult } from '../engine/evaluation.js';
+import { type ClusterState, initialState } from '../engine/state/current.js';
 import type { Sample } from '../schemas.js';
 
 export const T0 = Date.parse('2025-01-01T00:00:00.000Z');
@@ -82,8 +83,8 @@ export function baselined(overrides: Partial<ClusterState> = {}): ClusterState {
   return { ...initialState(), prevRequested: 0, lastSampleAt: at(0), prevWalBytes: 0, ...overrides };
 }
 
-/** Evaluates one sample against a state. */
-export function step(
+/** Evaluates one sample against a state (the rules alone: engine/step.ts adds policy resolution, clock guards and alerts). */
+export function evaluateOne(
   state: ClusterState,
   s: Sample,
   p: Policy = policy(),

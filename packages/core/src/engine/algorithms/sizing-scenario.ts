@@ -6,8 +6,9 @@
 import type { Policy } from '../../config/policy.js';
 import { isExecutable, type Decision, type Sample } from '../../schemas.js';
 import { at, NOW, policy as basePolicy } from '../../testing/builders.js';
-import { evaluate, type EvaluateResult } from '../evaluate.js';
-import { type ClusterState, initialState } from '../state.js';
+import { evaluate } from '../evaluate.js';
+import type { EvaluateResult } from '../evaluation.js';
+import { type ClusterState, initialState } from '../state/current.js';
 import { checkpointSegments, MB } from '../wal-rate.js';
 
 /** The scenario cluster's WAL segment size (PostgreSQL's default). */

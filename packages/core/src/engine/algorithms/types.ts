@@ -1,4 +1,4 @@
-import type { Policy } from '../../config/policy.js';
+import type { AlgorithmName, Policy } from '../../config/policy.js';
 import type { Sample } from '../../schemas.js';
 import type { CheckpointCauses } from '../checkpoint-causes.js';
 import type { WalRateState } from '../wal-rate.js';
@@ -12,7 +12,7 @@ import type { WalRateState } from '../wal-rate.js';
  * proactive growth arrive as one new file without touching those rules.
  */
 export interface SizingAlgorithm {
-  readonly name: string;
+  readonly name: AlgorithmName;
   /**
    * Called once per evaluated interval (a primary with walrus.enable on and a
    * baseline). A proposal sends the interval down the grow path (quiet

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Policy } from '../../config/policy.js';
 import type { Alert, AlertKind, ReplicationSlot } from '../../disk-schemas.js';
 import type { Sample } from '../../schemas.js';
@@ -7,18 +8,19 @@ import { archiverHealth } from './archiver.js';
 import { describeSlot, formatBytes, MB } from './holders.js';
 import { NO_SAMPLES_KEY, noSamplesResolved } from '../../fleet/no-samples.js';
 
-/** Where the decider keeps the firing alerts in ClusterState.algo (plain JSON, like the other engine entries there). */
-export const ALERT_STATE_KEY = 'alerts';
-
 /** A budget alert fires when its bytes reach this share of walrus.wal_disk_budget ... */
 export const ALERT_RAISE_RATIO = 0.8;
 /** ... and is resolved only once they are back under this share: no flapping around one threshold. */
 export const ALERT_CLEAR_RATIO = 0.7;
 
-/** The alerts firing now, by key (`wal_disk_budget`, `archiver_failing`, `slot_retention:<slot>`), with when each started. */
-export interface AlertBook {
-  firing: Record<string, { since: string }>;
-}
+/** The alerts firing now, by key (`wal_disk_budget`, `archiver_failing`, `slot_retention:<slot>`), with when each started: the cluster state's `alerts`. */
+export const AlertKey = z.string().min(1).max(200);
+export const AlertBookSchema = z.strictObject({
+  firing: z.record(AlertKey, z.strictObject({ since: z.iso.datetime({ offset: true }) })),
+});
+export type AlertBook = z.infer<typeof AlertBookSchema>;
+
+export const NO_ALERTS: AlertBook = { firing: {} };
 
 export interface AlertsResult {
   /** The book to store with the cluster's state. */
@@ -31,18 +33,6 @@ export { alertId } from './alert-id.js';
 
 const SLOT_PREFIX = 'slot_retention:';
 
-function readBook(stored: unknown): AlertBook {
-  const firing: AlertBook['firing'] = {};
-  const raw = (stored as { firing?: unknown } | undefined)?.firing;
-  if (raw !== null && typeof raw === 'object') {
-    for (const [key, value] of Object.entries(raw)) {
-      const since = (value as { since?: unknown } | null)?.since;
-      if (typeof since === 'string') firing[key] = { since };
-    }
-  }
-  return { firing };
-}
-
 const percent = (bytes: number, budgetBytes: number): string => `${Math.round((100 * bytes) / budgetBytes)} %`;
 
 /**
@@ -53,8 +43,7 @@ const percent = (bytes: number, budgetBytes: number): string => `${Math.round((1
  * report (an older collector) leaves that alert as it was; a budget turned
  * off resolves the budget alerts, and a slot that is gone resolves its own.
  */
-export function evaluateAlerts(previous: unknown, sample: Sample, policy: Policy): AlertsResult {
-  const book = readBook(previous);
+export function evaluateAlerts(book: AlertBook, sample: Sample, policy: Policy): AlertsResult {
   const firing = { ...book.firing };
   const alerts: Alert[] = [];
   const at = sample.collected_at;

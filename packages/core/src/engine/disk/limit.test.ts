@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { ALGORITHM_NAMES, type Policy } from '../../config/policy.js';
 import type { ReplicationSlot } from '../../disk-schemas.js';
 import type { Decision, Sample } from '../../schemas.js';
-import { baselined, policy, sample, step, type SampleSpec } from '../../testing/builders.js';
+import { baselined, policy, sample, evaluateOne, type SampleSpec } from '../../testing/builders.js';
 import { evaluate } from '../evaluate.js';
-import { initialState } from '../state.js';
+import { initialState } from '../state/current.js';
 import { walDiskLimit } from './limit.js';
 
 const MB = 1024 * 1024;
@@ -33,7 +33,7 @@ function diskSample(spec: SampleSpec, disk: { slots?: ReplicationSlot[]; keepMb?
 
 /** Grow from `size` with 3 forced checkpoints (multiplicative: x4) under `p`. */
 const grow = (size: number, p: Partial<Policy>, disk: Parameters<typeof diskSample>[1] = {}) =>
-  step(baselined(), diskSample({ requested: 3, at: 300, size }, disk), policy({ minSizeMb: 64, ...p }));
+  evaluateOne(baselined(), diskSample({ requested: 3, at: 300, size }, disk), policy({ minSizeMb: 64, ...p }));
 
 describe('wal disk budget - the limit', () => {
   it('wal disk budget - no budget: no limit, whatever holds the disk', () => {
@@ -96,7 +96,7 @@ describe('wal disk budget - growth', () => {
 
   it('wal disk budget - a skipped (rate-limited) growth reports the capped size it would have set', () => {
     const state = baselined({ lastAdjustmentAt: '2025-01-01T00:03:00.000Z' });
-    const r = step(state, diskSample({ requested: 3, at: 300, size: 256 }, { slots: [slot('s', 500)] }), policy({ walDiskBudgetMb: 1024, minSizeMb: 64 }));
+    const r = evaluateOne(state, diskSample({ requested: 3, at: 300, size: 256 }, { slots: [slot('s', 500)] }), policy({ walDiskBudgetMb: 1024, minSizeMb: 64 }));
     expect(r.decision).toMatchObject({ action: 'skipped', new_size_mb: 524 });
     expect(r.decision?.metadata).toMatchObject({ would_apply: 'capped', blocked_by: 'cooldown', wal_disk_limit_mb: 524 });
   });
@@ -108,7 +108,7 @@ describe('wal disk budget - shrinking when a slot keeps growing', () => {
   const p = (o: Partial<Policy> = {}) => policy({ walDiskBudgetMb: 2000, minSizeMb: 64, ...o });
 
   it('wal disk budget - max_wal_size + slot past the budget: an immediate decrease below the limit, without quiet intervals', () => {
-    const r = step(baselined(), diskSample({ requested: 0, at: 300, size: 1000 }, over), p());
+    const r = evaluateOne(baselined(), diskSample({ requested: 0, at: 300, size: 1000 }, over), p());
     expect(r.decision).toMatchObject({ action: 'decrease', old_size_mb: 1000, new_size_mb: 400 });
     expect(r.decision?.reason).toContain('1000 MB + 1400 MB held by slots + wal_keep_size 0 MB = 2400 MB passes walrus.wal_disk_budget 2000 MB');
     expect(r.decision?.reason).toContain('replication slot stuck');
@@ -123,75 +123,75 @@ describe('wal disk budget - shrinking when a slot keeps growing', () => {
   });
 
   it('wal disk budget - a slot that grew since the last sample: its growth is kept free for the next interval too', () => {
-    const first = step(baselined(), diskSample({ at: 300, size: 400 }, { slots: [slot('stuck', 1300)] }), p());
+    const first = evaluateOne(baselined(), diskSample({ at: 300, size: 400 }, { slots: [slot('stuck', 1300)] }), p());
     expect(first.decision).toBeNull();
-    expect(first.state.algo['disk']).toEqual({ slot_mb: 1300 });
+    expect(first.state.disk).toEqual({ slotMb: 1300 });
     // +100 MB in one interval: 2000 − 1400 − 100 leaves 500 for max_wal_size; while the slot grows, a growth stops 200 MB lower ...
-    const grown = step(first.state, diskSample({ requested: 3, at: 600, size: 100 }, over), p());
+    const grown = evaluateOne(first.state, diskSample({ requested: 3, at: 600, size: 100 }, over), p());
     expect(grown.decision).toMatchObject({ action: 'capped', new_size_mb: 300, metadata: { slot_growth_reserve_mb: 100, wal_disk_limit_mb: 500, wal_disk_grow_limit_mb: 300 } });
     expect(grown.decision?.reason).toContain('100 MB kept free for the slots');
     expect(grown.decision?.reason).toContain('while the slots keep growing, a growth stops 200 MB lower, at 300 MB');
     // ... so that just after a shrink (to 300) a growth has nowhere to go until the slot stops growing.
-    expect(step(first.state, diskSample({ requested: 3, at: 600, size: 300 }, over), p()).decision).toBeNull();
+    expect(evaluateOne(first.state, diskSample({ requested: 3, at: 600, size: 300 }, over), p()).decision).toBeNull();
     // ... and 550 MB is already too much.
-    const shrunk = step(first.state, diskSample({ at: 600, size: 550 }, over), p());
+    const shrunk = evaluateOne(first.state, diskSample({ at: 600, size: 550 }, over), p());
     expect(shrunk.decision).toMatchObject({ action: 'decrease', new_size_mb: 300 });
     expect(shrunk.decision?.reason).toContain('+ 100 MB the slots may grow by the next sample = 2050 MB passes');
   });
 
   it('wal disk budget - a slot that stopped growing (or caught up) reserves nothing', () => {
-    const before = baselined({ algo: { disk: { slot_mb: 1500 } } });
-    const r = step(before, diskSample({ requested: 3, at: 300, size: 300 }, over), p());
+    const before = baselined({ disk: { slotMb: 1500 } });
+    const r = evaluateOne(before, diskSample({ requested: 3, at: 300, size: 300 }, over), p());
     expect(r.decision).toMatchObject({ action: 'capped', new_size_mb: 600 });
     expect(r.decision?.metadata).not.toHaveProperty('slot_growth_reserve_mb');
   });
 
   it('wal disk budget - a sample without slots keeps what the last one said', () => {
-    const before = baselined({ algo: { disk: { slot_mb: 1500 } } });
-    expect(step(before, sample({ at: 300 }), p()).state.algo['disk']).toEqual({ slot_mb: 1500 });
+    const before = baselined({ disk: { slotMb: 1500 } });
+    expect(evaluateOne(before, sample({ at: 300 }), p()).state.disk).toEqual({ slotMb: 1500 });
   });
 
   it('wal disk budget - the shrink comes first even in an interval with forced checkpoints', () => {
-    const r = step(baselined(), diskSample({ requested: 5, at: 300, size: 1000 }, over), p());
+    const r = evaluateOne(baselined(), diskSample({ requested: 5, at: 300, size: 1000 }, over), p());
     expect(r.decision).toMatchObject({ action: 'decrease', new_size_mb: 400 });
   });
 
   it('wal disk budget - the shrink passes the cooldown and the hourly limit, and counts as a change', () => {
     const state = baselined({ lastAdjustmentAt: '2025-01-01T00:04:00.000Z', hourWindowStart: '2025-01-01T00:04:00.000Z', changesThisHour: 4 });
     const limits = p({ cooldownSec: 3600, maxChangesPerHour: 4 });
-    const r = step(state, diskSample({ at: 300, size: 1000 }, over), limits);
+    const r = evaluateOne(state, diskSample({ at: 300, size: 1000 }, over), limits);
     expect(r.decision).toMatchObject({ action: 'decrease', new_size_mb: 400 });
     expect(r.state).toMatchObject({ lastAdjustmentAt: '2025-01-01T00:05:00.000Z', changesThisHour: 5 });
     // A growth right after it is held back as usual: no flapping.
-    const next = step(r.state, diskSample({ requested: 3, at: 360, size: 400 }, { slots: [] }), limits);
+    const next = evaluateOne(r.state, diskSample({ requested: 3, at: 360, size: 400 }, { slots: [] }), limits);
     expect(next.decision).toMatchObject({ action: 'skipped', metadata: { blocked_by: 'cooldown' } });
   });
 
   it('wal disk budget - walrus.max_changes_per_hour = 0 still stops it, and dry run still only records it', () => {
-    const stopped = step(baselined(), diskSample({ at: 300, size: 1000 }, over), p({ maxChangesPerHour: 0 }));
+    const stopped = evaluateOne(baselined(), diskSample({ at: 300, size: 1000 }, over), p({ maxChangesPerHour: 0 }));
     expect(stopped.decision).toMatchObject({ action: 'skipped', new_size_mb: 400, metadata: { blocked_by: 'hourly_limit' } });
-    const dry = step(baselined(), diskSample({ at: 300, size: 1000 }, over), p({ dryRun: true }));
+    const dry = evaluateOne(baselined(), diskSample({ at: 300, size: 1000 }, over), p({ dryRun: true }));
     expect(dry.decision).toMatchObject({ action: 'dry_run', new_size_mb: 400, metadata: { would_apply: 'decrease' } });
   });
 
   it('wal disk budget - it shrinks with walrus.shrink_enable off too: that switch is about quiet intervals', () => {
-    const r = step(baselined(), diskSample({ at: 300, size: 1000 }, over), p({ shrinkEnable: false }));
+    const r = evaluateOne(baselined(), diskSample({ at: 300, size: 1000 }, over), p({ shrinkEnable: false }));
     expect(r.decision).toMatchObject({ action: 'decrease', new_size_mb: 400 });
   });
 
   it('wal disk budget - never below walrus.min_size: the floor, then nothing more', () => {
     const floor = p({ minSizeMb: 700 });
-    const r = step(baselined(), diskSample({ at: 300, size: 1000 }, over), floor);
+    const r = evaluateOne(baselined(), diskSample({ at: 300, size: 1000 }, over), floor);
     expect(r.decision).toMatchObject({ action: 'decrease', new_size_mb: 700 });
     expect(r.decision?.reason).toContain('walrus.min_size 700 MB: the budget cannot be kept by max_wal_size alone');
-    const atFloor = step(r.state, diskSample({ at: 600, size: 700 }, over), floor);
+    const atFloor = evaluateOne(r.state, diskSample({ at: 600, size: 700 }, over), floor);
     expect(atFloor.decision).toBeNull();
     // The step stops at the floor too, when the limit itself is above it.
-    expect(step(baselined(), diskSample({ at: 300, size: 1000 }, over), p({ minSizeMb: 500 })).decision).toMatchObject({ new_size_mb: 500 });
+    expect(evaluateOne(baselined(), diskSample({ at: 300, size: 1000 }, over), p({ minSizeMb: 500 })).decision).toMatchObject({ new_size_mb: 500 });
   });
 
   it('wal disk budget - a standby is not managed, whatever its slots hold', () => {
-    const r = step(baselined(), diskSample({ at: 300, size: 1000, recovery: true }, over), p());
+    const r = evaluateOne(baselined(), diskSample({ at: 300, size: 1000, recovery: true }, over), p());
     expect(r.decision).toBeNull();
     expect(r.outcome.kind).toBe('standby');
   });

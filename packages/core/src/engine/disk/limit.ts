@@ -1,18 +1,17 @@
+import { z } from 'zod';
 import type { Policy } from '../../config/policy.js';
 import type { Sample } from '../../schemas.js';
 import { ceilMb, describeHolders, diskHolders, type DiskHolders } from './holders.js';
 
-/** Where the engine remembers, in ClusterState.algo, what the slots held at the last sample. */
-export const DISK_STATE_KEY = 'disk';
-
 /** A shrink for the disk goes this share of the budget below the limit, so that a slot still growing does not ask for a change at every sample. */
 export const DISK_SHRINK_STEP = 0.1;
 
-/** What the engine keeps between samples (plain JSON). */
-export interface DiskMemory {
-  /** WAL the slots held at the last sample that reported them, MB. */
-  slot_mb: number;
-}
+/** What the engine keeps between samples: the cluster state's `disk`. */
+export const DiskMemorySchema = z.strictObject({
+  /** WAL the slots held at the last sample that reported them, MB (rounded up). */
+  slotMb: z.number().int().min(0),
+});
+export type DiskMemory = z.infer<typeof DiskMemorySchema>;
 
 /**
  * The WAL disk budget rule (docs/DISK-SAFETY.md): no decision sets
@@ -52,25 +51,19 @@ export interface WalDiskLimit {
   floored: boolean;
 }
 
-function readMemory(stored: unknown): DiskMemory | null {
-  const mb = (stored as { slot_mb?: unknown } | null | undefined)?.slot_mb;
-  return typeof mb === 'number' && Number.isFinite(mb) ? { slot_mb: mb } : null;
+/** What to remember after this sample: what its slots hold, or the last memory when it does not report slots. */
+export function diskMemory(sample: Sample, previous: DiskMemory | null): DiskMemory | null {
+  if (sample.replication_slots === undefined) return previous;
+  return { slotMb: ceilMb(diskHolders(sample).slotRetainedBytes) };
 }
 
-/** What to remember of this sample; undefined when it does not report slots (then the last memory is kept). */
-export function diskMemory(sample: Sample): DiskMemory | undefined {
-  if (sample.replication_slots === undefined) return undefined;
-  return { slot_mb: ceilMb(diskHolders(sample).slotRetainedBytes) };
-}
-
-/** The limit in force for this sample, or null when the cluster has no budget. `previous` is what diskMemory() gave last time. */
-export function walDiskLimit(sample: Sample, policy: Policy, previous?: unknown): WalDiskLimit | null {
+/** The limit in force for this sample, or null when the cluster has no budget. `previous` is the memory of the last sample (diskMemory). */
+export function walDiskLimit(sample: Sample, policy: Policy, previous: DiskMemory | null = null): WalDiskLimit | null {
   const budgetMb = policy.walDiskBudgetMb;
   if (budgetMb === null) return null;
   const holders = diskHolders(sample);
   const slotRetainedMb = ceilMb(holders.slotRetainedBytes);
-  const before = readMemory(previous);
-  const reserveMb = before !== null && sample.replication_slots !== undefined ? Math.max(0, slotRetainedMb - before.slot_mb) : 0;
+  const reserveMb = previous !== null && sample.replication_slots !== undefined ? Math.max(0, slotRetainedMb - previous.slotMb) : 0;
   const roomMb = budgetMb - slotRetainedMb - holders.walKeepMb - reserveMb;
   const floored = roomMb < policy.minSizeMb;
   const limitMb = floored ? policy.minSizeMb : roomMb;

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 
-const IsoTime = z.iso.datetime({ offset: true });
-const Count = z.number().int().min(0);
+/*
+ * Pieces of the cluster state that every version since 1 shares unchanged.
+ * Frozen: a version's schema must keep reading what deciders of that
+ * version wrote, so a piece that changes is copied into the versions that
+ * keep the old one, never edited in place.
+ */
+
+export const IsoTime = z.iso.datetime({ offset: true });
+export const Count = z.number().int().min(0);
 const Member = z.string().min(1).max(300);
 const SizeMb = z.number().int().min(0);
 const Timeline = z.number().int().positive().nullable();
@@ -19,13 +26,8 @@ export const MemberFactsV1 = z.strictObject({
 });
 export type MemberFacts = z.infer<typeof MemberFactsV1>;
 
-/**
- * What the decider keeps per cluster between samples, stored as JSON in the
- * walrus_state KV bucket. Strict and versioned: a state written by another
- * version of the engine must be noticed, not half-read.
- */
-export const ClusterStateV1 = z.strictObject({
-  v: z.literal(1),
+/** ARCHITECTURE §4's state per cluster, and the decider's bookkeeping beside it. */
+export const RULE_FIELDS_V1 = {
   /** checkpoints_requested of the last evaluated sample; null until a baseline exists. */
   prevRequested: Count.nullable(),
   /** Consecutive evaluated intervals with fewer forced checkpoints than the threshold. */
@@ -51,17 +53,18 @@ export const ClusterStateV1 = z.strictObject({
   sampleSeq: Count.optional(),
   /**
    * When JetStream stored the sample behind lastSampleAt (the NATS server's
-   * clock), set by the decider like sampleSeq: a later sample dated before
-   * lastSampleAt, though stored much later, tells a collector clock that went
-   * back (engine/clock.ts). Absent in states written before it existed.
+   * clock): a later sample dated before lastSampleAt, though stored much
+   * later, tells a collector clock that went back (engine/clock.ts). Absent
+   * in states written before it existed.
    */
   lastSampleStoredAt: IsoTime.optional(),
-  /** Each algorithm's private state under its name (plain JSON). */
-  algo: z.record(z.string(), z.unknown()),
-  /*
-   * Clusters whose samples name their member (engine/members.ts); absent
-   * for the others and in states written before members existed.
-   */
+} as const;
+
+/**
+ * Clusters whose samples name their member (engine/members.ts); absent for
+ * the others and in states written before members existed.
+ */
+export const MEMBER_FIELDS_V1 = {
   /** Per member, what its last sample said. */
   members: z.record(Member, MemberFactsV1).optional(),
   /** The member taken for the primary, and its timeline; `demoted` once it was seen in recovery. */
@@ -79,20 +82,4 @@ export const ClusterStateV1 = z.strictObject({
     .optional(),
   /** Changes of primary (and of the primary's timeline) seen so far. */
   failovers: Count.optional(),
-});
-export type ClusterState = z.infer<typeof ClusterStateV1>;
-
-export function initialState(): ClusterState {
-  return {
-    v: 1,
-    prevRequested: null,
-    quietIntervals: 0,
-    lastAdjustmentAt: null,
-    hourWindowStart: null,
-    changesThisHour: 0,
-    totalAdjustments: 0,
-    lastSampleAt: null,
-    prevWalBytes: null,
-    algo: {},
-  };
-}
+} as const;
