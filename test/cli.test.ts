@@ -9,7 +9,7 @@ import { decider } from '@walrus/decider';
 import { historian } from '@walrus/historian';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
-import { maxWalSizeMb } from './harness/load.js';
+import { maxWalSizeMb, requestCheckpoints } from './harness/load.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
 import { startWalrus } from './harness/walrus-process.js';
 import { SubjectWatch } from './harness/watch.js';
@@ -66,9 +66,7 @@ async function publishSample(C: string): Promise<string> {
     await client.end();
   }
 }
-async function checkpoints(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await pgc.query('CHECKPOINT');
-}
+const checkpoints = (n: number): Promise<void> => requestCheckpoints(pgc, n);
 
 /** The services, once, for the tests that need a running walrus. */
 let starting: Promise<void> | undefined;

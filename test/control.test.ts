@@ -22,7 +22,7 @@ import {
 import { decider } from '@walrus/decider';
 import { historian } from '@walrus/historian';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maxWalSizeMb, requestedCheckpoints } from './harness/load.js';
+import { maxWalSizeMb, requestCheckpoints, requestedCheckpoints } from './harness/load.js';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
 import { SubjectWatch } from './harness/watch.js';
@@ -101,9 +101,7 @@ async function publishSample(C: string): Promise<string> {
     await client.end();
   }
 }
-async function checkpoints(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await pgc.query('CHECKPOINT');
-}
+const checkpoints = (n: number): Promise<void> => requestCheckpoints(pgc, n);
 const decisionFor = (C: string, sampleAt: string, what: string) =>
   watch.next(`walrus.decision.${C}`, (d) => d.sample_at === sampleAt, what);
 const outcomeOf = (C: string, decisionId: unknown) =>

@@ -15,7 +15,7 @@ import {
 } from '@walrus/core';
 import { decider } from '@walrus/decider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maxWalSizeMb } from './harness/load.js';
+import { maxWalSizeMb, requestCheckpoints } from './harness/load.js';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { publishJs, startInProcess, type InProcessService } from './harness/in-process.js';
 import { SubjectWatch } from './harness/watch.js';
@@ -66,9 +66,7 @@ async function publishSample(): Promise<string> {
   await publishJs(nc, `walrus.sample.${C}`, s, sampleMsgId(C, s.collected_at));
   return s.collected_at;
 }
-async function checkpoints(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await pgc.query('CHECKPOINT');
-}
+const checkpoints = (n: number): Promise<void> => requestCheckpoints(pgc, n);
 async function request<T>(subject: string, body: unknown): Promise<ApiReply<T>> {
   return (await nc.request(subject, JSON.stringify(body), { timeout: 30_000 })).json<ApiReply<T>>();
 }

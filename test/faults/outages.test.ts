@@ -3,7 +3,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { decisionMsgId, decisionSubject, type ApplyResult, type Decision, type Sample } from '@walrus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maxWalSizeMb, requestedCheckpoints, writeWal } from '../harness/load.js';
+import { maxWalSizeMb, requestCheckpoints, requestedCheckpoints, writeWal } from '../harness/load.js';
 import { cleanupAll, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from '../harness/mod.js';
 import { startWalrus, type LogLine, type WalrusProcess } from '../harness/walrus-process.js';
 import { decisionFor } from './decisions.js';
@@ -69,8 +69,7 @@ describe('faults - outages while everything runs', () => {
     // interval (threshold 3: nothing to decide), each pair seen in a sample.
     let n = await requestedCheckpoints(pgc);
     for (let round = 0; round < 4; round++) {
-      await pgc.query('CHECKPOINT');
-      await pgc.query('CHECKPOINT');
+      await requestCheckpoints(pgc, 2);
       n += 2;
       await sampledWith((s) => s.checkpoints_requested === n, `a sample with ${n} requested checkpoints`);
     }
@@ -84,7 +83,7 @@ describe('faults - outages while everything runs', () => {
     try {
       await sleep(300); // a statistics query sent just before the stop completes on the server meanwhile
       await pgc.query("SELECT pg_stat_reset_shared('checkpointer')");
-      for (let i = 0; i < 4; i++) await pgc.query('CHECKPOINT');
+      await requestCheckpoints(pgc, 4);
     } finally {
       walrus.signal('SIGCONT');
     }

@@ -1,4 +1,4 @@
-import type { PostgresCluster } from './mod.js';
+import { waitFor, type PostgresCluster } from './mod.js';
 import { defined } from './defined.js';
 
 /**
@@ -28,6 +28,19 @@ export async function requestedCheckpoints(pg: PostgresCluster): Promise<number>
       : 'SELECT checkpoints_req AS n FROM pg_stat_bgwriter';
   const rows = await pg.query<{ n: string }>(sql);
   return Number(defined(rows[0]).n);
+}
+
+/**
+ * Runs `n` CHECKPOINT commands, then waits until the statistics count them.
+ * The checkpointer wakes the waiting backend before it reports its counters
+ * (checkpointer.c: `ConditionVariableBroadcast(done_cv)` comes before
+ * `pgstat_report_checkpointer()`), so on a busy machine a statistics read
+ * right after CHECKPOINT returns can miss the last one.
+ */
+export async function requestCheckpoints(pg: PostgresCluster, n: number): Promise<void> {
+  const before = await requestedCheckpoints(pg);
+  for (let i = 0; i < n; i++) await pg.query('CHECKPOINT');
+  await waitFor(async () => (await requestedCheckpoints(pg)) >= before + n, { what: `${n} more requested checkpoints in the statistics` });
 }
 
 export async function maxWalSizeMb(pg: PostgresCluster): Promise<number> {
