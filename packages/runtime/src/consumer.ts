@@ -14,7 +14,13 @@ import type { Logger } from './logger.js';
 export type Outcome =
   | { kind: 'ack' }
   /** Transient failure: redeliver after the delay. */
-  | { kind: 'retry'; delayMs: number; reason: string }
+  | {
+      kind: 'retry';
+      delayMs: number;
+      reason: string;
+      /** Waiting its turn (e.g. behind an earlier message of the same key), not a failure: logged at debug, not as a warning. */
+      waiting?: boolean;
+    }
   /** The message can never be processed: dead-letter it and terminate it. */
   | { kind: 'reject'; reason: string };
 
@@ -161,10 +167,9 @@ export async function runConsumer(opts: RunConsumerOptions): Promise<RunningCons
         break;
       case 'retry':
         metrics.retries.inc({ service });
-        log.warn(
-          { subject: msg.subject, seq: msg.seq, deliveries: msg.info.deliveryCount, reason: outcome.reason },
-          'message will be redelivered',
-        );
+        const fields = { subject: msg.subject, seq: msg.seq, deliveries: msg.info.deliveryCount, reason: outcome.reason };
+        if (outcome.waiting) log.debug(fields, 'message will be redelivered');
+        else log.warn(fields, 'message will be redelivered');
         msg.nak(outcome.delayMs);
         break;
       case 'reject':

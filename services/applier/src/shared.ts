@@ -96,12 +96,12 @@ export function sharedDecisionHandler(o: SharedOptions) {
           return await carry(cluster, msg.seq, d, revision, msg, true);
         }
         if (record?.state === 'applying') {
-          return { kind: 'retry', delayMs: BUSY_RETRY_MS, reason: `decision ${record.decision_id} of ${cluster} (stream sequence ${record.seq}) is being applied by ${record.by}` };
+          return { kind: 'retry', delayMs: BUSY_RETRY_MS, reason: `decision ${record.decision_id} of ${cluster} (stream sequence ${record.seq}) is being applied by ${record.by}`, waiting: true };
         }
         const earlier = await waitingBefore(cluster, record, msg.seq);
         if (earlier !== null) {
           o.metrics.waited.inc();
-          return { kind: 'retry', delayMs: BUSY_RETRY_MS, reason: `an earlier decision of ${cluster} (stream sequence ${earlier}) is not applied yet` };
+          return { kind: 'retry', delayMs: BUSY_RETRY_MS, reason: `an earlier decision of ${cluster} (stream sequence ${earlier}) is not applied yet`, waiting: true };
         }
         return await carry(cluster, msg.seq, d, revision, msg, false);
       } catch (err) {
