@@ -58,14 +58,15 @@ export interface CycleWindow {
 }
 
 /**
- * The window of whole cycles: from the checkpoint started at t = 0 (the
- * last one started before 0.5 s: the arm's own CHECKPOINT, issued just before
- * t = 0) to the last checkpoint started before `loadEnd` whose redo LSN the
- * excerpt holds. Null when the load held no whole cycle.
+ * The window of whole cycles: from the arm's own CHECKPOINT (the last one
+ * started at or before t = 0: the clock starts once it is done, so a
+ * checkpoint the load forces in its first moments comes after it) to the
+ * last checkpoint started before `loadEnd` whose redo LSN the excerpt holds.
+ * Null when the load held no whole cycle.
  */
 export function wholeCycles(points: readonly Point[], checkpoints: readonly RunCheckpoint[], loadEnd: number): CycleWindow | null {
   const known = checkpoints.filter((c) => c.redoLsnBytes !== null);
-  const first = known.filter((c) => c.t <= 0.5).at(-1);
+  const first = known.filter((c) => c.t <= 0).at(-1);
   const last = known.filter((c) => c.t < loadEnd).at(-1);
   if (!first || !last || last.t <= first.t || first.redoLsnBytes === null || last.redoLsnBytes === null) return null;
   const xacts = interpolate(points, last.t, 'xacts') - interpolate(points, first.t, 'xacts');

@@ -163,7 +163,8 @@ export function formatSteadyTable(rows: readonly { arm: string; f: SteadyFigures
     String(f.forced),
     String(f.forcedCounter),
     f.forced === 0 ? 'none forced' : `${f.reliefSec.toFixed(1)} s`,
-    f.cycles === null ? 'none' : `${f.cycles.cycles} (${f.cycles.fromT.toFixed(0)}-${f.cycles.toT.toFixed(0)} s)`,
+    // The CHECKPOINT at t = 0 starts a moment before the clock: shown as 0.
+    f.cycles === null ? 'none' : `${f.cycles.cycles} (${Math.max(0, f.cycles.fromT).toFixed(0)}-${f.cycles.toT.toFixed(0)} s)`,
     `${(f.walPerTxnBytes / 1024).toFixed(2)} kB`,
     oracleWalPerTxn === null ? '–' : `${(f.walPerTxnBytes / oracleWalPerTxn).toFixed(3)}x`,
     f.fpiPerTxn.toFixed(3),

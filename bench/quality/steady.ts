@@ -47,7 +47,8 @@ function driver(ctx: Context, shape: SteadyShape): Driver {
 /** The need of a run at a size that forced nothing: its largest whole cycle, or (no whole cycle) its rate over the second half. */
 export function needOfRun(r: ArmRecord, durationSec: number): number {
   const checkpoints = relativeCheckpoints(parseCheckpointLog(r.checkpointLog), r.t0Ms);
-  const rate = largestCycleRate(checkpoints, 0, durationSec, SIZING.checkpointTimeoutSec / 2);
+  // From just before t = 0: the arm's own CHECKPOINT starts a moment before the clock does.
+  const rate = largestCycleRate(checkpoints, -2, durationSec, SIZING.checkpointTimeoutSec / 2);
   return Math.ceil(rate === null ? calibratedNeedMb(r.points, durationSec, durationSec / 2, SIZING) : neededMb(rate, SIZING));
 }
 
