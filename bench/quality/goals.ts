@@ -83,7 +83,12 @@ export function maintenanceGoals(f: MaintenanceFigures, afterSec: number): Row[]
       measured: String(f.forcedAfterFirstInterval),
       pass: f.forcedAfterFirstInterval === 0,
     },
-    { figure: 'size at the load end / need of the load', goal: '<= 1.3x', measured: `${f.finalOverNeed.toFixed(2)}x`, pass: f.finalOverNeed <= 1.3 },
+    {
+      figure: 'size for the load (the largest to 30 s after it) / need of the load',
+      goal: '<= 1.3x',
+      measured: `${f.finalOverNeed.toFixed(2)}x`,
+      pass: f.finalOverNeed <= 1.3,
+    },
     {
       figure: `size ${after} after the load / quiet need`,
       goal: 'within 1.5x',

@@ -19,13 +19,15 @@ function run(sizeAt: (t: number) => number, until = 200): Point[] {
   return out;
 }
 
-const times = { loadStart: 60, loadEnd: 80, end: 200, sampleIntervalSec: 5 };
+const times = { loadStart: 60, loadEnd: 80, loadWalBytes: 400 * MB, end: 200, sampleIntervalSec: 5 };
 
 describe('bench quality - maintenance figures', () => {
   it('need of the load - the busiest 30 s around it: all 400 MB of a 20 s operation, and the quiet around it', () => {
     const p = run(() => 64);
     // 10 s of quiet (2 MB) and the 400 MB of the operation fit in one 30 s window.
     expect(loadNeedMb(p, 60, 80, S)).toBe(neededMb((400 + 2) * MB / 30, S));
+    // A 1 s operation the points cut short: its exact WAL is the least the need holds.
+    expect(loadNeedMb(run(() => 64, 100), 60.4, 61.4, S, 600 * MB)).toBe(neededMb((600 * MB) / 30, S));
   });
 
   it('figures - forced checkpoints by the load\'s first interval, the size at its end and after, against their needs', () => {
@@ -46,15 +48,20 @@ describe('bench quality - maintenance figures', () => {
     expect(f.forcedAfterFirstInterval).toBe(0);
     expect(f.loadWalBytes).toBe(400 * MB);
     expect(f.finalOverNeed).toBeCloseTo(1);
+    expect(f.forLoadMb).toBe(need);
     expect(f.quietNeedMb).toBe(quietNeed);
     expect(f.afterOverQuietNeed).toBeCloseTo(1);
     expect(maintenanceGoals(f, 600).map((g) => g.pass)).toEqual([true, true, true]);
     expect(maintenanceGoals(f, 90)[2]?.figure).toMatch(/--after; the goal says 10 min/);
 
-    // Forced at 70 s (after the first interval), still at the load's size at the end, twice the need at the load end.
+    // Forced at 70 s (after the first interval), still at the load's size at the end, twice the need for the load.
     const late = maintenanceFigures(run((t) => (t < 62 ? 64 : 2 * need)), [...cps, { t: 70, cause: 'wal', redoLsnBytes: null }], times, S);
     expect(late.forcedAfterFirstInterval).toBe(1);
     expect(late.finalOverNeed).toBeCloseTo(2);
     expect(maintenanceGoals(late, 600).map((g) => g.pass)).toEqual([false, false, false]);
+    // An operation over before walrus saw it, grown to 3x its need 10 s later: judged on that growth, not on the size at its end.
+    const over = maintenanceFigures(run((t) => (t < 90 ? 64 : 3 * need)), cps, times, S);
+    expect(over.atLoadEndMb).toBe(64);
+    expect(over.finalOverNeed).toBeCloseTo(3);
   });
 });

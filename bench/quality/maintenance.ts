@@ -63,6 +63,11 @@ export async function prepareMaintenance(ctx: Context): Promise<void> {
   await loadQuery(ctx.pgc, `COPY ${TABLE} TO '${copyFile(ctx)}'`);
 }
 
+async function walPosition(ctx: Context): Promise<number> {
+  const [row] = await ctx.pgc.query<{ b: string }>("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS b");
+  return Number(row?.b);
+}
+
 export async function runMaintenance(ctx: Context, shape: MaintenanceShape): Promise<void> {
   const { o, pgc } = ctx;
   const before = scaled(o, o.before);
@@ -79,12 +84,14 @@ export async function runMaintenance(ctx: Context, shape: MaintenanceShape): Pro
       try {
         progress(`${shape} / ${arm}: quiet (pgbench -R ${o.quietRate} -c ${QUIET_CLIENTS}) for ${before} s, then ${op.sql}, then ${after} s quiet`);
         await sleep(before * 1000);
+        const loadStartLsnBytes = await walPosition(ctx);
         const loadStart = elapsed();
         await loadQuery(pgc, op.sql);
         const loadEnd = elapsed();
+        const loadEndLsnBytes = await walPosition(ctx);
         progress(`${shape} / ${arm}: ${op.sql} took ${(loadEnd - loadStart).toFixed(1)} s`);
         await sleep(after * 1000);
-        return { loadStart, loadEnd, end: elapsed() };
+        return { loadStart, loadEnd, loadStartLsnBytes, loadEndLsnBytes, end: elapsed() };
       } finally {
         stop = true;
         await background;
@@ -112,7 +119,8 @@ export function reportMaintenance(shape: MaintenanceShape, records: readonly Arm
     operationSql = r.load.operation;
     afterSec = r.load.afterSec;
     const checkpoints = relativeCheckpoints(parseCheckpointLog(r.checkpointLog), r.t0Ms);
-    const f = maintenanceFigures(r.points, checkpoints, { loadStart: r.load.loadStart, loadEnd: r.load.loadEnd, end: r.load.end, sampleIntervalSec: r.sampleIntervalSec || 1 }, SIZING);
+    const { loadStart, loadEnd, loadStartLsnBytes, loadEndLsnBytes, end } = r.load;
+    const f = maintenanceFigures(r.points, checkpoints, { loadStart, loadEnd, loadWalBytes: loadEndLsnBytes - loadStartLsnBytes, end, sampleIntervalSec: r.sampleIntervalSec || 1 }, SIZING);
     rows.push({ arm: r.label, f });
     if (WALRUS_ARMS.includes(r.arm)) goals.push(...maintenanceGoals(f, afterSec).map((g) => ({ ...g, arm: r.arm, shape })));
   }
@@ -120,7 +128,7 @@ export function reportMaintenance(shape: MaintenanceShape, records: readonly Arm
     `## Maintenance (${shape}): \`${operationSql.replace(/'[^']*'/, "'<file>'")}\` on ${o.maintRows} rows, after ${scaled(o, o.before)} s of light pgbench (-R ${o.quietRate} -c ${QUIET_CLIENTS}) from 32 MB, watched for ${afterSec} s after${afterSec === 600 ? '' : ' (--after: the goal is 10 min)'}\n`,
     formatMaintenanceTable(rows),
     '',
-    'need of the load = the fewest whole 16 MB segments that hold the WAL of the busiest 30 s around the operation; quiet need = the same for the WAL rate of the second half of the watch after it; forced = `checkpoint starting: wal` in the server log, the first interval = the load\'s first sample interval + 1 s.',
+    'need of the load = the fewest whole 16 MB segments that hold the WAL of the busiest 30 s around the operation; for the load = the largest max_wal_size from its start to 30 s after its end (an operation shorter than a sample interval is over before walrus sees it); quiet need = the need of the WAL rate of the second half of the watch; forced = `checkpoint starting: wal` in the server log, the first interval = the load\'s first sample interval + 1 s.',
     '',
   ].join('\n');
   return { text, goals };

@@ -20,7 +20,17 @@ export type LoadRecord =
   | { kind: 'bursts'; bursts: Burst[] }
   | { kind: 'storm'; start: number; end: number; checkpoints: number }
   | { kind: 'daily'; phases: DailyPhases }
-  | { kind: 'maintenance'; operation: string; loadStart: number; loadEnd: number; end: number; afterSec: number };
+  | {
+      kind: 'maintenance';
+      operation: string;
+      loadStart: number;
+      loadEnd: number;
+      /** The WAL position right before and right after the operation (the monitor's 1 s points would cut a 1 s operation short). */
+      loadStartLsnBytes: number;
+      loadEndLsnBytes: number;
+      end: number;
+      afterSec: number;
+    };
 
 export type ArmRole = 'calibration' | 'oracle' | 'arm';
 
