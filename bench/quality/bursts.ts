@@ -1,5 +1,7 @@
 /** The bursts shape: --bursts x (--burst s of pgbench, --quiet s of nothing), from 32 MB. */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseCheckpointLog } from './checkpoint-log.js';
+import { relativeCheckpoints, walForcedTimes } from './cycles.js';
 import { burstFigures, formatBurstTable, type Burst, type BurstFigures } from './figures.js';
 import { burstGoals, type GoalResult } from './goals.js';
 import { armLabel, describeChanges, progress, recordArm, runArm, START_MB, type Context, type ShapeReport } from './context.js';
@@ -36,7 +38,9 @@ export function reportBursts(records: readonly ArmRecord[], o: Options): ShapeRe
   const goals: GoalResult[] = [];
   for (const r of records) {
     if (r.load.kind !== 'bursts') continue;
-    const f = burstFigures(r.points, r.load.bursts);
+    const bursts = r.load.bursts;
+    const checkpoints = relativeCheckpoints(parseCheckpointLog(r.checkpointLog), r.t0Ms);
+    const f = { ...burstFigures(r.points, bursts), forcedLog: walForcedTimes(checkpoints, bursts[0]?.start ?? 0, bursts.at(-1)?.quietEnd ?? 0).length };
     rows.push({ arm: r.label, f });
     if (WALRUS_ARMS.includes(r.arm)) goals.push(...burstGoals(f).map((g) => ({ ...g, arm: r.arm, shape: 'bursts' as const })));
   }

@@ -3,6 +3,8 @@
  * (rate-limited light pgbench) 2 min, a ramp up in steps every 20 s for
  * 2 min, the peak (full pgbench) 2 min, a ramp down for 1 min, quiet 3 min.
  */
+import { parseCheckpointLog } from './checkpoint-log.js';
+import { relativeCheckpoints, walForcedTimes } from './cycles.js';
 import { dailyFigures, formatDailyTable, type DailyFigures, type DailyPhases } from './figures.js';
 import { dailyGoals, type GoalResult } from './goals.js';
 import { armLabel, describeChanges, progress, recordArm, runArm, SIZING, START_MB, type Context, type ShapeReport } from './context.js';
@@ -63,7 +65,8 @@ export function reportDaily(records: readonly ArmRecord[], o: Options): ShapeRep
   const goals: GoalResult[] = [];
   for (const r of records) {
     if (r.load.kind !== 'daily') continue;
-    const f = dailyFigures(r.points, r.load.phases, SIZING);
+    const checkpoints = relativeCheckpoints(parseCheckpointLog(r.checkpointLog), r.t0Ms);
+    const f = { ...dailyFigures(r.points, r.load.phases, SIZING), forcedLogAfterPeak: walForcedTimes(checkpoints, r.load.phases.peakStart, r.load.phases.end).length };
     rows.push({ arm: r.label, f });
     if (WALRUS_ARMS.includes(r.arm)) goals.push(...dailyGoals(f).map((g) => ({ ...g, arm: r.arm, shape: 'daily' as const })));
   }

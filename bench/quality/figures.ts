@@ -186,6 +186,8 @@ export interface Burst {
 
 export interface BurstFigures {
   forced: number;
+  /** WAL-forced checkpoints over the bursts by the server log (`checkpoint starting: wal`), when the report has it. */
+  forcedLog?: number;
   /** Forced checkpoints after the first 15 s of each burst. */
   forcedLate: number;
   /** Forced checkpoints in every burst after the first, each counted from its start to its end. */
@@ -223,10 +225,11 @@ export function burstFigures(points: readonly Point[], bursts: readonly Burst[])
 }
 
 export function formatBurstTable(rows: readonly { arm: string; f: BurstFigures }[]): string {
-  const header = ['arm', 'forced ckpts', 'forced in bursts 2+', 'forced after 15 s of a burst', 'changes over the bursts', 'grows', 'shrinks', 'MB at burst ends', 'MB at quiet ends'];
+  const header = ['arm', 'forced ckpts', 'forced (log: wal)', 'forced in bursts 2+', 'forced after 15 s of a burst', 'changes over the bursts', 'grows', 'shrinks', 'MB at burst ends', 'MB at quiet ends'];
   const body = rows.map(({ arm, f }) => [
     arm,
     String(f.forced),
+    f.forcedLog === undefined ? '–' : String(f.forcedLog),
     String(f.forcedInLaterBursts),
     String(f.forcedLate),
     String(f.changesOverBursts),
@@ -292,6 +295,8 @@ export interface DailyPhases {
 
 export interface DailyFigures {
   forcedAfterPeak: number;
+  /** The same by the server log (`checkpoint starting: wal`), when the report has it. */
+  forcedLogAfterPeak?: number;
   forcedBeforePeak: number;
   quietRateBytesPerSec: number;
   quietNeedMb: number;
@@ -330,11 +335,12 @@ export function dailyFigures(points: readonly Point[], p: DailyPhases, s: Sizing
 }
 
 export function formatDailyTable(rows: readonly { arm: string; f: DailyFigures }[]): string {
-  const header = ['arm', 'forced before the peak', 'forced from the peak on', 'peak max_wal_size', 'quiet WAL rate', 'quiet need', 'final max_wal_size', 'back within 1.5x of the quiet need', 'changes'];
+  const header = ['arm', 'forced before the peak', 'forced from the peak on', 'forced from the peak on (log: wal)', 'peak max_wal_size', 'quiet WAL rate', 'quiet need', 'final max_wal_size', 'back within 1.5x of the quiet need', 'changes'];
   const body = rows.map(({ arm, f }) => [
     arm,
     String(f.forcedBeforePeak),
     String(f.forcedAfterPeak),
+    f.forcedLogAfterPeak === undefined ? '–' : String(f.forcedLogAfterPeak),
     `${f.peakMb} MB`,
     `${(f.quietRateBytesPerSec / MB).toFixed(2)} MB/s`,
     `${f.quietNeedMb.toFixed(0)} MB`,
