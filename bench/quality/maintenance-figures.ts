@@ -118,7 +118,7 @@ export function formatMaintenanceTable(rows: readonly { arm: string; f: Maintena
     arm,
     `${f.loadSec.toFixed(1)} s`,
     `${(f.loadWalBytes / MB).toFixed(0)} MB`,
-    String(f.loadFpi),
+    String(Math.round(f.loadFpi)),
     `${f.forcedBefore} / ${f.forcedFirstInterval} / ${f.forcedAfterFirstInterval}`,
     String(f.requestedCounter),
     `${f.loadNeedMb.toFixed(0)} MB`,
