@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { renderReport } from './report.js';
 import { readResults } from './results.js';
 
-const dir = process.argv[2];
+// quality.mjs report DIR: the directory follows the word report.
+const dir = process.argv[3];
 if (dir === undefined || dir === '--help' || !existsSync(join(dir, 'run.json'))) {
   process.stderr.write(`Usage: pnpm bench:quality:report bench/results/<dir>\n${dir === undefined || dir === '--help' ? '' : `${dir}: no run.json there\n`}`);
   process.exit(dir === '--help' ? 0 : 2);
