@@ -56,7 +56,8 @@ describe('bench quality figures', () => {
     expect(f.neededMb).toBeCloseTo(neededMb(10 * MB, S));
     expect(f.finalOverNeeded).toBeCloseTo(700 / neededMb(10 * MB, S));
     expect(f.changes).toBe(1);
-    const goals = steadyGoals(f, f.walPerTxnBytes / 1.04);
+    const oracle = (ratio: number) => ({ walPerTxnBytes: f.walPerTxnBytes / ratio, tps: f.tps / 2, fpiPerTxn: f.fpiPerTxn * 2 });
+    const goals = steadyGoals(f, oracle(1.04));
     expect(goals.map((g) => [g.figure, g.pass])).toEqual([
       ['forced checkpoints (log: wal)', true],
       ['time to relief', false],
@@ -64,8 +65,8 @@ describe('bench quality figures', () => {
       ['final size / needed', true],
     ]);
     // 1.02x is within 0.98x .. 1.03x; 0.97x is a measurement problem, neither met nor failed.
-    expect(steadyGoals(f, f.walPerTxnBytes / 1.02)[2]).toMatchObject({ pass: true });
-    const low = steadyGoals(f, f.walPerTxnBytes / 0.97)[2];
+    expect(steadyGoals(f, oracle(1.02))[2]).toMatchObject({ pass: true, measured: "1.020x (TPS 2.00x, FPI/txn 0.50x the oracle's)" });
+    const low = steadyGoals(f, oracle(0.97))[2];
     expect(low?.pass).toBe(false);
     expect(low?.problem).toMatch(/measurement problem/);
     expect(verdict({ ...(low ?? { figure: '', goal: '', measured: '', pass: false }), arm: 'adaptive', shape: 'steady' })).toMatch(/^MEASUREMENT PROBLEM/);

@@ -135,7 +135,7 @@ export function reportSteady(shape: SteadyShape, records: readonly ArmRecord[], 
   for (const r of arms) {
     const f = figuresOf(r);
     rows.push({ arm: r.label, f });
-    const usable = oracleF !== null && oracleF.forced === 0 ? oracleF.walPerTxnBytes : null;
+    const usable = oracleF !== null && oracleF.forced === 0 ? oracleF : null;
     if (WALRUS_ARMS.includes(r.arm)) goals.push(...steadyGoals(f, usable).map((g) => ({ ...g, arm: r.arm, shape })));
   }
   const first = records[0];
