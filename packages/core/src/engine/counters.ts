@@ -13,7 +13,7 @@ import type { ClusterState } from './state/current.js';
 import { applyProfiles } from './profiles.js';
 import { sizingStatus } from './sizing-status.js';
 import { toIso, toMs } from './time.js';
-import { requiredSizeMb, trackWal, type WalRateState } from './wal-rate.js';
+import { recentRequested, requiredSizeMb, trackWal, type WalRateState } from './wal-rate.js';
 
 /** A change the rules propose, before rate limits and dry run have their say. */
 interface ProposedChange {
@@ -64,7 +64,15 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
     sample,
   );
   const walRate: WalRateState = {
-    ...trackWal(prevWal, previous && { at: previous.collectedAt, walBytes: previous.walBytes }, sample, policy.emaAlpha, causes.walCaused, causes.other),
+    ...trackWal(
+      prevWal,
+      previous && { at: previous.collectedAt, walBytes: previous.walBytes },
+      sample,
+      policy.emaAlpha,
+      causes.walCaused,
+      causes.other,
+      requestedDelta,
+    ),
     pendingRequested: causes.pending,
   };
   const lastWhole = walRate.intervals.at(-1) ?? null;
@@ -122,6 +130,7 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
     rate: walRate,
     causes,
     recentForced: recentForced(walRate, state.lastAdjustmentAt, sample.max_wal_size_mb),
+    recentRequested: recentRequested(walRate, sample, state.lastAdjustmentAt === null ? -Infinity : toMs(state.lastAdjustmentAt)),
     proactive: policy.proactiveSizing === 'on' || (policy.proactiveSizing === 'auto' && formulaBased),
   };
   const growInput: GrowInput = {
