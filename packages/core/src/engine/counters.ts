@@ -12,6 +12,7 @@ import { shrinkTarget } from './shrink.js';
 import type { ClusterState } from './state/current.js';
 import { applyProfiles } from './profiles.js';
 import { sizingStatus } from './sizing-status.js';
+import { describeRecurring, expectedNeed, RECURRING_HEADROOM, learnRecurring, measuredNeedMb, recurringLeadSec, recurringMetadata, type RecurringNeed } from './recurring.js';
 import { toIso, toMs } from './time.js';
 import { recentRequested, requiredSizeMb, trackWal, type WalRateState } from './wal-rate.js';
 
@@ -83,6 +84,11 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
     lastIntervalRateBytesPerSec: walRate.lastRate,
     requiredSizeMb: lastWhole === null ? null : requiredSizeMb(lastWhole, sample),
   };
+  const algorithm = getAlgorithm(policy.algorithm);
+  const formulaBased = algorithm.proposeShrink !== undefined;
+  const proactive = policy.proactiveSizing === 'on' || (policy.proactiveSizing === 'auto' && formulaBased);
+  // The recurring memory goes with proactive sizing: it is a forecast, which pg_walrus's own rule never makes.
+  const recurring = proactive ? learnRecurring(state.recurring, sample, measuredNeedMb(walRate, sample), policy.recurringPeriodSec) : undefined;
   // Every sample that gets this far moves the baseline on, whatever follows.
   const seen: ClusterState = {
     ...state,
@@ -93,6 +99,8 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
     activeProfile: profiled.profile,
     disk: diskMemory(sample, state.disk),
   };
+  if (recurring === undefined) delete seen.recurring;
+  else seen.recurring = recurring;
   const nothing = (kind: StepOutcomeKind, reason: string): EvaluateResult => ({
     state: seen,
     decision: null,
@@ -124,14 +132,12 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
     return nothing('disabled', `walrus.enable is off; ${delta} forced checkpoints not acted on`);
   }
 
-  const algorithm = getAlgorithm(policy.algorithm);
-  const formulaBased = algorithm.proposeShrink !== undefined;
   const wal: WalView = {
     rate: walRate,
     causes,
     recentForced: recentForced(walRate, state.lastAdjustmentAt, sample.max_wal_size_mb),
     recentRequested: recentRequested(walRate, sample, state.lastAdjustmentAt === null ? -Infinity : toMs(state.lastAdjustmentAt)),
-    proactive: policy.proactiveSizing === 'on' || (policy.proactiveSizing === 'auto' && formulaBased),
+    proactive,
   };
   const growInput: GrowInput = {
     currentMb: sample.max_wal_size_mb,
@@ -145,8 +151,12 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
   };
   const own = algorithm.proposeGrowth(growInput);
   // Proactive growth for algorithms that only react to forced checkpoints.
-  const grown =
+  const reactive =
     own.proposal === null && wal.proactive && !formulaBased ? { ...own, proposal: proactiveGrowth(growInput) } : own;
+  // A load that came back at this time in earlier periods: be at its size before it. Time profiles win: none while one is open.
+  const expected =
+    profiled.profile === null ? expectedNeed(recurring, sample, recurringLeadSec(sample, policy.recurringPeriodSec)) : null;
+  const grown = withRecurring(reactive, expected, sample.max_wal_size_mb);
   const algo = { ...seen.algo };
   if (grown.state === undefined) delete algo[algorithm.name];
   else algo[algorithm.name] = grown.state;
@@ -165,7 +175,7 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
       ? { action: 'decrease' as const, urgent: true, ...diskShrink(disk, sample.max_wal_size_mb, policy.minSizeMb) }
       : grown.proposal
         ? growChange(grown.proposal, sample.max_wal_size_mb, policy, disk)
-        : shrinkChange(next.quietIntervals, delta, sample.max_wal_size_mb, policy, formulaShrink);
+        : holdForRecurring(shrinkChange(next.quietIntervals, delta, sample.max_wal_size_mb, policy, formulaShrink), expected, sample.max_wal_size_mb);
   if ('none' in wanted) {
     // Requested checkpoints that WAL did not cause are worth a word when they explain a non-growth.
     const causes = formulaBased && wal.causes.other > 0 ? `; ${wal.causes.reason}` : '';
@@ -173,6 +183,36 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
   }
   const change = profiled.profile === null ? wanted : { ...wanted, metadata: { ...wanted.metadata, profile: profiled.profile } };
   return { ...emit(input, next, change, delta, atMs), insight };
+}
+
+/**
+ * A recurring need above both the current size and what the algorithm
+ * proposes replaces the proposal (the decision is named "recurring: ...");
+ * the algorithm's own state is kept as it returned it.
+ */
+function withRecurring(grown: { proposal: GrowProposal | null; state: unknown }, expected: RecurringNeed | null, currentMb: number): { proposal: GrowProposal | null; state: unknown } {
+  if (expected === null || expected.sizeMb <= currentMb || expected.sizeMb <= (grown.proposal?.calculatedMb ?? 0)) return grown;
+  const reason = `${describeRecurring(expected)}; growing to ${expected.sizeMb} MB (x ${RECURRING_HEADROOM} headroom) before it comes`;
+  return {
+    ...grown,
+    proposal: {
+      calculatedMb: expected.sizeMb,
+      reason,
+      metadata: { ...(grown.proposal?.metadata ?? {}), ...recurringMetadata(expected), calculated_size_mb: expected.sizeMb },
+    },
+  };
+}
+
+/** No shrink below what a load that came back at this time needs, while it is near or running. */
+function holdForRecurring(wanted: ProposedChange | { none: string }, expected: RecurringNeed | null, currentMb: number): ProposedChange | { none: string } {
+  if ('none' in wanted || expected === null || expected.sizeMb <= wanted.targetMb) return wanted;
+  if (expected.sizeMb >= currentMb) return { none: `${wanted.reason}; held: ${describeRecurring(expected)}, ${expected.sizeMb} MB with headroom` };
+  return {
+    ...wanted,
+    targetMb: expected.sizeMb,
+    reason: `${wanted.reason}; raised to ${expected.sizeMb} MB: ${describeRecurring(expected)}`,
+    metadata: { ...wanted.metadata, ...recurringMetadata(expected), calculated_size_mb: expected.sizeMb },
+  };
 }
 
 /**

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ALGORITHM_NAMES } from '../../config/policy.js';
 import { AlertBookSchema, NO_ALERTS } from '../disk/alerts.js';
 import { DiskMemorySchema } from '../disk/limit.js';
+import { RecurringSchema } from '../recurring.js';
 import { WalRateSchema } from '../wal-rate.js';
 import { MEMBER_FIELDS_V1, RULE_FIELDS_V1 } from './parts.js';
 
@@ -40,6 +41,8 @@ export const ClusterStateV2 = z.strictObject({
   /** Each sizing algorithm's own state, under its name (algorithms/types.ts GrowResult.state); the algorithm checks it when read. */
   algo: z.partialRecord(z.enum(ALGORITHM_NAMES), z.unknown()),
   ...MEMBER_FIELDS_V1,
+  /** What the WAL needed per slot of the recurring period (recurring.ts); absent when nothing was learned (or in older states). */
+  recurring: RecurringSchema.optional(),
 });
 export type ClusterStateV2 = z.infer<typeof ClusterStateV2>;
 /** The cluster state the engine works on: always the newest version. */
