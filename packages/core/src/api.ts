@@ -248,7 +248,7 @@ export interface Recommendation {
   confidence: number;
   forced_checkpoints: number | null;
   /** The rate limit that would hold an automatic change back now, if any. */
-  blocked_by: 'cooldown' | 'hourly_limit' | null;
+  blocked_by: 'cooldown' | 'hourly_limit' | 'no_effect' | null;
   blocked_until: string | null;
   dry_run: boolean;
   /** Where the statistics came from: a live read by this process, or the last sample on the stream. */

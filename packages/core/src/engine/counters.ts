@@ -12,6 +12,7 @@ import { shrinkTarget } from './shrink.js';
 import type { ClusterState } from './state/current.js';
 import { applyProfiles } from './profiles.js';
 import { sizingStatus } from './sizing-status.js';
+import { activeHold, expectEffect, growthCause, trackEffects } from './effect.js';
 import { describeRecurring, expectedNeed, RECURRING_HEADROOM, learnRecurring, measuredNeedMb, recurringLeadSec, recurringMetadata, type RecurringNeed } from './recurring.js';
 import { toIso, toMs } from './time.js';
 import { recentRequested, requiredSizeMb, trackWal, type WalRateState } from './wal-rate.js';
@@ -101,11 +102,16 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
   };
   if (recurring === undefined) delete seen.recurring;
   else seen.recurring = recurring;
+  // What earlier changes did (effect.ts): judged on the counters, whatever this sample decides.
+  const effect = trackEffects(state.effect, sample, causes, policy);
+  seen.effect = effect.memory;
+  const effects = effect.effects;
   const nothing = (kind: StepOutcomeKind, reason: string): EvaluateResult => ({
     state: seen,
     decision: null,
     outcome: { kind, reason },
     insight,
+    effects,
   });
 
   // 2. Without a previous count there is no interval to judge.
@@ -179,10 +185,14 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
   if ('none' in wanted) {
     // Requested checkpoints that WAL did not cause are worth a word when they explain a non-growth.
     const causes = formulaBased && wal.causes.other > 0 ? `; ${wal.causes.reason}` : '';
-    return { state: next, decision: null, outcome: { kind: 'no_change', reason: wanted.none + causes }, insight };
+    return { state: next, decision: null, outcome: { kind: 'no_change', reason: wanted.none + causes }, insight, effects };
   }
   const change = profiled.profile === null ? wanted : { ...wanted, metadata: { ...wanted.metadata, profile: profiled.profile } };
-  return { ...emit(input, next, change, delta, atMs), insight };
+  const emitted = emit(input, next, change, delta, atMs);
+  const d = emitted.decision;
+  // An executed change starts its effect check (a dry run changes nothing to check).
+  const checked = d && next.effect ? { ...emitted.state, effect: expectEffect(next.effect, d, sample, policy) } : emitted.state;
+  return { ...emitted, state: checked, insight, effects };
 }
 
 /**
@@ -346,6 +356,24 @@ function emit(input: EvaluateInput, next: ClusterState, change: ProposedChange, 
   };
   const extra = input.bypassRateLimits ? { rate_limits_bypassed: true } : {};
 
+  // A growth for a cause whose last growth did not reduce forced checkpoints is held back, not repeated (effect.ts).
+  const hold = input.bypassRateLimits || change.action === 'decrease' ? null : activeHold(next.effect, growthCause(change.metadata), atMs);
+  if (hold) {
+    return result(
+      next,
+      'skipped',
+      `${VERB[change.action]} to ${change.targetMb} MB held back: the last growth for ${hold.cause} (decision ${hold.decisionId}) did not reduce forced checkpoints (${hold.flag}); held until ${hold.until} or a ${policy.effectIntervals} x checkpoint_timeout span without requested checkpoints`,
+      {
+        ...change.metadata,
+        would_apply: change.action,
+        blocked_by: 'no_effect',
+        blocked_until: hold.until,
+        held_by_decision: hold.decisionId,
+        no_effect_flag: hold.flag,
+      },
+      { by: 'no_effect', until: hold.until },
+    );
+  }
   const block = input.bypassRateLimits ? null : checkRateLimit(next, policy, atMs, { urgent: change.urgent === true });
   if (block) {
     // Not a change: the state stays as the rules left it (a skipped shrink

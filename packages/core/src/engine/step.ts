@@ -1,6 +1,7 @@
 import { resolvePolicy, type ConfigWarning } from '../config/overlay.js';
 import type { Policy } from '../config/policy.js';
 import type { Alert } from '../disk-schemas.js';
+import type { Effect } from '../effect-schemas.js';
 import type { Decision, Sample } from '../schemas.js';
 import { clockWentBack, sampleAhead } from './clock.js';
 import { evaluateAlerts } from './disk/alerts.js';
@@ -44,6 +45,8 @@ export interface StepResult {
   change: WantedChange | null;
   /** To publish on walrus.alert.<cluster>, before the state that records them is saved. */
   alerts: Alert[];
+  /** Earlier changes judged at this sample (engine/effect.ts), to publish on walrus.effect.<cluster> before the state is saved. */
+  effects: Effect[];
   outcome: StepOutcome;
   /** What the engine measured (WAL rate, required size, profile): status and gauges; null when no counters were judged. */
   insight: Insight | null;
@@ -121,6 +124,7 @@ export function step(input: StepInput): StepResult {
     },
     ...judged(state, sample, policy, result, forCluster),
     alerts: raised?.alerts ?? [],
+    effects: result.effects ?? [],
     warnings,
     clockWentBack: jump?.reason ?? null,
   };
@@ -158,6 +162,7 @@ export function manualStep(input: ManualStepInput): ManualStepResult {
     state: { ...result.state, lastSampleStoredAt: toIso(input.storedAtMs ?? nowMs) },
     ...judged(state, sample, policy, result, countsForCluster(state, sample)),
     alerts: [],
+    effects: result.effects ?? [],
     warnings,
     clockWentBack: null,
     automaticBlock: automatic,
@@ -170,6 +175,7 @@ function unevaluated(state: ClusterState, policy: Policy, outcome: StepOutcome):
     decision: null,
     change: null,
     alerts: [],
+    effects: [],
     outcome,
     insight: null,
     warnings: [],
