@@ -158,15 +158,24 @@ export function manualStep(input: ManualStepInput): ManualStepResult {
   if (result.outcome.kind === 'ignored_old_sample') return { ...unevaluated(state, policy, result.outcome), warnings, automaticBlock: null };
   const automatic = result.change ? evaluate({ state, sample, policy, now: toIso(nowMs) }).change?.blocked ?? null : null;
   return {
-    // The clock check compares later samples' stored times with this one's.
-    state: { ...result.state, lastSampleStoredAt: toIso(input.storedAtMs ?? nowMs) },
+    // The clock check compares later samples' stored times with this one's. Effects are judged on the
+    // collector's samples (a manual step publishes none): the check stays as it was, unless this step
+    // made a change, whose check then starts here.
+    state: withEffect({ ...result.state, lastSampleStoredAt: toIso(input.storedAtMs ?? nowMs) }, result.change ? result.state.effect : state.effect),
     ...judged(state, sample, policy, result, countsForCluster(state, sample)),
     alerts: [],
-    effects: result.effects ?? [],
+    effects: [],
     warnings,
     clockWentBack: null,
     automaticBlock: automatic,
   };
+}
+
+function withEffect(state: ClusterState, effect: ClusterState['effect']): ClusterState {
+  const out = { ...state };
+  if (effect === undefined) delete out.effect;
+  else out.effect = effect;
+  return out;
 }
 
 function unevaluated(state: ClusterState, policy: Policy, outcome: StepOutcome): StepResult {
