@@ -1,3 +1,4 @@
+import type { Effect } from './effect-schemas.js';
 import { z } from 'zod';
 import { ClusterId } from './cluster-id.js';
 import type { MemberOutcome, SizingStatus } from './schemas.js';
@@ -228,6 +229,8 @@ export interface HistoryRow {
   primary_member?: string | null;
   target_member?: string | null;
   apply_members?: MemberOutcome[] | null;
+  /** What the change did (walrus.effect.<cluster>, migration 008); null until judged, for changes that were never checked, and for other actions. */
+  effect?: Effect | null;
 }
 
 export interface HistoryResult {

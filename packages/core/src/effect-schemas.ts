@@ -65,3 +65,8 @@ export const EffectV1 = z.strictObject({
   reason: z.string(),
 });
 export type Effect = z.infer<typeof EffectV1>;
+
+/** An effect in a few words, as `walrus history` and the live page show it (the page's app.js writes the same). */
+export function effectSummary(e: Effect): string {
+  return `${e.verdict}${e.flag ? ` (${e.flag})` : ''}: forced/h ${e.before.forced_per_hour} -> ${e.after.forced_per_hour}${e.holds_next_growth ? '; next growth held' : ''}`;
+}
