@@ -19,8 +19,8 @@ import { SubjectWatch } from './harness/watch.js';
  * PostgreSQL 15 (pg_stat_bgwriter's checkpoint times) and NATS. pg_walrus's
  * rule (multiplicative) at 64 MB, checkpoint_timeout 30 s, a sample every
  * 2 s, walrus.effect_intervals 1 (the effect is judged 30 s after the new
- * size is in force), a 40 s cooldown (so the next growth comes after that
- * judgement). The load: a CHECKPOINT command every second after a small
+ * size is in force), a 40 s cooldown (so that no second growth comes
+ * before that judgement; a hold is checked before the rate limits). The load: a CHECKPOINT command every second after a small
  * write. pg_walrus's rule grows for them; the growth cannot reduce them.
  */
 const CLUSTER = 'effect';
@@ -102,7 +102,7 @@ describe('effect - every change checked for its effect', () => {
       // Each CHECKPOINT makes the next writes full-page images.
       expect(effect.after.fpi_per_transaction).toBeGreaterThan(0);
 
-      // The cooldown over, the storm still forcing checkpoints: the next growth is held back, and says why.
+      // The storm still forcing checkpoints: the next growth is held back (not left to the cooldown), and says why.
       const held = await watch.next(`walrus.decision.${CLUSTER}`, (d) => d.action === 'skipped' && (d.metadata as Record<string, unknown>)['blocked_by'] === 'no_effect', 'the next growth held back', 45_000);
       expect(held.reason).toContain(`held back: the last growth for forced_checkpoints (decision ${String(growth.id)}) did not reduce forced checkpoints (forced_elsewhere)`);
       expect(held.metadata).toMatchObject({ would_apply: expect.stringMatching(/^(increase|capped)$/), held_by_decision: growth.id, no_effect_flag: 'forced_elsewhere' });
