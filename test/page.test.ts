@@ -213,7 +213,7 @@ describe('live page - in a real browser', () => {
     expect(actions).toEqual(expect.arrayContaining(['increase', 'skipped', 'decrease']));
     // What a change did, once judged (walrus.effect.<cluster>), beside it: the latest effect published for this cluster.
     const jsm = await jetstreamManager(ctl.nc);
-    const effect = (await jsm.streams.getMessage('WALRUS_DECISIONS', { last_by_subj: `walrus.effect.${MAIN}` })).json<Effect>();
+    const effect = defined(await jsm.streams.getMessage('WALRUS_DECISIONS', { last_by_subj: `walrus.effect.${MAIN}` })).json<Effect>();
     const row = page.locator('#decisions tbody tr', { has: page.locator('td', { hasText: effect.verdict }) });
     await expect.poll(() => row.count()).toBeGreaterThan(0);
     expect(await page.locator('#decisions tbody tr td.effect').allTextContents()).toContain(effectSummary(effect));
