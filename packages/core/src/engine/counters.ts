@@ -357,7 +357,7 @@ function emit(input: EvaluateInput, next: ClusterState, change: ProposedChange, 
   const extra = input.bypassRateLimits ? { rate_limits_bypassed: true } : {};
 
   // A growth for a cause whose last growth did not reduce forced checkpoints is held back, not repeated (effect.ts).
-  const hold = input.bypassRateLimits || change.action === 'decrease' ? null : activeHold(next.effect, growthCause(change.metadata), atMs);
+  const hold = input.bypassRateLimits || change.action === 'decrease' ? null : activeHold(next.effect, growthCause(change.metadata), atMs, change.targetMb);
   if (hold) {
     return result(
       next,

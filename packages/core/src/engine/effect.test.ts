@@ -1,6 +1,7 @@
 import { assert, describe, expect, it } from 'vitest';
 import { EffectV1 } from '../effect-schemas.js';
 import { repeat, scenario, type Tick } from './algorithms/sizing-scenario.js';
+import { activeHold } from './effect.js';
 import { MB } from './wal-rate.js';
 
 /*
@@ -81,6 +82,12 @@ describe('effect - every change checked for its effect', () => {
     const capped = r.decisions.find((d) => d.action === 'capped');
     assert(capped);
     expect(judged(r).find((e) => e.decision_id === capped.id)).toMatchObject({ verdict: 'not_helped', flag: 'cap_hit', holds_next_growth: true });
+    expect(r.state.effect?.hold).toMatchObject({ flag: 'cap_hit', capMb: 100 });
+    // walrus.max raised afterwards: a growth above the old cap is not held back, one to it still is.
+    const at = Date.parse(r.state.lastSampleAt ?? '');
+    expect(activeHold(r.state.effect, 'forced_checkpoints', at, 100)).not.toBeNull();
+    expect(activeHold(r.state.effect, 'forced_checkpoints', at, 400)).toBeNull();
+    expect(activeHold(r.state.effect, 'proactive', at, 100)).toBeNull();
   });
 
   it('effect - a shrink is judged too: held when no checkpoint was forced after it', () => {

@@ -53,6 +53,8 @@ const Hold = z.strictObject({
   decisionId: z.uuid(),
   since: z.iso.datetime({ offset: true }),
   until: z.iso.datetime({ offset: true }),
+  /** cap_hit: the size that was the cap; a higher walrus.max (or disk limit) ends the hold. */
+  capMb: z.number().int().min(0).optional(),
 });
 export type EffectHold = z.infer<typeof Hold>;
 
@@ -158,7 +160,16 @@ export function trackEffects(memory: EffectMemory | undefined, sample: Sample, c
     if (atMs >= toMs(hold.until) || quietSpan) hold = null;
   }
   for (const e of effects) {
-    if (e.holds_next_growth) hold = { cause: e.cause, flag: e.flag ?? 'unexplained', decisionId: e.decision_id, since: e.judged_at, until: toIso(atMs + HOLD_MS) };
+    if (e.holds_next_growth) {
+      hold = {
+        cause: e.cause,
+        flag: e.flag ?? 'unexplained',
+        decisionId: e.decision_id,
+        since: e.judged_at,
+        until: toIso(atMs + HOLD_MS),
+        ...(e.flag === 'cap_hit' ? { capMb: e.to_mb } : {}),
+      };
+    }
   }
   return { memory: { points, pending, hold }, effects };
 }
@@ -250,8 +261,13 @@ function verdictOf(p: Pending, before: EffectSpan, after: EffectSpan, policy: Po
   return { verdict: 'not_helped', flag, reason: `the growth to ${p.toMb} MB did not reduce forced checkpoints (${rates}): ${why[flag]}` };
 }
 
-/** The hold that applies to a growth for `cause` at `atMs`, if any. */
-export function activeHold(memory: EffectMemory | undefined, cause: string, atMs: number): EffectHold | null {
+/**
+ * The hold that applies to a growth for `cause` to `targetMb` at `atMs`, if
+ * any. A hold for a cap that was hit does not hold a growth above that cap:
+ * walrus.max (or the disk budget) was raised since.
+ */
+export function activeHold(memory: EffectMemory | undefined, cause: string, atMs: number, targetMb: number): EffectHold | null {
   const hold = memory?.hold ?? null;
-  return hold !== null && hold.cause === cause && atMs < toMs(hold.until) ? hold : null;
+  if (hold === null || hold.cause !== cause || atMs >= toMs(hold.until)) return null;
+  return hold.capMb !== undefined && targetMb > hold.capMb ? null : hold;
 }
