@@ -106,6 +106,10 @@ describe('effect - every change checked for its effect', () => {
       const held = await watch.next(`walrus.decision.${CLUSTER}`, (d) => d.action === 'skipped' && (d.metadata as Record<string, unknown>)['blocked_by'] === 'no_effect', 'the next growth held back', 45_000);
       expect(held.reason).toContain(`held back: the last growth for forced_checkpoints (decision ${String(growth.id)}) did not reduce forced checkpoints (forced_elsewhere)`);
       expect(held.metadata).toMatchObject({ would_apply: expect.stringMatching(/^(increase|capped)$/), held_by_decision: growth.id, no_effect_flag: 'forced_elsewhere' });
+      // walrus status says so while it lasts.
+      let status = '';
+      await runControlCommand('status', [], { NATS_URL: nats.url }, { out: (t) => (status += t), err: () => undefined });
+      expect(status).toMatch(new RegExp(`${CLUSTER}\\s.*growth held \\(forced_elsewhere\\)`));
     } finally {
       storming = false;
       await storm;

@@ -174,6 +174,8 @@ export interface ClusterStatus extends SizingStatus {
   registered?: boolean;
   /** The alerts firing for the cluster, by key (`no_samples`, `wal_disk_budget`, `archiver_failing`, `slot_retention:<slot>`), as its state records them. */
   alerts_firing?: string[];
+  /** A growth held back because the last one for its cause did not reduce forced checkpoints (docs/ALGORITHMS.md, "Every change checked"), or null. */
+  growth_held?: { cause: string; flag: string; decision_id: string; until: string } | null;
 }
 
 /** One member of a cluster, as its last sample showed it. */
