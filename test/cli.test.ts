@@ -289,7 +289,7 @@ describe('cli - commands against a running walrus', () => {
     });
     const [table, json] = await Promise.all([cli(['history', '--cluster', C]), cli(['history', '--cluster', C, '--limit', '1', '--json'])]);
     expect(table.code).toBe(0);
-    expect(table.out).toMatch(/TIME\s+CLUSTER\s+PRIMARY\s+ACTION\s+OLD\s+NEW\s+FORCED\s+OUTCOME\s+REASON/);
+    expect(table.out).toMatch(/TIME\s+CLUSTER\s+PRIMARY\s+ACTION\s+OLD\s+NEW\s+FORCED\s+OUTCOME\s+EFFECT\s+REASON/);
     expect(table.out.trim().split('\n'), table.out).toHaveLength(4); // header, rule, two decisions
     const rows = JSON.parse(json.out) as Array<{ action: string; new_size_mb: number; metadata: Record<string, unknown> }>;
     expect(rows).toHaveLength(1);

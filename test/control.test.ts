@@ -295,10 +295,12 @@ describe('control - endpoints over NATS request/reply', () => {
     // The deciders carry analyze --apply out with the settings of the cluster's last sample: one under the cooldown.
     await heldBack(C);
     await checkpoints(2);
+    // pg_walrus's rule counts requested checkpoints over the last checkpoint_timeout (300 s) since the last
+    // change: the 2 held back by the cooldown and these 2, so 384 MB x 5.
     const r = await ok<AnalyzeResult>('analyze', { cluster: C, apply: true });
-    expect(r).toMatchObject({ analyzed: true, applied: true, apply_status: 'applied', max_wal_size_mb: 1152 });
+    expect(r).toMatchObject({ analyzed: true, applied: true, apply_status: 'applied', max_wal_size_mb: 1920 });
     expect(r.recommendation).toMatchObject({ action: 'increase', blocked_by: 'cooldown' });
-    expect(await maxWalSizeMb(pgc)).toBe(1152);
+    expect(await maxWalSizeMb(pgc)).toBe(1920);
 
     const row = await waitFor(
       async () =>
@@ -318,7 +320,7 @@ describe('control - endpoints over NATS request/reply', () => {
 
     // The manual change counts like the decider's own: a third adjustment, baseline moved on.
     const st = defined((await ok<StatusResult>('status', { cluster: C })).clusters[0]);
-    expect(st).toMatchObject({ total_adjustments: 3, changes_this_hour: 3, current_max_wal_size_mb: 1152 });
+    expect(st).toMatchObject({ total_adjustments: 3, changes_this_hour: 3, current_max_wal_size_mb: 1920 });
     // Without new forced checkpoints there is nothing more to apply.
     const again = await ok<AnalyzeResult>('analyze', { cluster: C, apply: true });
     expect(again).toMatchObject({ applied: false, decision_id: null });
@@ -331,7 +333,7 @@ describe('control - endpoints over NATS request/reply', () => {
     await heldBack(C);
     await checkpoints(2);
     const manual = await ok<AnalyzeResult>('analyze', { cluster: C, apply: true });
-    expect(manual).toMatchObject({ applied: true, max_wal_size_mb: 1152 });
+    expect(manual).toMatchObject({ applied: true, max_wal_size_mb: 1920 });
     await waitFor(async () => (await ok<HistoryResult>('history', { cluster: C, limit: 1 })).rows[0]?.apply_status === 'applied', {
       what: 'the manual change and its outcome in history',
       timeoutMs: 20_000,
@@ -339,7 +341,7 @@ describe('control - endpoints over NATS request/reply', () => {
 
     const h = await ok<HistoryResult>('history', { cluster: C, limit: 2 });
     expect(h.rows).toHaveLength(2);
-    expect(h.rows[0]).toMatchObject({ action: 'increase', new_size_mb: 1152, apply_status: 'applied' });
+    expect(h.rows[0]).toMatchObject({ action: 'increase', new_size_mb: 1920, apply_status: 'applied' });
     expect(h.rows[1]).toMatchObject({ action: 'skipped' });
     const mine = await ok<HistoryResult>('history', { cluster: C, limit: 100 });
     expect(mine.rows.map((x) => x.action)).toEqual(['increase', 'skipped', 'increase', 'increase']);
@@ -350,10 +352,10 @@ describe('control - endpoints over NATS request/reply', () => {
     const [s] = await pgc.query('SELECT * FROM walrus.status WHERE cluster = $1', [C], { database: 'history' });
     expect(s).toMatchObject({
       cluster: C,
-      max_wal_size_mb: 1152,
+      max_wal_size_mb: 1920,
       last_action: 'increase',
       last_apply_status: 'applied',
-      last_applied_size_mb: 1152,
+      last_applied_size_mb: 1920,
       decisions: '4',
       adjustments_applied: '3',
     });

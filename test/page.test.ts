@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { fileURLToPath } from 'node:url';
 import { control } from '@walrus/control';
-import { sampleMsgId, type Sample } from '@walrus/core';
+import { effectSummary, sampleMsgId, type Effect, type Sample } from '@walrus/core';
 import { decider } from '@walrus/decider';
 import { createLogger, startHttpServer, type HttpServer } from '@walrus/runtime';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -211,6 +211,12 @@ describe('live page - in a real browser', () => {
     const actions = await page.locator('#decisions tbody tr td:nth-child(2)').allTextContents();
     expect([...new Set(actions)].sort()).toEqual([...new Set(main.decisions.map((d) => d.action as string))].sort());
     expect(actions).toEqual(expect.arrayContaining(['increase', 'skipped', 'decrease']));
+    // What a change did, once judged (walrus.effect.<cluster>), beside it: the latest effect published for this cluster.
+    const jsm = await jetstreamManager(ctl.nc);
+    const effect = defined(await jsm.streams.getMessage('WALRUS_DECISIONS', { last_by_subj: `walrus.effect.${MAIN}` })).json<Effect>();
+    const row = page.locator('#decisions tbody tr', { has: page.locator('td', { hasText: effect.verdict }) });
+    await expect.poll(() => row.count()).toBeGreaterThan(0);
+    expect(await page.locator('#decisions tbody tr td.effect').allTextContents()).toContain(effectSummary(effect));
     if (process.env['WALRUS_UPDATE_SCREENSHOT'] === '1') {
       writeFileSync(fileURLToPath(new URL('../docs/live-page.png', import.meta.url)), await page.screenshot({ fullPage: true }));
     }

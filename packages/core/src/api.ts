@@ -1,3 +1,4 @@
+import type { Effect } from './effect-schemas.js';
 import { z } from 'zod';
 import { ClusterId } from './cluster-id.js';
 import type { MemberOutcome, SizingStatus } from './schemas.js';
@@ -173,6 +174,8 @@ export interface ClusterStatus extends SizingStatus {
   registered?: boolean;
   /** The alerts firing for the cluster, by key (`no_samples`, `wal_disk_budget`, `archiver_failing`, `slot_retention:<slot>`), as its state records them. */
   alerts_firing?: string[];
+  /** A growth held back because the last one for its cause did not reduce forced checkpoints (docs/ALGORITHMS.md, "Every change checked"), or null. */
+  growth_held?: { cause: string; flag: string; decision_id: string; until: string } | null;
 }
 
 /** One member of a cluster, as its last sample showed it. */
@@ -228,6 +231,8 @@ export interface HistoryRow {
   primary_member?: string | null;
   target_member?: string | null;
   apply_members?: MemberOutcome[] | null;
+  /** What the change did (walrus.effect.<cluster>, migration 008); null until judged, for changes that were never checked, and for other actions. */
+  effect?: Effect | null;
 }
 
 export interface HistoryResult {
@@ -248,7 +253,7 @@ export interface Recommendation {
   confidence: number;
   forced_checkpoints: number | null;
   /** The rate limit that would hold an automatic change back now, if any. */
-  blocked_by: 'cooldown' | 'hourly_limit' | null;
+  blocked_by: 'cooldown' | 'hourly_limit' | 'no_effect' | null;
   blocked_until: string | null;
   dry_run: boolean;
   /** Where the statistics came from: a live read by this process, or the last sample on the stream. */

@@ -1,6 +1,7 @@
 export * from './cluster-id.js';
 export * from './schemas.js';
 export * from './disk-schemas.js';
+export * from './effect-schemas.js';
 export * from './subjects.js';
 export * from './api.js';
 export * from './decider-api.js';

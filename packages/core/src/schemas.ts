@@ -44,6 +44,17 @@ export const SampleV1 = z.strictObject({
    */
   checkpoint_redo_bytes: z.number().min(0).optional(),
   wal_segment_size_bytes: z.number().int().positive().optional(),
+  /*
+   * Optional (issue 25): cumulative checkpoint write and sync time (ms;
+   * pg_stat_bgwriter.checkpoint_write_time / _sync_time on 15-16,
+   * pg_stat_checkpointer.write_time / sync_time on 17+), full-page images
+   * written (pg_stat_wal.wal_fpi) and committed transactions (the sum of
+   * pg_stat_database.xact_commit): what a change's effect is judged by.
+   */
+  checkpoint_write_time_ms: z.number().min(0).optional(),
+  checkpoint_sync_time_ms: z.number().min(0).optional(),
+  wal_fpi: Count.optional(),
+  xact_commit: Count.optional(),
   /* What holds WAL on disk (pg_wal, slots, wal_keep_size, the archiver): disk-schemas.ts. */
   ...WAL_DISK_SAMPLE_FIELDS,
   /*

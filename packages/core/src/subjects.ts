@@ -8,6 +8,8 @@ export const sampleSubject = (cluster: string): string => `walrus.sample.${clust
 export const decisionSubject = (cluster: string): string => `walrus.decision.${cluster}`;
 export const appliedSubject = (cluster: string): string => `walrus.applied.${cluster}`;
 export const alertSubject = (cluster: string): string => `walrus.alert.${cluster}`;
+/** What an applied change did (effect-schemas.ts), stored in WALRUS_DECISIONS. */
+export const effectSubject = (cluster: string): string => `walrus.effect.${cluster}`;
 export const dlqSubject = (service: string): string => `walrus.dlq.${service}`;
 
 /** Message ids make a retried JetStream publish land once (Nats-Msg-Id). */
@@ -20,6 +22,8 @@ export const decisionMsgId = (decisionId: string): string => `decision:${decisio
 export const applyResultMsgId = (decisionId: string, status: string): string =>
   `applied:${decisionId}:${status}`;
 export const alertMsgId = (alertId: string): string => `alert:${alertId}`;
+/** One effect per decision: judged twice (a sample redelivered), stored once. */
+export const effectMsgId = (decisionId: string): string => `effect:${decisionId}`;
 
 /** Header of a sample: the collector's sample interval for the cluster, in seconds (what `no_samples` counts in). */
 export const SAMPLE_INTERVAL_HEADER = 'Walrus-Sample-Interval';

@@ -149,7 +149,7 @@ export function streamConfigs(o: StreamOptions): Array<Partial<StreamConfig> & {
       ...base,
       name: STREAM_DECISIONS,
       // Alerts (ARCHITECTURE §7) are stored with the decisions: the historian's one consumer gets them too.
-      subjects: ['walrus.decision.>', 'walrus.applied.>', ALERT_SUBJECTS],
+      subjects: ['walrus.decision.>', 'walrus.applied.>', ALERT_SUBJECTS, EFFECT_SUBJECTS],
       max_age: o.decisionsMaxAgeSec * NS_PER_SEC,
     },
     { ...base, name: STREAM_DLQ, subjects: ['walrus.dlq.>'], max_age: o.dlqMaxAgeSec * NS_PER_SEC },
@@ -158,6 +158,8 @@ export function streamConfigs(o: StreamOptions): Array<Partial<StreamConfig> & {
 
 /** The subjects of the alerts, in WALRUS_DECISIONS; a stream an older walrus created lacks them. */
 export const ALERT_SUBJECTS = 'walrus.alert.>';
+/** The subjects of the effects of changes (issue 25), likewise. */
+export const EFFECT_SUBJECTS = 'walrus.effect.>';
 
 /**
  * Adds `subjects` to an existing stream that lacks them (a stream created by

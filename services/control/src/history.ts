@@ -25,12 +25,12 @@ export class HistoryDb {
 
   async history(cluster: string | undefined, limit: number): Promise<HistoryResult> {
     const { rows } = await this.query<HistoryRow & { timestamp: Date; applied_at: Date | null; forced_checkpoints: string }>(
-      // The member columns through to_jsonb: a history database not yet
-      // migrated by a newer historian has no such columns, and reads as NULL.
+      // The member and effect columns through to_jsonb: a history database not
+      // yet migrated by a newer historian has no such columns, and reads as NULL.
       `SELECT timestamp, cluster, decision_id, action, old_size_mb, new_size_mb, forced_checkpoints,
               checkpoint_timeout_sec, reason, metadata, apply_status, applied_at, applied_size_mb, apply_error,
               to_jsonb(h) ->> 'primary_member' AS primary_member, to_jsonb(h) ->> 'target_member' AS target_member,
-              to_jsonb(h) -> 'apply_members' AS apply_members
+              to_jsonb(h) -> 'apply_members' AS apply_members, to_jsonb(h) -> 'effect' AS effect
          FROM walrus.history AS h
         WHERE ($1::text IS NULL OR cluster = $1)
         ORDER BY timestamp DESC, id DESC

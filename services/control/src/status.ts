@@ -108,7 +108,15 @@ export function clusterStatus(facts: ClusterFacts, defaults: Policy, nowMs: numb
     collector: facts.collector ?? facts.sample?.collector ?? null,
     registered: facts.registered ?? false,
     alerts_firing: firingAlerts(state),
+    growth_held: growthHeld(state, nowMs),
   };
+}
+
+/** The effect check's hold in force, as the state records it (it ends at `until`, or earlier once a span passes without requested checkpoints). */
+function growthHeld(state: ClusterState | null, nowMs: number): ClusterStatus['growth_held'] {
+  const hold = state?.effect?.hold ?? null;
+  if (hold === null || Date.parse(hold.until) <= nowMs) return null;
+  return { cause: hold.cause, flag: hold.flag, decision_id: hold.decisionId, until: hold.until };
 }
 
 /** The keys of the alerts the state records as firing. */

@@ -29,7 +29,7 @@ import {
   type ServiceDeps,
   type ServiceHandle,
 } from '@walrus/runtime';
-import { AlertPublisher } from './alerts.js';
+import { AlertPublisher, EffectPublisher } from './alerts.js';
 import { ClusterLock } from './cluster-lock.js';
 import { deciderMetrics } from './metrics.js';
 import { StepReport } from './report.js';
@@ -73,6 +73,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
   // Shared by the sample consumer and the requests this process serves (requests.ts).
   const lock = new ClusterLock();
   const alertPublisher = await AlertPublisher.start({ nc, requests, log, provision: deps.provision });
+  const effectPublisher = await EffectPublisher.start({ nc, requests, log, provision: deps.provision });
   const report = new StepReport(m, log);
   // Ends the backoff of a sample being retried when the decider stops.
   const stopped = new AbortController();
@@ -123,6 +124,7 @@ export async function startDecider(deps: ServiceDeps<DeciderConfig>): Promise<Se
   const publish = async (r: StepResult): Promise<void> => {
     if (r.decision) await requests.publish(decisionSubject(r.decision.cluster), JSON.stringify(r.decision), { msgId: decisionMsgId(r.decision.id) });
     for (const a of r.alerts) await alertPublisher.publish(a);
+    for (const e of r.effects) await effectPublisher.publish(e);
   };
 
   /** The samples of `cluster` stored before `seq` that the stored state has not seen yet. */

@@ -17,6 +17,8 @@ export interface ClusterReadings {
   walDiskBudgetBytes: number | null;
   slotRetainedBytes: Array<[slot: string, bytes: number]> | null;
   archiverFailing: number | null;
+  /** Forced checkpoints per hour before and after the last change whose effect was judged (engine/effect.ts). */
+  effectForcedPerHour: { before: number; after: number } | null;
 }
 
 /** The cluster's readings, created empty on first use. */
@@ -35,6 +37,7 @@ export function readingsOf(readings: Map<string, ClusterReadings>, cluster: stri
       walDiskBudgetBytes: null,
       slotRetainedBytes: null,
       archiverFailing: null,
+      effectForcedPerHour: null,
     };
     readings.set(cluster, r);
   }
@@ -186,6 +189,28 @@ export function deciderMetrics(registry: Registry) {
       name: 'walrus_archiver_failing',
       help: 'With archiving on: 1 when the cluster’s latest WAL archive attempt failed (or no archive_command/archive_library is set while segments wait), so WAL piles up in pg_wal; 0 when archiving works.',
       value: (r) => r.archiverFailing,
+    }),
+    effects: new Counter({
+      name: 'walrus_change_effects_total',
+      help:
+        'Changes of max_wal_size judged for their effect (walrus.effect.<cluster>), by verdict (helped, not_helped, nothing_to_relieve, shrink_held, shrink_forced) ' +
+        'and flag (why a growth did not help: cap_hit, forced_elsewhere, load_grew, unexplained; empty otherwise).',
+      labelNames: ['cluster', 'verdict', 'flag'],
+      registers,
+    }),
+    effectForced: new Gauge({
+      name: 'walrus_change_effect_forced_checkpoints_per_hour',
+      help: 'Forced (requested) checkpoints per hour over walrus.effect_intervals checkpoint_timeouts before (span="before") and after (span="after") the cluster’s last change whose effect was judged.',
+      labelNames: ['cluster', 'span'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [cluster, r] of readings) {
+          if (r.effectForcedPerHour === null) continue;
+          this.set({ cluster, span: 'before' }, r.effectForcedPerHour.before);
+          this.set({ cluster, span: 'after' }, r.effectForcedPerHour.after);
+        }
+      },
     }),
     alerts: new Counter({
       name: 'walrus_alerts_total',

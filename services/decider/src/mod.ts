@@ -4,7 +4,7 @@ import { envInt, loadEnvConfig, type ServiceDefinition } from '@walrus/runtime';
 import { startDecider, type DeciderConfig } from './decider.js';
 
 export { startDecider, type DeciderConfig } from './decider.js';
-export { AlertPublisher } from './alerts.js';
+export { AlertPublisher, EffectPublisher } from './alerts.js';
 
 export const deciderEnvSchema = z.object({
   /** Durable consumer shared by all decider processes of one deployment. */

@@ -1,4 +1,4 @@
-import type { Alert, ConfigWarning, Decision, StepResult } from '@walrus/core';
+import type { Alert, ConfigWarning, Decision, Effect, StepResult } from '@walrus/core';
 import type { Logger } from '@walrus/runtime';
 import { readingsOf, type DeciderMetrics } from './metrics.js';
 
@@ -37,6 +37,25 @@ export class StepReport {
     else this.log.debug({ ...fields, outcome: r.outcome.kind }, r.outcome.reason);
     this.readings(cluster, r);
     for (const a of r.alerts) this.alert(a);
+    for (const e of r.effects) this.effect(e);
+  }
+
+  /** A change's effect published: counted, its figures as gauges, and logged (a warning when it did not help). */
+  private effect(e: Effect): void {
+    this.metrics.effects.inc({ cluster: e.cluster, verdict: e.verdict, flag: e.flag ?? '' });
+    const g = readingsOf(this.metrics.readings, e.cluster);
+    g.effectForcedPerHour = { before: e.before.forced_per_hour, after: e.after.forced_per_hour };
+    const fields = {
+      cluster: e.cluster,
+      decisionId: e.decision_id,
+      action: e.action,
+      verdict: e.verdict,
+      flag: e.flag,
+      forcedPerHourBefore: e.before.forced_per_hour,
+      forcedPerHourAfter: e.after.forced_per_hour,
+    };
+    if (e.verdict === 'not_helped') this.log.warn(fields, e.reason);
+    else this.log.info(fields, e.reason);
   }
 
   private warnings(cluster: string, warnings: ConfigWarning[]): void {

@@ -1,5 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { AlertV1, ApplyResultV1, DecisionV1, STREAM_DECISIONS, type Alert, type ApplyResult, type Decision } from '@walrus/core';
+import { AlertV1, ApplyResultV1, DecisionV1, EffectV1, STREAM_DECISIONS, type Alert, type ApplyResult, type Decision, type Effect } from '@walrus/core';
 import {
   ack,
   ConfigError,
@@ -22,6 +22,7 @@ import { lockDecision } from './sql/lock.js';
 import { notifyEvent } from './sql/notify.js';
 import { cleanupHistory, saveSettings } from './sql/settings.js';
 import { cleanupAlerts, storeAlert } from './sql/store-alert.js';
+import { storeEffect } from './sql/store-effect.js';
 import { storeDecision } from './sql/store-decision.js';
 import { storeOutcome } from './sql/store-outcome.js';
 
@@ -34,6 +35,8 @@ export interface HistorianConfig {
 }
 
 export const HISTORIAN_CONSUMER = 'walrus-historian';
+/** Deliveries of an effect whose decision row is not there before it is dropped (the decision comes first in the stream). */
+const EFFECT_ATTEMPTS = 5;
 
 export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promise<ServiceHandle> {
   const { config, nc, log, registry } = deps;
@@ -50,7 +53,7 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
 
   const rows = new Counter({
     name: 'walrus_history_events_total',
-    help: 'Decisions, apply outcomes and alerts received by the historian, by what became of them (stored, duplicate, pending).',
+    help: 'Decisions, apply outcomes, alerts and effects received by the historian, by what became of them (stored, duplicate, pending; an effect whose decision is not in walrus.history: orphan).',
     labelNames: ['kind', 'result'],
     registers: [registry],
   });
@@ -197,6 +200,26 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
     if (stored) log.debug({ cluster: a.cluster, alertId: a.id, kind: a.kind, state: a.state }, 'alert stored');
   };
 
+  /**
+   * A change's effect onto its decision's row. The decider publishes it long
+   * after the decision, so the row is there unless the historian fell far
+   * behind (tried again a few times) or retention removed it (dropped, counted).
+   */
+  const onEffect = async (e: Effect, deliveries: number): Promise<Outcome> => {
+    const result = await inTransaction(e.decision_id, async (c) => {
+      const r = await storeEffect(c, e);
+      if (r === 'stored' && config.notifyChannel) {
+        await notifyEvent(c, config.notifyChannel, { event: 'effect', cluster: e.cluster, decision_id: e.decision_id, verdict: e.verdict, flag: e.flag, reason: e.reason, time: e.judged_at });
+      }
+      return r;
+    });
+    if (result === 'missing' && deliveries < EFFECT_ATTEMPTS) return { kind: 'retry', delayMs: 2000, reason: `decision ${e.decision_id} not stored yet` };
+    rows.inc({ kind: 'effect', result: result === 'missing' ? 'orphan' : result });
+    if (result === 'missing') log.warn({ cluster: e.cluster, decisionId: e.decision_id }, 'effect of a decision that walrus.history does not hold: dropped');
+    if (result === 'stored') log.debug({ cluster: e.cluster, decisionId: e.decision_id, verdict: e.verdict, flag: e.flag }, 'effect stored');
+    return ack;
+  };
+
   /** Decodes with the subject's schema, checks the payload's cluster against the subject's, and stores it. */
   const storeAs =
     <T extends { cluster: string }>(schema: Parameters<typeof decodeMessage<T>>[0], store: (value: T) => Promise<void>) =>
@@ -219,8 +242,21 @@ export async function startHistorian(deps: ServiceDeps<HistorianConfig>): Promis
   const handleDecision = storeAs(DecisionV1, onDecision);
   const handleAlert = storeAs(AlertV1, onAlert);
   const handleOutcome = storeAs(ApplyResultV1, onOutcome);
+  const handleEffect = async (msg: JsMsg): Promise<Outcome> => {
+    let outcome: Outcome = ack;
+    const stored = await storeAs(EffectV1, async (e: Effect) => {
+      outcome = await onEffect(e, msg.info.deliveryCount);
+    })(msg);
+    return stored === ack ? outcome : stored;
+  };
   const handle = (msg: JsMsg): Promise<Outcome> =>
-    msg.subject.startsWith('walrus.decision.') ? handleDecision(msg) : msg.subject.startsWith('walrus.alert.') ? handleAlert(msg) : handleOutcome(msg);
+    msg.subject.startsWith('walrus.decision.')
+      ? handleDecision(msg)
+      : msg.subject.startsWith('walrus.alert.')
+        ? handleAlert(msg)
+        : msg.subject.startsWith('walrus.effect.')
+          ? handleEffect(msg)
+          : handleOutcome(msg);
 
   const consumer = await startDurableConsumer(deps.startup, deps.provision, { durable_name: HISTORIAN_CONSUMER, ack_wait: 30_000_000_000 }, {
     nc,

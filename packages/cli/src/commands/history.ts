@@ -1,4 +1,4 @@
-import type { HistoryResult, HistoryRow } from '@walrus/core';
+import { effectSummary, type HistoryResult, type HistoryRow } from '@walrus/core';
 import { clusterArg, intOption, noMorePositional, parseCommandArgs } from './options.js';
 import { callApi, type CliConnection } from './client.js';
 import { formatTable } from '@walrus/runtime';
@@ -21,7 +21,7 @@ export async function historyCommand(argv: string[], conn: () => Promise<CliConn
   }
   o.out(
     formatTable(
-      ['TIME', 'CLUSTER', 'PRIMARY', 'ACTION', 'OLD', 'NEW', 'FORCED', 'OUTCOME', 'REASON'],
+      ['TIME', 'CLUSTER', 'PRIMARY', 'ACTION', 'OLD', 'NEW', 'FORCED', 'OUTCOME', 'EFFECT', 'REASON'],
       result.rows.map((r) => [
         r.timestamp,
         r.cluster,
@@ -32,6 +32,7 @@ export async function historyCommand(argv: string[], conn: () => Promise<CliConn
         mb(r.new_size_mb),
         String(r.forced_checkpoints),
         outcome(r),
+        effect(r),
         text(r.reason),
       ]),
     ) + '\n',
@@ -44,4 +45,9 @@ function outcome(r: HistoryRow): string {
   const base = r.apply_error ? `${text(r.apply_status)}: ${r.apply_error}` : text(r.apply_status);
   const failed = (r.apply_members ?? []).filter((m) => m.status !== 'applied' && m.role !== 'primary');
   return failed.length === 0 ? base : `${base}; not on ${failed.map((m) => `${m.member} (${m.status})`).join(', ')}`;
+}
+
+/** What the change did: the verdict (and why, when it did not help), forced checkpoints per hour before -> after. */
+function effect(r: HistoryRow): string {
+  return r.effect ? effectSummary(r.effect) : '-';
 }

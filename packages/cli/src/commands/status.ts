@@ -41,6 +41,7 @@ function fleet(r: StatusResult): string {
     String(c.quiet_intervals),
     rateLimit(c),
     [(c.alerts_firing ?? []).includes('no_samples') && 'no samples',
+      c.growth_held && `growth held (${c.growth_held.flag})`,
       !c.enabled && 'disabled', c.dry_run && 'dry run', c.active_profile !== null && `profile ${c.active_profile}`, c.at_ceiling && 'at ceiling', c.in_recovery && 'standby', c.invalid_overrides.length > 0 && `${c.invalid_overrides.length} invalid override(s)`]
       .filter(Boolean)
       .join(', ') || '-',

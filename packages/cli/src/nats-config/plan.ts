@@ -77,6 +77,7 @@ export const DECIDER_ONLY = [
   `$JS.API.STREAM.UPDATE.${KV_STREAM}`,
   `$JS.API.STREAM.DELETE.${KV_STREAM}`,
   'walrus.alert.>',
+  'walrus.effect.>',
   '$JS.API.STREAM.UPDATE.WALRUS_DECISIONS',
 ] as const;
 
@@ -197,6 +198,8 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
           'walrus.decision.>',
           // Alerts (docs/DISK-SAFETY.md); a WALRUS_DECISIONS made by an older walrus gets their subject at start-up.
           'walrus.alert.>',
+          // What each change did (docs/ALGORITHMS.md); added to an older WALRUS_DECISIONS likewise.
+          'walrus.effect.>',
           ...(o.provision ? ['$JS.API.STREAM.UPDATE.WALRUS_DECISIONS'] : []),
           'walrus.dlq.decider',
           // no_samples: the last sample of every cluster (an ordered consumer, headers only; samples are written by the collectors, not by deciders), and the registry.
@@ -294,7 +297,7 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
     });
   }
   for (let i = 0; i < o.cliUsers; i++) {
-    add(numbered('walrus-cli', o.cliUsers, i), 'cli', [], ['walrus.api.>'], ['walrus.decision.>', 'walrus.applied.>', 'walrus.alert.>']);
+    add(numbered('walrus-cli', o.cliUsers, i), 'cli', [], ['walrus.api.>'], ['walrus.decision.>', 'walrus.applied.>', 'walrus.alert.>', 'walrus.effect.>']);
   }
   for (let i = 0; i < o.alertUsers; i++) {
     const user = numbered('walrus-alerts', o.alertUsers, i);
@@ -304,7 +307,7 @@ export function planNatsUsers(o: NatsPlanOptions): PlannedUser[] {
       clusters: [],
       inboxPrefix: inbox(user),
       publish: { deny: ['>', ...DECIDER_ONLY, ...CONTROL_ONLY] },
-      subscribe: { allow: [`${inbox(user)}.>`, 'walrus.decision.>', 'walrus.applied.>', 'walrus.alert.>'] },
+      subscribe: { allow: [`${inbox(user)}.>`, 'walrus.decision.>', 'walrus.applied.>', 'walrus.alert.>', 'walrus.effect.>'] },
     });
   }
   if (o.admin) {

@@ -121,6 +121,65 @@ describe('simulate - replays recorded samples through each algorithm', () => {
     expect(fol.at(-1)).toMatchObject({ action: 'capped', new_size_mb: 4096 });
   });
 
+  it('simulate - four compressed days with a daily batch: from the second day on the simulated size is ready before the batch, named recurring', async () => {
+    // A 20-minute "day" (walrus.recurring_period_sec=1200), a 2-minute batch at 20 MB/s from minute 10,
+    // 0.5 MB/s otherwise; a sample every 5 s, recorded at 64 MB, where each batch sample saw 3 forced checkpoints.
+    const DAY = 1200;
+    const start = Date.UTC(2026, 0, 5, 10, 0, 0); // a multiple of 1200 s since the epoch: days start at slot 0
+    const samples: Sample[] = [];
+    let wal = 0;
+    let requested = 0;
+    let redo = 0;
+    for (let t = 0; t <= 4 * DAY; t += 5) {
+      const batch = t % DAY > 600 && t % DAY <= 720;
+      wal += 5 * (batch ? 20 : 0.5) * MB;
+      if (batch) requested += 3;
+      // the redo point moves with each forced checkpoint, and with the timed one every 30 s
+      if (batch || t % 30 === 0) redo = wal;
+      samples.push({
+        v: 1,
+        cluster: 'daily',
+        collected_at: new Date(start + t * 1000).toISOString(),
+        server_version_num: 150000,
+        in_recovery: false,
+        checkpoints_requested: requested,
+        checkpoints_timed: Math.floor(t / 30),
+        stats_reset: null,
+        wal_lsn: '0/0',
+        wal_bytes: wal,
+        max_wal_size_mb: 64,
+        checkpoint_timeout_s: 30,
+        checkpoint_completion_target: 0.9,
+        settings: { 'walrus.min_size': '32MB', 'walrus.cooldown_sec': '0', 'walrus.max_changes_per_hour': '100' },
+        checkpoint_redo_bytes: redo,
+        wal_segment_size_bytes: 16 * MB,
+      });
+    }
+    const file = join(dir, 'days.jsonl');
+    await writeFile(file, samples.map((x) => JSON.stringify(x)).join('\n'));
+    const args = ['--file', file, '--algorithm', 'adaptive', '--set', 'walrus.recurring_period_sec=1200'];
+    const r = await run([...args, '--json']);
+    expect(r.code).toBe(0);
+    const [out] = JSON.parse(r.stdout) as Array<{ decisions: Array<{ action: string; sample_at: string; new_size_mb: number; reason: string; metadata: Record<string, unknown> }> }>;
+    assert(out);
+    for (let day = 1; day < 4; day++) {
+      const batchAt = start + (day * DAY + 600) * 1000;
+      const ready = out.decisions.filter((d) => d.metadata['trigger'] === 'recurring' && Date.parse(d.sample_at) < batchAt && Date.parse(d.sample_at) >= batchAt - 120_000);
+      expect(ready, `day ${day + 1}`).toHaveLength(1);
+      expect(ready[0]?.action).toBe('increase');
+      // 20 MB/s x 30 s in whole segments: 1200 MB, x 1.15
+      expect(ready[0]?.new_size_mb).toBeGreaterThanOrEqual(1200);
+    }
+    // none on the first day: nothing to remember yet
+    expect(out.decisions.filter((d) => d.metadata['trigger'] === 'recurring' && Date.parse(d.sample_at) < start + DAY * 1000)).toEqual([]);
+    // the table says so too
+    const table = await run([...args, '--decisions']);
+    expect(table.stdout).toContain('recurring: a load that needed');
+    // and without the memory, no such decision
+    const off = await run(['--file', file, '--algorithm', 'adaptive', '--set', 'walrus.recurring_period_sec=0', '--json']);
+    expect(off.stdout).not.toContain('recurring');
+  });
+
   it('simulate - usage and configuration errors', async () => {
     expect((await run([])).code).toBe(64);
     expect((await run(['--file', 'x', '--algorithm', 'fibonacci'])).stderr).toContain('unknown algorithm "fibonacci"');

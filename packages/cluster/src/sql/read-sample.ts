@@ -142,6 +142,7 @@ function toSample(row: SampleRow, cluster: string, collectedAt: Date): Sample {
     checkpoint_completion_target: completionTarget,
     settings: parseSettings(row.settings),
     ...optionalCheckpointFields(row),
+    ...effectFields(row),
     ...timelineField(row),
   };
 }
@@ -167,5 +168,23 @@ function optionalCheckpointFields(row: SampleRow): Pick<Sample, 'checkpoint_redo
   const seg = Number(row.wal_segment_size ?? NaN);
   const unitBytes = row.wal_segment_size_unit === 'B' ? 1 : row.wal_segment_size_unit === '8kB' ? 8192 : NaN;
   if (Number.isSafeInteger(seg * unitBytes) && seg * unitBytes > 0) out.wal_segment_size_bytes = seg * unitBytes;
+  return out;
+}
+
+/** What a change's effect is measured with (engine/effect.ts); each left out when the server gives none. */
+function effectFields(row: SampleRow): Pick<Sample, 'checkpoint_write_time_ms' | 'checkpoint_sync_time_ms' | 'wal_fpi' | 'xact_commit'> {
+  const out: Pick<Sample, 'checkpoint_write_time_ms' | 'checkpoint_sync_time_ms' | 'wal_fpi' | 'xact_commit'> = {};
+  const num = (text: string | null): number | null => {
+    const n = Number(text ?? NaN);
+    return text !== null && Number.isFinite(n) && n >= 0 ? n : null;
+  };
+  const write = num(row.checkpoint_write_time_ms);
+  const sync = num(row.checkpoint_sync_time_ms);
+  const fpi = num(row.wal_fpi);
+  const xact = num(row.xact_commit);
+  if (write !== null) out.checkpoint_write_time_ms = write;
+  if (sync !== null) out.checkpoint_sync_time_ms = sync;
+  if (fpi !== null && Number.isSafeInteger(fpi)) out.wal_fpi = fpi;
+  if (xact !== null && Number.isSafeInteger(xact)) out.xact_commit = xact;
   return out;
 }

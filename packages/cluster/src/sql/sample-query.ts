@@ -34,8 +34,11 @@ export const SERVER_VERSION_SQL = "SELECT current_setting('server_version_num') 
  *   '' means "not set" for a long-lived collector connection.
  * - The timeline (TIMELINE_COLUMNS): which history the server is on, so
  *   that the engine can tell a new primary from a stale one.
+ * - Cumulative checkpoint write and sync time (ms), full-page images
+ *   (pg_stat_wal.wal_fpi) and committed transactions (pg_stat_database,
+ *   all databases): what a change of max_wal_size did (engine/effect.ts).
  */
-function sampleSql(view: string, requested: string, timed: string): string {
+function sampleSql(view: string, requested: string, timed: string, writeTime: string, syncTime: string): string {
   return `
 SELECT
   current_setting('server_version_num') AS server_version_num,
@@ -56,6 +59,10 @@ SELECT
   (cp.redo_lsn - '0/0'::pg_lsn)::text AS checkpoint_redo_bytes,
   ws.setting AS wal_segment_size,
   ws.unit AS wal_segment_size_unit,
+  c.${writeTime}::text AS checkpoint_write_time_ms,
+  c.${syncTime}::text AS checkpoint_sync_time_ms,
+  (SELECT w.wal_fpi::text FROM pg_stat_wal AS w) AS wal_fpi,
+  (SELECT sum(d.xact_commit)::text FROM pg_stat_database AS d) AS xact_commit,
   ${TIMELINE_COLUMNS}
 FROM ${view} AS c
 CROSS JOIN (
@@ -83,9 +90,9 @@ export const TIMELINE_COLUMNS = `CASE WHEN s.in_recovery THEN NULL ELSE pg_walfi
   (SELECT c.timeline_id::text FROM pg_control_checkpoint() AS c) AS checkpoint_tli`;
 
 /** PostgreSQL 15 and 16: pg_stat_bgwriter.checkpoints_req / checkpoints_timed. */
-export const SAMPLE_SQL_BGWRITER = sampleSql('pg_stat_bgwriter', 'checkpoints_req', 'checkpoints_timed');
+export const SAMPLE_SQL_BGWRITER = sampleSql('pg_stat_bgwriter', 'checkpoints_req', 'checkpoints_timed', 'checkpoint_write_time', 'checkpoint_sync_time');
 /** PostgreSQL 17 and later: pg_stat_checkpointer.num_requested / num_timed. */
-export const SAMPLE_SQL_CHECKPOINTER = sampleSql('pg_stat_checkpointer', 'num_requested', 'num_timed');
+export const SAMPLE_SQL_CHECKPOINTER = sampleSql('pg_stat_checkpointer', 'num_requested', 'num_timed', 'write_time', 'sync_time');
 
 export function sampleSqlFor(serverVersionNum: number): string {
   return serverVersionNum >= CHECKPOINTER_VIEW_SINCE ? SAMPLE_SQL_CHECKPOINTER : SAMPLE_SQL_BGWRITER;
@@ -109,6 +116,10 @@ export interface SampleRow {
   checkpoint_redo_bytes: string | null;
   wal_segment_size: string | null;
   wal_segment_size_unit: string | null;
+  checkpoint_write_time_ms: string | null;
+  checkpoint_sync_time_ms: string | null;
+  wal_fpi: string | null;
+  xact_commit: string | null;
   wal_file: string | null;
   received_tli: string | null;
   checkpoint_tli: string | null;

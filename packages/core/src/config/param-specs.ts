@@ -256,12 +256,37 @@ export const SCALAR_PARAMS: { readonly [K in ScalarKey]: ParamSpec<K> } = {
     parse: parseBudget,
     format: (value) => (value === null ? 'off' : formatSizeMb(value)),
   },
+  recurringPeriodSec: {
+    name: 'walrus.recurring_period_sec',
+    key: 'recurringPeriodSec',
+    kind: 'int',
+    defaultText: '86400',
+    allowed: 'integer 0 (off) or 60 .. 604800 seconds',
+    description:
+      'The period over which loads recur (one day by default): the need is learned per slot of it, and max_wal_size is ready shortly before a load that came back; 0 turns the memory off.',
+    parse: parseRecurringPeriod,
+    format: String,
+  },
+  effectIntervals: intParam(
+    'walrus.effect_intervals',
+    'effectIntervals',
+    '2',
+    { min: 1, max: 100 },
+    ' checkpoint_timeouts',
+    'checkpoint_timeouts of samples after an applied change before its effect (forced checkpoints, WAL rate, checkpoint times, full-page images) is judged against the same span before it.',
+  ),
 };
 
 /** A size like walrus.max, or `off`: a cluster can also turn off a budget its service default sets. */
 function parseBudget(text: string): ParseResult<number | null> {
   if (text.trim().toLowerCase() === 'off') return { ok: true, value: null };
   return parseSizeMb(text, sizeRange);
+}
+
+function parseRecurringPeriod(text: string): ParseResult<number> {
+  const r = parseInteger(text, { min: 0, max: 604800 });
+  if (r.ok && r.value > 0 && r.value < 60) return { ok: false, error: 'below 60 seconds (0 turns it off)' };
+  return r;
 }
 
 function parseProactive(text: string): ParseResult<ProactiveSizing> {

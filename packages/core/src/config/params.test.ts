@@ -22,6 +22,8 @@ describe('params - registry', () => {
       'walrus.target_percentile',
       'walrus.proactive_sizing',
       'walrus.wal_disk_budget',
+      'walrus.recurring_period_sec',
+      'walrus.effect_intervals',
       'walrus.profiles',
     ]);
   });
@@ -52,6 +54,8 @@ describe('params - registry', () => {
       targetPercentile: 95,
       proactiveSizing: 'auto',
       walDiskBudgetMb: null,
+      recurringPeriodSec: 86400,
+      effectIntervals: 2,
       profiles: [],
     });
   });
@@ -66,6 +70,13 @@ describe('params - registry', () => {
   it('params - ranges of the contract are enforced at both ends', () => {
     const cases: [keyof typeof PARAMS, string, boolean][] = [
       ['threshold', '1', true],
+      ['recurringPeriodSec', '0', true],
+      ['recurringPeriodSec', '59', false],
+      ['recurringPeriodSec', '60', true],
+      ['recurringPeriodSec', '604800', true],
+      ['recurringPeriodSec', '604801', false],
+      ['effectIntervals', '0', false],
+      ['effectIntervals', '100', true],
       ['threshold', '1000', true],
       ['threshold', '0', false],
       ['shrinkIntervals', '1001', false],

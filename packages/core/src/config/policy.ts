@@ -48,6 +48,10 @@ export interface Policy {
    * slots and wal_keep_size (engine/disk/).
    */
   walDiskBudgetMb: number | null;
+  /** Seconds in the period over which loads recur (engine/recurring.ts); 0 = no recurring memory. */
+  recurringPeriodSec: number;
+  /** checkpoint_timeouts after an applied change before its effect is judged (engine/effect.ts). */
+  effectIntervals: number;
   /** Named time windows overriding a few parameters (walrus.profiles). */
   profiles: TimeProfile[];
 }

@@ -12,8 +12,10 @@ import { shrinkTarget } from './shrink.js';
 import type { ClusterState } from './state/current.js';
 import { applyProfiles } from './profiles.js';
 import { sizingStatus } from './sizing-status.js';
+import { activeHold, expectEffect, growthCause, trackEffects } from './effect.js';
+import { describeRecurring, expectedNeed, RECURRING_HEADROOM, learnRecurring, measuredNeedMb, recurringLeadSec, recurringMetadata, type RecurringNeed } from './recurring.js';
 import { toIso, toMs } from './time.js';
-import { requiredSizeMb, trackWal, type WalRateState } from './wal-rate.js';
+import { recentRequested, requiredSizeMb, trackWal, type WalRateState } from './wal-rate.js';
 
 /** A change the rules propose, before rate limits and dry run have their say. */
 interface ProposedChange {
@@ -64,7 +66,15 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
     sample,
   );
   const walRate: WalRateState = {
-    ...trackWal(prevWal, previous && { at: previous.collectedAt, walBytes: previous.walBytes }, sample, policy.emaAlpha, causes.walCaused, causes.other),
+    ...trackWal(
+      prevWal,
+      previous && { at: previous.collectedAt, walBytes: previous.walBytes },
+      sample,
+      policy.emaAlpha,
+      causes.walCaused,
+      causes.other,
+      requestedDelta,
+    ),
     pendingRequested: causes.pending,
   };
   const lastWhole = walRate.intervals.at(-1) ?? null;
@@ -75,6 +85,11 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
     lastIntervalRateBytesPerSec: walRate.lastRate,
     requiredSizeMb: lastWhole === null ? null : requiredSizeMb(lastWhole, sample),
   };
+  const algorithm = getAlgorithm(policy.algorithm);
+  const formulaBased = algorithm.proposeShrink !== undefined;
+  const proactive = policy.proactiveSizing === 'on' || (policy.proactiveSizing === 'auto' && formulaBased);
+  // The recurring memory goes with proactive sizing: it is a forecast, which pg_walrus's own rule never makes.
+  const recurring = proactive ? learnRecurring(state.recurring, sample, measuredNeedMb(walRate, sample), policy.recurringPeriodSec) : undefined;
   // Every sample that gets this far moves the baseline on, whatever follows.
   const seen: ClusterState = {
     ...state,
@@ -85,11 +100,18 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
     activeProfile: profiled.profile,
     disk: diskMemory(sample, state.disk),
   };
+  if (recurring === undefined) delete seen.recurring;
+  else seen.recurring = recurring;
+  // What earlier changes did (effect.ts): judged on the counters, whatever this sample decides.
+  const effect = trackEffects(state.effect, sample, causes, policy);
+  seen.effect = effect.memory;
+  const effects = effect.effects;
   const nothing = (kind: StepOutcomeKind, reason: string): EvaluateResult => ({
     state: seen,
     decision: null,
     outcome: { kind, reason },
     insight,
+    effects,
   });
 
   // 2. Without a previous count there is no interval to judge.
@@ -116,13 +138,12 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
     return nothing('disabled', `walrus.enable is off; ${delta} forced checkpoints not acted on`);
   }
 
-  const algorithm = getAlgorithm(policy.algorithm);
-  const formulaBased = algorithm.proposeShrink !== undefined;
   const wal: WalView = {
     rate: walRate,
     causes,
     recentForced: recentForced(walRate, state.lastAdjustmentAt, sample.max_wal_size_mb),
-    proactive: policy.proactiveSizing === 'on' || (policy.proactiveSizing === 'auto' && formulaBased),
+    recentRequested: recentRequested(walRate, sample, state.lastAdjustmentAt === null ? -Infinity : toMs(state.lastAdjustmentAt)),
+    proactive,
   };
   const growInput: GrowInput = {
     currentMb: sample.max_wal_size_mb,
@@ -136,8 +157,12 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
   };
   const own = algorithm.proposeGrowth(growInput);
   // Proactive growth for algorithms that only react to forced checkpoints.
-  const grown =
+  const reactive =
     own.proposal === null && wal.proactive && !formulaBased ? { ...own, proposal: proactiveGrowth(growInput) } : own;
+  // A load that came back at this time in earlier periods: be at its size before it. Time profiles win: none while one is open.
+  const expected =
+    profiled.profile === null ? expectedNeed(recurring, sample, recurringLeadSec(sample, policy.recurringPeriodSec)) : null;
+  const grown = withRecurring(reactive, expected, sample.max_wal_size_mb);
   const algo = { ...seen.algo };
   if (grown.state === undefined) delete algo[algorithm.name];
   else algo[algorithm.name] = grown.state;
@@ -156,14 +181,48 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
       ? { action: 'decrease' as const, urgent: true, ...diskShrink(disk, sample.max_wal_size_mb, policy.minSizeMb) }
       : grown.proposal
         ? growChange(grown.proposal, sample.max_wal_size_mb, policy, disk)
-        : shrinkChange(next.quietIntervals, delta, sample.max_wal_size_mb, policy, formulaShrink);
+        : holdForRecurring(shrinkChange(next.quietIntervals, delta, sample.max_wal_size_mb, policy, formulaShrink), expected, sample.max_wal_size_mb);
   if ('none' in wanted) {
     // Requested checkpoints that WAL did not cause are worth a word when they explain a non-growth.
     const causes = formulaBased && wal.causes.other > 0 ? `; ${wal.causes.reason}` : '';
-    return { state: next, decision: null, outcome: { kind: 'no_change', reason: wanted.none + causes }, insight };
+    return { state: next, decision: null, outcome: { kind: 'no_change', reason: wanted.none + causes }, insight, effects };
   }
   const change = profiled.profile === null ? wanted : { ...wanted, metadata: { ...wanted.metadata, profile: profiled.profile } };
-  return { ...emit(input, next, change, delta, atMs), insight };
+  const emitted = emit(input, next, change, delta, atMs);
+  const d = emitted.decision;
+  // An executed change starts its effect check (a dry run changes nothing to check).
+  const checked = d && next.effect ? { ...emitted.state, effect: expectEffect(next.effect, d, sample, policy) } : emitted.state;
+  return { ...emitted, state: checked, insight, effects };
+}
+
+/**
+ * A recurring need above both the current size and what the algorithm
+ * proposes replaces the proposal (the decision is named "recurring: ...");
+ * the algorithm's own state is kept as it returned it.
+ */
+function withRecurring(grown: { proposal: GrowProposal | null; state: unknown }, expected: RecurringNeed | null, currentMb: number): { proposal: GrowProposal | null; state: unknown } {
+  if (expected === null || expected.sizeMb <= currentMb || expected.sizeMb <= (grown.proposal?.calculatedMb ?? 0)) return grown;
+  const reason = `${describeRecurring(expected)}; growing to ${expected.sizeMb} MB (x ${RECURRING_HEADROOM} headroom) before it comes`;
+  return {
+    ...grown,
+    proposal: {
+      calculatedMb: expected.sizeMb,
+      reason,
+      metadata: { ...(grown.proposal?.metadata ?? {}), ...recurringMetadata(expected), calculated_size_mb: expected.sizeMb },
+    },
+  };
+}
+
+/** No shrink below what a load that came back at this time needs, while it is near or running. */
+function holdForRecurring(wanted: ProposedChange | { none: string }, expected: RecurringNeed | null, currentMb: number): ProposedChange | { none: string } {
+  if ('none' in wanted || expected === null || expected.sizeMb <= wanted.targetMb) return wanted;
+  if (expected.sizeMb >= currentMb) return { none: `${wanted.reason}; held: ${describeRecurring(expected)}, ${expected.sizeMb} MB with headroom` };
+  return {
+    ...wanted,
+    targetMb: expected.sizeMb,
+    reason: `${wanted.reason}; raised to ${expected.sizeMb} MB: ${describeRecurring(expected)}`,
+    metadata: { ...wanted.metadata, ...recurringMetadata(expected), calculated_size_mb: expected.sizeMb },
+  };
 }
 
 /**
@@ -297,6 +356,24 @@ function emit(input: EvaluateInput, next: ClusterState, change: ProposedChange, 
   };
   const extra = input.bypassRateLimits ? { rate_limits_bypassed: true } : {};
 
+  // A growth for a cause whose last growth did not reduce forced checkpoints is held back, not repeated (effect.ts).
+  const hold = input.bypassRateLimits || change.action === 'decrease' ? null : activeHold(next.effect, growthCause(change.metadata), atMs, change.targetMb);
+  if (hold) {
+    return result(
+      next,
+      'skipped',
+      `${VERB[change.action]} to ${change.targetMb} MB held back: the last growth for ${hold.cause} (decision ${hold.decisionId}) did not reduce forced checkpoints (${hold.flag}); held until ${hold.until} or a ${policy.effectIntervals} x checkpoint_timeout span without requested checkpoints`,
+      {
+        ...change.metadata,
+        would_apply: change.action,
+        blocked_by: 'no_effect',
+        blocked_until: hold.until,
+        held_by_decision: hold.decisionId,
+        no_effect_flag: hold.flag,
+      },
+      { by: 'no_effect', until: hold.until },
+    );
+  }
   const block = input.bypassRateLimits ? null : checkRateLimit(next, policy, atMs, { urgent: change.urgent === true });
   if (block) {
     // Not a change: the state stays as the rules left it (a skipped shrink

@@ -1,4 +1,5 @@
 import type { Policy } from '../config/policy.js';
+import type { Effect } from '../effect-schemas.js';
 import type { Decision, Sample } from '../schemas.js';
 import type { BlockedBy } from './rate-limit.js';
 import type { ClusterState } from './state/current.js';
@@ -54,6 +55,8 @@ export interface EvaluateResult {
   insight?: Insight;
   /** The change the rules wanted, when they wanted one (the decision says it in words and metadata). */
   change?: WantedChange;
+  /** Earlier changes judged at this sample (engine/effect.ts), to publish on walrus.effect.<cluster>. */
+  effects?: Effect[];
 }
 
 export interface Insight {

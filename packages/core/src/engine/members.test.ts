@@ -16,10 +16,11 @@ const b = (spec: SampleSpec) => sample({ member: B, recovery: true, timeline: 1,
 function grown(): ClusterState {
   const { results, state } = run(
     [
-      a({ at: 0, requested: 0, size: 32 }),
-      b({ at: 1, requested: 500, size: 32 }),
-      a({ at: 30, requested: 1, size: 32 }),
-      a({ at: 60, requested: 8, size: 32 }),
+      // checkpoint_timeout 30 s: the 1 forced checkpoint at 30 s is not counted again with the 7 at 60 s
+      a({ at: 0, requested: 0, size: 32, timeout: 30 }),
+      b({ at: 1, requested: 500, size: 32, timeout: 30 }),
+      a({ at: 30, requested: 1, size: 32, timeout: 30 }),
+      a({ at: 60, requested: 8, size: 32, timeout: 30 }),
       a({ at: 90, requested: 8, size: 256 }),
       b({ at: 91, requested: 501, size: 256 }),
     ],

@@ -5,7 +5,8 @@ import { toIso, toMs } from './time.js';
 /** The hourly window lasts one hour from the change that opened it (pg_walrus). */
 export const HOUR_WINDOW_MS = 3600 * 1000;
 
-export type BlockedBy = 'cooldown' | 'hourly_limit';
+/** `no_effect`: held back because the last growth for the same cause did not reduce forced checkpoints (effect.ts). */
+export type BlockedBy = 'cooldown' | 'hourly_limit' | 'no_effect';
 
 export interface RateLimitBlock {
   blockedBy: BlockedBy;

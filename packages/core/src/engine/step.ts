@@ -1,6 +1,7 @@
 import { resolvePolicy, type ConfigWarning } from '../config/overlay.js';
 import type { Policy } from '../config/policy.js';
 import type { Alert } from '../disk-schemas.js';
+import type { Effect } from '../effect-schemas.js';
 import type { Decision, Sample } from '../schemas.js';
 import { clockWentBack, sampleAhead } from './clock.js';
 import { evaluateAlerts } from './disk/alerts.js';
@@ -44,6 +45,8 @@ export interface StepResult {
   change: WantedChange | null;
   /** To publish on walrus.alert.<cluster>, before the state that records them is saved. */
   alerts: Alert[];
+  /** Earlier changes judged at this sample (engine/effect.ts), to publish on walrus.effect.<cluster> before the state is saved. */
+  effects: Effect[];
   outcome: StepOutcome;
   /** What the engine measured (WAL rate, required size, profile): status and gauges; null when no counters were judged. */
   insight: Insight | null;
@@ -121,6 +124,7 @@ export function step(input: StepInput): StepResult {
     },
     ...judged(state, sample, policy, result, forCluster),
     alerts: raised?.alerts ?? [],
+    effects: result.effects ?? [],
     warnings,
     clockWentBack: jump?.reason ?? null,
   };
@@ -154,14 +158,24 @@ export function manualStep(input: ManualStepInput): ManualStepResult {
   if (result.outcome.kind === 'ignored_old_sample') return { ...unevaluated(state, policy, result.outcome), warnings, automaticBlock: null };
   const automatic = result.change ? evaluate({ state, sample, policy, now: toIso(nowMs) }).change?.blocked ?? null : null;
   return {
-    // The clock check compares later samples' stored times with this one's.
-    state: { ...result.state, lastSampleStoredAt: toIso(input.storedAtMs ?? nowMs) },
+    // The clock check compares later samples' stored times with this one's. Effects are judged on the
+    // collector's samples (a manual step publishes none): the check stays as it was, unless this step
+    // made a change, whose check then starts here.
+    state: withEffect({ ...result.state, lastSampleStoredAt: toIso(input.storedAtMs ?? nowMs) }, result.change ? result.state.effect : state.effect),
     ...judged(state, sample, policy, result, countsForCluster(state, sample)),
     alerts: [],
+    effects: [],
     warnings,
     clockWentBack: null,
     automaticBlock: automatic,
   };
+}
+
+function withEffect(state: ClusterState, effect: ClusterState['effect']): ClusterState {
+  const out = { ...state };
+  if (effect === undefined) delete out.effect;
+  else out.effect = effect;
+  return out;
 }
 
 function unevaluated(state: ClusterState, policy: Policy, outcome: StepOutcome): StepResult {
@@ -170,6 +184,7 @@ function unevaluated(state: ClusterState, policy: Policy, outcome: StepOutcome):
     decision: null,
     change: null,
     alerts: [],
+    effects: [],
     outcome,
     insight: null,
     warnings: [],

@@ -61,6 +61,12 @@ export const WalRateSchema = z.strictObject({
   peak: z.strictObject({ rate: Rate, at: IsoTime }).nullable().optional(),
   /** [epoch ms, WAL-caused checkpoints, max_wal_size MB they happened at] of the last checkpoint_timeout. */
   forced: z.array(z.tuple([z.number(), z.number(), z.number()])).optional(),
+  /**
+   * [epoch ms of the middle of the sample interval, requested checkpoints in it] over the last
+   * checkpoint_timeout, whatever caused them: multiplicative and additive count these, as pg_walrus
+   * counts per checkpoint_timeout (recentRequested). At most RECENT_REQUESTED_MAX entries.
+   */
+  requested: z.array(z.tuple([z.number(), z.number()])).optional(),
   /** When a sample interval last had requested checkpoints that WAL did not cause (CHECKPOINT commands), null if not within the tracker's memory. */
   lastOtherAt: IsoTime.nullable().optional(),
   /** Requested checkpoints still running at this sample (checkpoint-causes.ts `pending`), judged at the next. */
@@ -90,6 +96,13 @@ export const RECENT_STEP = 0.1;
  * sliding window passes over it.
  */
 export const PEAK_HOLD_INTERVALS = 4;
+/**
+ * Sample intervals with requested checkpoints kept for the count over the
+ * last checkpoint_timeout: bounds the state at a long checkpoint_timeout
+ * under a storm (the oldest go first; by then the count is far past any
+ * threshold, whose maximum is 1000 per interval).
+ */
+export const RECENT_REQUESTED_MAX = 256;
 export const PEAK_NEAR = 0.5;
 
 /** One sample's contribution: the new state and what it tells about WAL. */
@@ -100,9 +113,24 @@ export function trackWal(
   emaAlpha: number,
   walCaused = 0,
   other = 0,
+  requested = 0,
 ): WalRateState {
   const tracked = trackWindows(previous, prevSample, sample, emaAlpha, walCaused);
-  return trackRecent(tracked, previous, prevSample, sample, walCaused, other);
+  return trackRecent(tracked, previous, prevSample, sample, walCaused, other, requested);
+}
+
+/**
+ * Requested checkpoints of the sample intervals whose middle lies within the
+ * last checkpoint_timeout (and after `sinceMs`: counted once toward a
+ * change). The middle, not the sample time, decides: at pg_walrus's own
+ * interval (one sample per checkpoint_timeout, a little early or late) the
+ * window holds exactly the current interval, as pg_walrus counts; at 5 s it
+ * holds the six intervals that make up the last 30 s.
+ */
+export function recentRequested(wal: WalRateState | null, sample: Sample, sinceMs: number): number {
+  const atMs = toMs(sample.collected_at);
+  const fromMs = atMs - sample.checkpoint_timeout_s * 1000;
+  return (wal?.requested ?? []).reduce((n, [mid, count]) => (mid > fromMs && mid > sinceMs && mid <= atMs ? n + count : n), 0);
 }
 
 /** The sliding rate, the peak memory, forced checkpoints over the last checkpoint_timeout. */
@@ -113,6 +141,7 @@ function trackRecent(
   sample: Sample,
   walCaused: number,
   other: number,
+  requestedNow: number,
 ): WalRateState {
   const atMs = toMs(sample.collected_at);
   const timeoutMs = sample.checkpoint_timeout_s * 1000;
@@ -134,6 +163,13 @@ function trackRecent(
     ...(continued ? (previous.forced ?? []) : []).filter(([t]) => atMs - t < timeoutMs),
     ...(walCaused > 0 ? [[atMs, walCaused, Math.min(previous?.sizeMb ?? sample.max_wal_size_mb, sample.max_wal_size_mb)] as [number, number, number]] : []),
   ];
+
+  // Kept even across a fresh start of the rates: the counter's delta does not depend on WAL positions.
+  const midMs = prevSample === null ? atMs : (toMs(prevSample.at) + atMs) / 2;
+  const requested: Array<[number, number]> = [
+    ...(previous?.requested ?? []).filter(([mid]) => mid > atMs - timeoutMs && mid < atMs),
+    ...(requestedNow > 0 ? [[midMs, requestedNow] as [number, number]] : []),
+  ].slice(-RECENT_REQUESTED_MAX);
 
   let peak = continued ? (previous.peak ?? null) : null;
   let regime: Partial<WalRateState> = {};
@@ -159,6 +195,7 @@ function trackRecent(
     recentSpanSec,
     peak,
     forced,
+    ...(requested.length > 0 ? { requested } : {}),
     lastOtherAt: other > 0 ? toIso(atMs) : continued ? (previous.lastOtherAt ?? null) : null,
   };
 }

@@ -11,6 +11,7 @@
  * @typedef {import('@walrus/core').Sample} Sample
  * @typedef {import('@walrus/core').Decision} Decision
  * @typedef {import('@walrus/core').ApplyResult} ApplyResult
+ * @typedef {import('@walrus/core').Effect} Effect
  * @typedef {import('./types.js').Series} Series
  */
 
@@ -244,7 +245,7 @@ function renderDecisions(series) {
   const rows = [...series.decisions].reverse().slice(0, 12);
   $('#decisions tbody').replaceChildren(
     ...rows.map((d) =>
-      el('tr', {}, el('td', {}, fmtTime(d.t)), el('td', {}, d.action), el('td', {}, `${fmtMb(d.old_size_mb)} → ${fmtMb(d.new_size_mb)}`), el('td', {}, d.apply_status || '–'), el('td', {}, d.reason)),
+      el('tr', {}, el('td', {}, fmtTime(d.t)), el('td', {}, d.action), el('td', {}, `${fmtMb(d.old_size_mb)} → ${fmtMb(d.new_size_mb)}`), el('td', {}, d.apply_status || '–'), el('td', { class: 'effect' }, d.effect || '–'), el('td', {}, d.reason)),
     ),
   );
 }
@@ -276,7 +277,7 @@ function onDecision(d) {
   const series = state.series;
   if (!series || d.cluster !== state.selected) return;
   if (series.decisions.some((x) => x.id === d.id)) return;
-  series.decisions.push({ t: d.sample_at, id: d.id, action: d.action, old_size_mb: d.old_size_mb, new_size_mb: d.new_size_mb, reason: d.reason, apply_status: null });
+  series.decisions.push({ t: d.sample_at, id: d.id, action: d.action, old_size_mb: d.old_size_mb, new_size_mb: d.new_size_mb, reason: d.reason, apply_status: null, effect: null });
   renderChart(series);
   renderDecisions(series);
 }
@@ -288,6 +289,15 @@ function onApplied(r) {
   if (!series || r.cluster !== state.selected) return;
   const d = series.decisions.find((x) => x.id === r.decision_id);
   if (d) d.apply_status = r.status;
+  renderDecisions(series);
+}
+
+/** @param {Effect} e */
+function onEffect(e) {
+  const series = state.series;
+  if (!series || e.cluster !== state.selected) return;
+  const d = series.decisions.find((x) => x.id === e.decision_id);
+  if (d) d.effect = `${e.verdict}${e.flag ? ` (${e.flag})` : ''}: forced/h ${e.before.forced_per_hour} -> ${e.after.forced_per_hour}${e.holds_next_growth ? '; next growth held' : ''}`;
   renderDecisions(series);
 }
 
@@ -306,6 +316,7 @@ function follow() {
   on('sample', onSample);
   on('decision', onDecision);
   on('applied', onApplied);
+  on('effect', onEffect);
 }
 
 window.addEventListener('resize', () => state.series && renderChart(state.series));

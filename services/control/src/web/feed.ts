@@ -14,13 +14,13 @@ export interface LiveFeed {
   stop(): Promise<void>;
 }
 
-const SUBJECTS = ['walrus.sample.>', 'walrus.decision.>', 'walrus.applied.>'] as const;
-const KIND: Record<string, string> = { sample: 'sample', decision: 'decision', applied: 'applied' };
+const SUBJECTS = ['walrus.sample.>', 'walrus.decision.>', 'walrus.applied.>', 'walrus.effect.>'] as const;
+const KIND: Record<string, string> = { sample: 'sample', decision: 'decision', applied: 'applied', effect: 'effect' };
 
 /**
  * The live page: static HTML and JavaScript, a JSON API for the fleet and
  * one cluster's chart, and a server-sent event stream relaying samples,
- * decisions and outcomes as they pass on NATS (plain subscriptions: the page
+ * decisions, outcomes and effects as they pass on NATS (plain subscriptions: the page
  * sees what an alert subscriber sees).
  */
 export function startLiveFeed(opts: {

@@ -1,6 +1,6 @@
 import { DeliverPolicy, jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ApplyResultV1, appliedSubject, DecisionV1, decisionSubject, SampleV1, sampleSubject, STREAM_DECISIONS, STREAM_SAMPLES } from '@walrus/core';
+import { ApplyResultV1, appliedSubject, DecisionV1, decisionSubject, EffectV1, effectSubject, SampleV1, sampleSubject, STREAM_DECISIONS, STREAM_SAMPLES, effectSummary } from '@walrus/core';
 import type { z } from 'zod';
 import type { Series } from './types.js';
 
@@ -14,12 +14,14 @@ const MAX_MESSAGES = 2000;
  */
 export async function readSeries(nc: NatsConnection, jsm: JetStreamManager, cluster: string, sinceMs: number): Promise<Series> {
   const since = new Date(sinceMs).toISOString();
-  const [samples, decisions, outcomes] = await Promise.all([
+  const [samples, decisions, outcomes, effects] = await Promise.all([
     readSubject(nc, jsm, STREAM_SAMPLES, sampleSubject(cluster), since, SampleV1),
     readSubject(nc, jsm, STREAM_DECISIONS, decisionSubject(cluster), since, DecisionV1),
     readSubject(nc, jsm, STREAM_DECISIONS, appliedSubject(cluster), since, ApplyResultV1),
+    readSubject(nc, jsm, STREAM_DECISIONS, effectSubject(cluster), since, EffectV1),
   ]);
   const status = new Map(outcomes.map((o) => [o.decision_id, o.status]));
+  const effectOf = new Map(effects.map((e) => [e.decision_id, effectSummary(e)]));
   let prev: number | null = null;
   const points = samples.map((s) => {
     const forced = prev === null || s.checkpoints_requested < prev ? null : s.checkpoints_requested - prev;
@@ -38,9 +40,11 @@ export async function readSeries(nc: NatsConnection, jsm: JetStreamManager, clus
       new_size_mb: d.new_size_mb,
       reason: d.reason,
       apply_status: status.get(d.id) ?? null,
+      effect: effectOf.get(d.id) ?? null,
     })),
   };
 }
+
 
 /** Messages of one subject stored since `since`, oldest first, through an ordered consumer (one filter subject: NATS 2.9). */
 async function readSubject<S extends z.ZodType>(

@@ -17,6 +17,8 @@ export interface SeriesDecision {
   new_size_mb: number;
   reason: string;
   apply_status: string | null;
+  /** What the change did, once judged (walrus.effect.<cluster>): "helped: forced/h 120 -> 0", null before. */
+  effect: string | null;
 }
 
 export interface Series {

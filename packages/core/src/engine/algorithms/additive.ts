@@ -1,4 +1,5 @@
 import { MAX_WAL_SIZE_LIMIT_MB } from '../../schemas.js';
+import { countedCheckpoints } from './counted.js';
 import type { SizingAlgorithm } from './types.js';
 
 /**
@@ -9,15 +10,17 @@ import type { SizingAlgorithm } from './types.js';
  */
 export const additive: SizingAlgorithm = {
   name: 'additive',
-  proposeGrowth({ currentMb, delta, threshold, policy }) {
-    if (delta < threshold) return { proposal: null, state: undefined };
+  proposeGrowth(input) {
+    const { currentMb, delta, threshold, policy } = input;
+    const { count, over } = countedCheckpoints(input);
+    if (count < threshold) return { proposal: null, state: undefined };
     const increment = policy.additiveIncrementMb;
-    const calculatedMb = Math.min(currentMb + delta * increment, MAX_WAL_SIZE_LIMIT_MB);
+    const calculatedMb = Math.min(currentMb + count * increment, MAX_WAL_SIZE_LIMIT_MB);
     return {
       proposal: {
         calculatedMb,
-        reason: `${delta} forced checkpoints in the interval (threshold ${threshold}): ${currentMb} MB + ${delta} x ${increment} MB = ${calculatedMb} MB`,
-        metadata: { delta, threshold, additive_increment_mb: increment, calculated_size_mb: calculatedMb },
+        reason: `${count} forced checkpoints ${over} (threshold ${threshold}): ${currentMb} MB + ${count} x ${increment} MB = ${calculatedMb} MB`,
+        metadata: { delta, ...(count !== delta ? { counted_checkpoints: count } : {}), threshold, additive_increment_mb: increment, calculated_size_mb: calculatedMb },
       },
       state: undefined,
     };

@@ -125,8 +125,12 @@ describe.each(['adaptive', 'percentile'] as const)('sizing v2 - %s', (algorithm)
     const off = { algorithm, proactiveSizing: 'off' as const };
     const r = scenario(ticks, { policy: off, startMb: 32 });
     expect(r.decisions[0]).toMatchObject({ action: 'increase', forced_checkpoints: 1, metadata: { trigger: 'forced_checkpoints', recent_forced_checkpoints: 2 } });
-    // multiplicative keeps pg_walrus's per-interval count: one a sample is below threshold 2
-    expect(scenario(ticks, { policy: { algorithm: 'multiplicative' }, startMb: 32 }).decisions).toEqual([]);
+    // multiplicative counts per checkpoint_timeout too, as pg_walrus does (issue 25 item 5): the two reach threshold 2
+    expect(scenario(ticks, { policy: { algorithm: 'multiplicative' }, startMb: 32 }).decisions[0]).toMatchObject({
+      action: 'increase',
+      new_size_mb: 96,
+      metadata: { counted_checkpoints: 2, multiplier: 3 },
+    });
   });
 
   it('sizing v2 - checkpoints forced at the size walrus grew from do not count again at the new size', () => {

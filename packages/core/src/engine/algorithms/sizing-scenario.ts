@@ -42,6 +42,8 @@ export function scenario(
     redo?: boolean;
     /** PostgreSQL's own rule too (XLogCheckpointNeeded): a checkpoint is forced (requested, redo moved) once the WAL reaches CheckPointSegments segments past the redo point's segment. */
     walForces?: boolean;
+    /** More sample fields at `t` seconds (e.g. the cumulative counters an effect is judged by). */
+    extra?: (t: number) => Partial<Sample>;
   } = {},
 ): ScenarioResult {
   const step = opts.step ?? 5;
@@ -90,6 +92,7 @@ export function scenario(
       checkpoint_completion_target: 0.9,
       settings: {},
       ...(opts.redo === false ? {} : { checkpoint_redo_bytes: redo, wal_segment_size_bytes: SEGMENT }),
+      ...(opts.extra?.(t) ?? {}),
     };
     const r = evaluate({ state, sample: s, policy: p, now: NOW });
     state = r.state;

@@ -43,6 +43,13 @@ export interface WalView {
    * absent = this interval's only.
    */
   recentForced?: number;
+  /**
+   * Requested checkpoints (any cause) over the last checkpoint_timeout,
+   * since the last change: what multiplicative and additive count, as
+   * pg_walrus does per checkpoint_timeout (wal-rate.ts recentRequested);
+   * absent = this interval's only.
+   */
+  recentRequested?: number;
 }
 
 /** What the engine remembers of the previous evaluated sample. */

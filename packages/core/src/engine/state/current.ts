@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ALGORITHM_NAMES } from '../../config/policy.js';
 import { AlertBookSchema, NO_ALERTS } from '../disk/alerts.js';
 import { DiskMemorySchema } from '../disk/limit.js';
+import { EffectMemorySchema } from '../effect.js';
+import { RecurringSchema } from '../recurring.js';
 import { WalRateSchema } from '../wal-rate.js';
 import { MEMBER_FIELDS_V1, RULE_FIELDS_V1 } from './parts.js';
 
@@ -40,6 +42,10 @@ export const ClusterStateV2 = z.strictObject({
   /** Each sizing algorithm's own state, under its name (algorithms/types.ts GrowResult.state); the algorithm checks it when read. */
   algo: z.partialRecord(z.enum(ALGORITHM_NAMES), z.unknown()),
   ...MEMBER_FIELDS_V1,
+  /** What the WAL needed per slot of the recurring period (recurring.ts); absent when nothing was learned (or in older states). */
+  recurring: RecurringSchema.optional(),
+  /** The change being checked for its effect, the counters it is judged by, and a growth held back after one that did not help (effect.ts); absent in older states. */
+  effect: EffectMemorySchema.optional(),
 });
 export type ClusterStateV2 = z.infer<typeof ClusterStateV2>;
 /** The cluster state the engine works on: always the newest version. */
