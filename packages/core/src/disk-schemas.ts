@@ -26,6 +26,10 @@ export const ReplicationSlotV1 = z.strictObject({
   retained_bytes: Bytes.nullable(),
   /** safe_wal_size: WAL that can still be written before the slot is lost; null without max_slot_wal_keep_size. */
   safe_wal_size_bytes: z.number().int().nullable(),
+  /** PostgreSQL 17+: why the slot was invalidated (`wal_removed`, `rows_removed`, `wal_level_insufficient`, 18: `idle_timeout`), null while valid. Absent before 17. */
+  invalidation_reason: z.string().max(64).nullable().optional(),
+  /** PostgreSQL 17+: since when nobody has consumed the slot, null while it is active. Absent before 17. */
+  inactive_since: IsoTime.nullable().optional(),
 });
 export type ReplicationSlot = z.infer<typeof ReplicationSlotV1>;
 
@@ -59,6 +63,10 @@ export const WAL_DISK_SAMPLE_FIELDS = {
   /** How many slots the server has (replication_slots may list fewer). */
   replication_slot_count: Count.optional(),
   archiver: ArchiverV1.optional(),
+  /** max_slot_wal_keep_size in MB, -1 = unlimited (the default): what walrus.bound_slots manages. */
+  max_slot_wal_keep_size_mb: z.number().int().min(-1).optional(),
+  /** PostgreSQL 18: idle_replication_slot_timeout in seconds (0 = off). Absent before 18. */
+  idle_replication_slot_timeout_s: Count.optional(),
 } as const;
 
 /** `no_samples` (ARCHITECTURE §8): a registered or known cluster sampled by nobody (fleet/no-samples.ts). */

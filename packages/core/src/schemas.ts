@@ -44,6 +44,16 @@ export const SampleV1 = z.strictObject({
    */
   checkpoint_redo_bytes: z.number().min(0).optional(),
   wal_segment_size_bytes: z.number().int().positive().optional(),
+  /*
+   * Optional, by version (docs/POSTGRES-NOTES.md): PostgreSQL 18's
+   * `pg_stat_checkpointer.num_done` (checkpoints really performed, where
+   * num_timed / num_requested also count skipped ones), and 17+'s
+   * restartpoint counters, which count a standby's checkpoints.
+   */
+  checkpoints_done: Count.optional(),
+  restartpoints_requested: Count.optional(),
+  restartpoints_timed: Count.optional(),
+  restartpoints_done: Count.optional(),
   /* What holds WAL on disk (pg_wal, slots, wal_keep_size, the archiver): disk-schemas.ts. */
   ...WAL_DISK_SAMPLE_FIELDS,
   /*

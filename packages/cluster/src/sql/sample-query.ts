@@ -32,6 +32,9 @@ export const SERVER_VERSION_SQL = "SELECT current_setting('server_version_num') 
  *   session has seen a placeholder (e.g. ALTER SYSTEM + reload), removing the
  *   setting leaves it as '' in that session, not NULL (proved by a test), so
  *   '' means "not set" for a long-lived collector connection.
+ * - Counters that only some versions have (18's num_done, 17+'s
+ *   restartpoints_*) are read through to_jsonb of the view's row: NULL
+ *   where the column does not exist, so one text serves every version.
  * - The timeline (TIMELINE_COLUMNS): which history the server is on, so
  *   that the engine can tell a new primary from a stale one.
  */
@@ -56,6 +59,10 @@ SELECT
   (cp.redo_lsn - '0/0'::pg_lsn)::text AS checkpoint_redo_bytes,
   ws.setting AS wal_segment_size,
   ws.unit AS wal_segment_size_unit,
+  to_jsonb(c) ->> 'num_done' AS checkpoints_done,
+  to_jsonb(c) ->> 'restartpoints_req' AS restartpoints_requested,
+  to_jsonb(c) ->> 'restartpoints_timed' AS restartpoints_timed,
+  to_jsonb(c) ->> 'restartpoints_done' AS restartpoints_done,
   ${TIMELINE_COLUMNS}
 FROM ${view} AS c
 CROSS JOIN (
@@ -109,6 +116,10 @@ export interface SampleRow {
   checkpoint_redo_bytes: string | null;
   wal_segment_size: string | null;
   wal_segment_size_unit: string | null;
+  checkpoints_done: string | null;
+  restartpoints_requested: string | null;
+  restartpoints_timed: string | null;
+  restartpoints_done: string | null;
   wal_file: string | null;
   received_tli: string | null;
   checkpoint_tli: string | null;

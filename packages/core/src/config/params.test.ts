@@ -22,6 +22,9 @@ describe('params - registry', () => {
       'walrus.target_percentile',
       'walrus.proactive_sizing',
       'walrus.wal_disk_budget',
+      'walrus.bound_slots',
+      'walrus.slot_grace_sec',
+      'walrus.forecast_horizon_sec',
       'walrus.profiles',
     ]);
   });
@@ -52,6 +55,9 @@ describe('params - registry', () => {
       targetPercentile: 95,
       proactiveSizing: 'auto',
       walDiskBudgetMb: null,
+      boundSlots: false,
+      slotGraceSec: 600,
+      forecastHorizonSec: 21600,
       profiles: [],
     });
   });
