@@ -123,10 +123,16 @@ const DecisionFieldsV1 = z.strictObject({
   target_member: MemberName.optional(),
   /** What the engine measured as of the sample (absent on decisions of the member rules, which judge no counters). */
   sizing_status: SizingStatusV1.optional(),
+  /**
+   * walrus.bound_slots: the max_slot_wal_keep_size (MB) to put in force with
+   * new_size_mb, on every member (docs/DISK-SAFETY.md). A decision about the
+   * keep size alone has new_size_mb = old_size_mb. Absent: leave it as it is.
+   */
+  max_slot_wal_keep_size_mb: z.number().int().min(0).max(MAX_WAL_SIZE_LIMIT_MB).optional(),
 });
 
 /** The metadata keys that carried the typed fields before they existed, and still carry copies of them for subscribers that read those. */
-export const DECISION_METADATA_COPIES = ['primary_member', 'target_member', 'sizing_status'] as const;
+export const DECISION_METADATA_COPIES = ['primary_member', 'target_member', 'sizing_status', 'max_slot_wal_keep_size_mb'] as const;
 
 /**
  * Decisions published before the typed fields existed carried them in
@@ -143,6 +149,7 @@ function liftMetadataCopies(value: unknown): unknown {
     primary_member: MemberName,
     target_member: MemberName,
     sizing_status: SizingStatusV1,
+    max_slot_wal_keep_size_mb: z.number().int().min(0).max(MAX_WAL_SIZE_LIMIT_MB),
   };
   for (const key of DECISION_METADATA_COPIES) {
     if (key in lifted) continue;

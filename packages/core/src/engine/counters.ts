@@ -5,6 +5,7 @@ import { proactiveGrowth } from './algorithms/proactive.js';
 import type { GrowInput, GrowProposal, PreviousSample, WalView } from './algorithms/types.js';
 import { classifyCheckpoints } from './checkpoint-causes.js';
 import { decisionFrom } from './decision.js';
+import { withSlotBound } from './disk/bound-decision.js';
 import { describeLimit, diskMemory, diskShrink, limitMetadata, walDiskLimit, type WalDiskLimit } from './disk/limit.js';
 import type { EvaluateInput, EvaluateResult, Insight, StepOutcomeKind, WantedChange } from './evaluation.js';
 import { checkRateLimit, recordChange } from './rate-limit.js';
@@ -157,13 +158,15 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
       : grown.proposal
         ? growChange(grown.proposal, sample.max_wal_size_mb, policy, disk)
         : shrinkChange(next.quietIntervals, delta, sample.max_wal_size_mb, policy, formulaShrink);
+  // walrus.bound_slots keeps max_slot_wal_keep_size in step with whatever the rules decided (disk/bound-decision.ts).
+  const freshRate = walRate.lastRate ?? walRate.recentRate ?? walRate.ema;
   if ('none' in wanted) {
     // Requested checkpoints that WAL did not cause are worth a word when they explain a non-growth.
     const causes = formulaBased && wal.causes.other > 0 ? `; ${wal.causes.reason}` : '';
-    return { state: next, decision: null, outcome: { kind: 'no_change', reason: wanted.none + causes }, insight };
+    return withSlotBound(input, { state: next, decision: null, outcome: { kind: 'no_change', reason: wanted.none + causes }, insight }, freshRate);
   }
   const change = profiled.profile === null ? wanted : { ...wanted, metadata: { ...wanted.metadata, profile: profiled.profile } };
-  return { ...emit(input, next, change, delta, atMs), insight };
+  return withSlotBound(input, { ...emit(input, next, change, delta, atMs), insight }, freshRate);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Policy } from '../config/policy.js';
 import type { Decision, Sample } from '../schemas.js';
+import type { SlotBound } from './disk/slot-bound.js';
 import type { BlockedBy } from './rate-limit.js';
 import type { ClusterState } from './state/current.js';
 
@@ -54,6 +55,8 @@ export interface EvaluateResult {
   insight?: Insight;
   /** The change the rules wanted, when they wanted one (the decision says it in words and metadata). */
   change?: WantedChange;
+  /** walrus.bound_slots: the keep size worked out for this sample (null: not bounded; absent: the rules did not get that far). */
+  bound?: SlotBound | null;
 }
 
 export interface Insight {
