@@ -36,7 +36,7 @@ export function withSlotBound(input: EvaluateInput, result: EvaluateResult, walR
   if (bound === null) {
     // Turned off (or the budget is): nothing is warned about any more; the keep size in force is left as it is.
     const { slotGrace: _gone, ...state } = result.state;
-    return { ...result, state: state as ClusterState, bound: null };
+    return { ...result, state, bound: null };
   }
   const state: ClusterState = { ...result.state, slotGrace: bound.grace };
   if (d !== null && changesSize) {
