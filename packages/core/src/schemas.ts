@@ -192,6 +192,8 @@ export const ApplyResultV1 = z.strictObject({
   applied_at: IsoTime,
   max_wal_size_mb: SizeMb.nullable(),
   error: z.string().nullable(),
+  /** Optional (walrus.bound_slots): max_slot_wal_keep_size read back after the reload (MB, -1 unlimited), when the decision set it. */
+  max_slot_wal_keep_size_mb: z.number().int().min(-1).max(MAX_WAL_SIZE_LIMIT_MB).optional(),
   /*
    * Optional, for clusters with several members: the member the decision
    * was applied to as the primary (or the one member a member-targeted
