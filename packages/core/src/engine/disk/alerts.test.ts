@@ -225,7 +225,7 @@ describe('alerts - wal_disk_forecast', () => {
       out.push(...r.alerts);
     }
     expect(out.map((a) => [a.kind, a.state, a.eta_seconds, a.cause, a.slot, a.at])).toEqual([
-      ['wal_disk_forecast', 'firing', 3000, 'replication_slot', 'stuck', at(60)],
+      ['wal_disk_forecast', 'firing', 3000, 'replication_slot', undefined, at(60)],
       ['wal_disk_forecast', 'resolved', null, null, undefined, at(240)],
     ]);
     expect(out[0]?.detail).toBe('the budget is reached in about 3000 s, within walrus.forecast_horizon_sec 1 h 0 min');

@@ -201,7 +201,8 @@ export function evaluateAlerts(book: AlertBook, sample: Sample, policy: Policy, 
   const f = context.forecast;
   if (f !== null) {
     const horizon = policy.forecastHorizonSec;
-    const extra = { eta_seconds: f.etaSec, cause: f.cause, ...(f.slot ? { slot: f.slot } : {}), ...(f.usedBytes !== null ? { used_bytes: f.usedBytes } : {}) };
+    // No `slot` field: the alert is one per cluster (walrus.alerts_firing keys on kind and slot), and the detail names the slot.
+    const extra = { eta_seconds: f.etaSec, cause: f.cause, ...(f.usedBytes !== null ? { used_bytes: f.usedBytes } : {}) };
     const wasFiring = 'wal_disk_forecast' in firing;
     if (!wasFiring && f.etaSec !== null && f.etaSec <= horizon) {
       emit('wal_disk_forecast', 'wal_disk_forecast', 'firing', `${f.detail}, within walrus.forecast_horizon_sec ${formatDuration(horizon)}`, extra);
