@@ -3,6 +3,7 @@ import {
   NO_SAMPLES_KEY,
   resolvePolicy,
   sizingStatus,
+  walVolumeStatus,
   type ApplyResult,
   type ClusterState,
   type Policy,
@@ -108,6 +109,8 @@ export function clusterStatus(facts: ClusterFacts, defaults: Policy, nowMs: numb
     collector: facts.collector ?? facts.sample?.collector ?? null,
     registered: facts.registered ?? false,
     alerts_firing: firingAlerts(state),
+    // The WAL volume (docs/DISK-SAFETY.md): budget, slots' keep size, archiver backlog, time to full.
+    ...walVolumeStatus(state, sample, policy),
   };
 }
 

@@ -97,26 +97,36 @@ export function forecastDisk(sample: Sample, policy: Policy, previous: ForecastM
   const rates: Forecast['rates'] = { replication_slot: memory.slot?.rate ?? null, archiver: memory.archiver?.rate ?? null, pg_wal: memory.pgWal?.rate ?? null };
   if (budgetBytes === null) return { memory, forecast: { ...none('walrus.wal_disk_budget is off: no budget to forecast against', memory).forecast, rates } };
 
-  // The disk fills at the fastest trend (pg_wal's includes every holder's); the cause named is the
-  // holder that grows fastest, pg_wal itself only when neither a slot nor the archiver grows.
-  let cause: ForecastCause | null = null;
-  for (const c of ['replication_slot', 'archiver'] as const) {
-    const r = rates[c];
-    if (r !== null && r > 0 && (cause === null || r > (rates[cause] ?? 0))) cause = c;
-  }
-  if (cause === null && (rates.pg_wal ?? 0) > 0) cause = 'pg_wal';
-  const room = Math.max(0, budgetBytes - usedBytes);
-  if (cause === null) {
+  const eta = etaOf(memory, budgetBytes);
+  if (eta === null) {
     return { memory, forecast: { ...none(`nothing that holds WAL is growing; pg_wal holds ${formatBytes(usedBytes)} of walrus.wal_disk_budget ${formatBytes(budgetBytes)}`, memory).forecast, rates } };
   }
-  const rate = Math.max(rates[cause] ?? 0, rates.pg_wal ?? 0);
-  const etaSec = Math.round(room / rate);
+  const { cause, etaSec, rate } = eta;
   const slotName = cause === 'replication_slot' ? (memory.slot?.name ?? null) : null;
   const what = slotName ? `${CAUSE_TEXT[cause]} ${slotName}` : CAUSE_TEXT[cause];
   const detail =
     `pg_wal holds ${formatBytes(usedBytes)} of walrus.wal_disk_budget ${formatBytes(budgetBytes)}; ${what} grows by ${formatBytes(rate)}/s: the budget is reached in about ${formatDuration(etaSec)}` +
     (cause === 'archiver' && backlog ? ` (${backlog.segments} segment(s), ${formatBytes(backlog.bytes)}, wait to be archived)` : '');
   return { memory, forecast: { etaSec, cause, slot: slotName, rates, archiverBacklog: backlog, usedBytes, budgetBytes, detail } };
+}
+
+/**
+ * The disk fills at the fastest trend (pg_wal's includes every holder's);
+ * the cause named is the holder that grows fastest, pg_wal itself only when
+ * neither a slot nor the archiver grows. Null when nothing grows. Also what
+ * `walrus status` shows from a stored state.
+ */
+export function etaOf(memory: ForecastMemory, budgetBytes: number): { cause: ForecastCause; etaSec: number; rate: number } | null {
+  const rates: Record<ForecastCause, number | null> = { replication_slot: memory.slot?.rate ?? null, archiver: memory.archiver?.rate ?? null, pg_wal: memory.pgWal?.rate ?? null };
+  let cause: ForecastCause | null = null;
+  for (const c of ['replication_slot', 'archiver'] as const) {
+    const r = rates[c];
+    if (r !== null && r > 0 && (cause === null || r > (rates[cause] ?? 0))) cause = c;
+  }
+  if (cause === null && (rates.pg_wal ?? 0) > 0) cause = 'pg_wal';
+  if (cause === null || memory.pgWal === null) return null;
+  const rate = Math.max(rates[cause] ?? 0, rates.pg_wal ?? 0);
+  return { cause, rate, etaSec: Math.round(Math.max(0, budgetBytes - memory.pgWal.bytes) / rate) };
 }
 
 /** "2 h 5 min", "3 min 20 s", "45 s" */
