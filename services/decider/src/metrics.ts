@@ -24,6 +24,8 @@ export interface ClusterReadings {
   slotKeepBytes: number | null;
   /** The time-to-full forecast (null: nothing grows, or no budget). */
   forecastSeconds: number | null;
+  /** Slots PostgreSQL invalidated, in the latest sample that listed slots. */
+  lostSlots: string[] | null;
 }
 
 /** The cluster's readings, created empty on first use. */
@@ -46,6 +48,7 @@ export function readingsOf(readings: Map<string, ClusterReadings>, cluster: stri
       archiverBacklogBytes: null,
       slotKeepBytes: null,
       forecastSeconds: null,
+      lostSlots: null,
     };
     readings.set(cluster, r);
   }
@@ -212,6 +215,16 @@ export function deciderMetrics(registry: Registry) {
       name: 'walrus_slot_wal_keep_size_bytes',
       help: 'max_slot_wal_keep_size in force on the cluster (walrus.bound_slots manages it): the most WAL a replication slot may hold before PostgreSQL invalidates it; no series while it is unlimited (-1).',
       value: (r) => r.slotKeepBytes,
+    }),
+    slotLost: new Gauge({
+      name: 'walrus_slot_lost',
+      help: 'A replication slot PostgreSQL invalidated (wal_status lost; 17+: any invalidation_reason), 1 while it exists: its consumer must be rebuilt (walrus’s slot_lost alert names the reason); the series goes when the slot is dropped.',
+      labelNames: ['cluster', 'slot'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [cluster, r] of readings) for (const slot of r.lostSlots ?? []) this.set({ cluster, slot }, 1);
+      },
     }),
     forecast: clusterGauge(registers, readings, {
       name: 'walrus_wal_disk_forecast_seconds',

@@ -74,6 +74,7 @@ export class StepReport {
       }
       if (x.disk.slotKeepMb !== undefined) g.slotKeepBytes = x.disk.slotKeepMb < 0 ? null : x.disk.slotKeepMb * MB;
       if (x.disk.forecast !== undefined) g.forecastSeconds = x.disk.forecast.etaSec;
+      if (x.disk.lostSlots !== undefined) g.lostSlots = x.disk.lostSlots;
     }
     // Also by 0: the series then exists from the cluster's first sample, so that
     // increase() counts its first forced checkpoints (a series that appears

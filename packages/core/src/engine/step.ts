@@ -86,6 +86,8 @@ export interface DiskReading {
   archiverBacklog?: { segments: number; bytes: number };
   /** max_slot_wal_keep_size in force (MB, -1 unlimited), when the sample says. */
   slotKeepMb?: number;
+  /** Slots PostgreSQL invalidated (wal_status lost, or 17+'s invalidation_reason), by name; absent when the sample lists no slots. */
+  lostSlots?: string[];
   /** The time-to-full forecast (disk/forecast.ts): seconds and cause, null when nothing grows or there is no budget. */
   forecast?: { etaSec: number | null; cause: string | null; slot: string | null };
 }
@@ -231,6 +233,9 @@ function diskReading(sample: Sample, policy: Policy, forecast: Forecast | null):
   return {
     ...(forecast?.archiverBacklog && sample.archiver?.mode !== 'off' ? { archiverBacklog: forecast.archiverBacklog } : {}),
     ...(sample.max_slot_wal_keep_size_mb !== undefined ? { slotKeepMb: sample.max_slot_wal_keep_size_mb } : {}),
+    ...(sample.replication_slots !== undefined
+      ? { lostSlots: sample.replication_slots.filter((s) => s.wal_status === 'lost' || (s.invalidation_reason ?? null) !== null).map((s) => s.name) }
+      : {}),
     ...(forecast && forecast.usedBytes !== null ? { forecast: { etaSec: forecast.etaSec, cause: forecast.cause, slot: forecast.slot } } : {}),
     ...(sample.pg_wal_bytes !== undefined ? { usedBytes: sample.pg_wal_bytes } : {}),
     budgetBytes: policy.walDiskBudgetMb === null ? null : policy.walDiskBudgetMb * MB,
