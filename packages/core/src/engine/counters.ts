@@ -159,7 +159,10 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
         ? growChange(grown.proposal, sample.max_wal_size_mb, policy, disk)
         : shrinkChange(next.quietIntervals, delta, sample.max_wal_size_mb, policy, formulaShrink);
   // walrus.bound_slots keeps max_slot_wal_keep_size in step with whatever the rules decided (disk/bound-decision.ts).
-  const freshRate = walRate.lastRate ?? walRate.recentRate ?? walRate.ema;
+  // The higher of the sliding rate (about a checkpoint_timeout) and the last interval's: a load that just
+  // began is not underestimated, so a slot is warned early enough and promised enough for its grace.
+  const rates = [walRate.recentRate, walRate.lastRate].filter((r): r is number => r !== null && r !== undefined);
+  const freshRate = rates.length > 0 ? Math.max(...rates) : walRate.ema;
   if ('none' in wanted) {
     // Requested checkpoints that WAL did not cause are worth a word when they explain a non-growth.
     const causes = formulaBased && wal.causes.other > 0 ? `; ${wal.causes.reason}` : '';

@@ -56,11 +56,12 @@ describe('slot bound - max_slot_wal_keep_size from the budget', () => {
     // Half-way through the grace: still promised what it needed at the warning.
     const mid = bound(disk(300, { replication_slots: [slot('stuck', 400)] }), { rateMb: 1, grace: first?.grace });
     expect(mid).toMatchObject({ keepMb: 700, atRisk: [expect.objectContaining({ graceEndsAt: at(600) })] });
-    // A budget that leaves less: the promise outlasts it until the grace ends ...
+    // A budget that leaves less: the promise outlasts it until the grace ends, by half the margin at most ...
     const tight = { ...BOUND, walDiskBudgetMb: 700 };
     expect(bound(disk(500, { replication_slots: [slot('stuck', 500)] }), { rateMb: 1, grace: first?.grace, p: tight })).toMatchObject({
       boundMb: 430,
-      keepMb: 700,
+      marginMb: 70,
+      keepMb: 465,
       protecting: { name: 'stuck', why: 'warned' },
     });
     // ... and no longer: the bound, which invalidates the slot at the next checkpoint.
@@ -69,9 +70,16 @@ describe('slot bound - max_slot_wal_keep_size from the budget', () => {
     expect(after?.grace).toEqual(first?.grace);
   });
 
-  it('slot bound - a slot that holds 80 % of the keep size is at risk even when WAL is not written; a slot no longer at risk is forgotten', () => {
+  it('slot bound - the margin is a tenth of the budget, but at least four WAL segments', () => {
+    expect(bound(disk(0, {}), { p: { ...BOUND, walDiskBudgetMb: 256 }, targetMb: 32 })).toMatchObject({ marginMb: 64, boundMb: 160 });
+    expect(bound(disk(0, { wal_segment_size_bytes: MB }), { p: { ...BOUND, walDiskBudgetMb: 256 }, targetMb: 32 })).toMatchObject({ marginMb: 26, boundMb: 198 });
+  });
+
+  it('slot bound - a slot that holds 80 % of the keep size is at risk even when WAL is not written; a warned slot is forgotten only once clearly safe', () => {
     const risky = bound(disk(0, { replication_slots: [slot('idle', 600)] }));
     expect(risky?.atRisk.map((r) => [r.slot.name, r.etaSec])).toEqual([['idle', null]]);
+    // Not at risk any more, but still above 70 % of the bound: still warned, its promise as it was (no new one at each sample).
+    expect(bound(disk(10, { replication_slots: [slot('idle', 500)] }), { grace: risky?.grace })?.grace).toEqual(risky?.grace);
     expect(bound(disk(10, { replication_slots: [slot('idle', 100)] }), { grace: risky?.grace })?.grace).toEqual({});
     // A lost slot holds nothing and is no one's concern here (slot_lost says it).
     expect(bound(disk(0, { replication_slots: [slot('gone', 0, { retained_bytes: null, wal_status: 'lost', invalidation_reason: 'wal_removed' })] }))?.atRisk).toEqual([]);

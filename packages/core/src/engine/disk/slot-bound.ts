@@ -3,6 +3,7 @@ import type { Policy } from '../../config/policy.js';
 import type { ReplicationSlot } from '../../disk-schemas.js';
 import type { Sample } from '../../schemas.js';
 import { toMs } from '../time.js';
+import { segmentBytes } from '../wal-rate.js';
 import { ceilMb, formatBytes, MB } from './holders.js';
 
 /*
@@ -25,8 +26,18 @@ import { ceilMb, formatBytes, MB } from './holders.js';
  * `slotGrace`).
  */
 
-/** The margin kept free of both max_wal_size and slots: PostgreSQL invalidates a slot only at a checkpoint, and writes past max_wal_size until one ends. */
+/**
+ * The margin kept free of both max_wal_size and slots, this share of the
+ * budget but at least SLOT_BOUND_MARGIN_SEGMENTS segments: PostgreSQL
+ * invalidates a slot only at a checkpoint (the slot passes the keep size
+ * by up to a checkpoint's distance first), pg_wal also holds the segment
+ * being written and the ones preallocated after it, and a warned slot's
+ * grace may take up to half of it.
+ */
 export const SLOT_BOUND_MARGIN = 0.1;
+export const SLOT_BOUND_MARGIN_SEGMENTS = 4;
+/** A warned slot no longer at risk is forgotten once it holds less than this share of the bound (it was advanced, or the budget raised). */
+export const SLOT_SAFE_RATIO = 0.7;
 /** A slot holding this share of the keep size is at risk (as slot_retention's 80 % of the budget). */
 export const SLOT_AT_RISK_RATIO = 0.8;
 /** Small moves of the keep size (a rate that varies) are not applied on their own: this share of the budget. */
@@ -89,9 +100,11 @@ export function slotBound(input: SlotBoundInput): SlotBound | null {
   const nowMs = toMs(sample.collected_at);
   const rate = Math.max(input.walRateBytesPerSec ?? 0, 0);
   const graceBytes = rate * policy.slotGraceSec;
-  const marginMb = Math.ceil(budgetMb * SLOT_BOUND_MARGIN);
+  const marginMb = Math.max(Math.ceil(budgetMb * SLOT_BOUND_MARGIN), Math.ceil((SLOT_BOUND_MARGIN_SEGMENTS * segmentBytes(sample)) / MB));
   const walKeepMb = sample.wal_keep_size_mb ?? 0;
   const boundMb = Math.max(0, budgetMb - input.targetMb - walKeepMb - marginMb);
+  // A warned slot's grace never takes more than half the margin: past it, the budget itself would not hold.
+  const promiseCapMb = boundMb + Math.floor(marginMb / 2);
   const slots = (sample.replication_slots ?? []).filter(holdsWal);
   const before = input.grace ?? {};
 
@@ -110,7 +123,7 @@ export function slotBound(input: SlotBoundInput): SlotBound | null {
     if (s.active) need(s.name, ceilMb(s.retained_bytes + graceBytes), 'active');
     else if (warned) {
       grace[s.name] = warned;
-      if (nowMs < toMs(warned.since) + policy.slotGraceSec * 1000) need(s.name, warned.needMb, 'warned');
+      if (nowMs < toMs(warned.since) + policy.slotGraceSec * 1000) need(s.name, Math.min(warned.needMb, promiseCapMb), 'warned');
     }
   }
   let keepMb = Math.max(boundMb, floorMb);
@@ -122,14 +135,15 @@ export function slotBound(input: SlotBoundInput): SlotBound | null {
     const room = keepMb * MB - s.retained_bytes;
     const etaSec = rate > 0 ? Math.max(0, room / rate) : null;
     const risky = s.retained_bytes >= SLOT_AT_RISK_RATIO * keepMb * MB || (etaSec !== null && etaSec <= policy.slotGraceSec);
-    if (!risky) {
-      delete grace[s.name];
-      continue;
-    }
+    // Once warned, a slot stays warned (its promise fixed, so that a varying rate cannot raise it again and again)
+    // until it is clearly safe, dropped, consumed again or lost.
+    const safe = s.retained_bytes < SLOT_SAFE_RATIO * boundMb * MB;
+    if (grace[s.name] && safe && !risky) delete grace[s.name];
+    if (!grace[s.name] && !risky) continue;
     const warned = grace[s.name] ?? { since: sample.collected_at, needMb: ceilMb(s.retained_bytes + graceBytes) };
     if (!grace[s.name]) {
       grace[s.name] = warned;
-      need(s.name, warned.needMb, 'warned');
+      if (nowMs < toMs(warned.since) + policy.slotGraceSec * 1000) need(s.name, Math.min(warned.needMb, promiseCapMb), 'warned');
     }
     atRisk.push({ slot: s, retainedBytes: s.retained_bytes, etaSec, graceEndsAt: new Date(toMs(warned.since) + policy.slotGraceSec * 1000).toISOString() });
   }
