@@ -133,9 +133,6 @@ describe.each([15, 18] as const)('wal volume - bound slots, PostgreSQL %i', (ver
     }
     // WAL on disk never passed the budget: walrus's samples and the test's own readings.
     const sampled = Math.max(...samples(VOL).map((s) => s.pg_wal_bytes ?? 0));
-    for (const s of samples(VOL)) console.log(`DBG ${s.collected_at.slice(14, 23)} mws=${(s as unknown as { max_wal_size_mb: number }).max_wal_size_mb} keep=${s.max_slot_wal_keep_size_mb} slot=${Math.round((slotOf(s)?.retained_bytes ?? 0) / MB)} ${slotOf(s)?.wal_status} pg_wal=${Math.round((s.pg_wal_bytes ?? 0) / MB)}`);
-    for (const d of watch.on(`walrus.decision.${VOL}`)) console.log(`DBGD ${(d.sample_at as string).slice(14, 23)} ${d.action as string} ${d.new_size_mb as number} keep=${d.max_slot_wal_keep_size_mb as number}`);
-    console.log(`PostgreSQL ${version}: peak pg_wal ${Math.round(Math.max(sampled, peak.bytes) / MB)} MB of ${BUDGET_MB} MB; warned ${warned.at as string}, lost ${lost.at as string}`);
     expect(Math.max(sampled, peak.bytes)).toBeLessThanOrEqual(BUDGET_MB * MB);
 
     // The forecast fired while the slot grew, naming it.

@@ -36,7 +36,7 @@ import { ceilMb, formatBytes, MB } from './holders.js';
  */
 export const SLOT_BOUND_MARGIN = 0.1;
 export const SLOT_BOUND_MARGIN_SEGMENTS = 4;
-/** A warned slot no longer at risk is forgotten once it holds less than this share of the bound (it was advanced, or the budget raised). */
+/** A warned slot is forgotten once it holds less than this share of the bound and would take twice the grace to reach the keep size (it was advanced, the budget raised, or WAL slowed down). */
 export const SLOT_SAFE_RATIO = 0.7;
 /** A slot holding this share of the keep size is at risk (as slot_retention's 80 % of the budget). */
 export const SLOT_AT_RISK_RATIO = 0.8;
@@ -137,8 +137,8 @@ export function slotBound(input: SlotBoundInput): SlotBound | null {
     const risky = s.retained_bytes >= SLOT_AT_RISK_RATIO * keepMb * MB || (etaSec !== null && etaSec <= policy.slotGraceSec);
     // Once warned, a slot stays warned (its promise fixed, so that a varying rate cannot raise it again and again)
     // until it is clearly safe, dropped, consumed again or lost.
-    const safe = s.retained_bytes < SLOT_SAFE_RATIO * boundMb * MB;
-    if (grace[s.name] && safe && !risky) delete grace[s.name];
+    const safe = s.retained_bytes < SLOT_SAFE_RATIO * boundMb * MB && (etaSec === null || etaSec > 2 * policy.slotGraceSec);
+    if (grace[s.name] && safe) delete grace[s.name];
     if (!grace[s.name] && !risky) continue;
     const warned = grace[s.name] ?? { since: sample.collected_at, needMb: ceilMb(s.retained_bytes + graceBytes) };
     if (!grace[s.name]) {
