@@ -3,7 +3,7 @@ import { type DecisionAction, MAX_WAL_SIZE_LIMIT_MB } from '../schemas.js';
 import { getAlgorithm } from './algorithms/registry.js';
 import { proactiveGrowth } from './algorithms/proactive.js';
 import type { GrowInput, GrowProposal, PreviousSample, WalView } from './algorithms/types.js';
-import { classifyCheckpoints } from './checkpoint-causes.js';
+import { boundByDone, classifyCheckpoints } from './checkpoint-causes.js';
 import { decisionFrom } from './decision.js';
 import { withSlotBound } from './disk/bound-decision.js';
 import { describeLimit, diskMemory, diskShrink, limitMetadata, walDiskLimit, type WalDiskLimit } from './disk/limit.js';
@@ -59,10 +59,16 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
       : null;
   const prevWal = state.walRate ?? undefined;
   const requestedDelta = state.prevRequested !== null && requested >= state.prevRequested ? requested - state.prevRequested : 0;
-  const causes = classifyCheckpoints(
-    requestedDelta,
-    prevWal ? { redoBytes: prevWal.redoBytes, sizeMb: prevWal.sizeMb, pending: prevWal.pendingRequested ?? 0 } : null,
-    sample,
+  // 18: num_done bounds what can have been performed (checkpoint-causes.ts boundByDone).
+  const done = sample.checkpoints_done;
+  const doneDelta = done !== undefined && state.prevDone !== undefined && done >= state.prevDone ? done - state.prevDone : null;
+  const causes = boundByDone(
+    classifyCheckpoints(
+      requestedDelta,
+      prevWal ? { redoBytes: prevWal.redoBytes, sizeMb: prevWal.sizeMb, pending: prevWal.pendingRequested ?? 0 } : null,
+      sample,
+    ),
+    doneDelta,
   );
   const walRate: WalRateState = {
     ...trackWal(prevWal, previous && { at: previous.collectedAt, walBytes: previous.walBytes }, sample, policy.emaAlpha, causes.walCaused, causes.other),
@@ -85,6 +91,7 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
     walRate,
     activeProfile: profiled.profile,
     disk: diskMemory(sample, state.disk),
+    ...(done !== undefined ? { prevDone: done } : {}),
   };
   const nothing = (kind: StepOutcomeKind, reason: string): EvaluateResult => ({
     state: seen,
