@@ -87,7 +87,7 @@ describe('step - the decider’s work on one sample, without NATS', () => {
     expect(still?.alerts).toEqual([]);
     expect(cleared?.alerts).toMatchObject([{ kind: 'slot_retention', state: 'resolved' }]);
     expect(cleared?.state.alerts).toEqual({ firing: {} });
-    expect(raised?.readings?.disk).toEqual({ budgetBytes: 1024 * MB, slots: [['s1', 900 * MB]] });
+    expect(raised?.readings?.disk).toEqual({ budgetBytes: 1024 * MB, slots: [['s1', 900 * MB]], lostSlots: [] });
   });
 
   it('step - a standby member’s sample neither raises nor resolves the cluster’s alerts, nor counts its size, checkpoints or disk', () => {
