@@ -73,10 +73,11 @@ describe('bound decision - walrus.bound_slots in the decisions', () => {
       disk(300, { requested: 3, max_slot_wal_keep_size_mb: 1544 }),
       disk(360, { size: 1024, requested: 3, walMb: 420, max_slot_wal_keep_size_mb: 776, replication_slots: [slot('replica', 500, true)], replication_slot_count: 1 }),
     ]);
-    // The slot's 500 MB (and as much again by the next sample) make the budget shrink max_wal_size to 800 MB at once;
-    // the active slot is 500 MB behind, and 600 s more at the higher of the sliding rate (420 MB in 360 s) and the last
-    // interval's (120 MB in 60 s, 2 MB/s) is 1200 MB: 1700 MB, more than the 1000 MB the budget leaves it.
-    expect(rs[2]?.decision).toMatchObject({ action: 'decrease', new_size_mb: 800, max_slot_wal_keep_size_mb: 1700, metadata: { slot_keep_bound_mb: 1000, slot_keep_floor_mb: 1700, slot_keep_protects: 'replica' } });
+    // The slot's 500 MB (and as much again by the next sample) and the bound's 200 MB margin make the budget shrink
+    // max_wal_size to 600 MB at once; the active slot is 500 MB behind, and 600 s more at the higher of the sliding rate
+    // (420 MB in 360 s) and the last interval's (120 MB in 60 s, 2 MB/s) is 1200 MB: 1700 MB, more than the 1200 MB the
+    // budget leaves it.
+    expect(rs[2]?.decision).toMatchObject({ action: 'decrease', new_size_mb: 600, max_slot_wal_keep_size_mb: 1700, metadata: { slot_keep_bound_mb: 1200, slot_keep_floor_mb: 1700, slot_keep_protects: 'replica' } });
   });
 
   it('bound decision - a stuck slot: warned (slot_retention) with its grace, then the bound holds and its loss is alerted', () => {

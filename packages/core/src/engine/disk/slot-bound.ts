@@ -92,6 +92,11 @@ export interface SlotBoundInput {
 const holdsWal = (s: ReplicationSlot): s is ReplicationSlot & { retained_bytes: number } =>
   s.retained_bytes !== null && s.wal_status !== 'lost' && (s.invalidation_reason ?? null) === null;
 
+/** The margin of the bound for this budget and the sample's segment size (SLOT_BOUND_MARGIN). */
+export function slotBoundMarginMb(budgetMb: number, sample: Sample): number {
+  return Math.max(Math.ceil(budgetMb * SLOT_BOUND_MARGIN), Math.ceil((SLOT_BOUND_MARGIN_SEGMENTS * segmentBytes(sample)) / MB));
+}
+
 /** The keep size for this sample, or null when slots are not bounded (walrus.bound_slots off, or no budget). */
 export function slotBound(input: SlotBoundInput): SlotBound | null {
   const { sample, policy } = input;
@@ -100,7 +105,7 @@ export function slotBound(input: SlotBoundInput): SlotBound | null {
   const nowMs = toMs(sample.collected_at);
   const rate = Math.max(input.walRateBytesPerSec ?? 0, 0);
   const graceBytes = rate * policy.slotGraceSec;
-  const marginMb = Math.max(Math.ceil(budgetMb * SLOT_BOUND_MARGIN), Math.ceil((SLOT_BOUND_MARGIN_SEGMENTS * segmentBytes(sample)) / MB));
+  const marginMb = slotBoundMarginMb(budgetMb, sample);
   const walKeepMb = sample.wal_keep_size_mb ?? 0;
   const boundMb = Math.max(0, budgetMb - input.targetMb - walKeepMb - marginMb);
   // A warned slot's grace never takes more than half the margin: past it, the budget itself would not hold.
