@@ -3,9 +3,12 @@
  * (rate-limited light pgbench) 2 min, a ramp up in steps every 20 s for
  * 2 min, the peak (full pgbench) 2 min, a ramp down for 1 min, quiet 3 min.
  */
+import { parseCheckpointLog } from './checkpoint-log.js';
+import { relativeCheckpoints, walForcedTimes } from './cycles.js';
 import { dailyFigures, formatDailyTable, type DailyFigures, type DailyPhases } from './figures.js';
 import { dailyGoals, type GoalResult } from './goals.js';
-import { armLabel, describeChanges, progress, runArm, SIZING, START_MB, type Context, type ShapeReport } from './context.js';
+import { armLabel, describeChanges, progress, recordArm, runArm, SIZING, START_MB, type Context, type ShapeReport } from './context.js';
+import type { ArmRecord } from './results.js';
 import { scaled, WALRUS_ARMS, type Options } from './options.js';
 import { pgbenchRun } from './workload.js';
 
@@ -33,31 +36,41 @@ export function dailySchedule(o: Pick<Options, 'timeScale' | 'quietRate' | 'ramp
   ];
 }
 
-export async function runDaily(ctx: Context): Promise<ShapeReport> {
+export async function runDaily(ctx: Context): Promise<void> {
   const { o, pgc } = ctx;
   const schedule = dailySchedule(o);
-  const rows: { arm: string; f: DailyFigures }[] = [];
-  const goals: GoalResult[] = [];
   for (const arm of o.arms.filter((a) => a === 'none' || WALRUS_ARMS.includes(a))) {
-    const run = await runArm(ctx, 'daily', arm, START_MB, async (elapsed) => {
+    const outputs: string[] = [];
+    const run = await runArm(ctx, 'daily', arm, 'arm', START_MB, async (elapsed) => {
       const starts = new Map<Step['phase'], number>();
       for (const s of schedule) {
         if (!starts.has(s.phase)) {
           starts.set(s.phase, elapsed());
           progress(`daily / ${arm}: ${s.phase} at ${elapsed().toFixed(0)} s`);
         }
-        await pgbenchRun(pgc, s.clients, s.seconds, s.rate ?? undefined);
+        outputs.push((await pgbenchRun(pgc, s.clients, s.seconds, s.rate ?? undefined)).output);
       }
       const phase = (p: Step['phase']): number => starts.get(p) ?? 0;
       const phases: DailyPhases = { rampStart: phase('ramp'), peakStart: phase('peak'), rampDownStart: phase('ramp down'), quietStart: phase('quiet again'), end: elapsed() };
       return phases;
     });
     progress(`daily / ${arm}: max_wal_size ${describeChanges(run.points)}`);
-    const f = dailyFigures(run.points, run.result, SIZING);
-    rows.push({ arm: armLabel(arm, o), f });
-    if (WALRUS_ARMS.includes(arm)) goals.push(...dailyGoals(f).map((g) => ({ ...g, arm, shape: 'daily' as const })));
+    const interval = arm === 'multiplicative' ? 30 : WALRUS_ARMS.includes(arm) ? o.sampleInterval : 0;
+    recordArm(ctx, run, { shape: 'daily', arm, role: 'arm', label: armLabel(arm, o), startMb: START_MB, sampleIntervalSec: interval, load: { kind: 'daily', phases: run.result } }, outputs.join('\n'));
   }
-  const describe = schedule.map((s) => `${s.phase} ${s.seconds} s ${s.rate === null ? 'full' : `-R ${s.rate}`}`).join(', ');
+}
+
+export function reportDaily(records: readonly ArmRecord[], o: Options): ShapeReport {
+  const rows: { arm: string; f: DailyFigures }[] = [];
+  const goals: GoalResult[] = [];
+  for (const r of records) {
+    if (r.load.kind !== 'daily') continue;
+    const checkpoints = relativeCheckpoints(parseCheckpointLog(r.checkpointLog), r.t0Ms);
+    const f = { ...dailyFigures(r.points, r.load.phases, SIZING), forcedLogAfterPeak: walForcedTimes(checkpoints, r.load.phases.peakStart, r.load.phases.end).length };
+    rows.push({ arm: r.label, f });
+    if (WALRUS_ARMS.includes(r.arm)) goals.push(...dailyGoals(f).map((g) => ({ ...g, arm: r.arm, shape: 'daily' as const })));
+  }
+  const describe = dailySchedule(o).map((s) => `${s.phase} ${s.seconds} s ${s.rate === null ? 'full' : `-R ${s.rate}`}`).join(', ');
   const text = [
     `## Daily cycle: ${describe}; from 32 MB\n`,
     formatDailyTable(rows),

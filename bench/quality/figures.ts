@@ -1,4 +1,5 @@
 import { formatTable } from '@walrus/runtime';
+import { walForcedTimes, wholeCycles, type CycleWindow, type RunCheckpoint } from './cycles.js';
 import type { Point } from './monitor.js';
 
 const MB = 1024 * 1024;
@@ -65,12 +66,18 @@ export function sizeChanges(points: readonly Point[]): { t: number; fromMb: numb
 }
 
 export interface SteadyFigures {
+  /** WAL-forced checkpoints during the load, from the server log (`checkpoint starting: wal`). */
   forced: number;
-  /** Seconds from load start to the last forced checkpoint; 0 when there was none. */
+  /** Requested checkpoints during the load, from the counters (any cause: the log tells which were WAL-forced). */
+  forcedCounter: number;
+  /** Seconds from load start to the last WAL-forced checkpoint; 0 when there was none. */
   reliefSec: number;
-  /** Every forced checkpoint was seen within the first sample interval of the load (the monitor's 1 s resolution allowed). */
+  /** Every forced checkpoint started within the first sample interval of the load (+1 s). */
   firstIntervalOnly: boolean;
+  /** WAL, transactions and full-page images over whole checkpoint cycles from the CHECKPOINT at t = 0; null when the load held no whole cycle. */
+  cycles: CycleWindow | null;
   walPerTxnBytes: number;
+  fpiPerTxn: number;
   steadyRateBytesPerSec: number;
   neededMb: number;
   finalMb: number;
@@ -80,30 +87,34 @@ export interface SteadyFigures {
 }
 
 /**
- * The steady WAL rate is measured over the last two whole checkpoint
- * intervals of the load, when the arm has settled: the rate that arm's own
- * final size has to carry.
+ * WAL per transaction over whole checkpoint cycles (cycles.ts); the steady
+ * WAL rate over the last two checkpoint_timeouts of the load, when the arm
+ * has settled: the rate that arm's own final size has to carry.
  */
 export function steadyFigures(
   points: readonly Point[],
+  checkpoints: readonly RunCheckpoint[],
   durationSec: number,
-  transactions: number,
   tps: number,
   s: SizingSettings,
   sampleIntervalSec: number,
 ): SteadyFigures {
-  const start = at(points, 0);
   const end = at(points, durationSec);
   const windowSec = Math.min(2 * s.checkpointTimeoutSec, durationSec);
   const windowStart = at(points, durationSec - windowSec);
-  const forced = forcedTimes(points, 0, durationSec);
+  const forced = walForcedTimes(checkpoints, 0, durationSec);
   const rate = (end.walBytes - windowStart.walBytes) / (end.t - windowStart.t);
   const needed = neededMb(rate, s);
+  // A checkpoint that starts in the load's last half second has too few transactions after its redo point to close a cycle on.
+  const cycles = wholeCycles(points, checkpoints, durationSec - 0.5);
   return {
     forced: forced.length,
+    forcedCounter: forcedTimes(points, 0, durationSec).length,
     reliefSec: forced.at(-1) ?? 0,
     firstIntervalOnly: forced.every((t) => t <= sampleIntervalSec + 1),
-    walPerTxnBytes: (end.walBytes - start.walBytes) / transactions,
+    cycles,
+    walPerTxnBytes: cycles?.walPerTxnBytes ?? Number.NaN,
+    fpiPerTxn: cycles?.fpiPerTxn ?? Number.NaN,
     steadyRateBytesPerSec: rate,
     neededMb: needed,
     finalMb: end.maxWalSizeMb,
@@ -131,13 +142,32 @@ export function calibratedNeedMb(points: readonly Point[], durationSec: number, 
 }
 
 export function formatSteadyTable(rows: readonly { arm: string; f: SteadyFigures }[], oracleWalPerTxn: number | null): string {
-  const header = ['arm', 'forced ckpts', 'time to relief', 'WAL/txn', 'vs oracle', 'steady WAL rate', 'needed', 'final max_wal_size', 'final/needed', 'changes', 'TPS'];
+  const header = [
+    'arm',
+    'forced (log: wal)',
+    'requested (counter)',
+    'time to relief',
+    'whole cycles',
+    'WAL/txn',
+    'vs oracle',
+    'FPI/txn',
+    'steady WAL rate',
+    'needed',
+    'final max_wal_size',
+    'final/needed',
+    'changes',
+    'TPS',
+  ];
   const body = rows.map(({ arm, f }) => [
     arm,
     String(f.forced),
-    f.forced === 0 ? 'none forced' : `${f.reliefSec.toFixed(0)} s`,
+    String(f.forcedCounter),
+    f.forced === 0 ? 'none forced' : `${f.reliefSec.toFixed(1)} s`,
+    // The CHECKPOINT at t = 0 starts a moment before the clock: shown as 0.
+    f.cycles === null ? 'none' : `${f.cycles.cycles} (${Math.max(0, f.cycles.fromT).toFixed(0)}-${f.cycles.toT.toFixed(0)} s)`,
     `${(f.walPerTxnBytes / 1024).toFixed(2)} kB`,
     oracleWalPerTxn === null ? '–' : `${(f.walPerTxnBytes / oracleWalPerTxn).toFixed(3)}x`,
+    f.fpiPerTxn.toFixed(3),
     `${(f.steadyRateBytesPerSec / MB).toFixed(2)} MB/s`,
     `${f.neededMb.toFixed(0)} MB`,
     `${f.finalMb} MB`,
@@ -156,6 +186,8 @@ export interface Burst {
 
 export interface BurstFigures {
   forced: number;
+  /** WAL-forced checkpoints over the bursts by the server log (`checkpoint starting: wal`), when the report has it. */
+  forcedLog?: number;
   /** Forced checkpoints after the first 15 s of each burst. */
   forcedLate: number;
   /** Forced checkpoints in every burst after the first, each counted from its start to its end. */
@@ -193,10 +225,11 @@ export function burstFigures(points: readonly Point[], bursts: readonly Burst[])
 }
 
 export function formatBurstTable(rows: readonly { arm: string; f: BurstFigures }[]): string {
-  const header = ['arm', 'forced ckpts', 'forced in bursts 2+', 'forced after 15 s of a burst', 'changes over the bursts', 'grows', 'shrinks', 'MB at burst ends', 'MB at quiet ends'];
+  const header = ['arm', 'forced ckpts', 'forced (log: wal)', 'forced in bursts 2+', 'forced after 15 s of a burst', 'changes over the bursts', 'grows', 'shrinks', 'MB at burst ends', 'MB at quiet ends'];
   const body = rows.map(({ arm, f }) => [
     arm,
     String(f.forced),
+    f.forcedLog === undefined ? '–' : String(f.forcedLog),
     String(f.forcedInLaterBursts),
     String(f.forcedLate),
     String(f.changesOverBursts),
@@ -262,6 +295,8 @@ export interface DailyPhases {
 
 export interface DailyFigures {
   forcedAfterPeak: number;
+  /** The same by the server log (`checkpoint starting: wal`), when the report has it. */
+  forcedLogAfterPeak?: number;
   forcedBeforePeak: number;
   quietRateBytesPerSec: number;
   quietNeedMb: number;
@@ -300,11 +335,12 @@ export function dailyFigures(points: readonly Point[], p: DailyPhases, s: Sizing
 }
 
 export function formatDailyTable(rows: readonly { arm: string; f: DailyFigures }[]): string {
-  const header = ['arm', 'forced before the peak', 'forced from the peak on', 'peak max_wal_size', 'quiet WAL rate', 'quiet need', 'final max_wal_size', 'back within 1.5x of the quiet need', 'changes'];
+  const header = ['arm', 'forced before the peak', 'forced from the peak on', 'forced from the peak on (log: wal)', 'peak max_wal_size', 'quiet WAL rate', 'quiet need', 'final max_wal_size', 'back within 1.5x of the quiet need', 'changes'];
   const body = rows.map(({ arm, f }) => [
     arm,
     String(f.forcedBeforePeak),
     String(f.forcedAfterPeak),
+    f.forcedLogAfterPeak === undefined ? '–' : String(f.forcedLogAfterPeak),
     `${f.peakMb} MB`,
     `${(f.quietRateBytesPerSec / MB).toFixed(2)} MB/s`,
     `${f.quietNeedMb.toFixed(0)} MB`,

@@ -1,28 +1,51 @@
 /**
  * bench/quality: how well each sizing algorithm keeps checkpoints timed on
- * real pgbench write loads (issues 6 and 13). PostgreSQL 17 starts with
+ * real write loads (issues 6, 13 and 25). PostgreSQL 17 starts with
  * max_wal_size = 32MB and checkpoint_timeout = 30s in postgresql.conf; the
- * shapes (steady, bursts, storm, daily) and their arms run one after another
- * on the same cluster, each from 32 MB again, with the real collector,
- * decider and applier in this process. A measurement, not a test: it prints
- * tables and each goal of issue 13 with PASS/FAIL, and exits 0 whatever the
+ * shapes (pgbench and sysbench steady loads, bursts, storm, daily,
+ * maintenance operations) and their arms run one after another on the same
+ * cluster, each from 32 MB again, with the real collector, decider and
+ * applier in this process. Every arm's raw output goes to
+ * bench/results/<timestamp>/ and the tables are computed from it (report.ts),
+ * as `pnpm bench:quality:report` does later. A measurement, not a test: it
+ * prints tables and each goal with PASS/FAIL, and exits 0 whatever the
  * figures (2 on a bad option). See bench/README.md.
  */
+import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { cleanupAll, cleanupAllSync, startNats, startPostgres } from '@walrus/servers';
 import { setUpBenchServers } from '../servers.js';
 import { formatLoad } from '../latency/environment.js';
 import { runBursts } from './bursts.js';
-import { progress, type Context, type ShapeReport } from './context.js';
+import { progress, type Context } from './context.js';
 import { runDaily } from './daily.js';
-import { formatGoals } from './goals.js';
-import { parseOptions, USAGE, UsageError, type Options, type Shape } from './options.js';
+import { prepareMaintenance, runMaintenance } from './maintenance.js';
+import { MAINTENANCE_SHAPES, parseOptions, USAGE, UsageError, type Options, type Shape } from './options.js';
+import { renderReport } from './report.js';
+import { readResults, ResultsWriter } from './results.js';
 import { runSteady } from './steady.js';
 import { runStorm } from './storm.js';
+import { sysbenchPrepare, SYSBENCH } from './sysbench.js';
 import { COMMON_ENV } from './walrus.js';
-import { PGBENCH, pgbenchInit } from './workload.js';
+import { createLoadDatabase, PGBENCH, pgbenchInit } from './workload.js';
 
-const SHAPES: Record<Shape, (ctx: Context) => Promise<ShapeReport>> = { steady: runSteady, bursts: runBursts, storm: runStorm, daily: runDaily };
+const SHAPES: Record<Shape, (ctx: Context) => Promise<void>> = {
+  steady: (ctx) => runSteady(ctx, 'steady'),
+  oltp_write_only: (ctx) => runSteady(ctx, 'oltp_write_only'),
+  oltp_read_write: (ctx) => runSteady(ctx, 'oltp_read_write'),
+  bursts: runBursts,
+  storm: runStorm,
+  daily: runDaily,
+  create_index: (ctx) => runMaintenance(ctx, 'create_index'),
+  vacuum_freeze: (ctx) => runMaintenance(ctx, 'vacuum_freeze'),
+  copy: (ctx) => runMaintenance(ctx, 'copy'),
+};
+
+/** bench/results/<UTC timestamp>, e.g. bench/results/2026-12-07T18-20-05Z. */
+function defaultResultsDir(): string {
+  const stamp = new Date().toISOString().slice(0, 19).replaceAll(':', '-');
+  return join(import.meta.dirname, '..', 'results', `${stamp}Z`);
+}
 
 function options(): Options {
   try {
@@ -51,33 +74,41 @@ async function main(): Promise<void> {
     });
   }
   const loadBefore = formatLoad(loadavg());
-  progress('starting nats-server and PostgreSQL 17 (max_wal_size = 32MB, checkpoint_timeout = 30s in postgresql.conf)');
+  progress('starting nats-server and PostgreSQL 17 (max_wal_size = 32MB, checkpoint_timeout = 30s, autovacuum off, log_timezone UTC in postgresql.conf)');
   const [nats, pgc] = await Promise.all([
     startNats(),
-    startPostgres({ version: 17, config: { max_wal_size: '32MB', min_wal_size: '32MB', checkpoint_timeout: '30s' } }),
+    startPostgres({
+      version: 17,
+      // autovacuum off: a vacuum of one arm's dead rows would write into another arm's figures (workload.ts tablesFresh vacuums between arms);
+      // log_checkpoints (on by default) with UTC timestamps: the log tells which checkpoints were WAL-forced, and their redo LSNs.
+      config: { max_wal_size: '32MB', min_wal_size: '32MB', checkpoint_timeout: '30s', autovacuum: 'off', log_checkpoints: 'on', log_timezone: 'UTC' },
+    }),
   ]);
   try {
+    const [version] = await pgc.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+    const results = new ResultsWriter(o.results ?? defaultResultsDir(), {
+      startedAt: new Date().toISOString(),
+      options: o,
+      walrusSettings: COMMON_ENV,
+      server: `PostgreSQL ${version?.v ?? '?'} (embedded, fsync off, shared_buffers 32MB)`,
+      loadBefore,
+    });
+    progress(`raw output to ${results.dir}`);
+    await createLoadDatabase(pgc);
     progress(`pgbench -i -s ${o.scale} (${PGBENCH})`);
     await pgbenchInit(pgc, o.scale);
-    const monitorClient = await pgc.connect();
-    const ctx: Context = { nats, pgc, monitorClient, o };
-    const reports: ShapeReport[] = [];
-    for (const shape of o.shapes) reports.push(await SHAPES[shape](ctx));
-    await monitorClient.end();
-    const out = reports.map((r) => r.text);
-    const goals = reports.flatMap((r) => r.goals);
-    out.push('## Goals (issue 13)\n');
-    if (goals.length === 0) out.push('no walrus arm ran: nothing to judge');
-    else {
-      out.push(formatGoals(goals));
-      const failed = goals.filter((g) => !g.pass).length;
-      out.push('', `${goals.length - failed} of ${goals.length} goals met${failed > 0 ? `, ${failed} not` : ''}.`);
+    if (o.shapes.includes('oltp_write_only') || o.shapes.includes('oltp_read_write')) {
+      progress(`sysbench prepare: ${o.sysbenchTables} tables of ${o.sysbenchTableSize} rows (${SYSBENCH})`);
+      await sysbenchPrepare(pgc, { tables: o.sysbenchTables, tableSize: o.sysbenchTableSize });
     }
-    if (o.timeScale !== 1) out.push(`every phase scaled by ${o.timeScale}: the goals are those of the full run, so PASS/FAIL here is indicative only.`);
-    out.push('');
-    out.push(`walrus settings: ${Object.entries(COMMON_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}; other parameters at their defaults.`);
-    out.push(`load average: ${loadBefore} before, ${formatLoad(loadavg())} after`);
-    process.stdout.write(`${out.join('\n')}\n`);
+    const monitorClient = await pgc.connect();
+    const ctx: Context = { nats, pgc, monitorClient, o, results };
+    if (o.shapes.some((sh) => (MAINTENANCE_SHAPES as readonly string[]).includes(sh))) await prepareMaintenance(ctx);
+    for (const shape of o.shapes) await SHAPES[shape](ctx);
+    await monitorClient.end();
+    const report = renderReport(readResults(results.dir));
+    results.finish(formatLoad(loadavg()), report);
+    process.stdout.write(`${report}raw output: ${results.dir} (pnpm bench:quality:report ${results.dir})\n`);
   } finally {
     await cleanupAll();
   }

@@ -3,13 +3,15 @@ import { dailySchedule } from './daily.js';
 import { parseOptions, scaled, UsageError } from './options.js';
 
 describe('bench quality options', () => {
-  it('options - every shape, adaptive only, full time by default', () => {
+  it('options - every shape, adaptive only, full time and full speed by default', () => {
     const o = parseOptions([]);
-    expect(o?.shapes).toEqual(['steady', 'bursts', 'storm', 'daily']);
+    expect(o?.shapes).toEqual(['steady', 'oltp_write_only', 'oltp_read_write', 'bursts', 'storm', 'daily', 'create_index', 'vacuum_freeze', 'copy']);
     expect(o?.arms).toEqual(['adaptive']);
     expect(o?.timeScale).toBe(1);
-    expect(o?.steadyRate).toBe(0.75);
-    expect(parseOptions(['--steady-rate', '0'])?.steadyRate).toBe(0);
+    expect(o?.steadyRate).toBe(0);
+    expect(o?.after).toBe(600);
+    expect(o?.results).toBeNull();
+    expect(parseOptions(['--steady-rate', '0.75'])?.steadyRate).toBe(0.75);
     expect(parseOptions(['--help'])).toBeNull();
   });
 
@@ -19,10 +21,14 @@ describe('bench quality options', () => {
     expect(o?.arms).toEqual(['none', 'oracle', 'percentile']);
     expect(o && scaled(o, 150)).toBe(30);
     expect(o && scaled(o, 2)).toBe(1);
+    // Several shapes, in the run's own order whatever the order asked.
+    expect(parseOptions(['--shape', 'copy,oltp_read_write,steady'])?.shapes).toEqual(['steady', 'oltp_read_write', 'copy']);
   });
 
   it('options - a bad option is a usage error naming it', () => {
     expect(() => parseOptions(['--shape', 'both'])).toThrow(UsageError);
+    expect(() => parseOptions(['--shape', 'steady,vacuum'])).toThrow(/--shape: .* \(got vacuum\)/);
+    expect(() => parseOptions(['--after', '0'])).toThrow(/--after/);
     expect(() => parseOptions(['--arms', 'adaptive,additive'])).toThrow(/--arms: unknown arm additive/);
     expect(() => parseOptions(['--scale-time', '0'])).toThrow(/--scale-time/);
     expect(() => parseOptions(['--steady-rate', '-1'])).toThrow(/--steady-rate/);

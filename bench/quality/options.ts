@@ -1,30 +1,42 @@
 import { parseArgs } from 'node:util';
 
-export const USAGE = `Usage: pnpm bench:quality [--shape steady|bursts|storm|daily|all] [--arms adaptive]
+export const USAGE = `Usage: pnpm bench:quality [--shape SHAPE[,SHAPE...]|all] [--arms adaptive]
                           [--scale-time 1] [--sample-interval 5] [--scale 20] [--clients 4]
-                          [--duration 150] [--calibration 40] [--steady-rate 0.75]
+                          [--duration 150] [--calibration 40] [--steady-rate 0]
+                          [--sysbench-tables 4] [--sysbench-table-size 250000]
                           [--bursts 3] [--burst 30] [--quiet 60]
                           [--storm-duration 120] [--storm-rate 100] [--checkpoint-every 2]
                           [--quiet-rate 50] [--ramp-top 1000]
-                          [--samples-dir DIR]
+                          [--maint-rows 4000000] [--before 60] [--after 600]
+                          [--results DIR] [--samples-dir DIR]
 
+--shape: steady (pgbench), oltp_write_only, oltp_read_write (sysbench),
+bursts, storm, daily, create_index, vacuum_freeze, copy; comma-separated, or
+all (default).
 --arms: comma-separated, from none, oneshot, oracle, multiplicative, adaptive,
-percentile (default adaptive). The steady shape always runs the oracle arm
-first; none runs in every shape, oneshot and oracle in steady only.
+percentile (default adaptive). The steady shapes always run the oracle arm
+first; none runs in every shape, oneshot and oracle in the steady shapes only.
 --steady-rate F throttles every steady arm to F x the calibration run's
-TPS (pgbench -R), so that the arms run the same transactions at the same
-rate and WAL per transaction compares sizing, not how fast each arm happened
-to run; 0 runs them flat out.
+TPS (pgbench -R, sysbench --rate); 0 (the default) runs them flat out.
 --scale-time F shrinks (or stretches) every phase by F, for smoke runs; the
 goals stay those of the full run, so a scaled run's PASS/FAIL is indicative.
---samples-dir writes each walrus arm's samples, decisions and settings
+--after S: how long the maintenance shapes watch after their operation (the
+goal's 10 minutes); shorter runs compress that wait and say so.
+--results DIR keeps the run's raw output there (default
+bench/results/<UTC timestamp>); 'pnpm bench:quality:report DIR' recomputes
+the tables from it.
+--samples-dir also writes each walrus arm's samples, decisions and settings
 (DIR/<cluster>.samples.jsonl, .decisions.jsonl, .env), for 'pnpm walrus simulate'.`;
 
 export const ARMS = ['none', 'oneshot', 'oracle', 'multiplicative', 'adaptive', 'percentile'] as const;
 export type Arm = (typeof ARMS)[number];
 export const WALRUS_ARMS: readonly Arm[] = ['multiplicative', 'adaptive', 'percentile'];
-export const SHAPES = ['steady', 'bursts', 'storm', 'daily'] as const;
+export const STEADY_SHAPES = ['steady', 'oltp_write_only', 'oltp_read_write'] as const;
+export const MAINTENANCE_SHAPES = ['create_index', 'vacuum_freeze', 'copy'] as const;
+export const SHAPES = [...STEADY_SHAPES, 'bursts', 'storm', 'daily', ...MAINTENANCE_SHAPES] as const;
 export type Shape = (typeof SHAPES)[number];
+export type SteadyShape = (typeof STEADY_SHAPES)[number];
+export type MaintenanceShape = (typeof MAINTENANCE_SHAPES)[number];
 
 export interface Options {
   shapes: Shape[];
@@ -50,6 +62,15 @@ export interface Options {
   /** daily */
   quietRate: number;
   rampTop: number;
+  /** sysbench */
+  sysbenchTables: number;
+  sysbenchTableSize: number;
+  /** maintenance: rows of the table the operations work on, the quiet lead-in and the watch after (s) */
+  maintRows: number;
+  before: number;
+  after: number;
+  /** Where the raw output goes; null: bench/results/<UTC timestamp>. */
+  results: string | null;
   samplesDir: string | null;
 }
 
@@ -72,7 +93,13 @@ export function parseOptions(argv: string[]): Options | null {
         clients: { type: 'string', default: '4' },
         duration: { type: 'string', default: '150' },
         calibration: { type: 'string', default: '40' },
-        'steady-rate': { type: 'string', default: '0.75' },
+        'steady-rate': { type: 'string', default: '0' },
+        'sysbench-tables': { type: 'string', default: '4' },
+        'sysbench-table-size': { type: 'string', default: '250000' },
+        'maint-rows': { type: 'string', default: '4000000' },
+        before: { type: 'string', default: '60' },
+        after: { type: 'string', default: '600' },
+        results: { type: 'string' },
         bursts: { type: 'string', default: '3' },
         burst: { type: 'string', default: '30' },
         quiet: { type: 'string', default: '60' },
@@ -96,13 +123,14 @@ export function parseOptions(argv: string[]): Options | null {
     }
     return n;
   };
-  const shape = values.shape;
-  if (shape !== 'all' && !(SHAPES as readonly string[]).includes(shape)) throw new UsageError(`--shape: ${SHAPES.join(', ')} or all (got ${shape})`);
+  const shapes = values.shape === 'all' ? [...SHAPES] : values.shape.split(',').map((a) => a.trim());
+  for (const sh of shapes) if (!(SHAPES as readonly string[]).includes(sh)) throw new UsageError(`--shape: ${SHAPES.join(', ')} or all (got ${sh})`);
   const arms = values.arms.split(',').map((a) => a.trim());
   for (const a of arms) if (!(ARMS as readonly string[]).includes(a)) throw new UsageError(`--arms: unknown arm ${a} (allowed ${ARMS.join(', ')})`);
   const timeScale = num('scale-time', values['scale-time'], 0.01, false);
   return {
-    shapes: shape === 'all' ? [...SHAPES] : [shape as Shape],
+    // In the order of SHAPES, whatever the order asked: a run's tables always read the same way.
+    shapes: SHAPES.filter((sh) => shapes.includes(sh)),
     arms: [...new Set(arms)] as Arm[],
     timeScale,
     sampleInterval: num('sample-interval', values['sample-interval'], 1),
@@ -119,6 +147,12 @@ export function parseOptions(argv: string[]): Options | null {
     checkpointEvery: num('checkpoint-every', values['checkpoint-every'], 0.1, false),
     quietRate: num('quiet-rate', values['quiet-rate'], 1),
     rampTop: num('ramp-top', values['ramp-top'], 1),
+    sysbenchTables: num('sysbench-tables', values['sysbench-tables'], 1),
+    sysbenchTableSize: num('sysbench-table-size', values['sysbench-table-size'], 100),
+    maintRows: num('maint-rows', values['maint-rows'], 1000),
+    before: num('before', values.before, 0),
+    after: num('after', values.after, 1),
+    results: values.results ?? null,
     samplesDir: values['samples-dir'] ?? null,
   };
 }

@@ -54,7 +54,7 @@ export async function startWalrus(
   cluster: string,
   algorithm: Arm,
   sampleInterval: number,
-  samplesDir: string | null,
+  recordTo: readonly string[],
   dryRun = false,
 ): Promise<Walrus> {
   const clusters = { WALRUS_CLUSTERS: `${cluster}=${pgc.url}` };
@@ -98,7 +98,7 @@ export async function startWalrus(
       await sleep(2000);
       await nc.drain();
       for (const s of services.reverse()) await s.stop().catch(() => {});
-      if (samplesDir !== null) {
+      for (const samplesDir of recordTo) {
         const paths = recordingPaths(samplesDir, cluster);
         await mkdir(samplesDir, { recursive: true });
         await writeFile(paths.samples, samples.map((l) => `${l}\n`).join(''));

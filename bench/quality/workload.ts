@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientBase } from 'pg';
 import type { PostgresCluster } from '@walrus/servers';
+import { LOAD_DATABASE } from './monitor.js';
 
 /** Debian's pgbench (pg_wrapper picks a client); any pgbench 15+ drives PostgreSQL 17 fine. */
 export const PGBENCH = process.env['PGBENCH'] ?? '/usr/bin/pgbench';
@@ -9,34 +10,50 @@ export const PGBENCH = process.env['PGBENCH'] ?? '/usr/bin/pgbench';
 export interface PgbenchResult {
   tps: number;
   transactions: number;
+  /** The tool's own output, command line first: kept with the run's raw results. */
+  output: string;
 }
 
-function pgbenchEnv(pg: PostgresCluster): NodeJS.ProcessEnv {
-  return { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(pg.port), PGUSER: 'postgres', PGDATABASE: 'postgres' };
+function loadEnv(pg: PostgresCluster): NodeJS.ProcessEnv {
+  return { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(pg.port), PGUSER: 'postgres', PGDATABASE: LOAD_DATABASE };
 }
 
-function run(pg: PostgresCluster, args: string[]): Promise<string> {
+/** Runs a load tool against the load database; resolves with its output (stdout and stderr) after the command line. */
+export function runTool(pg: PostgresCluster, command: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PGBENCH, args, { env: pgbenchEnv(pg), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
+    const child = spawn(command, args, { env: loadEnv(pg), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = `$ ${command} ${args.join(' ')}\n`;
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`pgbench ${args.join(' ')} exited ${code}:\n${out.slice(-2000)}`))));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${out.slice(-2000)}`))));
   });
 }
 
-const PGBENCH_TABLES = ['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers', 'pgbench_history'];
+function run(pg: PostgresCluster, args: string[]): Promise<string> {
+  return runTool(pg, PGBENCH, args);
+}
+
+/** The database the loads run in (LOAD_DATABASE), so that its commit count is theirs alone. */
+export async function createLoadDatabase(pg: PostgresCluster): Promise<void> {
+  await pg.query(`CREATE DATABASE ${LOAD_DATABASE}`);
+}
+
+/** A statement in the load database. */
+export async function loadQuery(pg: PostgresCluster, sql: string): Promise<void> {
+  await pg.query(sql, [], { database: LOAD_DATABASE });
+}
+
 
 /**
- * pgbench's tables at `scale`, with autovacuum off on them: an autovacuum of
- * the dead rows one arm left would write its WAL (pruning, freezing,
- * full-page images) into another arm's figures, at a moment that differs
- * from run to run. tablesFresh() vacuums between arms instead.
+ * pgbench's tables at `scale`. The server runs with autovacuum off
+ * (main.ts): an autovacuum of the dead rows one arm left would write its WAL
+ * (pruning, freezing, full-page images) into another arm's figures, at a
+ * moment that differs from run to run. tablesFresh() vacuums between arms
+ * instead.
  */
 export async function pgbenchInit(pg: PostgresCluster, scale: number): Promise<void> {
   await run(pg, ['-i', '-q', '-s', String(scale)]);
-  for (const table of PGBENCH_TABLES) await pg.query(`ALTER TABLE ${table} SET (autovacuum_enabled = off)`);
 }
 
 /**
@@ -46,8 +63,9 @@ export async function pgbenchInit(pg: PostgresCluster, scale: number): Promise<v
  * WAL per transaction more than sizing does (issue 13's oracle figure).
  */
 export async function tablesFresh(pg: PostgresCluster): Promise<void> {
-  await pg.query('TRUNCATE pgbench_history');
-  await pg.query('VACUUM (ANALYZE) pgbench_accounts, pgbench_branches, pgbench_tellers');
+  await loadQuery(pg, 'TRUNCATE pgbench_history');
+  // Every table of the load database: pgbench's, sysbench's, the maintenance shapes'.
+  await loadQuery(pg, 'VACUUM (ANALYZE)');
 }
 
 /**
@@ -61,7 +79,7 @@ export async function pgbenchRun(pg: PostgresCluster, clients: number, seconds: 
   const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1]);
   const transactions = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1]);
   if (!Number.isFinite(tps) || !Number.isFinite(transactions)) throw new Error(`cannot read pgbench output:\n${out}`);
-  return { tps, transactions };
+  return { tps, transactions, output: out };
 }
 
 /**
