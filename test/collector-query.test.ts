@@ -116,6 +116,16 @@ describe.each(PG_VERSIONS)('collector query - PostgreSQL %i', (version) => {
       { what: `checkpoints_requested to grow after CHECKPOINT on PostgreSQL ${version}`, timeoutMs: 10_000 },
     );
     expect(after.checkpoints_requested).toBe((await counters()).requested);
+    // 18 counts the checkpoints really performed (num_done); 17+ have restartpoint counters (0 on a primary); 15 and 16 neither.
+    if (version >= 18) {
+      const done = await one<{ n: number }>(client, 'SELECT num_done::int AS n FROM pg_stat_checkpointer');
+      expect(after.checkpoints_done).toBeGreaterThanOrEqual(1);
+      expect(after.checkpoints_done).toBeLessThanOrEqual(done.n);
+    } else {
+      expect(after).not.toHaveProperty('checkpoints_done');
+    }
+    if (version >= 17) expect(after).toMatchObject({ restartpoints_requested: 0, restartpoints_timed: 0, restartpoints_done: 0 });
+    else expect(after).not.toHaveProperty('restartpoints_done');
   });
 
   it("collector query - the pressure probe reads a sample's checkpoint counter, WAL position and redo point, on the version's view", async () => {

@@ -245,7 +245,19 @@ describe('control - endpoints over NATS request/reply', () => {
     const fleet = await ok<StatusResult>('status');
     expect(fleet.clusters.map((c) => c.cluster)).toEqual(POOL);
     // The single-cluster answer read the server live; the fleet uses the last sample.
-    const { reachable: _r, reachable_by: _b, cooldown_remaining_sec: _c, sample_age_sec: _a, last_sample_at: _l, ...same } = defined(r.clusters[0]);
+    // What the WAL disk holds is the sample's too: the live read has it, the published samples here do not.
+    const {
+      reachable: _r,
+      reachable_by: _b,
+      cooldown_remaining_sec: _c,
+      sample_age_sec: _a,
+      last_sample_at: _l,
+      pg_wal_bytes: _w,
+      max_slot_wal_keep_size_mb: _k,
+      archiver_backlog_segments: _s,
+      archiver_backlog_bytes: _y,
+      ...same
+    } = defined(r.clusters[0]);
     expect(fleet.clusters.find((c) => c.cluster === C)).toMatchObject({ ...same, reachable: true, reachable_by: 'sample_age' });
     const count = (f: (c: (typeof fleet.clusters)[number]) => boolean) => fleet.clusters.filter(f).length;
     expect(fleet.fleet).toMatchObject({

@@ -9,6 +9,7 @@ import { ALERTS_FILE, alertRules, dashboards, grafanaExpr, PROMETHEUS_CONFIG_FIL
 import { defined } from './harness/defined.js';
 import { publishJs } from './harness/in-process.js';
 import { writeWal } from './harness/load.js';
+import { loseSlot } from './harness/slots.js';
 import { cleanupAll, freePort, startNats, startPostgres, waitFor, type NatsServer, type PostgresCluster } from './harness/mod.js';
 import { promtool, startPrometheus, type PrometheusServer, type PromSample } from './harness/prometheus.js';
 import { startWalrus, type WalrusProcess } from './harness/walrus-process.js';
@@ -52,6 +53,8 @@ const hasData = (result: PromSample[]): boolean => result.some((s) => !Number.is
 describe('prometheus queries - every alert and dashboard expression returns data from a real walrus', () => {
   let nats: NatsServer;
   let pgc: PostgresCluster;
+  /** A second server, on 15, with a slot PostgreSQL invalidated (WalrusSlotLost). */
+  let lostPg: PostgresCluster;
   let walrus: WalrusProcess;
   let prom: PrometheusServer;
   let watch: SubjectWatch;
@@ -60,10 +63,12 @@ describe('prometheus queries - every alert and dashboard expression returns data
   let metricsPort: number;
 
   beforeAll(async () => {
-    [nats, pgc] = await Promise.all([
+    [nats, pgc, lostPg] = await Promise.all([
       startNats(),
       startPostgres({ version: 17, config: { max_wal_size: '32MB', checkpoint_timeout: '30s', archive_mode: 'on', archive_command: 'false' } }),
+      startPostgres({ version: 15, config: { max_wal_size: '32MB' } }),
     ]);
+    await loseSlot(lostPg, 'walrus_gone');
     await pgc.query('CREATE DATABASE history');
     for (const role of ['walrus_full', 'walrus_capped', 'walrus_nogrant']) await pgc.query(`CREATE ROLE ${role} LOGIN`);
     await pgc.query('GRANT pg_monitor TO walrus_full, walrus_capped');
@@ -81,6 +86,7 @@ describe('prometheus queries - every alert and dashboard expression returns data
       nogrant: pgc.urlFor('postgres', 'walrus_nogrant'),
       down: `postgres://walrus@127.0.0.1:${await freePort()}/postgres`,
       pair: `postgres://walrus_nogrant@127.0.0.1:${pgc.port},127.0.0.1:${await freePort()}/postgres`,
+      lost: lostPg.url,
     };
     walrus = startWalrus(['all'], {
       NATS_URL: nats.url,
@@ -273,6 +279,9 @@ describe('prometheus queries - every alert and dashboard expression returns data
       /^walrus_apply_total\{cluster="nogrant",status="failed",service="all"\} [1-9]/m,
       /^walrus_slot_retained_bytes\{cluster="full",slot="walrus_stuck",service="all"\} [1-9]/m,
       /^walrus_archiver_failing\{cluster="full",service="all"\} 1$/m,
+      /^walrus_archiver_backlog_segments\{cluster="full",service="all"\} [1-9]/m,
+      /^walrus_wal_disk_forecast_seconds\{cluster="full",service="all"\} \d/m,
+      /^walrus_slot_lost\{cluster="lost",slot="walrus_gone",service="all"\} 1$/m,
       /^walrus_cluster_up\{cluster="down",service="all"\} 0$/m,
       /^walrus_sample_errors_total\{cluster="nogrant",stage="disk",service="all"\} [1-9]/m,
     ]) {

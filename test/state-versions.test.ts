@@ -78,6 +78,8 @@ describe('state versions - what the decider stores is the current version, with 
     expect(state('members')).toMatchObject({ counterMember: 'db2:5433', primary: { member: 'db2:5433', timeline: 2 }, failovers: 1, learned: { sizeMb: 320 } });
     const disk = state('disk');
     expect(disk.disk).toEqual({ slotMb: 850 });
-    expect(Object.keys(disk.alerts.firing).sort()).toEqual(['archiver_failing', 'slot_retention:s1', 'wal_disk_budget']);
+    // The slot grows towards the 1 GB budget: the forecast fires too, and its trends are a named (optional) field.
+    expect(Object.keys(disk.alerts.firing).sort()).toEqual(['archiver_failing', 'slot_retention:s1', 'wal_disk_budget', 'wal_disk_forecast']);
+    expect(disk.forecast?.slot).toMatchObject({ name: 's1', bytes: 850 * 1024 * 1024 });
   });
 });

@@ -44,6 +44,15 @@ describe.each(PG_VERSIONS)('wal disk query - PostgreSQL %i', (version) => {
     expect(d.replication_slots).toEqual([]);
     expect(d.replication_slot_count).toBe(0);
     expect(d.archiver).toMatchObject({ mode: 'off', configured: false, failed_count: 0, pending_files: null });
+    expect(d.max_slot_wal_keep_size_mb).toBe(-1);
+    // idle_replication_slot_timeout exists from 18 on (0 = off by default).
+    expect(d.idle_replication_slot_timeout_s).toBe(version >= 18 ? 0 : undefined);
+    await cluster.query("ALTER SYSTEM SET max_slot_wal_keep_size = '2GB'");
+    await cluster.query('SELECT pg_reload_conf()');
+    await expect.poll(async () => (await readWalDisk(monitor)).max_slot_wal_keep_size_mb).toBe(2048);
+    await cluster.query('ALTER SYSTEM RESET max_slot_wal_keep_size');
+    await cluster.query('SELECT pg_reload_conf()');
+    await expect.poll(async () => (await readWalDisk(monitor)).max_slot_wal_keep_size_mb).toBe(-1);
     const s = { ...(await readSample(monitor, `pg${version}`, [], () => new Date())), ...d };
     expect(SampleV1.parse(s)).toEqual(s);
   });
@@ -62,6 +71,14 @@ describe.each(PG_VERSIONS)('wal disk query - PostgreSQL %i', (version) => {
     expect(slot.retained_bytes).toBeGreaterThanOrEqual(Number(now.b) - Number(start.b));
     expect(slot.retained_bytes).toBeLessThanOrEqual(Number(after.b) - Number(start.b));
     expect(slot.retained_bytes).toBeGreaterThan(10 * MB);
+    // 17+ say since when nobody consumes it and (null) why it was invalidated; 15 and 16 cannot, and the fields are left out.
+    if (version >= 17) {
+      expect(slot.invalidation_reason).toBeNull();
+      expect(Date.parse(defined(slot.inactive_since))).toBeGreaterThan(Date.now() - 600_000);
+    } else {
+      expect(slot).not.toHaveProperty('invalidation_reason');
+      expect(slot).not.toHaveProperty('inactive_since');
+    }
     await cluster.query("SELECT pg_drop_replication_slot('walrus_stuck')");
     expect((await readWalDisk(monitor)).replication_slots).toEqual([]);
   });

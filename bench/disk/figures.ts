@@ -115,3 +115,34 @@ export function formatDiskTable(rows: { arm: string; f: DiskFigures; tps: number
   ]);
   return formatTable(header, body, { style: 'markdown' });
 }
+
+/** The bound arm (walrus.bound_slots): when the stuck slot was warned about, invalidated and reported, and the peak of pg_wal. */
+export interface BoundFigures {
+  warnedAtSec: number | null;
+  graceEndsAtSec: number | null;
+  invalidatedAtSec: number | null;
+  lostAlertAtSec: number | null;
+  /** The max_slot_wal_keep_size of each decision that set one, in order. */
+  keepSizesMb: number[];
+  peakPgWalMb: number;
+  budgetMb: number;
+  graceSec: number;
+}
+
+const sec = (n: number | null): string => (n === null ? 'never' : `${n.toFixed(1)} s`);
+
+export function formatBoundTable(rows: BoundFigures[]): string {
+  const header = ['budget', 'peak pg_wal', 'peak pg_wal vs budget', 'warned', 'grace ends', 'invalidated', 'warning → invalidation', 'slot_lost', 'keep sizes set'];
+  const body = rows.map((b) => [
+    `${b.budgetMb} MB`,
+    `${Math.round(b.peakPgWalMb)} MB`,
+    `${b.peakPgWalMb - b.budgetMb > 0 ? '+' : ''}${Math.round(b.peakPgWalMb - b.budgetMb)} MB`,
+    sec(b.warnedAtSec),
+    sec(b.graceEndsAtSec),
+    sec(b.invalidatedAtSec),
+    b.warnedAtSec === null || b.invalidatedAtSec === null ? '-' : `${(b.invalidatedAtSec - b.warnedAtSec).toFixed(1)} s`,
+    sec(b.lostAlertAtSec),
+    b.keepSizesMb.map((k) => `${k}`).join(' → ') + ' MB',
+  ]);
+  return formatTable(header, body, { style: 'markdown' });
+}

@@ -23,15 +23,17 @@ import { cleanupAll, cleanupAllSync, startNats, startPostgres, type NatsServer, 
 import { setUpBenchServers } from '../servers.js';
 import { formatLoad } from '../latency/environment.js';
 import { PGBENCH, pgbenchInit, pgbenchRun } from '../quality/workload.js';
-import { diskFigures, formatDiskTable, type DecisionSeen, type DiskFigures, type DiskPoint } from './figures.js';
+import { diskFigures, formatBoundTable, formatDiskTable, type BoundFigures, type DecisionSeen, type DiskFigures, type DiskPoint } from './figures.js';
 
 const USAGE = `Usage: pnpm bench:disk [--budget 1024] [--duration 120] [--scale 20] [--clients 4]
-                       [--sample-interval 2] [--algorithm adaptive] [--arms nobudget,budget]`;
+                       [--sample-interval 2] [--algorithm adaptive] [--arms nobudget,budget,bound]
+                       [--grace 30]`;
 
 const MB = 1024 * 1024;
 const MIN_MB = 32;
 const SLOT = 'bench_stuck';
-const ARMS = ['nobudget', 'budget'] as const;
+/** bound: the budget with walrus.bound_slots on (max_slot_wal_keep_size from the budget, docs/DISK-SAFETY.md). */
+const ARMS = ['nobudget', 'budget', 'bound'] as const;
 type Arm = (typeof ARMS)[number];
 
 const progress = (text: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
@@ -44,6 +46,8 @@ interface Options {
   sampleInterval: number;
   algorithm: AlgorithmName;
   arms: Arm[];
+  /** bound: walrus.slot_grace_sec. */
+  grace: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -57,6 +61,7 @@ function parseOptions(argv: string[]): Options {
       'sample-interval': { type: 'string', default: '2' },
       algorithm: { type: 'string', default: 'adaptive' },
       arms: { type: 'string', default: ARMS.join(',') },
+      grace: { type: 'string', default: '30' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -80,16 +85,20 @@ function parseOptions(argv: string[]): Options {
     sampleInterval: int('sample-interval', values['sample-interval'], 1),
     algorithm: values.algorithm,
     arms: arms as Arm[],
+    grace: int('grace', values.grace, 0),
   };
 }
 
 const MONITOR_SQL = `SELECT (SELECT setting FROM pg_settings WHERE name = 'max_wal_size') AS mws,
   (SELECT coalesce(max(pg_current_wal_lsn() - restart_lsn), 0) FROM pg_replication_slots)::text AS slot,
-  (SELECT sum(size) FROM pg_ls_waldir())::text AS pg_wal`;
+  (SELECT sum(size) FROM pg_ls_waldir())::text AS pg_wal,
+  (SELECT string_agg(wal_status, ',') FROM pg_replication_slots) AS wal_status`;
 
 /** Reads the server every half second until stopped. */
 class Monitor {
   readonly points: DiskPoint[] = [];
+  /** When the monitor first saw the slot invalidated (wal_status lost), seconds since t0. */
+  lostAt: number | null = null;
   private timer: NodeJS.Timeout | undefined;
   private busy: Promise<void> | null = null;
   constructor(
@@ -102,10 +111,12 @@ class Monitor {
     }, 500);
   }
   private async tick(): Promise<void> {
-    const { rows } = await this.client.query<{ mws: string; slot: string; pg_wal: string }>(MONITOR_SQL);
+    const { rows } = await this.client.query<{ mws: string; slot: string; pg_wal: string; wal_status: string | null }>(MONITOR_SQL);
     const r = rows[0];
     if (!r) throw new Error('the monitor query returned no row');
-    this.points.push({ t: (Date.now() - this.t0) / 1000, maxWalSizeMb: Number(r.mws), slotMb: Number(r.slot) / MB, pgWalMb: Number(r.pg_wal) / MB });
+    const t = (Date.now() - this.t0) / 1000;
+    this.points.push({ t, maxWalSizeMb: Number(r.mws), slotMb: Number(r.slot) / MB, pgWalMb: Number(r.pg_wal) / MB });
+    if (this.lostAt === null && r.wal_status?.includes('lost')) this.lostAt = t;
   }
   async stop(): Promise<void> {
     clearInterval(this.timer);
@@ -127,9 +138,14 @@ async function reset(pgc: PostgresCluster): Promise<void> {
 }
 
 /** Decisions with the WAL the slots held at their sample, as the engine counted it. */
-async function recordDecisions(nc: NatsConnection, cluster: string): Promise<{ seen: () => DecisionSeen[] }> {
+async function recordDecisions(
+  nc: NatsConnection,
+  cluster: string,
+): Promise<{ seen: () => DecisionSeen[]; alerts: Array<Record<string, unknown>>; raw: Array<Record<string, unknown>> }> {
   const held = new Map<number, number>();
   const raw: Array<Record<string, unknown>> = [];
+  const alerts: Array<Record<string, unknown>> = [];
+  nc.subscribe(`walrus.alert.${cluster}`, { callback: (_e, m) => void alerts.push({ ...m.json<Record<string, unknown>>(), receivedAt: Date.now() }) });
   nc.subscribe(`walrus.sample.${cluster}`, {
     callback: (_e, m) => {
       const s = m.json<{ collected_at: string; replication_slots?: Array<{ retained_bytes: number | null }>; wal_keep_size_mb?: number }>();
@@ -144,6 +160,8 @@ async function recordDecisions(nc: NatsConnection, cluster: string): Promise<{ s
   });
   await nc.flush();
   return {
+    alerts,
+    raw,
     seen: () =>
       raw.map((d) => ({
         action: String(d.action),
@@ -155,7 +173,7 @@ async function recordDecisions(nc: NatsConnection, cluster: string): Promise<{ s
   };
 }
 
-async function runArm(nats: NatsServer, pgc: PostgresCluster, monitorClient: pg.Client, arm: Arm, o: Options): Promise<{ f: DiskFigures; tps: number }> {
+async function runArm(nats: NatsServer, pgc: PostgresCluster, monitorClient: pg.Client, arm: Arm, o: Options): Promise<{ f: DiskFigures; tps: number; bound?: BoundFigures }> {
   await reset(pgc);
   const cluster = `disk-${arm}`;
   const clusters = { WALRUS_CLUSTERS: `${cluster}=${pgc.url}` };
@@ -164,7 +182,8 @@ async function runArm(nats: NatsServer, pgc: PostgresCluster, monitorClient: pg.
     WALRUS_MIN_SIZE: `${MIN_MB}MB`,
     WALRUS_COOLDOWN_SEC: '0',
     WALRUS_MAX_CHANGES_PER_HOUR: '120',
-    ...(arm === 'budget' ? { WALRUS_WAL_DISK_BUDGET: `${o.budgetMb}MB` } : {}),
+    ...(arm !== 'nobudget' ? { WALRUS_WAL_DISK_BUDGET: `${o.budgetMb}MB` } : {}),
+    ...(arm === 'bound' ? { WALRUS_BOUND_SLOTS: 'on', WALRUS_SLOT_GRACE_SEC: String(o.grace) } : {}),
   };
   const nc = await connect({ servers: nats.url });
   const recorder = await recordDecisions(nc, cluster);
@@ -186,7 +205,25 @@ async function runArm(nats: NatsServer, pgc: PostgresCluster, monitorClient: pg.
   await nc.drain();
   const f = diskFigures(monitor.points, seen, o.budgetMb, MIN_MB);
   progress(`${arm}: max_wal_size ${seen.filter((d) => d.action !== 'skipped').map((d) => `${d.oldMb}->${d.newMb}${d.byDisk ? '*' : ''}`).join(', ') || 'unchanged'} (* = shaped by the budget)`);
-  return { f, tps: result.tps };
+  if (arm !== 'bound') return { f, tps: result.tps };
+  const warned = recorder.alerts.find((a) => a.kind === 'slot_retention' && a.state === 'firing' && a.slot === SLOT);
+  const lost = recorder.alerts.find((a) => a.kind === 'slot_lost' && a.state === 'firing' && a.slot === SLOT);
+  const keeps = recorder.raw.filter((d) => d.max_slot_wal_keep_size_mb !== undefined).map((d) => Number(d.max_slot_wal_keep_size_mb));
+  const at = (a: Record<string, unknown> | undefined) => (a === undefined ? null : (Date.parse(String(a.at)) - t0) / 1000);
+  return {
+    f,
+    tps: result.tps,
+    bound: {
+      warnedAtSec: at(warned),
+      graceEndsAtSec: warned?.grace_ends_at === undefined ? null : (Date.parse(String(warned.grace_ends_at)) - t0) / 1000,
+      invalidatedAtSec: monitor.lostAt,
+      lostAlertAtSec: at(lost),
+      keepSizesMb: keeps,
+      peakPgWalMb: f.peakPgWalMb,
+      budgetMb: o.budgetMb,
+      graceSec: o.grace,
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -216,9 +253,17 @@ async function main(): Promise<void> {
     await pgbenchInit(pgc, o.scale);
     const monitorClient = await pgc.connect();
     const rows: { arm: string; f: DiskFigures; tps: number }[] = [];
+    const bounded: BoundFigures[] = [];
     for (const arm of o.arms) {
       const r = await runArm(nats, pgc, monitorClient, arm, o);
-      rows.push({ arm: arm === 'budget' ? `${o.algorithm}, WALRUS_WAL_DISK_BUDGET=${o.budgetMb}MB` : `${o.algorithm}, no budget`, ...r });
+      const name =
+        arm === 'bound'
+          ? `${o.algorithm}, WALRUS_WAL_DISK_BUDGET=${o.budgetMb}MB, WALRUS_BOUND_SLOTS=on`
+          : arm === 'budget'
+            ? `${o.algorithm}, WALRUS_WAL_DISK_BUDGET=${o.budgetMb}MB`
+            : `${o.algorithm}, no budget`;
+      rows.push({ arm: name, f: r.f, tps: r.tps });
+      if (r.bound) bounded.push(r.bound);
     }
     await monitorClient.end();
     process.stdout.write(
@@ -226,6 +271,15 @@ async function main(): Promise<void> {
         `## A stuck slot under pgbench: scale ${o.scale}, ${o.clients} clients, ${o.duration} s; PostgreSQL 17 from max_wal_size 32 MB, checkpoint_timeout 30 s; sample every ${o.sampleInterval} s\n`,
         formatDiskTable(rows),
         '',
+        ...(bounded.length > 0
+          ? [
+              `### walrus.bound_slots (WALRUS_SLOT_GRACE_SEC=${o.grace})\n`,
+              formatBoundTable(bounded),
+              '',
+              'times in seconds since the load started; warned = the slot_retention alert for the slot at risk (its `at`, a sample time); invalidated = the monitor first saw wal_status lost (read every 0.5 s); slot_lost = that alert\'s `at`.',
+              '',
+            ]
+          : []),
         `slot = WAL the inactive slot ${SLOT} holds (current LSN - restart_lsn), read every 0.5 s by the benchmark; the floor is walrus.min_size ${MIN_MB} MB.`,
         'worst decision vs budget = the largest (new max_wal_size + WAL the slots held at that sample) - budget over executable decisions: <= 0 means no decision passed it.',
         'over budget above the floor = time with max_wal_size + slot > budget while max_wal_size was still above the floor (the slot grew after the last sample).',

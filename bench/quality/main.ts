@@ -108,8 +108,9 @@ async function main(): Promise<void> {
     if (o.shapes.some((sh) => (MAINTENANCE_SHAPES as readonly string[]).includes(sh))) await prepareMaintenance(ctx);
     for (const shape of o.shapes) await SHAPES[shape](ctx);
     await monitorClient.end();
+    results.finish(formatLoad(loadavg()));
     const report = renderReport(readResults(results.dir));
-    results.finish(formatLoad(loadavg()), report);
+    results.writeReport(report);
     process.stdout.write(`${report}raw output: ${results.dir} (pnpm bench:quality:report ${results.dir})\n`);
   } finally {
     await cleanupAll();

@@ -104,9 +104,13 @@ export class ResultsWriter {
     this.flush();
   }
 
-  finish(loadAfter: string, report: string): void {
+  /** The load average after the run, in run.json before the report is computed from it. */
+  finish(loadAfter: string): void {
     this.meta.loadAfter = loadAfter;
     this.flush();
+  }
+
+  writeReport(report: string): void {
     writeFileSync(join(this.dir, 'report.md'), report);
   }
 

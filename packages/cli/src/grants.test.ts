@@ -17,4 +17,9 @@ describe('grants - the printed SQL', () => {
       'GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO walrus;',
     ]);
   });
+
+  it('grants - --bound-slots adds ALTER SYSTEM on max_slot_wal_keep_size, and only that', () => {
+    const grants = grantsSql('walrus', { boundSlots: true }).split('\n').filter((l) => l.startsWith('GRANT'));
+    expect(grants.slice(3)).toEqual(['GRANT ALTER SYSTEM ON PARAMETER max_slot_wal_keep_size TO walrus;']);
+  });
 });

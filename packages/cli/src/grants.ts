@@ -12,6 +12,9 @@ Prints the SQL that creates <role> (LOGIN, without a password: set one) when it
 does not exist and gives it exactly what walrus needs on PostgreSQL 15 or later:
 reading statistics (pg_monitor), ALTER SYSTEM on max_wal_size only, and
 pg_reload_conf(). Run it as a superuser on each monitored cluster.
+
+  --bound-slots   also ALTER SYSTEM on max_slot_wal_keep_size, which the
+                  applier sets for clusters with walrus.bound_slots on
 `;
 
 export function quoteIdent(name: string): string {
@@ -20,8 +23,13 @@ export function quoteIdent(name: string): string {
 
 const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
-export function grantsSql(role: string): string {
+export function grantsSql(role: string, o: { boundSlots?: boolean } = {}): string {
   const r = quoteIdent(role);
+  const bound = o.boundSlots
+    ? `-- walrus.bound_slots: the applier also sets max_slot_wal_keep_size (docs/DISK-SAFETY.md)
+GRANT ALTER SYSTEM ON PARAMETER max_slot_wal_keep_size TO ${r};
+`
+    : '';
   return `-- walrus: least privilege for role ${r} (PostgreSQL 15 or later; run as a superuser)
 DO $walrus$
 BEGIN
@@ -35,13 +43,13 @@ GRANT pg_monitor TO ${r};
 -- resize (applier; also ALTER SYSTEM RESET for the patroni strategy) and nothing else
 GRANT ALTER SYSTEM ON PARAMETER max_wal_size TO ${r};
 GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO ${r};
-`;
+${bound}`;
 }
 
 export function grantsCommand(args: string[]): number {
   let parsed;
   try {
-    parsed = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, 'bound-slots': { type: 'boolean' } }, strict: true, allowPositionals: true });
   } catch (err) {
     // An option other than --help: not a role name either.
     if (!isParseArgsError(err)) throw err;
@@ -54,7 +62,7 @@ export function grantsCommand(args: string[]): number {
   const [role, ...rest] = parsed.positionals;
   // `$walrus$` would end the DO block's quoting early.
   if (role === undefined || rest.length > 0 || role === '' || role.length > 63 || role.startsWith('-') || role.includes('$walrus$')) return badRole(args);
-  process.stdout.write(grantsSql(role));
+  process.stdout.write(grantsSql(role, { boundSlots: parsed.values['bound-slots'] === true }));
   return 0;
 }
 

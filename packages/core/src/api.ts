@@ -1,6 +1,7 @@
 import type { Effect } from './effect-schemas.js';
 import { z } from 'zod';
 import { ClusterId } from './cluster-id.js';
+import type { WalVolumeStatus } from './engine/disk/volume-status.js';
 import type { MemberOutcome, SizingStatus } from './schemas.js';
 
 /**
@@ -128,7 +129,7 @@ export interface InvalidOverride {
  * needs, plus what the engine measured (SizingStatus: the WAL rate, the size
  * it needs and the time profile in force, as of the last evaluated sample).
  */
-export interface ClusterStatus extends SizingStatus {
+export interface ClusterStatus extends SizingStatus, Partial<WalVolumeStatus> {
   cluster: string;
   enabled: boolean;
   current_max_wal_size_mb: number | null;
@@ -172,7 +173,7 @@ export interface ClusterStatus extends SizingStatus {
   collector?: string | null;
   /** Whether the cluster is in the registry (walrus_clusters). */
   registered?: boolean;
-  /** The alerts firing for the cluster, by key (`no_samples`, `wal_disk_budget`, `archiver_failing`, `slot_retention:<slot>`), as its state records them. */
+  /** The alerts firing for the cluster, by key (`no_samples`, `wal_disk_budget`, `archiver_failing`, `slot_retention:<slot>`, `slot_lost:<slot>`, `wal_disk_forecast`), as its state records them. */
   alerts_firing?: string[];
   /** A growth held back because the last one for its cause did not reduce forced checkpoints (docs/ALGORITHMS.md, "Every change checked"), or null. */
   growth_held?: { cause: string; flag: string; decision_id: string; until: string } | null;

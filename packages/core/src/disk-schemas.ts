@@ -26,6 +26,10 @@ export const ReplicationSlotV1 = z.strictObject({
   retained_bytes: Bytes.nullable(),
   /** safe_wal_size: WAL that can still be written before the slot is lost; null without max_slot_wal_keep_size. */
   safe_wal_size_bytes: z.number().int().nullable(),
+  /** PostgreSQL 17+: why the slot was invalidated (`wal_removed`, `rows_removed`, `wal_level_insufficient`, 18: `idle_timeout`), null while valid. Absent before 17. */
+  invalidation_reason: z.string().max(64).nullable().optional(),
+  /** PostgreSQL 17+: since when nobody has consumed the slot, null while it is active. Absent before 17. */
+  inactive_since: IsoTime.nullable().optional(),
 });
 export type ReplicationSlot = z.infer<typeof ReplicationSlotV1>;
 
@@ -59,10 +63,15 @@ export const WAL_DISK_SAMPLE_FIELDS = {
   /** How many slots the server has (replication_slots may list fewer). */
   replication_slot_count: Count.optional(),
   archiver: ArchiverV1.optional(),
+  /** max_slot_wal_keep_size in MB, -1 = unlimited (the default): what walrus.bound_slots manages. */
+  max_slot_wal_keep_size_mb: z.number().int().min(-1).optional(),
+  /** PostgreSQL 18: idle_replication_slot_timeout in seconds (0 = off). Absent before 18. */
+  idle_replication_slot_timeout_s: Count.optional(),
 } as const;
 
 /** `no_samples` (ARCHITECTURE §8): a registered or known cluster sampled by nobody (fleet/no-samples.ts). */
-export const ALERT_KINDS = ['slot_retention', 'archiver_failing', 'wal_disk_budget', 'no_samples'] as const;
+/** `wal_disk_forecast` and `slot_lost` (ARCHITECTURE §8): engine/disk/forecast.ts and alerts.ts. */
+export const ALERT_KINDS = ['slot_retention', 'archiver_failing', 'wal_disk_budget', 'no_samples', 'wal_disk_forecast', 'slot_lost'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 export const ALERT_STATES = ['firing', 'resolved'] as const;
 export type AlertState = (typeof ALERT_STATES)[number];
@@ -100,9 +109,27 @@ export const AlertV1 = z
     /** no_samples: the cluster's last sample (null: never sampled since it was registered) and the interval it was sampled at. */
     last_sample_at: IsoTime.nullable().optional(),
     interval_sec: z.number().int().positive().optional(),
+    /** wal_disk_forecast: seconds until pg_wal reaches the budget at the current trend (null on a resolution when nothing grows), and what grows: `replication_slot` (with `slot`), `archiver`, `pg_wal`. */
+    eta_seconds: z.number().int().min(0).nullable().optional(),
+    cause: z.string().min(1).max(32).nullable().optional(),
+    /** slot_lost: why PostgreSQL invalidated the slot (17+: invalidation_reason; 15, 16: `wal_removed`, the only cause they report as wal_status lost). */
+    reason: z.string().min(1).max(64).optional(),
+    /** slot_retention under walrus.bound_slots: max_slot_wal_keep_size (MB) that invalidates the slot, and when its grace ends. */
+    slot_keep_mb: z.number().int().min(0).optional(),
+    grace_ends_at: IsoTime.optional(),
+    /** archiver_failing: the backlog's bytes (pending_files x wal_segment_size). */
+    pending_bytes: Bytes.nullable().optional(),
   })
   .refine((a) => a.kind !== 'slot_retention' || (a.slot !== undefined && a.retained_bytes !== undefined), {
     message: 'a slot_retention alert names its slot and retained_bytes',
     path: ['slot'],
+  })
+  .refine((a) => a.kind !== 'slot_lost' || (a.slot !== undefined && a.reason !== undefined), {
+    message: 'a slot_lost alert names its slot and reason',
+    path: ['slot'],
+  })
+  .refine((a) => a.kind !== 'wal_disk_forecast' || (a.eta_seconds !== undefined && a.cause !== undefined), {
+    message: 'a wal_disk_forecast alert has eta_seconds and cause',
+    path: ['eta_seconds'],
   });
 export type Alert = z.infer<typeof AlertV1>;

@@ -44,6 +44,9 @@ export { walDiskLimit, describeLimit, type WalDiskLimit } from './engine/disk/li
 export { diskHolders, describeHolders, formatBytes, type DiskHolders } from './engine/disk/holders.js';
 export { archiverHealth, type ArchiverHealth } from './engine/disk/archiver.js';
 export * from './engine/disk/alerts.js';
+export { slotBound, describeAtRisk, SLOT_BOUND_MARGIN, type SlotBound, type SlotAtRisk } from './engine/disk/slot-bound.js';
+export { forecastDisk, etaOf, archiverBacklog, formatDuration, FORECAST_CAUSES, type Forecast, type ForecastCause } from './engine/disk/forecast.js';
+export { walVolumeStatus, type WalVolumeStatus } from './engine/disk/volume-status.js';
 export * from './fleet/registry.js';
 export * from './fleet/rendezvous.js';
 export * from './fleet/membership.js';

@@ -55,6 +55,16 @@ export const SampleV1 = z.strictObject({
   checkpoint_sync_time_ms: z.number().min(0).optional(),
   wal_fpi: Count.optional(),
   xact_commit: Count.optional(),
+  /**
+   * Optional, by version (docs/POSTGRES-NOTES.md): PostgreSQL 18's
+   * `pg_stat_checkpointer.num_done` (checkpoints really performed, where
+   * num_timed / num_requested also count skipped ones), and 17+'s
+   * restartpoint counters, which count a standby's checkpoints.
+   */
+  checkpoints_done: Count.optional(),
+  restartpoints_requested: Count.optional(),
+  restartpoints_timed: Count.optional(),
+  restartpoints_done: Count.optional(),
   /* What holds WAL on disk (pg_wal, slots, wal_keep_size, the archiver): disk-schemas.ts. */
   ...WAL_DISK_SAMPLE_FIELDS,
   /*
@@ -124,10 +134,16 @@ const DecisionFieldsV1 = z.strictObject({
   target_member: MemberName.optional(),
   /** What the engine measured as of the sample (absent on decisions of the member rules, which judge no counters). */
   sizing_status: SizingStatusV1.optional(),
+  /**
+   * walrus.bound_slots: the max_slot_wal_keep_size (MB) to put in force with
+   * new_size_mb, on every member (docs/DISK-SAFETY.md). A decision about the
+   * keep size alone has new_size_mb = old_size_mb. Absent: leave it as it is.
+   */
+  max_slot_wal_keep_size_mb: z.number().int().min(0).max(MAX_WAL_SIZE_LIMIT_MB).optional(),
 });
 
 /** The metadata keys that carried the typed fields before they existed, and still carry copies of them for subscribers that read those. */
-export const DECISION_METADATA_COPIES = ['primary_member', 'target_member', 'sizing_status'] as const;
+export const DECISION_METADATA_COPIES = ['primary_member', 'target_member', 'sizing_status', 'max_slot_wal_keep_size_mb'] as const;
 
 /**
  * Decisions published before the typed fields existed carried them in
@@ -144,6 +160,7 @@ function liftMetadataCopies(value: unknown): unknown {
     primary_member: MemberName,
     target_member: MemberName,
     sizing_status: SizingStatusV1,
+    max_slot_wal_keep_size_mb: z.number().int().min(0).max(MAX_WAL_SIZE_LIMIT_MB),
   };
   for (const key of DECISION_METADATA_COPIES) {
     if (key in lifted) continue;
@@ -186,6 +203,8 @@ export const ApplyResultV1 = z.strictObject({
   applied_at: IsoTime,
   max_wal_size_mb: SizeMb.nullable(),
   error: z.string().nullable(),
+  /** Optional (walrus.bound_slots): max_slot_wal_keep_size read back after the reload (MB, -1 unlimited), when the decision set it. */
+  max_slot_wal_keep_size_mb: z.number().int().min(-1).max(MAX_WAL_SIZE_LIMIT_MB).optional(),
   /*
    * Optional, for clusters with several members: the member the decision
    * was applied to as the primary (or the one member a member-targeted

@@ -1,7 +1,7 @@
 import type { ApplyResult, ApplyStatus, Decision, MemberOutcome } from '@walrus/core';
 import type { ClientBase } from 'pg';
 import { errorMessage, isTransientPgError, sqlState } from '@walrus/runtime';
-import { readMaxWalSize } from './sql/max-wal-size.js';
+import { readMaxWalSize, readSlotKeep } from './sql/max-wal-size.js';
 import { missingGrants, readPrivileges } from './sql/privileges.js';
 import { alterSystemStrategy } from './strategies/alter-system.js';
 import { ManagerError, type ApplyStrategy } from './strategies/types.js';
@@ -12,6 +12,8 @@ export type Attempt =
       status: ApplyStatus;
       maxWalSizeMb: number | null;
       error: string | null;
+      /** walrus.bound_slots: max_slot_wal_keep_size read back (MB, -1 unlimited), when the decision set it. */
+      slotKeepMb?: number;
       /** Clusters with several members: the member applied to as primary (or the one targeted), and every member's part. */
       member?: string;
       members?: MemberOutcome[];
@@ -29,11 +31,12 @@ export interface AttemptOptions {
   strategy?: ApplyStrategy;
 }
 
-const done = (status: ApplyStatus, maxWalSizeMb: number | null, error: string | null): Extract<Attempt, { kind: 'done' }> => ({
+const done = (status: ApplyStatus, maxWalSizeMb: number | null, error: string | null, slotKeepMb?: number): Extract<Attempt, { kind: 'done' }> => ({
   kind: 'done',
   status,
   maxWalSizeMb,
   error,
+  ...(slotKeepMb !== undefined ? { slotKeepMb } : {}),
 });
 
 /**
@@ -43,16 +46,24 @@ const done = (status: ApplyStatus, maxWalSizeMb: number | null, error: string | 
  */
 export async function attemptApply(o: AttemptOptions): Promise<Attempt> {
   const d = o.decision;
+  const keep = d.max_slot_wal_keep_size_mb;
   try {
-    const missing = missingGrants(await readPrivileges(o.client));
+    const missing = missingGrants(await readPrivileges(o.client), { slotKeep: keep !== undefined });
     if (missing.length > 0) {
       return done('failed', null, `missing grant: ${missing.join('; ')}`);
     }
     const before = await readMaxWalSize(o.client);
     if (before.mb === d.new_size_mb) {
       // Already in force: a redelivery after our own earlier attempt (or a DBA
-      // who chose the same size). Either way the decision's size holds.
-      return done('applied', before.mb, null);
+      // who chose the same size). Either way the decision's size holds; a
+      // keep size it carries (walrus.bound_slots, also alone) is set if not in force.
+      if (keep === undefined || (await readSlotKeep(o.client)).mb === keep) return done('applied', before.mb, null, keep);
+      try {
+        await (o.strategy ?? alterSystemStrategy).apply(o.client, d.new_size_mb, keep);
+      } catch (err) {
+        return classifyAlterError(err, { grantsHeld: true });
+      }
+      return await verifySize(o, o.client, d.new_size_mb, keep);
     }
     if (before.mb !== d.old_size_mb) {
       return done(
@@ -62,33 +73,48 @@ export async function attemptApply(o: AttemptOptions): Promise<Attempt> {
       );
     }
     try {
-      await (o.strategy ?? alterSystemStrategy).apply(o.client, d.new_size_mb);
+      await (o.strategy ?? alterSystemStrategy).apply(o.client, d.new_size_mb, keep);
     } catch (err) {
       // The grants were read above: a refusal now is not for want of them.
       return classifyAlterError(err, { grantsHeld: true });
     }
-    return await verifySize(o, o.client, d.new_size_mb);
+    return await verifySize(o, o.client, d.new_size_mb, keep);
   } catch (err) {
     if (isTransientPgError(err)) return { kind: 'transient', error: errorMessage(err) };
     return done('failed', null, `unexpected error: ${errorMessage(err)}`);
   }
 }
 
-/** Reads max_wal_size back until it shows `sizeMb` or the verify timeout passes; says why when it does not. */
+/** Reads max_wal_size (and max_slot_wal_keep_size, when `slotKeepMb` is given) back until they show the decision's values or the verify timeout passes; says why when they do not. */
 export async function verifySize(
   o: Pick<AttemptOptions, 'verifyTimeoutMs' | 'sleep' | 'monotonicMs' | 'strategy'>,
   client: ClientBase,
   sizeMb: number,
+  slotKeepMb?: number,
 ): Promise<Extract<Attempt, { kind: 'done' }>> {
   const deadline = o.monotonicMs() + o.verifyTimeoutMs;
+  const readKeep = async () => (slotKeepMb === undefined ? undefined : (await readSlotKeep(client)).mb);
   let live = await readMaxWalSize(client);
+  let keep = await readKeep();
   // The reload reaches our own backend a few milliseconds later, usually:
   // look again soon, then back off to 50 ms.
-  for (let pause = 2; live.mb !== sizeMb && o.monotonicMs() < deadline; pause = Math.min(pause * 2, 50)) {
+  for (let pause = 2; (live.mb !== sizeMb || keep !== slotKeepMb) && o.monotonicMs() < deadline; pause = Math.min(pause * 2, 50)) {
     await o.sleep(pause);
     live = await readMaxWalSize(client);
+    keep = await readKeep();
   }
-  if (live.mb === sizeMb) return done('applied', live.mb, null);
+  if (live.mb === sizeMb && keep === slotKeepMb) return done('applied', live.mb, null, keep);
+  if (live.mb === sizeMb && keep !== undefined) {
+    const source = (await readSlotKeep(client)).source;
+    return done(
+      'failed',
+      live.mb,
+      source === 'command line'
+        ? `max_slot_wal_keep_size is set on the server's command line (source: command line), which overrides ALTER SYSTEM: it stays ${keep} MB, not ${String(slotKeepMb)} MB`
+        : `max_slot_wal_keep_size still shows ${keep} MB (source: ${source}), not ${String(slotKeepMb)} MB, after ${o.verifyTimeoutMs} ms`,
+      keep,
+    );
+  }
   if (live.source === 'command line') {
     return done(
       'failed',
@@ -150,6 +176,7 @@ export function toApplyResult(d: Decision, a: Extract<Attempt, { kind: 'done' }>
     applied_at: at.toISOString(),
     max_wal_size_mb: a.maxWalSizeMb,
     error: a.error,
+    ...(a.slotKeepMb !== undefined ? { max_slot_wal_keep_size_mb: a.slotKeepMb } : {}),
     ...(a.member !== undefined ? { member: a.member } : {}),
     ...(a.members !== undefined ? { members: a.members, failed_members: failed ?? [] } : {}),
   };

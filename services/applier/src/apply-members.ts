@@ -3,7 +3,7 @@ import type { Decision, MemberOutcome } from '@walrus/core';
 import { errorMessage, isTransientPgError as isTransient } from '@walrus/runtime';
 import type { PoolClient } from 'pg';
 import { attemptApply, classifyAlterError, verifySize, type Attempt, type AttemptOptions } from './apply-decision.js';
-import { readMaxWalSize } from './sql/max-wal-size.js';
+import { readMaxWalSize, readSlotKeep } from './sql/max-wal-size.js';
 import { missingGrants, readPrivileges } from './sql/privileges.js';
 import { alterSystemStrategy } from './strategies/alter-system.js';
 import { isPatroni } from './strategies/patroni.js';
@@ -92,20 +92,22 @@ async function viaAlterSystem(o: MembersAttemptOptions, primary: Connected, clie
 /** A standby takes the size the primary took: grants checked, ALTER SYSTEM + reload, read back. */
 async function onStandby(o: MembersAttemptOptions, s: Connected): Promise<MemberOutcome> {
   const size = o.decision.new_size_mb;
+  const keep = o.decision.max_slot_wal_keep_size_mb;
   if (!s.client) return unreachable(s);
   try {
-    const missing = missingGrants(await readPrivileges(s.client));
+    const missing = missingGrants(await readPrivileges(s.client), { slotKeep: keep !== undefined });
     if (missing.length > 0) return failedOutcome(s, `missing grant: ${missing.join('; ')}`);
-    if ((await readMaxWalSize(s.client)).mb !== size) {
+    // Every member gets the keep size too: a standby's own slots (cascading replicas) fill its own WAL volume.
+    if ((await readMaxWalSize(s.client)).mb !== size || (keep !== undefined && (await readSlotKeep(s.client)).mb !== keep)) {
       try {
-        await alterSystemStrategy.apply(s.client, size);
+        await alterSystemStrategy.apply(s.client, size, keep);
       } catch (err) {
         // The grants were read above: a refusal now is not for want of them.
         const a = classifyAlterError(err, { grantsHeld: true });
         return a.kind === 'transient' ? failedOutcome(s, a.error, true) : outcomeOf(s.member.name, a);
       }
     }
-    return outcomeOf(s.member.name, await verifySize({ ...o, strategy: alterSystemStrategy }, s.client, size));
+    return outcomeOf(s.member.name, await verifySize({ ...o, strategy: alterSystemStrategy }, s.client, size, keep));
   } catch (err) {
     return failedOutcome(s, errorMessage(err), isTransient(err));
   }
@@ -116,9 +118,10 @@ async function viaPatroni(o: MembersAttemptOptions, primary: Connected, client: 
   const strategy = o.strategy;
   if (!strategy || !isPatroni(strategy)) throw new Error('viaPatroni without the patroni strategy');
   const d = o.decision;
+  const keep = d.max_slot_wal_keep_size_mb;
   const name = primary.member.name;
   try {
-    const missing = missingGrants(await readPrivileges(client));
+    const missing = missingGrants(await readPrivileges(client), { slotKeep: keep !== undefined });
     if (missing.length > 0) return doneOnPrimary(name, done('failed', null, `missing grant: ${missing.join('; ')}`));
     const before = await readMaxWalSize(client);
     if (before.mb !== d.new_size_mb && before.mb !== d.old_size_mb) {
@@ -129,7 +132,7 @@ async function viaPatroni(o: MembersAttemptOptions, primary: Connected, client: 
     }
     // postgresql.auto.conf shadows Patroni's value on each member: reset it everywhere first.
     try {
-      await strategy.resetOn(client);
+      await strategy.resetOn(client, keep !== undefined);
     } catch (err) {
       const a = classifyAlterError(err, { grantsHeld: true });
       if (a.kind === 'transient') primary.broken = true;
@@ -140,7 +143,7 @@ async function viaPatroni(o: MembersAttemptOptions, primary: Connected, client: 
       standbys.map(async (s) => {
         if (!s.client) return;
         try {
-          await strategy.resetOn(s.client);
+          await strategy.resetOn(s.client, keep !== undefined);
         } catch (err) {
           const a = classifyAlterError(err);
           resetFailed.set(s.member.name, a.kind === 'transient' ? failedOutcome(s, a.error, true) : outcomeOf(s.member.name, a));
@@ -148,19 +151,19 @@ async function viaPatroni(o: MembersAttemptOptions, primary: Connected, client: 
       }),
     );
     try {
-      await strategy.patch(d.new_size_mb);
+      await strategy.patch(d.new_size_mb, keep);
     } catch (err) {
       const a = classifyAlterError(err);
       return a.kind === 'transient' ? a : doneOnPrimary(name, a);
     }
     const [first, ...others] = await Promise.all([
-      takeOrOverride(o, client, d.new_size_mb),
+      takeOrOverride(o, client, d.new_size_mb, keep),
       ...standbys.map(async (s): Promise<MemberOutcome> => {
         if (!s.client) return unreachable(s);
         const failed = resetFailed.get(s.member.name);
         if (failed) return failed;
         try {
-          const t = await takeOrOverride(o, s.client, d.new_size_mb);
+          const t = await takeOrOverride(o, s.client, d.new_size_mb, keep);
           return { ...outcomeOf(s.member.name, t.result), via: t.via };
         } catch (err) {
           return failedOutcome(s, errorMessage(err), isTransient(err));
@@ -250,16 +253,16 @@ function unreachable(s: Connected): MemberOutcome {
  * SYSTEM. The value is the cluster's own, and walrus resets it before its
  * next PATCH /config, so it shadows nothing for long.
  */
-async function takeOrOverride(o: MembersAttemptOptions, client: PoolClient, sizeMb: number): Promise<{ result: Done; via: 'patroni' | 'alter_system' }> {
-  const viaPatroni = await verifySize(o, client, sizeMb);
+async function takeOrOverride(o: MembersAttemptOptions, client: PoolClient, sizeMb: number, slotKeepMb?: number): Promise<{ result: Done; via: 'patroni' | 'alter_system' }> {
+  const viaPatroni = await verifySize(o, client, sizeMb, slotKeepMb);
   if (viaPatroni.status === 'applied' || (await readMaxWalSize(client)).source === 'command line') return { result: viaPatroni, via: 'patroni' };
   try {
-    await alterSystemStrategy.apply(client, sizeMb);
+    await alterSystemStrategy.apply(client, sizeMb, slotKeepMb);
   } catch (err) {
     const a = classifyAlterError(err);
     return { result: a.kind === 'transient' ? done('failed', null, a.error) : a, via: 'alter_system' };
   }
-  return { result: await verifySize({ ...o, strategy: alterSystemStrategy }, client, sizeMb), via: 'alter_system' };
+  return { result: await verifySize({ ...o, strategy: alterSystemStrategy }, client, sizeMb, slotKeepMb), via: 'alter_system' };
 }
 
 /** A decision for one member under Patroni: its checks, its ALTER SYSTEM value reset, PATCH /config, read back (or set). */
@@ -267,21 +270,22 @@ async function memberViaPatroni(o: MembersAttemptOptions, client: PoolClient, na
   const strategy = o.strategy;
   if (!strategy || !isPatroni(strategy)) throw new Error('memberViaPatroni without the patroni strategy');
   const d = o.decision;
+  const keep = d.max_slot_wal_keep_size_mb;
   try {
-    const missing = missingGrants(await readPrivileges(client));
+    const missing = missingGrants(await readPrivileges(client), { slotKeep: keep !== undefined });
     if (missing.length > 0) return done('failed', null, `missing grant: ${missing.join('; ')}`);
     const before = await readMaxWalSize(client);
-    if (before.mb === d.new_size_mb) return done('applied', before.mb, null);
+    if (before.mb === d.new_size_mb && (keep === undefined || (await readSlotKeep(client)).mb === keep)) return done('applied', before.mb, null);
     if (before.mb !== d.old_size_mb) {
       return done('stale', before.mb, `max_wal_size is ${before.mb} MB on member ${name} but the decision was computed from ${d.old_size_mb} MB (changed by someone else): nothing done`);
     }
     try {
-      await strategy.resetOn(client);
-      await strategy.patch(d.new_size_mb);
+      await strategy.resetOn(client, keep !== undefined);
+      await strategy.patch(d.new_size_mb, keep);
     } catch (err) {
       return classifyAlterError(err, { grantsHeld: true });
     }
-    const t = await takeOrOverride(o, client, d.new_size_mb);
+    const t = await takeOrOverride(o, client, d.new_size_mb, keep);
     return { ...t.result, members: [{ ...outcomeOf(name, t.result), role: 'standby', via: t.via }] };
   } catch (err) {
     if (isTransient(err)) return { kind: 'transient', error: errorMessage(err) };

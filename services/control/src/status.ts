@@ -3,6 +3,7 @@ import {
   NO_SAMPLES_KEY,
   resolvePolicy,
   sizingStatus,
+  walVolumeStatus,
   type ApplyResult,
   type ClusterState,
   type Policy,
@@ -109,6 +110,8 @@ export function clusterStatus(facts: ClusterFacts, defaults: Policy, nowMs: numb
     registered: facts.registered ?? false,
     alerts_firing: firingAlerts(state),
     growth_held: growthHeld(state, nowMs),
+    // The WAL volume (docs/DISK-SAFETY.md): budget, slots' keep size, archiver backlog, time to full.
+    ...walVolumeStatus(state, sample, policy),
   };
 }
 

@@ -19,6 +19,15 @@ export interface ClusterReadings {
   archiverFailing: number | null;
   /** Forced checkpoints per hour before and after the last change whose effect was judged (engine/effect.ts). */
   effectForcedPerHour: { before: number; after: number } | null;
+  /** Segments waiting to be archived and their bytes (null with archiving off). */
+  archiverBacklogSegments: number | null;
+  archiverBacklogBytes: number | null;
+  /** max_slot_wal_keep_size in force, bytes (null: unlimited, or not reported). */
+  slotKeepBytes: number | null;
+  /** The time-to-full forecast (null: nothing grows, or no budget). */
+  forecastSeconds: number | null;
+  /** Slots PostgreSQL invalidated, in the latest sample that listed slots. */
+  lostSlots: string[] | null;
 }
 
 /** The cluster's readings, created empty on first use. */
@@ -38,6 +47,11 @@ export function readingsOf(readings: Map<string, ClusterReadings>, cluster: stri
       slotRetainedBytes: null,
       archiverFailing: null,
       effectForcedPerHour: null,
+      archiverBacklogSegments: null,
+      archiverBacklogBytes: null,
+      slotKeepBytes: null,
+      forecastSeconds: null,
+      lostSlots: null,
     };
     readings.set(cluster, r);
   }
@@ -212,9 +226,39 @@ export function deciderMetrics(registry: Registry) {
         }
       },
     }),
+    archiverBacklogSegments: clusterGauge(registers, readings, {
+      name: 'walrus_archiver_backlog_segments',
+      help: 'With archiving on: WAL segments waiting to be archived (.ready files in pg_wal/archive_status) in the cluster’s latest sample; no series while archiving is off.',
+      value: (r) => r.archiverBacklogSegments,
+    }),
+    archiverBacklogBytes: clusterGauge(registers, readings, {
+      name: 'walrus_archiver_backlog_bytes',
+      help: 'With archiving on: what the segments waiting to be archived hold (their count times wal_segment_size); no series while archiving is off.',
+      value: (r) => r.archiverBacklogBytes,
+    }),
+    slotKeep: clusterGauge(registers, readings, {
+      name: 'walrus_slot_wal_keep_size_bytes',
+      help: 'max_slot_wal_keep_size in force on the cluster (walrus.bound_slots manages it): the most WAL a replication slot may hold before PostgreSQL invalidates it; no series while it is unlimited (-1).',
+      value: (r) => r.slotKeepBytes,
+    }),
+    slotLost: new Gauge({
+      name: 'walrus_slot_lost',
+      help: 'A replication slot PostgreSQL invalidated (wal_status lost; 17+: any invalidation_reason), 1 while it exists: its consumer must be rebuilt (walrus’s slot_lost alert names the reason); the series goes when the slot is dropped.',
+      labelNames: ['cluster', 'slot'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [cluster, r] of readings) for (const slot of r.lostSlots ?? []) this.set({ cluster, slot }, 1);
+      },
+    }),
+    forecast: clusterGauge(registers, readings, {
+      name: 'walrus_wal_disk_forecast_seconds',
+      help: 'Seconds until the cluster’s pg_wal reaches walrus.wal_disk_budget at the current trend of what holds WAL (slots, archiver backlog, pg_wal); no series when nothing grows or no budget is set.',
+      value: (r) => r.forecastSeconds,
+    }),
     alerts: new Counter({
       name: 'walrus_alerts_total',
-      help: 'Alert events published on walrus.alert.<cluster>, by kind (slot_retention, archiver_failing, wal_disk_budget, no_samples) and state (firing, resolved).',
+      help: 'Alert events published on walrus.alert.<cluster>, by kind (slot_retention, archiver_failing, wal_disk_budget, no_samples, wal_disk_forecast, slot_lost) and state (firing, resolved).',
       labelNames: ['cluster', 'kind', 'state'],
       registers,
     }),

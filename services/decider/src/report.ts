@@ -87,6 +87,13 @@ export class StepReport {
       g.walDiskBudgetBytes = x.disk.budgetBytes;
       if (x.disk.slots !== undefined) g.slotRetainedBytes = x.disk.slots;
       if (x.disk.archiverFailing !== undefined) g.archiverFailing = x.disk.archiverFailing === null ? null : x.disk.archiverFailing ? 1 : 0;
+      if (x.disk.archiverFailing !== undefined) {
+        g.archiverBacklogSegments = x.disk.archiverBacklog?.segments ?? null;
+        g.archiverBacklogBytes = x.disk.archiverBacklog?.bytes ?? null;
+      }
+      if (x.disk.slotKeepMb !== undefined) g.slotKeepBytes = x.disk.slotKeepMb < 0 ? null : x.disk.slotKeepMb * MB;
+      if (x.disk.forecast !== undefined) g.forecastSeconds = x.disk.forecast.etaSec;
+      if (x.disk.lostSlots !== undefined) g.lostSlots = x.disk.lostSlots;
     }
     // Also by 0: the series then exists from the cluster's first sample, so that
     // increase() counts its first forced checkpoints (a series that appears

@@ -1,6 +1,7 @@
 import type { ClusterStatus, MemberStatus, StatusResult } from '@walrus/core';
 import { clusterArg, noMorePositional, parseCommandArgs } from './options.js';
 import { callApi, type CliConnection } from './client.js';
+import { formatBytes, formatDuration } from '@walrus/core';
 import { formatKeyValues, formatTable } from '@walrus/runtime';
 import { age, mb, rate, text, yesNo } from './format.js';
 import { printJson, type Output } from './output.js';
@@ -42,6 +43,8 @@ function fleet(r: StatusResult): string {
     rateLimit(c),
     [(c.alerts_firing ?? []).includes('no_samples') && 'no samples',
       c.growth_held && `growth held (${c.growth_held.flag})`,
+      (c.alerts_firing ?? []).includes('wal_disk_forecast') && c.wal_disk_forecast_sec != null && `WAL budget full in ${formatDuration(c.wal_disk_forecast_sec)}`,
+      (c.alerts_firing ?? []).some((k) => k.startsWith('slot_lost:')) && 'slot lost',
       !c.enabled && 'disabled', c.dry_run && 'dry run', c.active_profile !== null && `profile ${c.active_profile}`, c.at_ceiling && 'at ceiling', c.in_recovery && 'standby', c.invalid_overrides.length > 0 && `${c.invalid_overrides.length} invalid override(s)`]
       .filter(Boolean)
       .join(', ') || '-',
@@ -69,6 +72,19 @@ function memberTable(rows: ReadonlyArray<readonly [string, MemberStatus]>): stri
   );
 }
 
+/** The WAL volume's lines (docs/DISK-SAFETY.md), once a sample or a budget says anything about it. */
+function walVolume(c: ClusterStatus): Array<[string, string]> {
+  if (c.wal_disk_budget_mb == null && c.pg_wal_bytes == null) return [];
+  const keep = c.max_slot_wal_keep_size_mb;
+  const cause = c.wal_disk_forecast_cause === 'replication_slot' ? `replication slot ${c.wal_disk_forecast_slot ?? '?'}` : (c.wal_disk_forecast_cause ?? '');
+  return [
+    ['WAL disk budget', c.wal_disk_budget_mb == null ? 'off' : `${mb(c.wal_disk_budget_mb)}; pg_wal holds ${c.pg_wal_bytes == null ? '-' : formatBytes(c.pg_wal_bytes)}`],
+    ['slot keep size', `${keep == null ? '-' : keep < 0 ? 'unlimited (-1)' : mb(keep)}${c.bound_slots ? ' (walrus.bound_slots on)' : ''}`],
+    ['archiver backlog', c.archiver_backlog_segments == null ? '- (archiving off)' : `${c.archiver_backlog_segments} segment(s), ${formatBytes(c.archiver_backlog_bytes ?? 0)}`],
+    ['time to full', c.wal_disk_forecast_sec == null ? '- (nothing grows, or no budget)' : `${formatDuration(c.wal_disk_forecast_sec)} (${cause})`],
+  ];
+}
+
 function detail(c: ClusterStatus): string {
   const pairs: Array<[string, string]> = [
     ['cluster', c.cluster],
@@ -93,6 +109,7 @@ function detail(c: ClusterStatus): string {
     ['last sample', `${text(c.last_sample_at)}${c.sample_age_sec !== null ? ` (${age(c.sample_age_sec)} ago)` : ''}`],
     ['collector', `${text(c.collector)}${c.registered ? ' (registered cluster)' : ''}`],
     ['alerts firing', (c.alerts_firing ?? []).join(', ') || 'none'],
+    ...walVolume(c),
     ['last adjustment', text(c.last_adjustment_at)],
     ['total adjustments', String(c.total_adjustments)],
     ['quiet intervals', String(c.quiet_intervals)],

@@ -55,7 +55,8 @@ function describe(subject: string, payload: unknown): string | null {
     const d = DecisionV1.safeParse(payload);
     if (!d.success) return null;
     const v = d.data;
-    return `${v.decided_at}  ${v.cluster}  decision ${v.action} ${v.old_size_mb} MB -> ${v.new_size_mb} MB (forced ${v.forced_checkpoints}): ${v.reason}`;
+    const keep = v.max_slot_wal_keep_size_mb === undefined ? '' : `, max_slot_wal_keep_size ${v.max_slot_wal_keep_size_mb} MB`;
+    return `${v.decided_at}  ${v.cluster}  decision ${v.action} ${v.old_size_mb} MB -> ${v.new_size_mb} MB${keep} (forced ${v.forced_checkpoints}): ${v.reason}`;
   }
   if (subject.startsWith('walrus.alert.')) {
     const a = AlertV1.safeParse(payload);

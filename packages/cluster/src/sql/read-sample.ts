@@ -143,6 +143,7 @@ function toSample(row: SampleRow, cluster: string, collectedAt: Date): Sample {
     settings: parseSettings(row.settings),
     ...optionalCheckpointFields(row),
     ...effectFields(row),
+    ...versionCounters(row),
     ...timelineField(row),
   };
 }
@@ -158,6 +159,18 @@ export async function readRole(client: ClientBase): Promise<{ inRecovery: boolea
   const row = rows[0];
   if (!row) throw new Error('the role statement returned no row');
   return { inRecovery: row.in_recovery === 'true', timeline: timelineOf(row) };
+}
+
+type VersionCounters = Pick<Sample, 'checkpoints_done' | 'restartpoints_requested' | 'restartpoints_timed' | 'restartpoints_done'>;
+
+/** 18's num_done and 17+'s restartpoint counters, where the server has them (NULL otherwise). */
+function versionCounters(row: SampleRow): VersionCounters {
+  const out: VersionCounters = {};
+  for (const key of ['checkpoints_done', 'restartpoints_requested', 'restartpoints_timed', 'restartpoints_done'] as const) {
+    const text = row[key];
+    if (text !== null) out[key] = count(text, key);
+  }
+  return out;
 }
 
 /** The optional fields are left out rather than failing the sample when a server does not give them. */

@@ -1,10 +1,14 @@
 import type { ClientBase } from 'pg';
 import { ArchiverV1, MAX_SAMPLE_SLOTS, ReplicationSlotV1, type Archiver, type ReplicationSlot, type Sample } from '@walrus/core';
-import { settingToMb } from './units.js';
+import { readServerVersion } from './read-sample.js';
+import { settingToMb, settingToSeconds } from './units.js';
 import { WAL_DISK_SQL, type WalDiskRow } from './wal-disk-query.js';
 
 /** The optional Sample fields about the WAL disk (docs/DISK-SAFETY.md). */
-export type WalDiskFields = Pick<Sample, 'pg_wal_bytes' | 'wal_keep_size_mb' | 'replication_slots' | 'replication_slot_count' | 'archiver'>;
+export type WalDiskFields = Pick<
+  Sample,
+  'pg_wal_bytes' | 'wal_keep_size_mb' | 'replication_slots' | 'replication_slot_count' | 'archiver' | 'max_slot_wal_keep_size_mb' | 'idle_replication_slot_timeout_s'
+>;
 
 function count(text: string | null, field: string): number {
   const n = Number(text);
@@ -12,11 +16,21 @@ function count(text: string | null, field: string): number {
   return n;
 }
 
-function parseSlots(text: string): ReplicationSlot[] {
+/** PostgreSQL 17 added pg_replication_slots.invalidation_reason and inactive_since. */
+const SLOT_REASONS_SINCE = 170000;
+
+function parseSlots(text: string, serverVersionNum: number): ReplicationSlot[] {
   const parsed: unknown = JSON.parse(text);
   if (!Array.isArray(parsed)) throw new TypeError('slots is not a JSON array');
   // Byte counts come as JSON numbers (numeric in SQL): exact up to 8 PB, and whole.
-  return parsed.map((raw) => ReplicationSlotV1.parse(raw));
+  return parsed.map((raw) => ReplicationSlotV1.parse(serverVersionNum >= SLOT_REASONS_SINCE ? raw : without17Columns(raw)));
+}
+
+/** Before 17 those columns do not exist (the statement reads them as NULL): left out, so that a slot never seems to say "valid" or "active" where the server cannot tell. */
+function without17Columns(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  const { invalidation_reason: _reason, inactive_since: _since, ...rest } = raw as Record<string, unknown>;
+  return rest;
 }
 
 function toArchiver(row: WalDiskRow): Archiver {
@@ -41,15 +55,18 @@ function toArchiver(row: WalDiskRow): Archiver {
  * transaction, like the sample.
  */
 export async function readWalDisk(client: ClientBase): Promise<WalDiskFields> {
+  const version = await readServerVersion(client);
   const { rows } = await client.query<WalDiskRow>(WAL_DISK_SQL, [MAX_SAMPLE_SLOTS]);
   const row = rows[0];
   if (!row) throw new Error('the WAL disk statement returned no row');
   return {
     pg_wal_bytes: count(row.pg_wal_bytes, 'pg_wal_bytes'),
     wal_keep_size_mb: settingToMb(row.wal_keep_size, row.wal_keep_size_unit, 'wal_keep_size'),
-    replication_slots: parseSlots(row.slots),
+    replication_slots: parseSlots(row.slots, version),
     replication_slot_count: count(row.slot_count, 'slot_count'),
     archiver: toArchiver(row),
+    max_slot_wal_keep_size_mb: row.max_slot_wal_keep_size === '-1' ? -1 : settingToMb(row.max_slot_wal_keep_size, row.max_slot_wal_keep_size_unit, 'max_slot_wal_keep_size'),
+    ...(row.idle_slot_timeout === null ? {} : { idle_replication_slot_timeout_s: settingToSeconds(row.idle_slot_timeout, row.idle_slot_timeout_unit, 'idle_replication_slot_timeout') }),
   };
 }
 

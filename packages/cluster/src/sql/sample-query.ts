@@ -32,6 +32,9 @@ export const SERVER_VERSION_SQL = "SELECT current_setting('server_version_num') 
  *   session has seen a placeholder (e.g. ALTER SYSTEM + reload), removing the
  *   setting leaves it as '' in that session, not NULL (proved by a test), so
  *   '' means "not set" for a long-lived collector connection.
+ * - Counters that only some versions have (18's num_done, 17+'s
+ *   restartpoints_*) are read through to_jsonb of the view's row: NULL
+ *   where the column does not exist, so one text serves every version.
  * - The timeline (TIMELINE_COLUMNS): which history the server is on, so
  *   that the engine can tell a new primary from a stale one.
  * - Cumulative checkpoint write and sync time (ms), full-page images
@@ -63,6 +66,10 @@ SELECT
   c.${syncTime}::text AS checkpoint_sync_time_ms,
   (SELECT w.wal_fpi::text FROM pg_stat_wal AS w) AS wal_fpi,
   (SELECT sum(d.xact_commit)::text FROM pg_stat_database AS d) AS xact_commit,
+  to_jsonb(c) ->> 'num_done' AS checkpoints_done,
+  to_jsonb(c) ->> 'restartpoints_req' AS restartpoints_requested,
+  to_jsonb(c) ->> 'restartpoints_timed' AS restartpoints_timed,
+  to_jsonb(c) ->> 'restartpoints_done' AS restartpoints_done,
   ${TIMELINE_COLUMNS}
 FROM ${view} AS c
 CROSS JOIN (
@@ -120,6 +127,10 @@ export interface SampleRow {
   checkpoint_sync_time_ms: string | null;
   wal_fpi: string | null;
   xact_commit: string | null;
+  checkpoints_done: string | null;
+  restartpoints_requested: string | null;
+  restartpoints_timed: string | null;
+  restartpoints_done: string | null;
   wal_file: string | null;
   received_tli: string | null;
   checkpoint_tli: string | null;

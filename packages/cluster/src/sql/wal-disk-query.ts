@@ -20,6 +20,10 @@
  *   hook): that is not a command.
  * - `.ready` files are listed only when archiving is on: a long-failing
  *   archiver leaves thousands, and with archiving off there are none.
+ * - Slot columns of 17+ (invalidation_reason, inactive_since) are read
+ *   through to_jsonb of the view's row, NULL before 17, and
+ *   idle_replication_slot_timeout (18) is a pg_settings row that older
+ *   versions lack: one text for every version.
  * - Every column is text (or JSON text): parsing is ours, as for the sample.
  */
 export const WAL_DISK_SQL = `
@@ -34,9 +38,13 @@ SELECT
               'active', r.active,
               'wal_status', r.wal_status,
               'retained_bytes', r.retained,
-              'safe_wal_size_bytes', r.safe_wal_size)
+              'safe_wal_size_bytes', r.safe_wal_size,
+              'invalidation_reason', r.invalidation_reason,
+              'inactive_since', r.inactive_since)
             ORDER BY r.retained DESC NULLS LAST, r.slot_name), '[]')::text
      FROM (SELECT sl.slot_name, sl.slot_type, sl.active, sl.wal_status, sl.safe_wal_size,
+                  to_jsonb(sl) ->> 'invalidation_reason' AS invalidation_reason,
+                  to_char((to_jsonb(sl) ->> 'inactive_since')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS inactive_since,
                   CASE WHEN sl.restart_lsn IS NULL OR p.lsn IS NULL THEN NULL
                        ELSE greatest(p.lsn - sl.restart_lsn, 0) END AS retained
              FROM pg_replication_slots AS sl
@@ -52,10 +60,15 @@ SELECT
   to_char(a.last_failed_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_failed_at,
   CASE WHEN current_setting('archive_mode') <> 'off'
        THEN (SELECT count(*) FROM pg_ls_archive_statusdir() AS f WHERE f.name LIKE '%.ready')::text
-  END AS pending_files
+  END AS pending_files,
+  msk.setting AS max_slot_wal_keep_size,
+  msk.unit AS max_slot_wal_keep_size_unit,
+  (SELECT st.setting FROM pg_settings AS st WHERE st.name = 'idle_replication_slot_timeout') AS idle_slot_timeout,
+  (SELECT st.unit FROM pg_settings AS st WHERE st.name = 'idle_replication_slot_timeout') AS idle_slot_timeout_unit
 FROM (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS lsn) AS p
 CROSS JOIN pg_stat_archiver AS a
-CROSS JOIN (SELECT setting, unit FROM pg_settings WHERE name = 'wal_keep_size') AS ks`;
+CROSS JOIN (SELECT setting, unit FROM pg_settings WHERE name = 'wal_keep_size') AS ks
+CROSS JOIN (SELECT setting, unit FROM pg_settings WHERE name = 'max_slot_wal_keep_size') AS msk`;
 
 /** The row of the statement, all text (NULL where the server has no value). */
 export interface WalDiskRow {
@@ -73,4 +86,8 @@ export interface WalDiskRow {
   last_failed_wal: string | null;
   last_failed_at: string | null;
   pending_files: string | null;
+  max_slot_wal_keep_size: string;
+  max_slot_wal_keep_size_unit: string | null;
+  idle_slot_timeout: string | null;
+  idle_slot_timeout_unit: string | null;
 }

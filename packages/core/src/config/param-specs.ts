@@ -275,6 +275,28 @@ export const SCALAR_PARAMS: { readonly [K in ScalarKey]: ParamSpec<K> } = {
     ' checkpoint_timeouts',
     'checkpoint_timeouts of samples after an applied change before its effect (forced checkpoints, WAL rate, checkpoint times, full-page images) is judged against the same span before it.',
   ),
+  boundSlots: boolParam(
+    'walrus.bound_slots',
+    'boundSlots',
+    'off',
+    'With walrus.wal_disk_budget set: manage max_slot_wal_keep_size, so that replication slots cannot hold more WAL than the budget leaves (a slot past it is invalidated).',
+  ),
+  slotGraceSec: intParam(
+    'walrus.slot_grace_sec',
+    'slotGraceSec',
+    '600',
+    { min: 0, max: 604800 },
+    ' seconds',
+    'walrus.bound_slots: max_slot_wal_keep_size never leaves a slot being consumed less than this many seconds of WAL at the current rate, and a warned slot keeps them after the warning.',
+  ),
+  forecastHorizonSec: intParam(
+    'walrus.forecast_horizon_sec',
+    'forecastHorizonSec',
+    '21600',
+    { min: 60, max: 31536000 },
+    ' seconds',
+    'wal_disk_forecast fires when the WAL volume is forecast to reach walrus.wal_disk_budget within this many seconds.',
+  ),
 };
 
 /** A size like walrus.max, or `off`: a cluster can also turn off a budget its service default sets. */

@@ -24,6 +24,9 @@ describe('params - registry', () => {
       'walrus.wal_disk_budget',
       'walrus.recurring_period_sec',
       'walrus.effect_intervals',
+      'walrus.bound_slots',
+      'walrus.slot_grace_sec',
+      'walrus.forecast_horizon_sec',
       'walrus.profiles',
     ]);
   });
@@ -56,6 +59,9 @@ describe('params - registry', () => {
       walDiskBudgetMb: null,
       recurringPeriodSec: 86400,
       effectIntervals: 2,
+      boundSlots: false,
+      slotGraceSec: 600,
+      forecastHorizonSec: 21600,
       profiles: [],
     });
   });

@@ -52,6 +52,12 @@ export interface Policy {
   recurringPeriodSec: number;
   /** checkpoint_timeouts after an applied change before its effect is judged (engine/effect.ts). */
   effectIntervals: number;
+  /** With a budget: walrus manages max_slot_wal_keep_size from what the budget leaves (engine/disk/slot-bound.ts). Off by default: an invalidated slot's consumer must be rebuilt. */
+  boundSlots: boolean;
+  /** Bound slots: how long a slot that is consumed right now (or one warned about) is kept valid, in seconds of WAL at the current rate. */
+  slotGraceSec: number;
+  /** wal_disk_forecast fires when the budget is forecast to be reached within this many seconds. */
+  forecastHorizonSec: number;
   /** Named time windows overriding a few parameters (walrus.profiles). */
   profiles: TimeProfile[];
 }

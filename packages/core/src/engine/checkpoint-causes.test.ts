@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { sample } from '../testing/builders.js';
-import { classifyCheckpoints } from './checkpoint-causes.js';
+import { boundByDone, classifyCheckpoints } from './checkpoint-causes.js';
+import { evaluate } from './evaluate.js';
+import { initialState } from './state/current.js';
+import { DEFAULT_POLICY } from '../config/params.js';
 import { MB } from './wal-rate.js';
 
 const SEG = 16 * MB;
@@ -46,5 +49,26 @@ describe('checkpoint causes - redo distance', () => {
     // A CHECKPOINT command is done when it returns: it moves the redo point, by less than a WAL-forced one needs.
     const manual = classifyCheckpoints(1, { redoBytes: 10 * SEG, sizeMb: 1024, pending: 0 }, withRedo(10 * SEG + 300_000));
     expect(manual).toMatchObject({ walCaused: 0, other: 1, pending: 0 });
+  });
+});
+
+describe('checkpoint causes - num_done (PostgreSQL 18)', () => {
+  it('checkpoint causes - no more WAL-caused checkpoints than were performed; unknown done leaves the count as it was', () => {
+    const unknown = classifyCheckpoints(3, null, sample({}));
+    expect(boundByDone(unknown, null)).toBe(unknown);
+    expect(boundByDone(unknown, 5)).toBe(unknown);
+    const bounded = boundByDone(unknown, 1);
+    expect(bounded).toMatchObject({ requested: 3, walCaused: 1, other: 2 });
+    expect(bounded.reason).toContain('pg_stat_checkpointer.num_done counts 1 checkpoint(s) performed in the interval');
+  });
+
+  it('checkpoint causes - the engine remembers num_done and bounds the next interval by it', () => {
+    const at = (sec: number, requested: number, done: number) => ({ ...sample({ at: sec, requested }), server_version_num: 180000, checkpoints_done: done });
+    const first = evaluate({ state: initialState(), sample: at(0, 0, 10), policy: DEFAULT_POLICY, now: 'x' });
+    expect(first.state.prevDone).toBe(10);
+    const second = evaluate({ state: first.state, sample: at(300, 4, 11), policy: DEFAULT_POLICY, now: 'x' });
+    expect(second.state.prevDone).toBe(11);
+    // Four requested, one performed: at most one forced by WAL (the tracker's record of forced checkpoints says so).
+    expect(second.state.walRate?.forced?.map(([, n]) => n)).toEqual([1]);
   });
 });

@@ -89,3 +89,23 @@ export function classifyCheckpoints(
       (other > 0 ? `, ${other} by something else (CHECKPOINT command, base backup, shutdown)` : ''),
   };
 }
+
+/**
+ * PostgreSQL 18 counts in `pg_stat_checkpointer.num_done` the checkpoints
+ * really performed; `num_requested` and `num_timed` also count skipped ones.
+ * However the requested ones split, no more of them can have been performed
+ * (and so have forced anything) than were done in the interval: that bounds
+ * the WAL-caused count where the redo points cannot (no comparable redo
+ * point, a 17 or older server has no such counter). `doneDelta` is null when
+ * unknown.
+ */
+export function boundByDone(causes: CheckpointCauses, doneDelta: number | null): CheckpointCauses {
+  if (doneDelta === null || doneDelta >= causes.walCaused) return causes;
+  const skipped = causes.walCaused - doneDelta;
+  return {
+    ...causes,
+    walCaused: doneDelta,
+    other: causes.other + skipped,
+    reason: `${causes.reason}; pg_stat_checkpointer.num_done counts ${doneDelta} checkpoint(s) performed in the interval, so at most ${doneDelta} were WAL-caused`,
+  };
+}

@@ -3,8 +3,9 @@ import { type DecisionAction, MAX_WAL_SIZE_LIMIT_MB } from '../schemas.js';
 import { getAlgorithm } from './algorithms/registry.js';
 import { proactiveGrowth } from './algorithms/proactive.js';
 import type { GrowInput, GrowProposal, PreviousSample, WalView } from './algorithms/types.js';
-import { classifyCheckpoints } from './checkpoint-causes.js';
+import { boundByDone, classifyCheckpoints } from './checkpoint-causes.js';
 import { decisionFrom } from './decision.js';
+import { withSlotBound } from './disk/bound-decision.js';
 import { describeLimit, diskMemory, diskShrink, limitMetadata, walDiskLimit, type WalDiskLimit } from './disk/limit.js';
 import type { EvaluateInput, EvaluateResult, Insight, StepOutcomeKind, WantedChange } from './evaluation.js';
 import { checkRateLimit, recordChange } from './rate-limit.js';
@@ -60,10 +61,16 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
       : null;
   const prevWal = state.walRate ?? undefined;
   const requestedDelta = state.prevRequested !== null && requested >= state.prevRequested ? requested - state.prevRequested : 0;
-  const causes = classifyCheckpoints(
-    requestedDelta,
-    prevWal ? { redoBytes: prevWal.redoBytes, sizeMb: prevWal.sizeMb, pending: prevWal.pendingRequested ?? 0 } : null,
-    sample,
+  // 18: num_done bounds what can have been performed (checkpoint-causes.ts boundByDone).
+  const done = sample.checkpoints_done;
+  const doneDelta = done !== undefined && state.prevDone !== undefined && done >= state.prevDone ? done - state.prevDone : null;
+  const causes = boundByDone(
+    classifyCheckpoints(
+      requestedDelta,
+      prevWal ? { redoBytes: prevWal.redoBytes, sizeMb: prevWal.sizeMb, pending: prevWal.pendingRequested ?? 0 } : null,
+      sample,
+    ),
+    doneDelta,
   );
   const walRate: WalRateState = {
     ...trackWal(
@@ -99,6 +106,7 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
     walRate,
     activeProfile: profiled.profile,
     disk: diskMemory(sample, state.disk),
+    ...(done !== undefined ? { prevDone: done } : {}),
   };
   if (recurring === undefined) delete seen.recurring;
   else seen.recurring = recurring;
@@ -182,17 +190,22 @@ export function evaluateCounters(rawInput: EvaluateInput): EvaluateResult {
       : grown.proposal
         ? growChange(grown.proposal, sample.max_wal_size_mb, policy, disk)
         : holdForRecurring(shrinkChange(next.quietIntervals, delta, sample.max_wal_size_mb, policy, formulaShrink), expected, sample.max_wal_size_mb);
+  // walrus.bound_slots keeps max_slot_wal_keep_size in step with whatever the rules decided (disk/bound-decision.ts).
+  // The higher of the sliding rate (about a checkpoint_timeout) and the last interval's: a load that just
+  // began is not underestimated, so a slot is warned early enough and promised enough for its grace.
+  const rates = [walRate.recentRate, walRate.lastRate].filter((r): r is number => r !== null && r !== undefined);
+  const freshRate = rates.length > 0 ? Math.max(...rates) : walRate.ema;
   if ('none' in wanted) {
     // Requested checkpoints that WAL did not cause are worth a word when they explain a non-growth.
     const causes = formulaBased && wal.causes.other > 0 ? `; ${wal.causes.reason}` : '';
-    return { state: next, decision: null, outcome: { kind: 'no_change', reason: wanted.none + causes }, insight, effects };
+    return withSlotBound(input, { state: next, decision: null, outcome: { kind: 'no_change', reason: wanted.none + causes }, insight, effects }, freshRate);
   }
   const change = profiled.profile === null ? wanted : { ...wanted, metadata: { ...wanted.metadata, profile: profiled.profile } };
   const emitted = emit(input, next, change, delta, atMs);
   const d = emitted.decision;
   // An executed change starts its effect check (a dry run changes nothing to check).
   const checked = d && next.effect ? { ...emitted.state, effect: expectEffect(next.effect, d, sample, policy) } : emitted.state;
-  return { ...emitted, state: checked, insight, effects };
+  return withSlotBound(input, { ...emitted, state: checked, insight, effects }, freshRate);
 }
 
 /**

@@ -41,6 +41,8 @@ export interface TypedFields {
   /** The one member the decision is for. */
   targetMember?: string;
   sizingStatus?: SizingStatus;
+  /** walrus.bound_slots: the keep size to put in force with the size. */
+  slotKeepMb?: number;
 }
 
 /**
@@ -59,5 +61,6 @@ export function withTypedFields(d: Decision, f: TypedFields): Decision {
   }
   if (f.targetMember !== undefined) metadata['target_member'] = out.target_member = f.targetMember;
   if (f.sizingStatus !== undefined) metadata['sizing_status'] = out.sizing_status = f.sizingStatus;
+  if (f.slotKeepMb !== undefined) metadata['max_slot_wal_keep_size_mb'] = out.max_slot_wal_keep_size_mb = f.slotKeepMb;
   return out;
 }

@@ -1,6 +1,7 @@
 import type { Policy } from '../config/policy.js';
 import type { Effect } from '../effect-schemas.js';
 import type { Decision, Sample } from '../schemas.js';
+import type { SlotBound } from './disk/slot-bound.js';
 import type { BlockedBy } from './rate-limit.js';
 import type { ClusterState } from './state/current.js';
 
@@ -57,6 +58,8 @@ export interface EvaluateResult {
   change?: WantedChange;
   /** Earlier changes judged at this sample (engine/effect.ts), to publish on walrus.effect.<cluster>. */
   effects?: Effect[];
+  /** walrus.bound_slots: the keep size worked out for this sample (null: not bounded; absent: the rules did not get that far). */
+  bound?: SlotBound | null;
 }
 
 export interface Insight {

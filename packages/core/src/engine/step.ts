@@ -5,6 +5,7 @@ import type { Effect } from '../effect-schemas.js';
 import type { Decision, Sample } from '../schemas.js';
 import { clockWentBack, sampleAhead } from './clock.js';
 import { evaluateAlerts } from './disk/alerts.js';
+import { forecastDisk, type Forecast } from './disk/forecast.js';
 import { archiverHealth } from './disk/archiver.js';
 import { evaluate } from './evaluate.js';
 import type { EvaluateResult, Insight, StepOutcome, WantedChange } from './evaluation.js';
@@ -84,6 +85,14 @@ export interface DiskReading {
   slots?: Array<[slot: string, bytes: number]>;
   /** With archiving on, whether it fails; null with archive_mode off. */
   archiverFailing?: boolean | null;
+  /** Segments waiting to be archived and their bytes; absent with archiving off or when the sample does not say. */
+  archiverBacklog?: { segments: number; bytes: number };
+  /** max_slot_wal_keep_size in force (MB, -1 unlimited), when the sample says. */
+  slotKeepMb?: number;
+  /** Slots PostgreSQL invalidated (wal_status lost, or 17+'s invalidation_reason), by name; absent when the sample lists no slots. */
+  lostSlots?: string[];
+  /** The time-to-full forecast (disk/forecast.ts): seconds and cause, null when nothing grows or there is no budget. */
+  forecast?: { etaSec: number | null; cause: string | null; slot: string | null };
 }
 
 const MB = 1024 * 1024;
@@ -113,16 +122,19 @@ export function step(input: StepInput): StepResult {
   // Alerts (docs/DISK-SAFETY.md) judge the book as it was before any clock
   // re-baseline: what fires does not depend on the clock. A standby
   // member's samples would resolve what the primary's raise.
-  const raised = forCluster ? evaluateAlerts(state.alerts, sample, policy) : null;
+  // The time-to-full forecast follows every sample of the cluster's disk, evaluated or not by the rules.
+  const forecast = forCluster ? forecastDisk(sample, policy, state.forecast ?? null) : null;
+  const raised = forCluster ? evaluateAlerts(state.alerts, sample, policy, { bound: result.bound ?? null, forecast: forecast?.forecast ?? null }) : null;
   return {
     state: {
       ...result.state,
+      ...(forecast?.memory ? { forecast: forecast.memory } : {}),
       alerts: raised?.state ?? result.state.alerts,
       sampleSeq: stored.seq,
       // Goes with lastSampleAt (the cluster's counters): the clock check compares the next samples with this one.
       ...(forCluster && Number.isFinite(stored.atMs) ? { lastSampleStoredAt: toIso(stored.atMs) } : {}),
     },
-    ...judged(state, sample, policy, result, forCluster),
+    ...judged(state, sample, policy, result, forCluster, forecast?.forecast ?? null),
     alerts: raised?.alerts ?? [],
     effects: result.effects ?? [],
     warnings,
@@ -202,6 +214,7 @@ function judged(
   policy: Policy,
   result: EvaluateResult,
   forCluster: boolean,
+  forecast: Forecast | null = null,
 ): Pick<StepResult, 'decision' | 'change' | 'outcome' | 'insight' | 'policy' | 'readings' | 'profileChange'> {
   const insight = result.insight ?? null;
   return {
@@ -215,7 +228,7 @@ function judged(
       maxWalSizeMb: forCluster ? sample.max_wal_size_mb : null,
       maxAllowedMb: forCluster ? policy.maxMb : null,
       forcedCheckpoints: forCluster ? forcedSince(before.prevRequested, sample) : 0,
-      disk: forCluster ? diskReading(sample, policy) : null,
+      disk: forCluster ? diskReading(sample, policy, forecast) : null,
     },
     profileChange: insight && insight.profile !== before.activeProfile ? { from: before.activeProfile, to: insight.profile } : null,
   };
@@ -230,9 +243,15 @@ function forcedSince(prev: number | null, sample: Sample): number {
  * reports its value (pg_wal, a slot, archiving on) or a budget is set, and
  * goes when it no longer does (a dropped slot, a budget turned off).
  */
-function diskReading(sample: Sample, policy: Policy): DiskReading {
+function diskReading(sample: Sample, policy: Policy, forecast: Forecast | null): DiskReading {
   const archiver = archiverHealth(sample);
   return {
+    ...(forecast?.archiverBacklog && sample.archiver?.mode !== 'off' ? { archiverBacklog: forecast.archiverBacklog } : {}),
+    ...(sample.max_slot_wal_keep_size_mb !== undefined ? { slotKeepMb: sample.max_slot_wal_keep_size_mb } : {}),
+    ...(sample.replication_slots !== undefined
+      ? { lostSlots: sample.replication_slots.filter((s) => s.wal_status === 'lost' || (s.invalidation_reason ?? null) !== null).map((s) => s.name) }
+      : {}),
+    ...(forecast && forecast.usedBytes !== null ? { forecast: { etaSec: forecast.etaSec, cause: forecast.cause, slot: forecast.slot } } : {}),
     ...(sample.pg_wal_bytes !== undefined ? { usedBytes: sample.pg_wal_bytes } : {}),
     budgetBytes: policy.walDiskBudgetMb === null ? null : policy.walDiskBudgetMb * MB,
     ...(sample.replication_slots !== undefined ? { slots: sample.replication_slots.map((s): [string, number] => [s.name, s.retained_bytes ?? 0]) } : {}),

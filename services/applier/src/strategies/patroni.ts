@@ -1,5 +1,6 @@
 import type { ClientBase } from 'pg';
 import { patchPatroniConfig, PatroniError, type PatroniApi } from '@walrus/cluster';
+import { checkSlotKeep } from '../sql/max-wal-size.js';
 import { ManagerError, type ApplyStrategy } from './types.js';
 
 export interface PatroniTarget {
@@ -10,10 +11,10 @@ export interface PatroniTarget {
 
 export interface PatroniStrategy extends ApplyStrategy {
   readonly name: 'patroni';
-  /** Removes max_wal_size from the member's postgresql.auto.conf and reloads. */
-  resetOn(client: ClientBase): Promise<void>;
-  /** PATCH /config with the size: one call for every member. */
-  patch(sizeMb: number): Promise<void>;
+  /** Removes max_wal_size (and max_slot_wal_keep_size, when walrus sets it) from the member's postgresql.auto.conf and reloads. */
+  resetOn(client: ClientBase, slotKeep?: boolean): Promise<void>;
+  /** PATCH /config with the size (and the keep size): one call for every member. */
+  patch(sizeMb: number, slotKeepMb?: number): Promise<void>;
 }
 
 export function isPatroni(s: ApplyStrategy): s is PatroniStrategy {
@@ -37,10 +38,11 @@ function checked(sizeMb: number): string {
  * single-host entry, or a decision for one member).
  */
 export function patroniStrategy(target: PatroniTarget): PatroniStrategy {
-  const patch = async (sizeMb: number): Promise<void> => {
+  const patch = async (sizeMb: number, slotKeepMb?: number): Promise<void> => {
     const value = checked(sizeMb);
+    const keep = slotKeepMb === undefined ? {} : { max_slot_wal_keep_size: checkSlotKeep(slotKeepMb) };
     try {
-      await patchPatroniConfig(target.api, { postgresql: { parameters: { max_wal_size: value } } }, target.timeoutMs);
+      await patchPatroniConfig(target.api, { postgresql: { parameters: { max_wal_size: value, ...keep } } }, target.timeoutMs);
     } catch (err) {
       if (err instanceof PatroniError) throw new ManagerError(err.message, err.transient, { cause: err });
       throw err;
@@ -50,15 +52,16 @@ export function patroniStrategy(target: PatroniTarget): PatroniStrategy {
     name: 'patroni',
     resetOn: resetMaxWalSize,
     patch,
-    async apply(client, sizeMb) {
+    async apply(client, sizeMb, slotKeepMb) {
       checked(sizeMb);
-      await resetMaxWalSize(client);
-      await patch(sizeMb);
+      await resetMaxWalSize(client, slotKeepMb !== undefined);
+      await patch(sizeMb, slotKeepMb);
     },
   };
 }
 
-async function resetMaxWalSize(client: ClientBase): Promise<void> {
+async function resetMaxWalSize(client: ClientBase, slotKeep = false): Promise<void> {
+  if (slotKeep) await client.query('ALTER SYSTEM RESET max_slot_wal_keep_size');
   await client.query('ALTER SYSTEM RESET max_wal_size');
   await client.query('SELECT pg_catalog.pg_reload_conf()');
 }

@@ -7,8 +7,8 @@ import type { ClientBase } from 'pg';
 export interface ApplyStrategy {
   /** `alter_system` or `patroni`: named in errors and logs. */
   readonly name: string;
-  /** Sets max_wal_size to sizeMb (a checked integer) and makes the server reload. */
-  apply(client: ClientBase, sizeMb: number): Promise<void>;
+  /** Sets max_wal_size to sizeMb (a checked integer), and max_slot_wal_keep_size to slotKeepMb when given, and makes the server reload. */
+  apply(client: ClientBase, sizeMb: number, slotKeepMb?: number): Promise<void>;
 }
 
 /** A refusal by the cluster manager (not PostgreSQL); `transient` ones are retried until the decision expires. */

@@ -45,6 +45,8 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+/** @param {number} sec */
+const fmtDuration = (sec) => (sec >= 3600 ? `${Math.floor(sec / 3600)} h ${Math.floor((sec % 3600) / 60)} min` : sec >= 60 ? `${Math.floor(sec / 60)} min` : `${Math.round(sec)} s`);
 /** @param {number | null | undefined} mb */
 const fmtMb = (mb) => (mb == null ? '–' : mb >= 1024 ? `${+(mb / 1024).toFixed(1)} GB` : `${Math.round(mb)} MB`);
 /**
@@ -108,6 +110,10 @@ function renderFleet(fleet) {
       const limit = c.hourly_limit_reached ? 'hourly limit' : c.cooldown_active ? `cooldown ${c.cooldown_remaining_sec} s` : '–';
       const notes = [];
       if ((c.alerts_firing ?? []).includes('no_samples')) notes.push('no samples');
+      if ((c.alerts_firing ?? []).includes('wal_disk_forecast') && c.wal_disk_forecast_sec != null) notes.push(`WAL budget full in ${fmtDuration(c.wal_disk_forecast_sec)}`);
+      if ((c.alerts_firing ?? []).some((k) => k.startsWith('slot_lost:'))) notes.push('slot lost');
+      if (c.archiver_backlog_segments) notes.push(`archiver backlog ${c.archiver_backlog_segments} segment(s)`);
+      if (c.bound_slots && c.max_slot_wal_keep_size_mb != null && c.max_slot_wal_keep_size_mb >= 0) notes.push(`slot keep ${fmtMb(c.max_slot_wal_keep_size_mb)}`);
       if (!c.enabled) notes.push('disabled');
       if (c.dry_run) notes.push('dry run');
       if (c.in_recovery) notes.push('standby');

@@ -20,8 +20,9 @@ export async function storeDecision(client: PoolClient, d: Decision): Promise<St
     `INSERT INTO walrus.history
        (timestamp, cluster, decision_id, action, old_size_mb, new_size_mb, forced_checkpoints,
         checkpoint_timeout_sec, reason, metadata, primary_member, target_member,
-        sizing_reported, active_profile, wal_rate_bytes_per_second, wal_rate_ema_bytes_per_second, required_size_mb)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+        sizing_reported, active_profile, wal_rate_bytes_per_second, wal_rate_ema_bytes_per_second, required_size_mb,
+        slot_keep_mb)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
      ON CONFLICT (decision_id) DO NOTHING
      RETURNING id, apply_status`,
     [
@@ -43,6 +44,7 @@ export async function storeDecision(client: PoolClient, d: Decision): Promise<St
       sizing?.wal_rate_ema_bytes_per_second ?? null,
       // The column is whole MB, as the status view has always shown it.
       requiredMb === null ? null : Math.round(requiredMb),
+      d.max_slot_wal_keep_size_mb ?? null,
     ],
   );
   const row = inserted.rows[0];
@@ -52,7 +54,7 @@ export async function storeDecision(client: PoolClient, d: Decision): Promise<St
      UPDATE walrus.history h
         SET apply_status = p.apply_status, applied_at = p.applied_at,
             applied_size_mb = p.applied_size_mb, apply_error = p.apply_error,
-            apply_members = p.apply_members
+            apply_members = p.apply_members, applied_slot_keep_mb = p.applied_slot_keep_mb
        FROM p
       WHERE h.decision_id = p.decision_id
      RETURNING h.id, h.apply_status`,

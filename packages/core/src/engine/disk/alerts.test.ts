@@ -170,3 +170,82 @@ describe('alerts - ids', () => {
     expect(AlertV1.safeParse(withoutSlot).success).toBe(false);
   });
 });
+
+describe('alerts - slot_lost', () => {
+  it('alerts - fires once when PostgreSQL invalidates a slot, naming it and the reason; resolves when it is dropped', () => {
+    const lost = slot('stuck', 0, { retained_bytes: null, wal_status: 'lost', invalidation_reason: 'wal_removed', inactive_since: at(0) });
+    const { alerts, book } = run(
+      [
+        disk(0, { replication_slots: [lost], replication_slot_count: 1, max_slot_wal_keep_size_mb: 300 }),
+        disk(60, { replication_slots: [lost], replication_slot_count: 1 }),
+        disk(120, { replication_slots: [], replication_slot_count: 0 }),
+      ],
+      policy({ walDiskBudgetMb: null }),
+    );
+    expect(alerts.map((a) => [a.kind, a.state, a.slot, a.reason])).toEqual([
+      ['slot_lost', 'firing', 'stuck', 'wal_removed'],
+      ['slot_lost', 'resolved', 'stuck', 'dropped'],
+    ]);
+    expect(alerts[0]?.detail).toBe(
+      `replication slot stuck (physical) was invalidated: it needed WAL that was removed: it held more than max_slot_wal_keep_size (max_slot_wal_keep_size 300 MB); inactive since ${at(0)}; its consumer must be rebuilt (drop the slot once it is)`,
+    );
+    for (const a of alerts) expect(AlertV1.parse(a)).toEqual(a);
+    expect(book.firing).toEqual({});
+  });
+
+  it('alerts - before 17 wal_status lost is the only sign, and means removed WAL; 18 names an idle timeout', () => {
+    const [old] = run([disk(0, { replication_slots: [slot('s', 0, { retained_bytes: null, wal_status: 'lost' })] })]).alerts;
+    expect(old).toMatchObject({ kind: 'slot_lost', reason: 'wal_removed' });
+    expect(old?.detail).toContain('PostgreSQL before 17 gives no other cause');
+    const idle = slot('i', 0, { retained_bytes: null, wal_status: 'lost', invalidation_reason: 'idle_timeout', inactive_since: at(0) });
+    const [timeout] = run([disk(0, { replication_slots: [idle], idle_replication_slot_timeout_s: 3600 })]).alerts;
+    expect(timeout).toMatchObject({ kind: 'slot_lost', slot: 'i', reason: 'idle_timeout' });
+    expect(timeout?.detail).toContain('it was idle for longer than idle_replication_slot_timeout (3600 s)');
+  });
+});
+
+describe('alerts - wal_disk_forecast', () => {
+  it('alerts - fires when the budget is forecast within the horizon, naming eta and cause; resolves past 1.25 horizons or when nothing grows', () => {
+    const p = policy({ walDiskBudgetMb: 1000, forecastHorizonSec: 3600 });
+    const f = (etaSec: number | null) => ({
+      etaSec,
+      cause: etaSec === null ? null : ('replication_slot' as const),
+      slot: etaSec === null ? null : 'stuck',
+      rates: { replication_slot: null, archiver: null, pg_wal: null },
+      archiverBacklog: null,
+      usedBytes: 300 * MB,
+      budgetBytes: 1000 * MB,
+      detail: etaSec === null ? 'nothing that holds WAL is growing' : `the budget is reached in about ${etaSec} s`,
+    });
+    let book = NO_ALERTS;
+    const out = [];
+    for (const [t, eta] of [[0, 7200], [60, 3000], [120, 2000], [180, 4000], [240, null]] as const) {
+      const r = evaluateAlerts(book, disk(t, {}), p, { bound: null, forecast: f(eta) });
+      book = r.state;
+      out.push(...r.alerts);
+    }
+    expect(out.map((a) => [a.kind, a.state, a.eta_seconds, a.cause, a.slot, a.at])).toEqual([
+      ['wal_disk_forecast', 'firing', 3000, 'replication_slot', undefined, at(60)],
+      ['wal_disk_forecast', 'resolved', null, null, undefined, at(240)],
+    ]);
+    expect(out[0]?.detail).toBe('the budget is reached in about 3000 s, within walrus.forecast_horizon_sec 1 h 0 min');
+    for (const a of out) expect(AlertV1.parse(a)).toEqual(a);
+  });
+});
+
+describe('alerts - slot_retention under walrus.bound_slots', () => {
+  it('alerts - a slot at risk of invalidation is warned about before it holds 80 % of the budget, with its keep size and grace', () => {
+    const p = policy({ walDiskBudgetMb: 1000, boundSlots: true, slotGraceSec: 600 });
+    const s = slot('stuck', 300);
+    const bound = { boundMb: 400, marginMb: 100, floorMb: 0, keepMb: 400, protecting: null, grace: {}, currentMb: 400, changeNeeded: false, reason: '' };
+    const risk = { slot: s, retainedBytes: 300 * MB, etaSec: 100, graceEndsAt: at(600) };
+    const r = evaluateAlerts(NO_ALERTS, disk(0, { replication_slots: [s] }), p, { bound: { ...bound, atRisk: [risk] }, forecast: null });
+    expect(r.alerts.map((a) => [a.kind, a.state, a.slot, a.slot_keep_mb, a.grace_ends_at])).toEqual([['slot_retention', 'firing', 'stuck', 400, at(600)]]);
+    expect(r.alerts[0]?.detail).toBe(
+      `replication slot stuck (inactive) holds 300 MB: max_slot_wal_keep_size 400 MB (walrus.bound_slots) invalidates it in about 100 s at the current WAL rate, not before the end of its grace at ${at(600)}`,
+    );
+    // No longer at risk and under 70 % of the budget: resolved.
+    const later = evaluateAlerts(r.state, disk(60, { replication_slots: [slot('stuck', 100)] }), p, { bound: { ...bound, atRisk: [] }, forecast: null });
+    expect(later.alerts.map((a) => [a.kind, a.state])).toEqual([['slot_retention', 'resolved']]);
+  });
+});

@@ -6,6 +6,8 @@ import { alertId } from './alert-id.js';
 import { toMs } from '../time.js';
 import { archiverHealth } from './archiver.js';
 import { describeSlot, formatBytes, MB } from './holders.js';
+import { archiverBacklog, FORECAST_CLEAR_FACTOR, formatDuration, type Forecast } from './forecast.js';
+import { describeAtRisk, type SlotBound } from './slot-bound.js';
 import { NO_SAMPLES_KEY, noSamplesResolved } from '../../fleet/no-samples.js';
 
 /** A budget alert fires when its bytes reach this share of walrus.wal_disk_budget ... */
@@ -25,13 +27,20 @@ export const NO_ALERTS: AlertBook = { firing: {} };
 export interface AlertsResult {
   /** The book to store with the cluster's state. */
   state: AlertBook;
-  /** Alert events to publish, in a fixed order: no_samples, wal_disk_budget, slot_retention by slot, archiver_failing. */
+  /** Alert events to publish, in a fixed order: no_samples, wal_disk_budget, slot_retention by slot, slot_lost by slot, archiver_failing, wal_disk_forecast. */
   alerts: Alert[];
 }
 
 export { alertId } from './alert-id.js';
 
 const SLOT_PREFIX = 'slot_retention:';
+const LOST_PREFIX = 'slot_lost:';
+
+/** What the engine worked out for this sample besides the book: the slots' keep size (walrus.bound_slots) and the forecast. */
+export interface DiskContext {
+  bound: SlotBound | null;
+  forecast: Forecast | null;
+}
 
 const percent = (bytes: number, budgetBytes: number): string => `${Math.round((100 * bytes) / budgetBytes)} %`;
 
@@ -43,7 +52,7 @@ const percent = (bytes: number, budgetBytes: number): string => `${Math.round((1
  * report (an older collector) leaves that alert as it was; a budget turned
  * off resolves the budget alerts, and a slot that is gone resolves its own.
  */
-export function evaluateAlerts(book: AlertBook, sample: Sample, policy: Policy): AlertsResult {
+export function evaluateAlerts(book: AlertBook, sample: Sample, policy: Policy, context: DiskContext = { bound: null, forecast: null }): AlertsResult {
   const firing = { ...book.firing };
   const alerts: Alert[] = [];
   const at = sample.collected_at;
@@ -120,6 +129,18 @@ export function evaluateAlerts(book: AlertBook, sample: Sample, policy: Policy):
       const retained = s.retained_bytes ?? 0;
       const extra = { slot: name, retained_bytes: retained, wal_status: s.wal_status };
       const safe = s.safe_wal_size_bytes === null ? '' : `; ${formatBytes(Math.max(s.safe_wal_size_bytes, 0))} more before max_slot_wal_keep_size invalidates it`;
+      // walrus.bound_slots: a slot at risk of invalidation is warned about before it is (slot-bound.ts), whatever its share of the budget.
+      const risk = context.bound?.atRisk.find((r) => r.slot.name === name);
+      if (risk && context.bound) {
+        if (!(key in firing)) {
+          emit(key, 'slot_retention', 'firing', describeAtRisk(risk, context.bound.keepMb, sample.idle_replication_slot_timeout_s), {
+            ...extra,
+            slot_keep_mb: context.bound.keepMb,
+            grace_ends_at: risk.graceEndsAt,
+          });
+        }
+        continue;
+      }
       againstBudget(
         key,
         retained,
@@ -138,15 +159,70 @@ export function evaluateAlerts(book: AlertBook, sample: Sample, policy: Policy):
     }
   }
 
+  // slot_lost: a slot PostgreSQL invalidated; no budget needed. Resolved when the slot is dropped (or made anew).
+  if (slots !== undefined) {
+    const complete = sample.replication_slot_count === undefined || sample.replication_slot_count <= slots.length;
+    for (const s of [...slots].sort((x, y) => x.name.localeCompare(y.name))) {
+      const key = LOST_PREFIX + s.name;
+      const lost = s.wal_status === 'lost' || (s.invalidation_reason ?? null) !== null;
+      if (lost && !(key in firing)) {
+        const reason = s.invalidation_reason ?? 'wal_removed';
+        emit(key, 'slot_lost', 'firing', describeLost(s.name, reason, s, sample), { slot: s.name, reason, wal_status: s.wal_status });
+      } else if (!lost && key in firing) {
+        emit(key, 'slot_lost', 'resolved', `replication slot ${s.name} is valid again (dropped and created anew)`, { slot: s.name, reason: 'recreated', wal_status: s.wal_status });
+      }
+    }
+    if (complete) {
+      const present = new Set(slots.map((s) => s.name));
+      for (const key of Object.keys(firing).filter((k) => k.startsWith(LOST_PREFIX)).sort()) {
+        const name = key.slice(LOST_PREFIX.length);
+        if (!present.has(name)) emit(key, 'slot_lost', 'resolved', `replication slot ${name} was dropped`, { slot: name, reason: 'dropped' });
+      }
+    }
+  }
+
   // archiver_failing: no budget needed.
   const health = archiverHealth(sample);
   const a = sample.archiver;
   if (health && a) {
-    const extra = { failed_count: a.failed_count, last_failed_wal: a.last_failed_wal, last_failed_at: a.last_failed_at, pending_files: a.pending_files };
+    const extra = {
+      failed_count: a.failed_count,
+      last_failed_wal: a.last_failed_wal,
+      last_failed_at: a.last_failed_at,
+      pending_files: a.pending_files,
+      pending_bytes: archiverBacklog(sample)?.bytes ?? null,
+    };
     const wasFiring = 'archiver_failing' in firing;
     if (health.failing && !wasFiring) emit('archiver_failing', 'archiver_failing', 'firing', health.detail, extra);
     else if (!health.failing && wasFiring) emit('archiver_failing', 'archiver_failing', 'resolved', health.detail, extra);
   }
 
+  // wal_disk_forecast: the budget is reached within walrus.forecast_horizon_sec at the current trend (forecast.ts).
+  const f = context.forecast;
+  if (f !== null) {
+    const horizon = policy.forecastHorizonSec;
+    // No `slot` field: the alert is one per cluster (walrus.alerts_firing keys on kind and slot), and the detail names the slot.
+    const extra = { eta_seconds: f.etaSec, cause: f.cause, ...(f.usedBytes !== null ? { used_bytes: f.usedBytes } : {}) };
+    const wasFiring = 'wal_disk_forecast' in firing;
+    if (!wasFiring && f.etaSec !== null && f.etaSec <= horizon) {
+      emit('wal_disk_forecast', 'wal_disk_forecast', 'firing', `${f.detail}, within walrus.forecast_horizon_sec ${formatDuration(horizon)}`, extra);
+    } else if (wasFiring && (budgetBytes === null || f.etaSec === null || f.etaSec > FORECAST_CLEAR_FACTOR * horizon)) {
+      emit('wal_disk_forecast', 'wal_disk_forecast', 'resolved', f.detail, extra);
+    }
+  }
+
   return { state: { firing }, alerts };
+}
+
+function describeLost(name: string, reason: string, s: ReplicationSlot, sample: Sample): string {
+  const why =
+    reason === 'wal_removed'
+      ? s.invalidation_reason === undefined
+        ? 'it needed WAL that was removed (wal_status lost; PostgreSQL before 17 gives no other cause): it held more than max_slot_wal_keep_size'
+        : 'it needed WAL that was removed: it held more than max_slot_wal_keep_size'
+      : reason === 'idle_timeout'
+        ? `it was idle for longer than idle_replication_slot_timeout${sample.idle_replication_slot_timeout_s ? ` (${sample.idle_replication_slot_timeout_s} s)` : ''}`
+        : `invalidation_reason ${reason}`;
+  const keep = sample.max_slot_wal_keep_size_mb !== undefined && sample.max_slot_wal_keep_size_mb >= 0 ? ` (max_slot_wal_keep_size ${sample.max_slot_wal_keep_size_mb} MB)` : '';
+  return `replication slot ${name} (${s.type}) was invalidated: ${why}${reason === 'wal_removed' ? keep : ''}${s.inactive_since ? `; inactive since ${s.inactive_since}` : ''}; its consumer must be rebuilt (drop the slot once it is)`;
 }

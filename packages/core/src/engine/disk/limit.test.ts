@@ -6,7 +6,7 @@ import type { Decision, Sample } from '../../schemas.js';
 import { baselined, policy, sample, evaluateOne, type SampleSpec } from '../../testing/builders.js';
 import { evaluate } from '../evaluate.js';
 import { initialState } from '../state/current.js';
-import { walDiskLimit } from './limit.js';
+import { describeLimit, walDiskLimit } from './limit.js';
 
 const MB = 1024 * 1024;
 
@@ -285,5 +285,15 @@ describe('wal disk budget - every algorithm', () => {
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('limit - walrus.bound_slots', () => {
+  it('limit - max_wal_size leaves the slot bound’s margin free too, so that the slots’ keep size is never negative', () => {
+    const s = { ...sample({ at: 0 }), replication_slots: [], wal_keep_size_mb: 0 };
+    expect(walDiskLimit(s, policy({ walDiskBudgetMb: 1000, minSizeMb: 64 }))).toMatchObject({ marginMb: 0, roomMb: 1000, limitMb: 1000 });
+    const l = walDiskLimit(s, policy({ walDiskBudgetMb: 1000, minSizeMb: 64, boundSlots: true }));
+    expect(l).toMatchObject({ marginMb: 100, roomMb: 900, limitMb: 900 });
+    expect(l && describeLimit(l, 64)).toContain('; 100 MB margin kept free (walrus.bound_slots)');
   });
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Policy } from '../../config/policy.js';
 import type { Sample } from '../../schemas.js';
 import { ceilMb, describeHolders, diskHolders, type DiskHolders } from './holders.js';
+import { slotBoundMarginMb } from './slot-bound.js';
 
 /** A shrink for the disk goes this share of the budget below the limit, so that a slot still growing does not ask for a change at every sample. */
 export const DISK_SHRINK_STEP = 0.1;
@@ -36,8 +37,10 @@ export interface WalDiskLimit {
   slotRetainedMb: number;
   /** How much the slots' WAL grew since the last sample: kept free for the next interval. */
   reserveMb: number;
-  /** budget − slots − wal_keep_size − reserve: what is left for max_wal_size (may be below walrus.min_size, or negative). */
+  /** budget − slots − wal_keep_size − reserve (− the slot bound's margin under walrus.bound_slots): what is left for max_wal_size (may be below walrus.min_size, or negative). */
   roomMb: number;
+  /** walrus.bound_slots: the margin kept free of max_wal_size too (0 without it). */
+  marginMb: number;
   /** The largest max_wal_size walrus may set: the room, but at least walrus.min_size. Above it, walrus shrinks. */
   limitMb: number;
   /**
@@ -64,11 +67,13 @@ export function walDiskLimit(sample: Sample, policy: Policy, previous: DiskMemor
   const holders = diskHolders(sample);
   const slotRetainedMb = ceilMb(holders.slotRetainedBytes);
   const reserveMb = previous !== null && sample.replication_slots !== undefined ? Math.max(0, slotRetainedMb - previous.slotMb) : 0;
-  const roomMb = budgetMb - slotRetainedMb - holders.walKeepMb - reserveMb;
+  // walrus.bound_slots: max_wal_size leaves the bound's margin free too, so that the slots' keep size never has to be negative.
+  const marginMb = policy.boundSlots ? slotBoundMarginMb(budgetMb, sample) : 0;
+  const roomMb = budgetMb - slotRetainedMb - holders.walKeepMb - reserveMb - marginMb;
   const floored = roomMb < policy.minSizeMb;
   const limitMb = floored ? policy.minSizeMb : roomMb;
   const growLimitMb = reserveMb > 0 ? Math.max(limitMb - shrinkStepMb(budgetMb), policy.minSizeMb) : limitMb;
-  return { budgetMb, holders, slotRetainedMb, reserveMb, roomMb, limitMb, growLimitMb, floored };
+  return { budgetMb, holders, slotRetainedMb, reserveMb, marginMb, roomMb, limitMb, growLimitMb, floored };
 }
 
 const shrinkStepMb = (budgetMb: number): number => Math.ceil(budgetMb * DISK_SHRINK_STEP);
@@ -80,6 +85,7 @@ export function describeLimit(l: WalDiskLimit, minSizeMb: number): string {
   return (
     `walrus.wal_disk_budget ${l.budgetMb} MB leaves ${Math.max(l.roomMb, 0)} MB for max_wal_size: ${describeHolders(l.holders)}` +
     reserveText(l) +
+    (l.marginMb > 0 ? `; ${l.marginMb} MB margin kept free (walrus.bound_slots)` : '') +
     (l.floored ? `; walrus.min_size ${minSizeMb} MB is the floor` : '') +
     (l.growLimitMb < l.limitMb ? `; while the slots keep growing, a growth stops ${l.limitMb - l.growLimitMb} MB lower, at ${l.growLimitMb} MB` : '')
   );

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { ALGORITHM_NAMES } from '../../config/policy.js';
 import { AlertBookSchema, NO_ALERTS } from '../disk/alerts.js';
+import { ForecastMemorySchema } from '../disk/forecast.js';
 import { DiskMemorySchema } from '../disk/limit.js';
 import { EffectMemorySchema } from '../effect.js';
 import { RecurringSchema } from '../recurring.js';
+import { SlotGraceSchema } from '../disk/slot-bound.js';
 import { WalRateSchema } from '../wal-rate.js';
 import { MEMBER_FIELDS_V1, RULE_FIELDS_V1 } from './parts.js';
 
@@ -39,6 +41,12 @@ export const ClusterStateV2 = z.strictObject({
   disk: DiskMemorySchema.nullable(),
   /** The alerts firing now (disk/alerts.ts), so that each crossing is published once. */
   alerts: AlertBookSchema,
+  /** walrus.bound_slots: the inactive slots warned about, and what each may hold until its grace ends (disk/slot-bound.ts). Absent: none warned (or written before it existed). */
+  slotGrace: SlotGraceSchema.optional(),
+  /** The WAL holders' trends for the time-to-full forecast (disk/forecast.ts). Absent before the first sample that reported pg_wal. */
+  forecast: ForecastMemorySchema.optional(),
+  /** pg_stat_checkpointer.num_done (18) of the last evaluated sample, which bounds the forced count (checkpoint-causes.ts). Absent before 18. */
+  prevDone: z.number().int().min(0).optional(),
   /** Each sizing algorithm's own state, under its name (algorithms/types.ts GrowResult.state); the algorithm checks it when read. */
   algo: z.partialRecord(z.enum(ALGORITHM_NAMES), z.unknown()),
   ...MEMBER_FIELDS_V1,
