@@ -8,7 +8,7 @@ export const USAGE = `Usage: pnpm bench:quality [--shape SHAPE[,SHAPE...]|all] [
                           [--storm-duration 120] [--storm-rate 100] [--checkpoint-every 2]
                           [--quiet-rate 50] [--ramp-top 1000]
                           [--maint-rows 4000000] [--before 60] [--after 600]
-                          [--period 1200] [--batch 120] [--days 4] [--batch-at 600]
+                          [--period 1200] [--batch 120] [--days 4] [--batch-at PERIOD/2]
                           [--results DIR] [--samples-dir DIR]
 
 --shape: steady (pgbench), oltp_write_only, oltp_read_write (sysbench),
@@ -17,7 +17,8 @@ comma-separated, or all (default: every shape but recurring, which takes
 about 1.5 hours with its defaults and runs only when named).
 --period S: recurring's compressed "day" (WALRUS_RECURRING_PERIOD_SEC, epoch-
 aligned); a --batch S full-speed pgbench starts --batch-at S (default half
-the period) into each of --days periods, over a -R --quiet-rate load.
+the period) into each of --days periods, over a -R --quiet-rate load
+(--scale-time does not apply: shorten it with these options).
 --arms: comma-separated, from none, oneshot, oracle, multiplicative, adaptive,
 percentile (default adaptive). The steady shapes always run the oracle arm
 first; none runs in every shape, oneshot and oracle in the steady shapes only.
