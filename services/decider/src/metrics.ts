@@ -82,6 +82,24 @@ function clusterGauge(
   });
 }
 
+/** A gauge per cluster and replication slot, from the slots' values in each cluster's latest readings. */
+function slotGauge(
+  registers: Registry[],
+  readings: Map<string, ClusterReadings>,
+  spec: { name: string; help: string; values: (r: ClusterReadings) => Iterable<[string, number]> },
+): Gauge<'cluster' | 'slot'> {
+  return new Gauge({
+    name: spec.name,
+    help: spec.help,
+    labelNames: ['cluster', 'slot'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [cluster, r] of readings) for (const [slot, value] of spec.values(r)) this.set({ cluster, slot }, value);
+    },
+  });
+}
+
 /** Per-cluster series: names carry units, help says what the number means. */
 export function deciderMetrics(registry: Registry) {
   const registers = [registry];
@@ -189,15 +207,10 @@ export function deciderMetrics(registry: Registry) {
       help: 'walrus.wal_disk_budget in force for the cluster: what its WAL may hold on disk (no series when no budget is set).',
       value: (r) => r.walDiskBudgetBytes,
     }),
-    slotRetained: new Gauge({
+    slotRetained: slotGauge(registers, readings, {
       name: 'walrus_slot_retained_bytes',
       help: 'WAL a replication slot keeps on disk: the current (on a standby, replayed) WAL position minus the slot’s restart_lsn, in the latest sample; 0 for a slot holding none (lost, or never reserved).',
-      labelNames: ['cluster', 'slot'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [cluster, r] of readings) for (const [slot, bytes] of r.slotRetainedBytes ?? []) this.set({ cluster, slot }, bytes);
-      },
+      values: (r) => r.slotRetainedBytes ?? [],
     }),
     archiverFailing: clusterGauge(registers, readings, {
       name: 'walrus_archiver_failing',
@@ -241,15 +254,10 @@ export function deciderMetrics(registry: Registry) {
       help: 'max_slot_wal_keep_size in force on the cluster (walrus.bound_slots manages it): the most WAL a replication slot may hold before PostgreSQL invalidates it; no series while it is unlimited (-1).',
       value: (r) => r.slotKeepBytes,
     }),
-    slotLost: new Gauge({
+    slotLost: slotGauge(registers, readings, {
       name: 'walrus_slot_lost',
       help: 'A replication slot PostgreSQL invalidated (wal_status lost; 17+: any invalidation_reason), 1 while it exists: its consumer must be rebuilt (walrus’s slot_lost alert names the reason); the series goes when the slot is dropped.',
-      labelNames: ['cluster', 'slot'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [cluster, r] of readings) for (const slot of r.lostSlots ?? []) this.set({ cluster, slot }, 1);
-      },
+      values: (r) => (r.lostSlots ?? []).map((slot): [string, number] => [slot, 1]),
     }),
     forecast: clusterGauge(registers, readings, {
       name: 'walrus_wal_disk_forecast_seconds',
