@@ -70,6 +70,7 @@ export async function runArm<T>(
   role: ArmRole,
   startMb: number,
   load: (elapsed: () => number, monitor: Monitor) => Promise<T>,
+  walrusEnv: Record<string, string> = {},
 ): Promise<ArmRun<T>> {
   const dir = ctx.results.nextArmDir(shape, arm, role);
   await tablesFresh(ctx.pgc);
@@ -77,7 +78,7 @@ export async function runArm<T>(
   // The oracle's walrus decides in dry run (oracleShadow); the other arms without walrus have none.
   const algorithm = role === 'calibration' ? null : WALRUS_ARMS.includes(arm) ? arm : arm === 'oracle' ? oracleShadow(ctx.o) : null;
   const recordTo = [join(ctx.results.dir, dir, 'walrus'), ...(ctx.o.samplesDir === null ? [] : [ctx.o.samplesDir])];
-  const walrus = algorithm === null ? null : await startWalrus(ctx.nats, ctx.pgc, `q-${shape}-${arm}`, algorithm, ctx.o.sampleInterval, recordTo, arm === 'oracle');
+  const walrus = algorithm === null ? null : await startWalrus(ctx.nats, ctx.pgc, `q-${shape}-${arm}`, algorithm, ctx.o.sampleInterval, recordTo, arm === 'oracle', walrusEnv);
   const logFrom = statSync(ctx.pgc.logFile).size;
   let monitor: Monitor | null = null;
   let t0 = 0;

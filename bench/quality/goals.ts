@@ -1,6 +1,7 @@
 import { formatTable } from '@walrus/runtime';
 import type { BurstFigures, DailyFigures, StormFigures, SteadyFigures } from './figures.js';
 import type { MaintenanceFigures } from './maintenance-figures.js';
+import { withinOf, type RecurringBatchFigures } from './recurring-figures.js';
 import type { Shape } from './options.js';
 
 /** One goal (issues 13 and 25), judged on one walrus arm's figures. */
@@ -78,6 +79,22 @@ export function dailyGoals(f: DailyFigures, limitSec = 180): Row[] {
       pass: f.backWithinSec !== null && f.backWithinSec <= limitSec,
     },
   ];
+}
+
+/** Recurring: from the second batch on (the memory has seen one), none forced, the size ready at its start, and back near the quiet need before the next. */
+export function recurringGoals(batches: readonly RecurringBatchFigures[], settleSec: number): Row[] {
+  return batches
+    .filter((b) => b.n >= 2)
+    .flatMap((b): Row[] => [
+      { figure: `batch ${b.n}: forced checkpoints during it (log: wal)`, goal: '0', measured: String(b.forced), pass: b.forced === 0 },
+      { figure: `batch ${b.n}: max_wal_size at its start / its need`, goal: '>= 1x', measured: `${b.atStartMb} / ${b.batchNeedMb} MB`, pass: b.atStartMb >= b.batchNeedMb },
+      {
+        figure: `batch ${b.n}: max_wal_size ${settleSec} s before the next batch (or at the end) / quiet need`,
+        goal: 'within 1.5x',
+        measured: `${b.atCheckMb} / ${b.quietNeedMb} MB`,
+        pass: withinOf(b.atCheckMb, b.quietNeedMb),
+      },
+    ]);
 }
 
 /** Maintenance (CREATE INDEX, VACUUM (FREEZE), COPY): relief within the first interval, a size that fits, and back to the quiet need after. */

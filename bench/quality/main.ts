@@ -23,6 +23,7 @@ import { prepareMaintenance, runMaintenance } from './maintenance.js';
 import { MAINTENANCE_SHAPES, parseOptions, USAGE, UsageError, type Options, type Shape } from './options.js';
 import { renderReport } from './report.js';
 import { readResults, ResultsWriter } from './results.js';
+import { runRecurring } from './recurring.js';
 import { runSteady } from './steady.js';
 import { runStorm } from './storm.js';
 import { sysbenchPrepare, SYSBENCH } from './sysbench.js';
@@ -39,6 +40,7 @@ const SHAPES: Record<Shape, (ctx: Context) => Promise<void>> = {
   create_index: (ctx) => runMaintenance(ctx, 'create_index'),
   vacuum_freeze: (ctx) => runMaintenance(ctx, 'vacuum_freeze'),
   copy: (ctx) => runMaintenance(ctx, 'copy'),
+  recurring: runRecurring,
 };
 
 /** bench/results/<UTC timestamp>, e.g. bench/results/2026-12-07T18-20-05Z. */

@@ -8,11 +8,17 @@ export const USAGE = `Usage: pnpm bench:quality [--shape SHAPE[,SHAPE...]|all] [
                           [--storm-duration 120] [--storm-rate 100] [--checkpoint-every 2]
                           [--quiet-rate 50] [--ramp-top 1000]
                           [--maint-rows 4000000] [--before 60] [--after 600]
+                          [--period 1200] [--batch 120] [--days 4] [--batch-at PERIOD/2]
                           [--results DIR] [--samples-dir DIR]
 
 --shape: steady (pgbench), oltp_write_only, oltp_read_write (sysbench),
-bursts, storm, daily, create_index, vacuum_freeze, copy; comma-separated, or
-all (default).
+bursts, storm, daily, create_index, vacuum_freeze, copy, recurring;
+comma-separated, or all (default: every shape but recurring, which takes
+about 1.5 hours with its defaults and runs only when named).
+--period S: recurring's compressed "day" (WALRUS_RECURRING_PERIOD_SEC, epoch-
+aligned); a --batch S full-speed pgbench starts --batch-at S (default half
+the period) into each of --days periods, over a -R --quiet-rate load
+(--scale-time does not apply: shorten it with these options).
 --arms: comma-separated, from none, oneshot, oracle, multiplicative, adaptive,
 percentile (default adaptive). The steady shapes always run the oracle arm
 first; none runs in every shape, oneshot and oracle in the steady shapes only.
@@ -33,7 +39,9 @@ export type Arm = (typeof ARMS)[number];
 export const WALRUS_ARMS: readonly Arm[] = ['multiplicative', 'adaptive', 'percentile'];
 export const STEADY_SHAPES = ['steady', 'oltp_write_only', 'oltp_read_write'] as const;
 export const MAINTENANCE_SHAPES = ['create_index', 'vacuum_freeze', 'copy'] as const;
-export const SHAPES = [...STEADY_SHAPES, 'bursts', 'storm', 'daily', ...MAINTENANCE_SHAPES] as const;
+export const SHAPES = [...STEADY_SHAPES, 'bursts', 'storm', 'daily', ...MAINTENANCE_SHAPES, 'recurring'] as const;
+/** What `--shape all` runs: recurring waits for epoch-aligned periods and takes about 1.5 hours, so it runs only when named. */
+export const DEFAULT_SHAPES: readonly Shape[] = SHAPES.filter((sh) => sh !== 'recurring');
 export type Shape = (typeof SHAPES)[number];
 export type SteadyShape = (typeof STEADY_SHAPES)[number];
 export type MaintenanceShape = (typeof MAINTENANCE_SHAPES)[number];
@@ -69,6 +77,11 @@ export interface Options {
   maintRows: number;
   before: number;
   after: number;
+  /** recurring: the period (s), the batch's length (s), its offset into each period (s; null = half the period) and how many periods */
+  period: number;
+  batch: number;
+  batchAt: number | null;
+  days: number;
   /** Where the raw output goes; null: bench/results/<UTC timestamp>. */
   results: string | null;
   samplesDir: string | null;
@@ -100,6 +113,10 @@ export function parseOptions(argv: string[]): Options | null {
         before: { type: 'string', default: '60' },
         after: { type: 'string', default: '600' },
         results: { type: 'string' },
+        period: { type: 'string', default: '1200' },
+        batch: { type: 'string', default: '120' },
+        'batch-at': { type: 'string' },
+        days: { type: 'string', default: '4' },
         bursts: { type: 'string', default: '3' },
         burst: { type: 'string', default: '30' },
         quiet: { type: 'string', default: '60' },
@@ -123,11 +140,18 @@ export function parseOptions(argv: string[]): Options | null {
     }
     return n;
   };
-  const shapes = values.shape === 'all' ? [...SHAPES] : values.shape.split(',').map((a) => a.trim());
+  const shapes = values.shape === 'all' ? [...DEFAULT_SHAPES] : values.shape.split(',').map((a) => a.trim());
   for (const sh of shapes) if (!(SHAPES as readonly string[]).includes(sh)) throw new UsageError(`--shape: ${SHAPES.join(', ')} or all (got ${sh})`);
   const arms = values.arms.split(',').map((a) => a.trim());
   for (const a of arms) if (!(ARMS as readonly string[]).includes(a)) throw new UsageError(`--arms: unknown arm ${a} (allowed ${ARMS.join(', ')})`);
   const timeScale = num('scale-time', values['scale-time'], 0.01, false);
+  // walrus.recurring_period_sec takes 60 .. 604800.
+  const period = num('period', values.period, 60);
+  if (period > 604800) throw new UsageError(`--period: at most 604800 (got ${period})`);
+  const batch = num('batch', values.batch, 5);
+  if (batch > period / 2) throw new UsageError(`--batch: at most half the period, ${period / 2} s (got ${batch}): the quiet between batches is what the goals measure`);
+  const batchAt = values['batch-at'] === undefined ? null : num('batch-at', values['batch-at'], 0);
+  if (batchAt !== null && batchAt + batch > period) throw new UsageError(`--batch-at: the batch must end within its period (${batchAt} + ${batch} > ${period})`);
   return {
     // In the order of SHAPES, whatever the order asked: a run's tables always read the same way.
     shapes: SHAPES.filter((sh) => shapes.includes(sh)),
@@ -152,6 +176,10 @@ export function parseOptions(argv: string[]): Options | null {
     maintRows: num('maint-rows', values['maint-rows'], 1000),
     before: num('before', values.before, 0),
     after: num('after', values.after, 1),
+    period,
+    batch,
+    batchAt,
+    days: num('days', values.days, 2),
     results: values.results ?? null,
     samplesDir: values['samples-dir'] ?? null,
   };

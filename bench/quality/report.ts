@@ -10,6 +10,7 @@ import { formatGoals } from './goals.js';
 import { reportMaintenance } from './maintenance.js';
 import { MAINTENANCE_SHAPES, STEADY_SHAPES, type MaintenanceShape, type Shape, type SteadyShape } from './options.js';
 import type { ArmRecord, Results } from './results.js';
+import { reportRecurring } from './recurring.js';
 import { reportSteady } from './steady.js';
 import { reportStorm } from './storm.js';
 
@@ -19,6 +20,7 @@ function reportShape(shape: Shape, records: readonly ArmRecord[], r: Results): S
   if ((MAINTENANCE_SHAPES as readonly string[]).includes(shape)) return reportMaintenance(shape as MaintenanceShape, records, o);
   if (shape === 'bursts') return reportBursts(records, o);
   if (shape === 'storm') return reportStorm(records, o);
+  if (shape === 'recurring') return reportRecurring(records, o);
   return reportDaily(records, o);
 }
 

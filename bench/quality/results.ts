@@ -12,6 +12,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Burst, DailyPhases } from './figures.js';
 import type { Point } from './monitor.js';
+import type { RecurringBatch } from './recurring-figures.js';
 import type { Arm, Options, Shape } from './options.js';
 
 /** What each shape's load did, in seconds since the arm's t = 0. */
@@ -20,6 +21,7 @@ export type LoadRecord =
   | { kind: 'bursts'; bursts: Burst[] }
   | { kind: 'storm'; start: number; end: number; checkpoints: number }
   | { kind: 'daily'; phases: DailyPhases }
+  | { kind: 'recurring'; periodSec: number; settleSec: number; batches: RecurringBatch[] }
   | {
       kind: 'maintenance';
       operation: string;

@@ -31,8 +31,8 @@ export const COMMON_ENV: Record<string, string> = {
  * in its environment. A dry run decides and records but never changes
  * max_wal_size: the oracle arm's walrus.
  */
-export function deciderEnv(algorithm: Arm, dryRun = false): Record<string, string> {
-  return { ...COMMON_ENV, WALRUS_ALGORITHM: algorithm, ...(dryRun ? { WALRUS_DRY_RUN: 'on' } : {}) };
+export function deciderEnv(algorithm: Arm, dryRun = false, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...COMMON_ENV, ...extra, WALRUS_ALGORITHM: algorithm, ...(dryRun ? { WALRUS_DRY_RUN: 'on' } : {}) };
 }
 
 /** The recorded files of one arm, under --samples-dir. */
@@ -56,6 +56,8 @@ export async function startWalrus(
   sampleInterval: number,
   recordTo: readonly string[],
   dryRun = false,
+  /** A shape's own decider parameters (recurring: WALRUS_RECURRING_PERIOD_SEC). */
+  extraEnv: Record<string, string> = {},
 ): Promise<Walrus> {
   const clusters = { WALRUS_CLUSTERS: `${cluster}=${pgc.url}` };
   // multiplicative is pg_walrus: a sample every checkpoint_timeout (the collector's default).
@@ -84,11 +86,11 @@ export async function startWalrus(
     }
   })();
   const services: InProcessService[] = [];
-  services.push(await startInProcess(decider, deciderEnv(algorithm, dryRun), nats.url));
+  services.push(await startInProcess(decider, deciderEnv(algorithm, dryRun, extraEnv), nats.url));
   services.push(await startInProcess(applier, clusters, nats.url));
   // The collector takes the decision parameters too: it samples an adaptive or
   // percentile cluster every second under WAL pressure (docs/ALGORITHMS.md, "Fast sampling under pressure").
-  const coll = await startInProcess(collector, { ...deciderEnv(algorithm, dryRun), ...clusters, ...interval }, nats.url);
+  const coll = await startInProcess(collector, { ...deciderEnv(algorithm, dryRun, extraEnv), ...clusters, ...interval }, nats.url);
   // Wait for the baseline sample before the load starts, as a running walrus would have it.
   await gotFirst;
   return {
@@ -107,7 +109,7 @@ export async function startWalrus(
           paths.env,
           `# the decider's environment for ${cluster}; replay with:\n` +
             `#   env $(grep -v '^#' ${paths.env}) pnpm walrus simulate --file ${paths.samples} --recorded --algorithm ${algorithm} --decisions\n` +
-            Object.entries(deciderEnv(algorithm, dryRun))
+            Object.entries(deciderEnv(algorithm, dryRun, extraEnv))
               .map(([k, v]) => `${k}=${v}\n`)
               .join(''),
         );
