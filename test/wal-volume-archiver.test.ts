@@ -50,6 +50,8 @@ describe.each([15, 18] as const)('wal volume - failing archiver, PostgreSQL %i',
   };
   const gauge = (text: string, name: string) => Number(new RegExp(`^${name}\\{cluster="${C}"[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 
+  const forecastNamesArchiver = (a: Record<string, unknown>) => a.kind === 'wal_disk_forecast' && a.state === 'firing' && a.cause === 'archiver';
+
   it('wal volume - the backlog in segments and bytes: alert, metrics, status; the forecast names the archiver', async () => {
     await pgc.query('CREATE TABLE t (x int)');
     // A segment switch a second: each one waits to be archived.
@@ -59,14 +61,19 @@ describe.each([15, 18] as const)('wal volume - failing archiver, PostgreSQL %i',
         await pgc.query('INSERT INTO t SELECT generate_series(1, 1000)');
         await pgc.query('SELECT pg_switch_wal()');
         await new Promise((r) => setTimeout(r, 1000));
-        return watch.on(`walrus.alert.${C}`).some((a) => a.kind === 'wal_disk_forecast' && a.state === 'firing') && (await backlog()) >= 4 ? true : undefined;
+        return watch.on(`walrus.alert.${C}`).some(forecastNamesArchiver) && (await backlog()) >= 4 ? true : undefined;
       },
       { what: 'a backlog of four segments and the forecast', timeoutMs: 60_000 },
     );
     const failing = defined(watch.on(`walrus.alert.${C}`).find((a) => a.kind === 'archiver_failing' && a.state === 'firing'), 'archiver_failing');
     expect(failing.pending_files as number).toBeGreaterThanOrEqual(1);
     expect(failing.pending_bytes).toBe((failing.pending_files as number) * SEGMENT);
-    const forecast = defined(watch.on(`walrus.alert.${C}`).find((a) => a.kind === 'wal_disk_forecast' && a.state === 'firing'));
+    // The first firing event may name pg_wal (the backlog's trend is not known
+    // at its first sample); one naming the archiver follows in the same episode.
+    const forecasts = watch.on(`walrus.alert.${C}`).filter((a) => a.kind === 'wal_disk_forecast');
+    expect(forecasts.every((a) => a.state === 'firing')).toBe(true);
+    expect(forecasts.length).toBeLessThanOrEqual(2);
+    const forecast = defined(forecasts.find(forecastNamesArchiver));
     expect(forecast).toMatchObject({ cause: 'archiver', budget_bytes: 1024 * MB });
     expect(forecast.detail).toMatch(/the archiver backlog grows by [\d.]+ MB\/s: the budget is reached in about .* \(\d+ segment\(s\), \d+ MB, wait to be archived\)/);
 

@@ -3,16 +3,17 @@ import { defined } from './defined.js';
 
 /**
  * Writes WAL quickly with plain SQL: each round inserts and then deletes
- * ~10 MB of rows. Enough to force checkpoints past a 32 MB max_wal_size
+ * ~10 MB of rows (20,000 by default). Enough to force checkpoints past a 32 MB max_wal_size
  * within seconds, without depending on a particular pgbench.
  */
-export async function writeWal(pg: PostgresCluster, opts: { rounds: number; database?: string }): Promise<void> {
+export async function writeWal(pg: PostgresCluster, opts: { rounds: number; database?: string; rowsPerRound?: number }): Promise<void> {
+  const rows = opts.rowsPerRound ?? 20_000;
   const db = opts.database ? { database: opts.database } : {};
   await pg.query("CREATE TABLE IF NOT EXISTS walrus_test_load (id bigserial, pad text)", [], db);
   const client = await pg.connect(db);
   try {
     for (let i = 0; i < opts.rounds; i++) {
-      await client.query("INSERT INTO walrus_test_load (pad) SELECT repeat('w', 500) FROM generate_series(1, 20000)");
+      await client.query("INSERT INTO walrus_test_load (pad) SELECT repeat('w', 500) FROM generate_series(1, $1::int)", [rows]);
       await client.query('DELETE FROM walrus_test_load');
     }
   } finally {

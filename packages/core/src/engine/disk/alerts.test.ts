@@ -231,6 +231,34 @@ describe('alerts - wal_disk_forecast', () => {
     expect(out[0]?.detail).toBe('the budget is reached in about 3000 s, within walrus.forecast_horizon_sec 1 h 0 min');
     for (const a of out) expect(AlertV1.parse(a)).toEqual(a);
   });
+
+  it('alerts - a firing forecast that named pg_wal fires again once naming the holder whose trend appears, and never swaps one holder for another', () => {
+    const p = policy({ walDiskBudgetMb: 1000, forecastHorizonSec: 3600 });
+    const f = (cause: 'pg_wal' | 'archiver' | 'replication_slot', etaSec: number) => ({
+      etaSec,
+      cause,
+      slot: cause === 'replication_slot' ? 'stuck' : null,
+      rates: { replication_slot: null, archiver: null, pg_wal: null },
+      archiverBacklog: null,
+      usedBytes: 300 * MB,
+      budgetBytes: 1000 * MB,
+      detail: `${cause} fills the budget in about ${etaSec} s`,
+    });
+    let book = NO_ALERTS;
+    const out = [];
+    for (const [t, cause] of [[0, 'pg_wal'], [1, 'pg_wal'], [2, 'archiver'], [3, 'archiver'], [4, 'replication_slot'], [5, 'pg_wal']] as const) {
+      const r = evaluateAlerts(book, disk(t, {}), p, { bound: null, forecast: f(cause, 600) });
+      book = r.state;
+      out.push(...r.alerts);
+    }
+    expect(out.map((a) => [a.state, a.cause, a.at])).toEqual([
+      ['firing', 'pg_wal', at(0)],
+      ['firing', 'archiver', at(2)],
+    ]);
+    // One firing episode: it started with the first event.
+    expect(book.firing['wal_disk_forecast']).toEqual({ since: at(0), cause: 'archiver' });
+    expect(new Set(out.map((a) => a.id)).size).toBe(2);
+  });
 });
 
 describe('alerts - slot_retention under walrus.bound_slots', () => {
@@ -238,11 +266,16 @@ describe('alerts - slot_retention under walrus.bound_slots', () => {
     const p = policy({ walDiskBudgetMb: 1000, boundSlots: true, slotGraceSec: 600 });
     const s = slot('stuck', 300);
     const bound = { boundMb: 400, marginMb: 100, floorMb: 0, keepMb: 400, protecting: null, grace: {}, currentMb: 400, changeNeeded: false, reason: '' };
-    const risk = { slot: s, retainedBytes: 300 * MB, etaSec: 100, graceEndsAt: at(600) };
+    const risk = { slot: s, retainedBytes: 300 * MB, etaSec: 100, graceEndsAt: at(600), graceShortOfMb: null };
     const r = evaluateAlerts(NO_ALERTS, disk(0, { replication_slots: [s] }), p, { bound: { ...bound, atRisk: [risk] }, forecast: null });
     expect(r.alerts.map((a) => [a.kind, a.state, a.slot, a.slot_keep_mb, a.grace_ends_at])).toEqual([['slot_retention', 'firing', 'stuck', 400, at(600)]]);
     expect(r.alerts[0]?.detail).toBe(
       `replication slot stuck (inactive) holds 300 MB: max_slot_wal_keep_size 400 MB (walrus.bound_slots) invalidates it in about 100 s at the current WAL rate, not before the end of its grace at ${at(600)}`,
+    );
+    // A grace the budget cannot keep is not promised.
+    const short = evaluateAlerts(NO_ALERTS, disk(0, { replication_slots: [s] }), p, { bound: { ...bound, atRisk: [{ ...risk, graceShortOfMb: 900 }] }, forecast: null });
+    expect(short.alerts[0]?.detail).toBe(
+      `replication slot stuck (inactive) holds 300 MB: max_slot_wal_keep_size 400 MB (walrus.bound_slots) invalidates it in about 100 s at the current WAL rate, possibly before the end of its grace at ${at(600)}: the grace needs 900 MB at the current WAL rate, more than walrus.wal_disk_budget leaves`,
     );
     // No longer at risk and under 70 % of the budget: resolved.
     const later = evaluateAlerts(r.state, disk(60, { replication_slots: [slot('stuck', 100)] }), p, { bound: { ...bound, atRisk: [] }, forecast: null });

@@ -6,7 +6,7 @@ import { alertId } from './alert-id.js';
 import { toMs } from '../time.js';
 import { archiverHealth } from './archiver.js';
 import { describeSlot, formatBytes, MB } from './holders.js';
-import { archiverBacklog, FORECAST_CLEAR_FACTOR, formatDuration, type Forecast } from './forecast.js';
+import { archiverBacklog, FORECAST_CAUSES, FORECAST_CLEAR_FACTOR, formatDuration, type Forecast } from './forecast.js';
 import { describeAtRisk, type SlotBound } from './slot-bound.js';
 import { NO_SAMPLES_KEY, noSamplesResolved } from '../../fleet/no-samples.js';
 
@@ -18,7 +18,14 @@ export const ALERT_CLEAR_RATIO = 0.7;
 /** The alerts firing now, by key (`wal_disk_budget`, `archiver_failing`, `slot_retention:<slot>`), with when each started: the cluster state's `alerts`. */
 export const AlertKey = z.string().min(1).max(200);
 export const AlertBookSchema = z.strictObject({
-  firing: z.record(AlertKey, z.strictObject({ since: z.iso.datetime({ offset: true }) })),
+  firing: z.record(
+    AlertKey,
+    z.strictObject({
+      since: z.iso.datetime({ offset: true }),
+      /** wal_disk_forecast only: the holder the firing event named (see the forecast below). Optional: books stored before it have none. */
+      cause: z.enum(FORECAST_CAUSES).optional(),
+    }),
+  ),
 });
 export type AlertBook = z.infer<typeof AlertBookSchema>;
 
@@ -203,10 +210,18 @@ export function evaluateAlerts(book: AlertBook, sample: Sample, policy: Policy, 
     const horizon = policy.forecastHorizonSec;
     // No `slot` field: the alert is one per cluster (walrus.alerts_firing keys on kind and slot), and the detail names the slot.
     const extra = { eta_seconds: f.etaSec, cause: f.cause, ...(f.usedBytes !== null ? { used_bytes: f.usedBytes } : {}) };
-    const wasFiring = 'wal_disk_forecast' in firing;
-    if (!wasFiring && f.etaSec !== null && f.etaSec <= horizon) {
+    const was = firing['wal_disk_forecast'];
+    const within = f.etaSec !== null && f.etaSec <= horizon;
+    // pg_wal is the cause named when no slot or archiver trend is known yet (a
+    // backlog's first sample has none): once one is, a firing alert that named
+    // pg_wal fires again naming the holder, once per firing episode (a named
+    // holder is never replaced by another, so causes cannot flap).
+    const named = f.cause !== null && f.cause !== 'pg_wal';
+    const sharpened = was !== undefined && within && named && (was.cause ?? 'pg_wal') === 'pg_wal';
+    if ((was === undefined && within) || sharpened) {
       emit('wal_disk_forecast', 'wal_disk_forecast', 'firing', `${f.detail}, within walrus.forecast_horizon_sec ${formatDuration(horizon)}`, extra);
-    } else if (wasFiring && (budgetBytes === null || f.etaSec === null || f.etaSec > FORECAST_CLEAR_FACTOR * horizon)) {
+      firing['wal_disk_forecast'] = { since: was?.since ?? at, ...(f.cause !== null ? { cause: f.cause } : {}) };
+    } else if (was !== undefined && (budgetBytes === null || f.etaSec === null || f.etaSec > FORECAST_CLEAR_FACTOR * horizon)) {
       emit('wal_disk_forecast', 'wal_disk_forecast', 'resolved', f.detail, extra);
     }
   }

@@ -58,12 +58,20 @@ describe('slot bound - max_slot_wal_keep_size from the budget', () => {
     expect(mid).toMatchObject({ keepMb: 700, atRisk: [expect.objectContaining({ graceEndsAt: at(600) })] });
     // A budget that leaves less: the promise outlasts it until the grace ends, by half the margin at most ...
     const tight = { ...BOUND, walDiskBudgetMb: 700 };
-    expect(bound(disk(500, { replication_slots: [slot('stuck', 500)] }), { rateMb: 1, grace: first?.grace, p: tight })).toMatchObject({
+    const capped = bound(disk(500, { replication_slots: [slot('stuck', 500)] }), { rateMb: 1, grace: first?.grace, p: tight });
+    expect(capped).toMatchObject({
       boundMb: 430,
       marginMb: 70,
       keepMb: 465,
       protecting: { name: 'stuck', why: 'warned' },
     });
+    // ... and says that the grace is not kept, in the reason and the at-risk warning, rather than promise it.
+    expect(capped?.reason).toContain(
+      'raised to 465 MB so that the warned slot stuck stays valid for walrus.slot_grace_sec 600 s after its warning as far as the budget allows (its grace needs 700 MB, more than the bound and half the margin: it may be invalidated before its grace ends)',
+    );
+    expect(capped?.atRisk.map((r) => r.graceShortOfMb)).toEqual([700]);
+    expect(first?.atRisk.map((r) => r.graceShortOfMb)).toEqual([null]);
+    expect(mid?.reason).not.toContain('as far as the budget allows');
     // ... and no longer: the bound, which invalidates the slot at the next checkpoint.
     const after = bound(disk(601, { replication_slots: [slot('stuck', 601)] }), { rateMb: 1, grace: first?.grace, p: tight });
     expect(after).toMatchObject({ boundMb: 430, keepMb: 430, floorMb: 0 });

@@ -55,6 +55,8 @@ export interface SlotAtRisk {
   etaSec: number | null;
   /** When its grace ends (ISO): PostgreSQL may invalidate it at the first checkpoint after. */
   graceEndsAt: string;
+  /** What the grace needs (MB) when the budget cannot keep it (more than the bound and half the margin): it may then be invalidated before its grace ends. Null when the grace is kept. */
+  graceShortOfMb: number | null;
 }
 
 export interface SlotBound {
@@ -150,7 +152,13 @@ export function slotBound(input: SlotBoundInput): SlotBound | null {
       grace[s.name] = warned;
       if (nowMs < toMs(warned.since) + policy.slotGraceSec * 1000) need(s.name, Math.min(warned.needMb, promiseCapMb), 'warned');
     }
-    atRisk.push({ slot: s, retainedBytes: s.retained_bytes, etaSec, graceEndsAt: new Date(toMs(warned.since) + policy.slotGraceSec * 1000).toISOString() });
+    atRisk.push({
+      slot: s,
+      retainedBytes: s.retained_bytes,
+      etaSec,
+      graceEndsAt: new Date(toMs(warned.since) + policy.slotGraceSec * 1000).toISOString(),
+      graceShortOfMb: warned.needMb > promiseCapMb ? warned.needMb : null,
+    });
   }
   keepMb = Math.max(boundMb, floorMb);
 
@@ -159,12 +167,17 @@ export function slotBound(input: SlotBoundInput): SlotBound | null {
   const changeNeeded =
     currentMb !== undefined && (currentMb === -1 || currentMb > keepMb + toleranceMb || currentMb < floorMb || currentMb < keepMb - toleranceMb);
   const p = protecting as SlotBound['protecting'];
+  const warnedNeedMb = p?.why === 'warned' ? (grace[p.name]?.needMb ?? 0) : 0;
   const reason =
     `max_slot_wal_keep_size ${keepMb} MB: walrus.wal_disk_budget ${budgetMb} MB − max_wal_size ${input.targetMb} MB − wal_keep_size ${walKeepMb} MB − margin ${marginMb} MB` +
     (boundMb === 0 && budgetMb - input.targetMb - walKeepMb - marginMb < 0 ? ' leaves nothing' : ` = ${boundMb} MB`) +
     (p && floorMb > boundMb
       ? `; raised to ${floorMb} MB so that ${p.why === 'active' ? 'the active' : 'the warned'} slot ${p.name} stays valid for walrus.slot_grace_sec ${policy.slotGraceSec} s` +
-        (p.why === 'active' ? ` of WAL at ${formatBytes(rate)}/s` : ' after its warning')
+        (p.why === 'active' ? ` of WAL at ${formatBytes(rate)}/s` : ' after its warning') +
+        // The budget wins over the grace: say so rather than promise what the keep size cannot hold.
+        (p.why === 'warned' && warnedNeedMb > floorMb
+          ? ` as far as the budget allows (its grace needs ${warnedNeedMb} MB, more than the bound and half the margin: it may be invalidated before its grace ends)`
+          : '')
       : '');
   return { boundMb, marginMb, floorMb, keepMb, protecting: p, atRisk, grace, currentMb, changeNeeded, reason };
 }
@@ -175,7 +188,9 @@ export function describeAtRisk(r: SlotAtRisk, keepMb: number, idleTimeoutSec: nu
   return (
     `replication slot ${s.name} (inactive) holds ${formatBytes(r.retainedBytes)}: max_slot_wal_keep_size ${keepMb} MB (walrus.bound_slots) invalidates it` +
     (r.etaSec === null ? ' once it holds more' : ` in about ${Math.round(r.etaSec)} s at the current WAL rate`) +
-    `, not before the end of its grace at ${r.graceEndsAt}` +
+    (r.graceShortOfMb === null
+      ? `, not before the end of its grace at ${r.graceEndsAt}`
+      : `, possibly before the end of its grace at ${r.graceEndsAt}: the grace needs ${r.graceShortOfMb} MB at the current WAL rate, more than walrus.wal_disk_budget leaves`) +
     (s.inactive_since ? `; inactive since ${s.inactive_since}` : '') +
     (idleTimeoutSec !== undefined && idleTimeoutSec > 0 ? `; idle_replication_slot_timeout ${idleTimeoutSec} s also invalidates an idle slot` : '')
   );
