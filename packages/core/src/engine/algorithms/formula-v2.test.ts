@@ -2,7 +2,7 @@ import { assert, describe, expect, it } from 'vitest';
 import { isExecutable } from '../../schemas.js';
 import { at, policy, sample } from '../../testing/builders.js';
 import { MB, PEAK_HOLD_INTERVALS, requiredSizeMb, type WalRateState } from '../wal-rate.js';
-import { formulaGrowth, formulaShrink, HELD_ONSET_MARGIN, PEAK_HEADROOM, trustedLastRate } from './formula.js';
+import { EARLY_SPIKE_FACTOR, formulaGrowth, formulaShrink, HELD_ONSET_MARGIN, PEAK_HEADROOM, trustedLastRate } from './formula.js';
 import { repeat, scenario, type ScenarioResult, type Tick } from './sizing-scenario.js';
 import type { GrowInput, WalView } from './types.js';
 
@@ -133,6 +133,23 @@ describe.each(['adaptive', 'percentile'] as const)('sizing v2 - %s', (algorithm)
     });
   });
 
+  it("sizing v2 - one forced checkpoint in an interval whose WAL, a full-page-image spike's share taken off, still needs far more grows at once (bench:quality's steady start)", () => {
+    // As bench:quality's steady shape starts: a CHECKPOINT command at t = 0, then the load at 33 MB/s on 32 MB.
+    // The first sample after it counts 3 requested: the command, one forced and completed (the redo point
+    // crossed a segment), one forced and still running; only one is known to be WAL's.
+    const start: Tick = { rate: 33, dt: 1, requested: 3, redoAdvance: 16 * MB };
+    // walrus started a second before (a longer quiet would have grown 32 MB to the quiet need proactively)
+    const ticks: Tick[] = [{ rate: 0.1, dt: 1 }, start, ...repeat(3, { rate: 33, dt: 1 })];
+    for (const proactiveSizing of ['auto', 'off'] as const) {
+      const r = scenario(ticks, { policy: { algorithm, proactiveSizing }, startMb: 32 });
+      const first = r.results[2]?.decision; // result 0 is the baseline
+      expect(first).toMatchObject({ action: 'increase', metadata: { trigger: 'forced_checkpoints', early: true, wal_caused_checkpoints: 1, other_checkpoints: 2 } });
+      // sized from the deflated rate (the interval holds a CHECKPOINT command: its spike is not trusted whole)
+      expect(first?.metadata.required_size_mb).toBe(need(33 / EARLY_SPIKE_FACTOR));
+      expect(first?.reason).toMatch(/^1 checkpoint forced by WAL volume \(threshold 2\), in an interval whose WAL rate \(33 MB\/s, 13\.2 MB\/s with a full-page-image spike's share taken off\) forces about \d+ more per checkpoint_timeout at \d+ MB/);
+    }
+  });
+
   it('sizing v2 - checkpoints forced at the size walrus grew from do not count again at the new size', () => {
     const ticks: Tick[] = [{ rate: 0.2, dt: 1, requested: 2, redoAdvance: 32 * MB }, ...repeat(10, { rate: 0.2, dt: 1 })];
     const r = scenario(ticks, { policy: { algorithm, proactiveSizing: 'off' }, startMb: 32 });
@@ -224,6 +241,23 @@ describe('sizing v2 - the rules one by one', () => {
     expect(first?.decision).toMatchObject({ action: 'increase', metadata: { trigger: 'proactive' } });
     expect(first?.decision?.metadata).not.toHaveProperty('last_interval_discounted');
     expect(first?.decision?.metadata.checkpoint_causes).toContain('still running');
+  });
+
+  it('sizing v2 - early growth on one forced checkpoint: not when the deflated rate needs less than 1.5 x the size, nor when it would not reach the threshold, nor at threshold 1 (the forced count already does)', () => {
+    const withForced = (lastRate: number, currentMb: number, threshold: number): GrowInput => {
+      const { input, wal } = view({ lastRate, prevLastRate: lastRate });
+      const s = sample({ at: 100, size: currentMb, timeout: TIMEOUT });
+      return { ...input, currentMb, threshold, sample: s, wal: { ...wal, causes: { ...wal.causes, requested: 1, walCaused: 1 }, proactive: false } };
+    };
+    // 20 MB/s on 64 MB: 8 MB/s deflated needs about 8 x the size
+    expect(formulaGrowth(withForced(20 * MB, 64, 2), none)).toMatchObject({ metadata: { early: true, trigger: 'forced_checkpoints' } });
+    // the same on 1 GB: the deflated rate needs less than 1.5 x 1 GB
+    expect(need(8)).toBeLessThan(1.5 * 1024);
+    expect(formulaGrowth(withForced(20 * MB, 1024, 2), none)).toBeNull();
+    // a threshold the projection does not reach
+    expect(formulaGrowth(withForced(20 * MB, 64, 1000), none)).toBeNull();
+    // threshold 1: one forced checkpoint is the threshold's own growth
+    expect(formulaGrowth(withForced(20 * MB, 64, 1), none)?.metadata).not.toHaveProperty('early');
   });
 
   it('sizing v2 - a formula shrink never goes below the held peak; once the hold has run out it does', () => {
