@@ -1,6 +1,6 @@
 import { assert, describe, expect, it } from 'vitest';
 import { at, sample } from '../testing/builders.js';
-import { checkpointSegments, MB, PEAK_HOLD_INTERVALS, PEAK_NEAR, requiredSizeMb, trackWal, type WalRateState } from './wal-rate.js';
+import { checkpointSegments, MB, PEAK_HOLD_INTERVALS, PEAK_NEAR, PEAK_REMEASURE, requiredSizeMb, trackWal, type WalRateState } from './wal-rate.js';
 
 /** Feeds (seconds, wal bytes) pairs through the tracker with a 30 s checkpoint_timeout. */
 function track(points: Array<[number, number, number?, number?]>, alpha = 0.2, timeout = 30, from?: WalRateState): WalRateState {
@@ -135,6 +135,23 @@ describe('wal rate - the sliding rate and the peak memory', () => {
     expect(gone.intervals.map((r) => r / MB)).toEqual([expect.closeTo(0.5, 6)]);
     expect((gone.ema ?? 0) / MB).toBeCloseTo(0.5, 6);
     expect(PEAK_NEAR).toBe(0.5);
+  });
+
+  it('wal rate - at the regime change a load still near its peak has its peak measured again without the forced checkpoints; a load that eased keeps the held peak', () => {
+    // 30 s with forced checkpoints at the start (full-page images: 13 MB/s), then the same load timed only at 10.5 MB/s.
+    const inflated = steady(0, 30, 5, 13, 0);
+    const clean = steady(30, 90, 5, 10.5, inflated.wal);
+    const withForced = (pts: Array<[number, number]>): Array<[number, number, number?]> => pts.map(([t, w]) => (t === 5 ? [t, w, 3] : [t, w]));
+    const before = track([[0, 0], ...withForced(inflated.pts)]);
+    expect((before.peak?.rate ?? 0) / MB).toBeCloseTo(13, 6);
+    const s = track([[0, 0], ...withForced(inflated.pts), ...clean.pts]);
+    expect(s.pressuredTail).toBe(0);
+    expect((s.peak?.rate ?? 0) / MB).toBeCloseTo(10.5, 6);
+    // A burst with forced checkpoints, then quiet: below PEAK_REMEASURE x the peak at the regime change, the peak is held.
+    const quiet = steady(30, 90, 5, 0.5, inflated.wal);
+    const eased = track([[0, 0], ...withForced(inflated.pts), ...quiet.pts]);
+    expect((eased.peak?.rate ?? 0) / MB).toBeCloseTo(13, 6);
+    expect(PEAK_REMEASURE).toBeCloseTo(2 / 3, 9);
   });
 
   it('wal rate - a load at half its peak or more keeps the hold going', () => {
