@@ -62,11 +62,12 @@ export const WalRateSchema = z.strictObject({
   /** [epoch ms, WAL-caused checkpoints, max_wal_size MB they happened at] of the last checkpoint_timeout. */
   forced: z.array(z.tuple([z.number(), z.number(), z.number()])).optional(),
   /**
-   * [epoch ms of the middle of the sample interval, requested checkpoints in it] over the last
+   * [epoch ms of the middle of the sample interval, requested checkpoints in it, max_wal_size MB at
+   * the interval's end (absent in states written before it)] over the last
    * checkpoint_timeout, whatever caused them: multiplicative and additive count these, as pg_walrus
    * counts per checkpoint_timeout (recentRequested). At most RECENT_REQUESTED_MAX entries.
    */
-  requested: z.array(z.tuple([z.number(), z.number()])).optional(),
+  requested: z.array(z.union([z.tuple([z.number(), z.number()]), z.tuple([z.number(), z.number(), z.number()])])).optional(),
   /** When a sample interval last had requested checkpoints that WAL did not cause (CHECKPOINT commands), null if not within the tracker's memory. */
   lastOtherAt: IsoTime.nullable().optional(),
   /** Requested checkpoints still running at this sample (checkpoint-causes.ts `pending`), judged at the next. */
@@ -136,12 +137,18 @@ export function trackWal(
  * change). The middle, not the sample time, decides: at pg_walrus's own
  * interval (one sample per checkpoint_timeout, a little early or late) the
  * window holds exactly the current interval, as pg_walrus counts; at 5 s it
- * holds the six intervals that make up the last 30 s.
+ * holds the six intervals that make up the last 30 s. Intervals whose sample
+ * showed a smaller max_wal_size than this one's are left out.
  */
 export function recentRequested(wal: WalRateState | null, sample: Sample, sinceMs: number): number {
   const atMs = toMs(sample.collected_at);
   const fromMs = atMs - sample.checkpoint_timeout_s * 1000;
-  return (wal?.requested ?? []).reduce((n, [mid, count]) => (mid > fromMs && mid > sinceMs && mid <= atMs ? n + count : n), 0);
+  // Checkpoints counted while the cluster still ran a smaller size (a growth decided but not yet in force:
+  // the applier's delay, or samples published late after a broker outage) happened at the size walrus grew from.
+  return (wal?.requested ?? []).reduce(
+    (n, [mid, count, atSizeMb]) => (mid > fromMs && mid > sinceMs && mid <= atMs && (atSizeMb ?? Infinity) >= sample.max_wal_size_mb ? n + count : n),
+    0,
+  );
 }
 
 /** The sliding rate, the peak memory, forced checkpoints over the last checkpoint_timeout. */
@@ -178,9 +185,9 @@ function trackRecent(
 
   // Kept even across a fresh start of the rates: the counter's delta does not depend on WAL positions.
   const midMs = prevSample === null ? atMs : (toMs(prevSample.at) + atMs) / 2;
-  const requested: Array<[number, number]> = [
+  const requested: Array<[number, number] | [number, number, number]> = [
     ...(previous?.requested ?? []).filter(([mid]) => mid > atMs - timeoutMs && mid < atMs),
-    ...(requestedNow > 0 ? [[midMs, requestedNow] as [number, number]] : []),
+    ...(requestedNow > 0 ? [[midMs, requestedNow, sample.max_wal_size_mb] as [number, number, number]] : []),
   ].slice(-RECENT_REQUESTED_MAX);
 
   let peak = continued ? (previous.peak ?? null) : null;

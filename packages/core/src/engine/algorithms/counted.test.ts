@@ -46,6 +46,20 @@ describe('counted checkpoints - multiplicative and additive count over the last 
     expect(r.decisions.map((d) => d.action)).toEqual(['increase', 'skipped']);
   });
 
+  it('counted checkpoints - checkpoints counted while the cluster still ran the size walrus grew from do not count at the new size', () => {
+    // A growth decided at 1 s samples, in force only 3 samples later (samples published late after a broker
+    // outage): the checkpoints of those samples were forced at 32 MB. Then a shutdown checkpoint at the new size.
+    const ticks = [...quiet(6, 1), forced(3, 1), forced(1, 1), forced(1, 1), ...quiet(3, 1), forced(1, 1), ...quiet(2, 1)];
+    const r = scenario(ticks, { policy: { algorithm: 'multiplicative', threshold: 3, shrinkEnable: false }, startMb: 32, applyAfterSamples: 3 });
+    expect(r.decisions.map((d) => [d.action, d.new_size_mb])).toEqual([['increase', 128]]);
+    // Applied at once, the same checkpoints count at the new size, as pg_walrus counts its interval.
+    const now = scenario(ticks, { policy: { algorithm: 'multiplicative', threshold: 3, shrinkEnable: false }, startMb: 32 });
+    expect(now.decisions.map((d) => [d.action, d.new_size_mb])).toEqual([
+      ['increase', 128],
+      ['increase', 512],
+    ]);
+  });
+
   it('counted checkpoints - additive adds the increment per checkpoint counted over the last checkpoint_timeout', () => {
     const ticks = [...quiet(6), forced(), ...quiet(2), forced()];
     const r = scenario(ticks, { policy: { algorithm: 'additive', threshold: 2, additiveIncrementMb: 100, shrinkEnable: false }, startMb: 64 });

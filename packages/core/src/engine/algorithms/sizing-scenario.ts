@@ -44,6 +44,8 @@ export function scenario(
     walForces?: boolean;
     /** More sample fields at `t` seconds (e.g. the cumulative counters an effect is judged by). */
     extra?: (t: number) => Partial<Sample>;
+    /** Samples a decided size takes to be in force (the applier's delay, a broker outage); 0 = at the next sample. */
+    applyAfterSamples?: number;
   } = {},
 ): ScenarioResult {
   const step = opts.step ?? 5;
@@ -59,7 +61,10 @@ export function scenario(
   const sizes: number[] = [];
   const all: Tick[] = [{ rate: 0 }, ...ticks];
   let t = 0;
+  // Decided sizes waiting to be in force: [sample index from which on, size].
+  const pendingSizes: Array<[number, number]> = [];
   all.forEach((tick, i) => {
+    while (pendingSizes.length > 0 && (pendingSizes[0]?.[0] ?? Infinity) <= i) size = pendingSizes.shift()?.[1] ?? size;
     const dt = i === 0 ? 0 : (tick.dt ?? step);
     const prevT = t;
     t += dt;
@@ -99,7 +104,10 @@ export function scenario(
     results.push(r);
     if (r.decision) {
       decisions.push(r.decision);
-      if (isExecutable(r.decision.action)) size = r.decision.new_size_mb;
+      if (isExecutable(r.decision.action)) {
+        if ((opts.applyAfterSamples ?? 0) === 0) size = r.decision.new_size_mb;
+        else pendingSizes.push([i + 1 + (opts.applyAfterSamples ?? 0), r.decision.new_size_mb]);
+      }
     }
     sizes.push(size);
   });
