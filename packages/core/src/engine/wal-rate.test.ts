@@ -183,6 +183,15 @@ describe('wal rate - the sliding rate and the peak memory', () => {
     expect(cont.lastOtherAt).toBe(at(2));
   });
 
+  it('wal rate - remembers the end of the last sample interval in which a timed checkpoint started', () => {
+    let s = trackWal(undefined, null, { ...sample({ at: 0, walBytes: 0, timeout: 30 }), checkpoints_timed: 4 }, 0.2);
+    expect(s.lastTimedAt).toBeNull();
+    s = trackWal(s, { at: at(0), walBytes: 0 }, { ...sample({ at: 5, walBytes: 5 * MB, timeout: 30 }), checkpoints_timed: 5 }, 0.2);
+    expect(s).toMatchObject({ timed: 5, lastTimedAt: at(5) });
+    s = trackWal(s, { at: at(5), walBytes: 5 * MB }, { ...sample({ at: 10, walBytes: 10 * MB, timeout: 30 }), checkpoints_timed: 5 }, 0.2);
+    expect(s).toMatchObject({ timed: 5, lastTimedAt: at(5) });
+  });
+
   it('wal rate - a state written before these fields existed is read as empty', () => {
     const old: WalRateState = { windowAt: at(0), windowWalBytes: 0, intervals: [5 * MB], ema: 5 * MB, lastRate: 5 * MB, redoBytes: null, sizeMb: 1024 };
     const s = trackWal(old, { at: at(0), walBytes: 0 }, sample({ at: 5, walBytes: 25 * MB, timeout: 30 }), 0.2, 1, 1);

@@ -70,6 +70,10 @@ export const WalRateSchema = z.strictObject({
   requested: z.array(z.union([z.tuple([z.number(), z.number()]), z.tuple([z.number(), z.number(), z.number()])])).optional(),
   /** When a sample interval last had requested checkpoints that WAL did not cause (CHECKPOINT commands), null if not within the tracker's memory. */
   lastOtherAt: IsoTime.nullable().optional(),
+  /** checkpoints_timed of the previous sample (absent in states written before it). */
+  timed: z.number().int().min(0).optional(),
+  /** The end of the last sample interval in which a timed checkpoint started (the counter moved), null if none known. */
+  lastTimedAt: IsoTime.nullable().optional(),
   /** Requested checkpoints still running at this sample (checkpoint-causes.ts `pending`), judged at the next. */
   pendingRequested: z.number().int().min(0).optional(),
 });
@@ -222,6 +226,9 @@ function trackRecent(
     forced,
     ...(requested.length > 0 ? { requested } : {}),
     lastOtherAt: other > 0 ? toIso(atMs) : continued ? (previous.lastOtherAt ?? null) : null,
+    timed: sample.checkpoints_timed,
+    lastTimedAt:
+      continued && previous.timed !== undefined && sample.checkpoints_timed > previous.timed ? toIso(atMs) : continued ? (previous.lastTimedAt ?? null) : null,
   };
 }
 

@@ -2,7 +2,7 @@ import { assert, describe, expect, it } from 'vitest';
 import { isExecutable } from '../../schemas.js';
 import { at, policy, sample } from '../../testing/builders.js';
 import { MB, PEAK_HOLD_INTERVALS, requiredSizeMb, type WalRateState } from '../wal-rate.js';
-import { EARLY_SPIKE_FACTOR, formulaGrowth, formulaShrink, HELD_ONSET_MARGIN, PEAK_HEADROOM, trustedLastRate } from './formula.js';
+import { EARLY_SPIKE_FACTOR, formulaGrowth, formulaShrink, HELD_ONSET_MARGIN, PEAK_HEADROOM, TIMED_SPIKE_RATIO, TIMED_SPIKE_SHARE, trustedLastRate } from './formula.js';
 import { repeat, scenario, type ScenarioResult, type Tick } from './sizing-scenario.js';
 import type { GrowInput, WalView } from './types.js';
 
@@ -194,6 +194,19 @@ describe('sizing v2 - the rules one by one', () => {
   it('sizing v2 - without CHECKPOINT commands the last sample interval is trusted: a new load grows at its first sample', () => {
     const { input } = view({ lastRate: 60 * MB, prevLastRate: 1 * MB });
     expect(formulaGrowth(input, none)).toMatchObject({ metadata: { trigger: 'proactive' } });
+  });
+
+  it("sizing v2 - a spike of up to 5 x right after a timed checkpoint started is its full-page images, not a new load; a load many times larger is", () => {
+    // the timed checkpoint started in this sample interval (the counter moved at this sample, t = 100)
+    const spike = view({ lastRate: 38 * MB, prevLastRate: 11 * MB, lastTimedAt: at(100) }).input;
+    expect(formulaGrowth(spike, none)).toBeNull();
+    // a sample interval later (5 s, within a quarter of the 30 s timeout): still the spike
+    expect(formulaGrowth(view({ lastRate: 38 * MB, prevLastRate: 11 * MB, lastTimedAt: at(95) }).input, none)).toBeNull();
+    // long enough after it: an onset like any other
+    expect(formulaGrowth(view({ lastRate: 38 * MB, prevLastRate: 11 * MB, lastTimedAt: at(90) }).input, none)).toMatchObject({ metadata: { trigger: 'proactive' } });
+    // a new load after a quiet period, right after a timed checkpoint: caught at once
+    expect(formulaGrowth(view({ lastRate: 38 * MB, prevLastRate: 1 * MB, lastTimedAt: at(100) }).input, none)).toMatchObject({ metadata: { trigger: 'proactive' } });
+    expect([TIMED_SPIKE_SHARE, TIMED_SPIKE_RATIO]).toEqual([0.25, 5]);
   });
 
   it('sizing v2 - a CHECKPOINT command in this interval, or within the last checkpoint_timeout, discounts the spike', () => {

@@ -40,6 +40,20 @@ export const SHRINK_BAND = 1.5;
 export const ONSET_MARGIN = 1.5;
 export const ONSET_RATIO = 3;
 /**
+ * Right after a timed checkpoint starts, every page a running load touches
+ * again is written whole (full-page images): its WAL rate spikes for a few
+ * seconds, up to about 3.4 x on pgbench at scale 20 (bench:quality's steady
+ * shape grew 884 -> 2631 MB on one such 5 s interval, and shrank back 33 s
+ * later). Within TIMED_SPIKE_SHARE of a checkpoint_timeout after the sample
+ * interval in which a timed checkpoint started, an onset of no more than
+ * TIMED_SPIKE_RATIO x what the load wrote before is that spike, not a new
+ * load. A new load after a quiet period (many times what came before) is
+ * still caught at once; one that only triples, a few seconds later by the
+ * next samples or by forced checkpoints.
+ */
+export const TIMED_SPIKE_SHARE = 0.25;
+export const TIMED_SPIKE_RATIO = 5;
+/**
  * While the peak memory holds a peak that max_wal_size already allows for,
  * an onset projecting at most HELD_ONSET_MARGIN x what that peak needs is the
  * same load coming back (recurring bursts): its first second is inflated by
@@ -210,7 +224,10 @@ export function formulaGrowth(input: GrowInput, estimate: RateEstimate): GrowRes
   const peakRate = heldPeakRate(wal, sample);
   const peakMb = peakRate > 0 ? requiredSizeMb(peakRate, sample) : null;
   const returning = peakMb !== null && currentMb >= peakMb && onsetMb <= HELD_ONSET_MARGIN * peakMb;
-  const onset = onsetMb > currentMb * ONSET_MARGIN && newLoad && !returning;
+  const timedAt = wal.rate.lastTimedAt ?? null;
+  const afterTimed = timedAt !== null && toMs(sample.collected_at) - toMs(timedAt) < TIMED_SPIKE_SHARE * sample.checkpoint_timeout_s * 1000;
+  const timedSpike = afterTimed && last !== null && last <= TIMED_SPIKE_RATIO * before;
+  const onset = onsetMb > currentMb * ONSET_MARGIN && newLoad && !returning && !timedSpike;
   if (steadyMb > currentMb || onset) {
     const calculatedMb = sized(requiredMb, estimate.headroom);
     // Named by what sizes it: the onset projects more than the whole-interval estimates.
