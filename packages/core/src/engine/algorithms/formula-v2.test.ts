@@ -146,8 +146,19 @@ describe.each(['adaptive', 'percentile'] as const)('sizing v2 - %s', (algorithm)
       expect(first).toMatchObject({ action: 'increase', metadata: { trigger: 'forced_checkpoints', early: true, wal_caused_checkpoints: 1, other_checkpoints: 2 } });
       // sized from the deflated rate (the interval holds a CHECKPOINT command: its spike is not trusted whole)
       expect(first?.metadata.required_size_mb).toBe(need(33 / EARLY_SPIKE_FACTOR));
-      expect(first?.reason).toMatch(/^1 checkpoint forced by WAL volume \(threshold 2\), in an interval whose WAL rate \(33 MB\/s, 13\.2 MB\/s with a full-page-image spike's share taken off\) forces about \d+ more per checkpoint_timeout at \d+ MB/);
+      expect(first?.reason).toMatch(/^1 checkpoint forced by WAL volume over the last checkpoint_timeout \(threshold 2\), and the last interval's WAL rate \(33 MB\/s, 13\.2 MB\/s with a full-page-image spike's share taken off\) forces about \d+ more per checkpoint_timeout at \d+ MB/);
     }
+  });
+
+  it("sizing v2 - forced checkpoints at a load's first sample after a CHECKPOINT command size from the deflated rate, not from the quiet interval before (sysbench's start)", () => {
+    // bench:quality oltp_write_only: a CHECKPOINT at t = 0, then 60 MB/s on 32 MB; the first sample counts 5
+    // requested, 3 of them WAL's (the redo point crossed 3 segments).
+    const start: Tick = { rate: 60, dt: 1, requested: 5, redoAdvance: 48 * MB };
+    const r = scenario([{ rate: 0.1, dt: 1 }, start], { policy: { algorithm, proactiveSizing: 'off' }, startMb: 32 });
+    const first = r.results[2]?.decision;
+    expect(first).toMatchObject({ action: 'increase', metadata: { trigger: 'forced_checkpoints', wal_caused_checkpoints: 3, last_interval_discounted: true } });
+    expect(first?.metadata.required_size_mb).toBe(need(60 / EARLY_SPIKE_FACTOR));
+    expect(first?.reason).toContain("the last interval's WAL rate with a full-page-image spike's share taken off (24 MB/s)");
   });
 
   it('sizing v2 - checkpoints forced at the size walrus grew from do not count again at the new size', () => {

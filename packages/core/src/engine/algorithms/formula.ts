@@ -182,12 +182,18 @@ export function formulaGrowth(input: GrowInput, estimate: RateEstimate): GrowRes
   const forced = Math.max(wal.causes.walCaused, wal.recentForced ?? 0);
 
   if (forced >= threshold) {
+    // The forced checkpoints prove the WAL real: a last interval discounted for a CHECKPOINT command's
+    // spike never counts for less than its rate deflated as the early rule does (at a load's first
+    // sample "the lower of the last two intervals" is the quiet one before it: sysbench grew 32 -> 77 MB).
+    const deflated = trusted.discounted ? (wal.rate.lastRate ?? 0) / EARLY_SPIKE_FACTOR : 0;
+    const forcedMb = deflated > basis ? requiredSizeMb(deflated, sample) : requiredMb;
+    const label = deflated > basis ? `the last interval's WAL rate with a full-page-image spike's share taken off (${mbPerSec(deflated)} MB/s)` : estimate.label;
     // A rate is known from the first sample interval on; without one, size as pg_walrus would.
-    const calculatedMb = last === null && estimate.rate === null ? saturatingMultiplyMb(currentMb, forced + 1) : sized(requiredMb, estimate.headroom);
+    const calculatedMb = last === null && estimate.rate === null ? saturatingMultiplyMb(currentMb, forced + 1) : sized(forcedMb, estimate.headroom);
     return {
       calculatedMb,
-      reason: `${forced} checkpoints forced by WAL volume over the last checkpoint_timeout (threshold ${threshold}); ${estimate.label} needs ${requiredMb} MB, x ${estimate.headroom} headroom = ${calculatedMb} MB`,
-      metadata: { ...metadata, trigger: 'forced_checkpoints', calculated_size_mb: calculatedMb },
+      reason: `${forced} checkpoints forced by WAL volume over the last checkpoint_timeout (threshold ${threshold}); ${label} needs ${forcedMb} MB, x ${estimate.headroom} headroom = ${calculatedMb} MB`,
+      metadata: { ...metadata, required_size_mb: forcedMb, trigger: 'forced_checkpoints', calculated_size_mb: calculatedMb },
     };
   }
   const early = earlyGrowth(input, wal, forced);
@@ -197,7 +203,7 @@ export function formulaGrowth(input: GrowInput, estimate: RateEstimate): GrowRes
     return {
       calculatedMb,
       reason:
-        `1 checkpoint forced by WAL volume (threshold ${threshold}), in an interval whose WAL rate (${mbPerSec(wal.rate.lastRate ?? 0)} MB/s, ` +
+        `1 checkpoint forced by WAL volume over the last checkpoint_timeout (threshold ${threshold}), and the last interval's WAL rate (${mbPerSec(wal.rate.lastRate ?? 0)} MB/s, ` +
         `${mbPerSec(early.deflatedRate)} MB/s with a full-page-image spike's share taken off) forces about ${early.projected} more ` +
         `per checkpoint_timeout at ${currentMb} MB and needs ${early.needMb} MB: growing now to ${calculatedMb} MB (${earlyRequiredMb} MB x ${estimate.headroom} headroom) rather than after the next`,
       metadata: {
