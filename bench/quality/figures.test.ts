@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { burstFigures, calibratedNeedMb, dailyFigures, neededMb, stormFigures, steadyFigures, type SizingSettings } from './figures.js';
+import { burstFigures, calibratedNeedMb, cycleCutoff, dailyFigures, neededMb, stormFigures, steadyFigures, type SizingSettings } from './figures.js';
 import { burstGoals, dailyGoals, steadyGoals, stormGoals, verdict } from './goals.js';
 import type { RunCheckpoint } from './cycles.js';
 import type { Point } from './monitor.js';
@@ -30,6 +30,15 @@ function checkpointsOf(p: readonly Point[], forcedAt: readonly number[], until: 
 }
 
 describe('bench quality figures', () => {
+  it("cycles - every arm's window ends by the same whole number of checkpoint_timeouts (+ 5 s), whatever starts right at the load's end", () => {
+    // 150 s at 30 s: timed checkpoints near 30, 60, 90, 120 and one due at 150 that may start just before the end.
+    expect(cycleCutoff(150, 30)).toBe(125);
+    expect(cycleCutoff(90, 30)).toBe(65);
+    // Shorter than a checkpoint_timeout and the slack: the load's end.
+    expect(cycleCutoff(34, 30)).toBe(34);
+    expect(cycleCutoff(15, 30)).toBe(15);
+  });
+
   it('neededMb - the fewest whole segments whose CheckPointSegments - 1 hold one interval of WAL', () => {
     // 300 MB = 18.75 segments: CheckPointSegments 20 = floor(38 / 1.9), 38 x 16 MB
     expect(neededMb(10 * MB, S)).toBe(608);

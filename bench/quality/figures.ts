@@ -105,8 +105,9 @@ export function steadyFigures(
   const forced = walForcedTimes(checkpoints, 0, durationSec);
   const rate = (end.walBytes - windowStart.walBytes) / (end.t - windowStart.t);
   const needed = neededMb(rate, s);
-  // A checkpoint that starts in the load's last half second has too few transactions after its redo point to close a cycle on.
-  const cycles = wholeCycles(points, checkpoints, durationSec - 0.5);
+  // A checkpoint that starts in the load's last half second has too few transactions after its redo point to close a cycle on;
+  // and every arm's window ends at the same whole number of checkpoint_timeouts (cycleCutoff).
+  const cycles = wholeCycles(points, checkpoints, Math.min(durationSec - 0.5, cycleCutoff(durationSec, s.checkpointTimeoutSec)));
   return {
     forced: forced.length,
     forcedCounter: forcedTimes(points, 0, durationSec).length,
@@ -122,6 +123,30 @@ export function steadyFigures(
     changes: sizeChanges(points.filter((p) => p.t >= -1 && p.t <= durationSec + 1)).length,
     tps,
   };
+}
+
+/**
+ * How late (s) a timed checkpoint may start after its multiple of
+ * checkpoint_timeout and still close its arm's window (cycleCutoff): the
+ * first interval's forced checkpoints move an arm's schedule by a second or
+ * two.
+ */
+export const CYCLE_SLACK_SEC = 5;
+
+/**
+ * Where every arm's window of whole cycles ends: at the last checkpoint
+ * started by the largest whole number of checkpoint_timeouts the load holds
+ * (+ CYCLE_SLACK_SEC). Every arm's timed checkpoints fall near the same
+ * multiples of checkpoint_timeout after its CHECKPOINT at t = 0, but one
+ * due right at the load's end starts just before it in one arm and just
+ * after in another: a window one cycle longer dilutes the first cycle's
+ * full-page images over more transactions (an oracle of 5 cycles against
+ * arms of 4 read 1.05 x). Loads shorter than a checkpoint_timeout plus the
+ * slack keep the load's end.
+ */
+export function cycleCutoff(durationSec: number, checkpointTimeoutSec: number): number {
+  const whole = Math.floor((durationSec - CYCLE_SLACK_SEC) / checkpointTimeoutSec) * checkpointTimeoutSec;
+  return whole >= checkpointTimeoutSec ? whole + CYCLE_SLACK_SEC : durationSec;
 }
 
 /** The average WAL rate between two times (bytes/s), from the points closest to them. */
